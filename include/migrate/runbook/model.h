@@ -1,0 +1,100 @@
+// The runbook as the engine uses it: phases of role-tagged steps, vars, environments.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "migrate/runbook/document.h"
+#include "migrate/util/units.h"
+
+namespace migrate::runbook {
+
+enum class OnFailure { abort, continue_run, rollback };
+enum class DowntimeMarker { none, start, end };
+
+struct RetryPolicy {
+    int attempts = 1;  // total attempts, the first included
+    Millis backoff{std::chrono::seconds(10)};
+    Millis max_backoff{std::chrono::minutes(10)};
+};
+
+struct ScaleSpec {
+    std::string metric;  // bytes, rows, files, hosts
+    std::string expect;  // may hold ${...}; resolved at estimate time
+    Mark mark;
+};
+
+// A text with its position, so interpolation errors can point into the file.
+struct Located {
+    std::string text;
+    Mark mark;
+    bool present = false;
+};
+
+struct Step {
+    std::string id;
+    Mark mark;  // of the step's mapping
+    std::string name;
+    std::string kind;
+    Mark kind_mark;
+    std::string role = "executor";
+    Mark role_mark;
+    std::vector<std::string> needs;
+    std::vector<Mark> needs_marks;
+    bool needs_given = false;  // false: needs the step before it
+    Located when;
+    std::optional<Millis> timeout;
+    RetryPolicy retry;
+    OnFailure on_failure = OnFailure::abort;
+    std::vector<Step> rollback;  // run in order, after a failure, in reverse step order
+    DowntimeMarker downtime = DowntimeMarker::none;
+    Mark downtime_mark;
+    std::optional<Millis> estimate;
+    std::optional<ScaleSpec> scale;
+    Node with;  // the kind's own parameters, still uninterpolated
+    std::string phase_id;
+    bool is_rollback = false;
+    std::string rollback_of;
+    // SHA-256 of the step's source text: resume names the steps that changed.
+    std::string definition_hash;
+};
+
+struct Phase {
+    std::string id;
+    std::string name;
+    std::string urgency;
+    Mark mark;
+    std::vector<Step> steps;
+};
+
+struct Environment {
+    std::string name;
+    Mark mark;
+    std::map<std::string, Located> vars;
+};
+
+struct Runbook {
+    std::shared_ptr<const SourceFile> source;
+    std::string sha256;
+    int version = 0;
+    std::string name;
+    std::optional<Millis> downtime_budget;
+    std::map<std::string, std::string> roles;  // id -> description
+    std::map<std::string, Located> vars;
+    std::map<std::string, Environment> environments;
+    Node connections;  // checked by the kinds that use them
+    Node hosts;
+    std::vector<Phase> phases;
+
+    // Every step (rollback steps excluded) in document order.
+    std::vector<const Step*> steps() const;
+    const Step* find_step(const std::string& id) const;  // rollback steps included
+};
+
+// Parses and checks the structure of a runbook document. Semantic checks (needs, vars,
+// kinds) are in validate.h. Diagnostics are added for every problem found.
+Runbook load_runbook(const Document& document, Diagnostics& diagnostics);
+
+}  // namespace migrate::runbook

@@ -1,0 +1,122 @@
+// What a step kind is: its parameter table (shared by the validator, `migrate kinds` and the
+// runtime), its outputs, and the runner that previews and executes it.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "migrate/engine/services.h"
+#include "migrate/runbook/model.h"
+
+namespace migrate::steps {
+
+enum class ParamType { string, text, integer, boolean, duration, size, string_list, string_map, any };
+
+struct ParamSpec {
+    std::string name;
+    ParamType type = ParamType::string;
+    bool required = false;
+    std::string default_value;
+    std::string help;
+    std::vector<std::string> choices;
+};
+
+std::string param_type_name(ParamType type);
+
+// Checks one scalar against a type; returns "" or what is wrong ("expected a duration...").
+std::string check_scalar(ParamType type, const std::string& value, const std::vector<std::string>& choices);
+
+// A step's `with`, interpolated, with typed accessors. Every value was a string in the
+// runbook; accessors parse it and throw StepError (not retryable) naming the parameter.
+class Params {
+public:
+    Params() = default;
+    Params(nlohmann::ordered_json values, const std::vector<ParamSpec>* specs)
+        : m_values(std::move(values)), m_specs(specs) {}
+    bool has(const std::string& name) const;
+    std::string string(const std::string& name) const;
+    std::int64_t integer(const std::string& name) const;
+    bool boolean(const std::string& name) const;
+    Millis duration(const std::string& name) const;
+    std::vector<std::string> string_list(const std::string& name) const;
+    std::map<std::string, std::string> string_map(const std::string& name) const;
+    const nlohmann::ordered_json& raw() const { return m_values; }
+
+private:
+    // The given value, or the spec's default, or nullopt.
+    std::optional<std::string> scalar(const std::string& name) const;
+    nlohmann::ordered_json m_values = nlohmann::ordered_json::object();
+    const std::vector<ParamSpec>* m_specs = nullptr;
+};
+
+enum class RunMode { dry_run, rehearsal, production };
+std::string run_mode_name(RunMode mode);
+
+// What a step reports while it runs; the engine journals it.
+class StepEvents {
+public:
+    virtual ~StepEvents() = default;
+    virtual void progress(const std::string& message, const nlohmann::ordered_json& metrics) = 0;
+    virtual void checkpoint(const nlohmann::ordered_json& state) = 0;
+    virtual void confirmed(const engine::Confirmation& confirmation, Millis waited) = 0;
+    virtual void say(const std::string& line) = 0;
+};
+
+struct StepContext {
+    const runbook::Step& step;
+    const Params& params;
+    CancelToken& cancel;
+    engine::Services& services;
+    StepEvents& events;
+    RunMode mode;
+    std::string role_description;
+    std::string log_path;
+    std::optional<nlohmann::ordered_json> last_checkpoint;  // on resume, where it stopped
+    nlohmann::ordered_json metrics = nlohmann::ordered_json::object();
+    nlohmann::ordered_json outputs = nlohmann::ordered_json::object();
+    // Further fields for the step.end record, such as a command's exit code and output tail.
+    nlohmann::ordered_json details = nlohmann::ordered_json::object();
+};
+
+class StepRunner {
+public:
+    virtual ~StepRunner() = default;
+    // One line: what the step will do (dry run, plan).
+    virtual std::string describe(const StepContext& context) const = 0;
+    // Dry-run checks without side effects; throws StepError on a problem.
+    virtual void preflight(StepContext&) {}
+    // Does the work; throws StepError on failure. Fills context.metrics and outputs.
+    virtual void run(StepContext& context) = 0;
+};
+
+// Extra checks of a kind's `with` beyond the parameter table, reported at a mark.
+using KindCheck = std::function<void(const runbook::Node& with, runbook::Diagnostics& diagnostics)>;
+
+struct KindSpec {
+    std::string name;
+    std::string summary;
+    std::vector<ParamSpec> params;
+    std::vector<std::string> outputs;  // fixed output names
+    // Further output names declared in `with` (e.g. http's `outputs:` map).
+    std::function<std::vector<std::string>(const runbook::Node& with)> declared_outputs;
+    bool resumable_inside = false;
+    KindCheck check;
+    std::function<std::unique_ptr<StepRunner>()> make;
+};
+
+using KindTable = std::vector<KindSpec>;
+
+// The one registry of the kinds this build has, in the order `migrate kinds` lists them.
+const KindTable& builtin_kinds();
+const KindSpec* find_kind(const KindTable& table, const std::string& name);
+std::vector<std::string> kind_names(const KindTable& table);
+// Output names a step of this kind offers, fixed and declared.
+std::vector<std::string> outputs_of(const KindSpec& kind, const runbook::Node& with);
+
+}  // namespace migrate::steps

@@ -1,0 +1,81 @@
+// migrate confirm JOURNAL STEP --as ROLE [--by NAME] [--note TEXT]: confirm a manual step
+// that a running engine is waiting on.
+#include <pwd.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <thread>
+
+#include "cli.h"
+#include "migrate/engine/confirm.h"
+#include "migrate/journal/progress.h"
+#include "migrate/util/error.h"
+#include "migrate/util/text.h"
+
+namespace migrate::cli {
+namespace {
+
+std::string current_user() {
+    if (const char* user = std::getenv("USER")) return user;
+    passwd* entry = ::getpwuid(::getuid());
+    return entry ? entry->pw_name : "unknown";
+}
+
+// Waits briefly for the engine to record the confirmation, so the operator knows it landed.
+bool recorded(const std::string& path, const std::string& step, int after_line) {
+    for (int i = 0; i < 50; ++i) {
+        journal::ReadResult read = journal::read_journal(path);
+        for (const journal::Record& record : read.records)
+            if (record.line > after_line && record.event() == "step.confirm" && record.string("step") == step) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+}
+
+}  // namespace
+
+CommandAction setup_confirm(CLI::App& app, GlobalOptions& global) {
+    struct Options {
+        std::string journal;
+        std::string step;
+        std::string role;
+        std::string by;
+        std::string note;
+    };
+    auto options = std::make_shared<Options>();
+    app.add_option("journal", options->journal, "the running run's journal")->required();
+    app.add_option("step", options->step, "the manual step to confirm")->required();
+    app.add_option("--as", options->role, "the role you confirm as")->required();
+    app.add_option("--by", options->by, "your name (default: the login name)");
+    app.add_option("--note", options->note, "a note for the journal");
+    return [options, &global] {
+        journal::ReadResult read = journal::read_journal(options->journal);
+        if (!journal::is_locked(options->journal))
+            throw UsageError(options->journal + ": no migrate run is running on this journal, so nothing waits for a confirmation");
+        journal::RunStanding run = journal::standing_of(read, true);
+        const journal::StepStanding* step = run.find(options->step);
+        if (step == nullptr) {
+            std::vector<std::string> ids;
+            for (const auto& s : run.steps) ids.push_back(s.id);
+            throw UsageError("the run has no step '" + options->step + "'" + did_you_mean(options->step, ids));
+        }
+        if (step->state != "waiting")
+            throw UsageError("step '" + options->step + "' is not waiting for a confirmation (it is " + step->state +
+                             (step->kind.empty() || step->kind == "manual" ? "" : ", and of kind " + step->kind) + ")");
+        if (step->role != options->role)
+            throw UsageError("step '" + options->step + "' is for the role '" + step->role + "', not '" + options->role +
+                             "'; confirm it --as " + step->role);
+        std::string by = options->by.empty() ? current_user() : options->by;
+        engine::post_to_inbox(options->journal, {options->step, options->role, by, options->note});
+        bool landed = recorded(options->journal, options->step, step->start_line);
+        if (global.json())
+            print_json(Json{{"step", options->step}, {"role", options->role}, {"by", by}, {"recorded", landed}});
+        else if (landed)
+            std::cout << "confirmed '" << options->step << "' as " << options->role << " (by " << by << "); the run goes on\n";
+        else
+            std::cout << "confirmation for '" << options->step << "' sent; the run has not recorded it yet (is it stuck?)\n";
+        return landed ? 0 : 1;
+    };
+}
+
+}  // namespace migrate::cli

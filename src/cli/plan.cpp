@@ -1,0 +1,101 @@
+// migrate plan RUNBOOK [--env E]: phases, steps, roles, dependencies, the downtime window.
+#include <iomanip>
+#include <iostream>
+
+#include "cli.h"
+#include "migrate/runbook/graph.h"
+#include "migrate/util/error.h"
+#include "migrate/util/text.h"
+
+namespace migrate::cli {
+namespace {
+
+std::string marker(const runbook::Step& step) {
+    switch (step.downtime) {
+        case runbook::DowntimeMarker::start: return "downtime starts";
+        case runbook::DowntimeMarker::end: return "downtime ends";
+        default: return "";
+    }
+}
+
+Json plan_json(const runbook::Runbook& book, const runbook::StepGraph& graph, const std::string& env) {
+    Json phases = Json::array();
+    for (const runbook::Phase& phase : book.phases) {
+        Json steps = Json::array();
+        for (const runbook::Step& step : phase.steps) {
+            Json item{{"id", step.id}, {"kind", step.kind}, {"role", step.role}, {"needs", graph.needs(step.id)}};
+            if (!step.name.empty()) item["name"] = step.name;
+            if (step.when.present) item["when"] = step.when.text;
+            if (step.timeout) item["timeout_ms"] = step.timeout->count();
+            if (step.retry.attempts > 1) item["attempts"] = step.retry.attempts;
+            if (!marker(step).empty()) item["downtime"] = step.downtime == runbook::DowntimeMarker::start ? "start" : "end";
+            if (step.estimate) item["estimate_ms"] = step.estimate->count();
+            Json rollback = Json::array();
+            for (const runbook::Step& undo : step.rollback) rollback.push_back(undo.id);
+            if (!rollback.empty()) item["rollback"] = rollback;
+            steps.push_back(item);
+        }
+        phases.push_back(Json{{"id", phase.id}, {"name", phase.name}, {"steps", steps}});
+    }
+    Json roles = Json::object();
+    roles["executor"] = book.roles.count("executor") ? book.roles.at("executor") : "";
+    for (const auto& [id, description] : book.roles) roles[id] = description;
+    return Json{{"name", book.name}, {"env", env}, {"roles", roles}, {"phases", phases},
+                {"downtime_window", graph.downtime_steps()}};
+}
+
+}  // namespace
+
+CommandAction setup_plan(CLI::App& app, GlobalOptions& global) {
+    struct Options {
+        std::string runbook;
+        std::string env;
+        std::vector<std::string> sets;
+    };
+    auto options = std::make_shared<Options>();
+    app.add_option("runbook", options->runbook, "the runbook")->required();
+    app.add_option("--env", options->env, "the environment");
+    app.add_option("--set", options->sets, "override a variable: name=value");
+    return [options, &global] {
+        runbook::ValidateOptions validate;
+        if (!options->env.empty()) validate.env = options->env;
+        validate.sets = parse_sets(options->sets);
+        runbook::LoadedRunbook loaded = load_checked(options->runbook, validate, global);
+        const runbook::Runbook& book = loaded.book;
+        runbook::StepGraph graph(book);
+        if (global.json()) {
+            print_json(plan_json(book, graph, options->env));
+            return 0;
+        }
+        std::cout << "plan '" << book.name << "'" << (options->env.empty() ? "" : " (env " + options->env + ")") << ": "
+                  << book.phases.size() << " phases, " << graph.order().size() << " steps\n";
+        int number = 0;
+        for (const runbook::Phase& phase : book.phases) {
+            std::cout << "\nphase " << phase.id << (phase.name.empty() ? "" : ": " + phase.name)
+                      << (phase.urgency.empty() ? "" : " [urgency " + phase.urgency + "]") << "\n";
+            for (const runbook::Step& step : phase.steps) {
+                const auto& needs = graph.needs(step.id);
+                std::cout << "  " << std::right << std::setw(3) << ++number << "  " << std::left << std::setw(22) << step.id
+                          << std::setw(12) << step.role << std::setw(8) << step.kind
+                          << "after: " << (needs.empty() ? "-" : join(needs, ", "));
+                if (step.when.present) std::cout << "  when: " << step.when.text;
+                if (step.timeout) std::cout << "  timeout " << format_duration(*step.timeout);
+                if (step.retry.attempts > 1) std::cout << "  attempts " << step.retry.attempts;
+                if (!marker(step).empty()) std::cout << "  <- " << marker(step);
+                std::cout << "\n";
+                if (!step.name.empty()) std::cout << "       " << step.name << "\n";
+            }
+        }
+        std::vector<std::string> window = graph.downtime_steps();
+        std::cout << "\ndowntime window: ";
+        if (window.empty()) std::cout << "none marked (add 'downtime: start' and 'downtime: end' to steps)\n";
+        else std::cout << window.size() << " steps, from '" << window.front() << "' to '" << window.back() << "'\n";
+        std::cout << "roles: executor";
+        for (const auto& [id, description] : book.roles)
+            if (id != "executor") std::cout << ", " << id << (description.empty() ? "" : " (" + description + ")");
+        std::cout << "\n";
+        return 0;
+    };
+}
+
+}  // namespace migrate::cli

@@ -1,0 +1,311 @@
+// Scheduling: which steps may start, failure policies, rollback, signals, run.end.
+#include "migrate/engine/engine.h"
+
+#include <condition_variable>
+#include <deque>
+#include <thread>
+
+#include "migrate/engine/signals.h"
+#include "migrate/runbook/graph.h"
+#include "migrate/util/error.h"
+#include "step_executor.h"
+
+namespace migrate::engine {
+
+PriorState read_prior_state(const journal::ReadResult& journal) {
+    PriorState prior;
+    for (const journal::Record& record : journal.records) {
+        const std::string& event = record.event();
+        const Json& data = record.data;
+        std::string step = record.string("step");
+        if (event == "run.start" || event == "run.resume") {
+            prior.has_run = true;
+            prior.last_run_id = record.string("run");
+            prior.last_status.clear();
+            if (event == "run.start") {
+                prior.runbook_sha256 = record.string("runbook_sha256");
+                prior.step_hashes.clear();
+                if (data.contains("step_hashes"))
+                    for (const auto& [id, hash] : data["step_hashes"].items()) prior.step_hashes[id] = hash.get<std::string>();
+            }
+        } else if (event == "run.end") {
+            prior.last_status = record.string("status");
+        } else if (event == "step.checkpoint") {
+            prior.checkpoints[step] = data.value("state", Json());
+        } else if (event == "step.end") {
+            std::string status = record.string("status");
+            if (data.contains("rollback_of")) {
+                // The step it undoes is no longer done: a resume must run it again.
+                if (status == "ok") {
+                    std::string undone = record.string("rollback_of");
+                    prior.done.erase(undone);
+                    prior.outputs.erase(undone);
+                    std::erase(prior.completed_order, undone);
+                }
+                continue;
+            }
+            if (status == "ok" || status == "skipped") {
+                prior.done.insert(step);
+                prior.checkpoints.erase(step);
+                if (status == "ok") {
+                    prior.outputs[step] = data.value("outputs", Json::object());
+                    prior.completed_order.push_back(step);
+                }
+            } else {
+                prior.done.erase(step);
+            }
+        }
+    }
+    return prior;
+}
+
+struct Engine::Impl {
+    explicit Impl(EngineSetup setup_in) : setup(std::move(setup_in)), graph(setup.book), shared{setup} {}
+
+    struct Slot {
+        const runbook::Step* step = nullptr;
+        StepState state = StepState::pending;
+        std::unique_ptr<StepControl> control;
+        std::thread thread;
+        bool finished = false;  // the worker is done; the scheduler has not reaped it yet
+        StepResult result;
+    };
+
+    EngineSetup setup;
+    runbook::StepGraph graph;
+    RunShared shared;
+    std::vector<Slot> slots;
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<std::string> completed_order;
+    std::set<std::string> phases_started;
+    bool stopping = false;
+    bool interrupted = false;
+    bool rollback_wanted = false;
+    std::vector<std::string> failed;
+    std::vector<std::string> tolerated;
+    std::string rollback_trigger;
+
+    void skip(Slot& slot, const std::string& reason) {
+        slot.state = StepState::skipped;
+        shared.unavailable.insert(slot.step->id);
+        Json fields{{"step", slot.step->id}, {"phase", slot.step->phase_id}, {"kind", slot.step->kind},
+                    {"role", slot.step->role}, {"status", "skipped"}, {"reason", reason}, {"duration_ms", 0}};
+        shared.journal("step.end", fields);
+        setup.console.line("  skip   " + slot.step->id + " (" + reason + ")");
+    }
+
+    void prepare(const PriorState& prior) {
+        shared.checkpoints = prior.checkpoints;
+        shared.outputs = prior.outputs;
+        completed_order = prior.completed_order;
+        std::optional<std::size_t> from_index;
+        if (setup.options.from) from_index = graph.index(*setup.options.from);
+        for (const runbook::Step* step : graph.order()) {
+            Slot& slot = slots.emplace_back();
+            slot.step = step;
+            slot.control = std::make_unique<StepControl>();
+            if (prior.done.count(step->id)) {
+                slot.state = StepState::ok;
+                continue;
+            }
+            const auto& only = setup.options.only;
+            if (from_index && graph.index(step->id) < *from_index)
+                skip(slot, "before --from " + *setup.options.from);
+            else if (!only.empty() && std::find(only.begin(), only.end(), step->id) == only.end())
+                skip(slot, "not in --only");
+        }
+    }
+
+    bool satisfied(StepState state) const {
+        return state == StepState::ok || state == StepState::skipped || state == StepState::tolerated;
+    }
+
+    bool ready(const Slot& slot) const {
+        if (slot.state != StepState::pending) return false;
+        for (const std::string& need : graph.needs(slot.step->id))
+            if (!satisfied(slots[graph.index(need)].state)) return false;
+        return true;
+    }
+
+    int running() const {
+        int count = 0;
+        for (const Slot& slot : slots) count += slot.state == StepState::running;
+        return count;
+    }
+
+    void start_phase_if_new(const runbook::Step& step) {
+        if (!phases_started.insert(step.phase_id).second) return;
+        for (const runbook::Phase& phase : setup.book.phases)
+            if (phase.id == step.phase_id) {
+                shared.journal("phase.start", Json{{"phase", phase.id}, {"name", phase.name}});
+                setup.console.line("phase " + phase.id + (phase.name.empty() ? "" : ": " + phase.name));
+            }
+    }
+
+    void end_phase_if_complete(const runbook::Step& step) {
+        bool any_failed = false;
+        for (const Slot& slot : slots) {
+            if (slot.step->phase_id != step.phase_id) continue;
+            if (slot.state == StepState::pending || slot.state == StepState::running || slot.state == StepState::interrupted) return;
+            any_failed = any_failed || slot.state == StepState::failed || slot.state == StepState::tolerated;
+        }
+        if (phases_started.count(step.phase_id))
+            shared.journal("phase.end", Json{{"phase", step.phase_id}, {"status", any_failed ? "failed" : "ok"}});
+    }
+
+    void launch(Slot& slot) {
+        start_phase_if_new(*slot.step);
+        slot.state = StepState::running;
+        slot.thread = std::thread([this, &slot] {
+            StepResult result = StepExecutor(shared, *slot.step, *slot.control).execute();
+            std::lock_guard lock(mutex);
+            slot.result = result;
+            slot.finished = true;
+            changed.notify_all();
+        });
+    }
+
+    void cancel_running(CancelReason reason) {
+        for (Slot& slot : slots)
+            if (slot.state == StepState::running) slot.control->cancel(reason);
+    }
+
+    void check_deadlines() {
+        std::int64_t now = setup.services.clock.steady_ms();
+        for (Slot& slot : slots) {
+            if (slot.state != StepState::running) continue;
+            std::int64_t deadline = slot.control->deadline_ms.load();
+            if (deadline == 0 || now < deadline) continue;
+            std::lock_guard lock(slot.control->mutex);
+            if (slot.control->attempt) slot.control->attempt->cancel(CancelReason::timeout);
+        }
+    }
+
+    void reap(Slot& slot) {
+        slot.thread.join();
+        slot.finished = false;
+        StepState state = slot.result.state;
+        const runbook::Step& step = *slot.step;
+        if (state == StepState::ok) completed_order.push_back(step.id);
+        if (state == StepState::skipped) shared.unavailable.insert(step.id);
+        if (state == StepState::failed) {
+            if (step.on_failure == runbook::OnFailure::continue_run) {
+                state = StepState::tolerated;
+                tolerated.push_back(step.id);
+            } else {
+                failed.push_back(step.id);
+                if (!stopping) {
+                    stopping = true;
+                    if (step.on_failure == runbook::OnFailure::rollback) {
+                        rollback_wanted = true;
+                        rollback_trigger = step.id;
+                    }
+                    cancel_running(CancelReason::aborted);
+                }
+            }
+        }
+        slot.state = state;
+        end_phase_if_complete(step);
+    }
+
+    void schedule() {
+        std::unique_lock lock(mutex);
+        for (;;) {
+            if (stop_requests() > 0 && !interrupted) {
+                interrupted = true;
+                setup.console.line("stopping: signal received; running steps are being stopped (resume with --resume)");
+                cancel_running(CancelReason::interrupted);
+            }
+            check_deadlines();
+            for (Slot& slot : slots)
+                if (slot.finished) reap(slot);
+            if (!stopping && !interrupted)
+                for (Slot& slot : slots)
+                    if (running() < setup.options.max_parallel && ready(slot)) launch(slot);
+            if (running() == 0) break;
+            changed.wait_for(lock, std::chrono::milliseconds(50));
+        }
+    }
+
+    // Undo, newest first: the failed step's own rollback, then every completed step's.
+    void roll_back() {
+        std::vector<std::string> order{rollback_trigger};
+        order.insert(order.end(), completed_order.rbegin(), completed_order.rend());
+        bool any = false;
+        for (const std::string& id : order) {
+            const runbook::Step* step = graph.step(id);
+            if (step == nullptr || step->rollback.empty()) continue;
+            if (!any) setup.console.line("rollback: undoing completed steps, newest first");
+            any = true;
+            for (const runbook::Step& undo : step->rollback) {
+                if (stop_requests() > 0) {
+                    interrupted = true;
+                    return;
+                }
+                StepControl control;
+                StepResult result = StepExecutor(shared, undo, control).execute();
+                if (result.state == StepState::failed) failed.push_back(undo.id);
+            }
+        }
+    }
+
+    RunOutcome finish(std::int64_t started) {
+        RunOutcome outcome;
+        outcome.failed = failed;
+        outcome.tolerated = tolerated;
+        bool all_done = std::all_of(slots.begin(), slots.end(), [&](const Slot& slot) { return satisfied(slot.state); });
+        if (interrupted) {
+            outcome.status = "interrupted";
+            outcome.exit_code = exit_code::k_interrupted;
+        } else if (!failed.empty() || !all_done) {
+            outcome.status = "failed";
+            outcome.exit_code = exit_code::k_step_failed;
+        } else {
+            outcome.status = "ok";
+        }
+        for (const runbook::Phase& phase : setup.book.phases) {
+            bool open = phases_started.count(phase.id) && std::any_of(slots.begin(), slots.end(), [&](const Slot& slot) {
+                return slot.step->phase_id == phase.id && !satisfied(slot.state) && slot.state != StepState::failed;
+            });
+            if (open) shared.journal("phase.end", Json{{"phase", phase.id}, {"status", outcome.status == "ok" ? "ok" : "incomplete"}});
+        }
+        Json end{{"status", outcome.status}, {"duration_ms", setup.services.clock.steady_ms() - started}};
+        if (!failed.empty()) end["failed"] = failed;
+        if (!tolerated.empty()) end["tolerated"] = tolerated;
+        if (rollback_wanted) end["rolled_back"] = !interrupted;
+        shared.journal("run.end", end);
+        return outcome;
+    }
+};
+
+Engine::Engine(EngineSetup setup) : m_impl(std::make_unique<Impl>(std::move(setup))) {}
+
+Engine::~Engine() = default;
+
+RunOutcome Engine::run(const PriorState& prior) {
+    Impl& impl = *m_impl;
+    std::int64_t started = impl.setup.services.clock.steady_ms();
+    impl.prepare(prior);
+    impl.schedule();
+    if (impl.rollback_wanted && !impl.interrupted) impl.roll_back();
+    return impl.finish(started);
+}
+
+RunOutcome Engine::dry_run() {
+    Impl& impl = *m_impl;
+    impl.shared.dry_run = true;
+    RunOutcome outcome{"ok", 0, {}, {}};
+    for (const runbook::Step* step : impl.graph.order()) {
+        StepControl control;
+        StepResult result = StepExecutor(impl.shared, *step, control).preflight();
+        if (result.state == StepState::failed) outcome.failed.push_back(step->id);
+    }
+    if (!outcome.failed.empty()) {
+        outcome.status = "failed";
+        outcome.exit_code = exit_code::k_step_failed;
+    }
+    return outcome;
+}
+
+}  // namespace migrate::engine

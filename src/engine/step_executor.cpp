@@ -1,0 +1,298 @@
+// One step's life: when, start, attempts, retries, end.
+#include "step_executor.h"
+
+#include <cstdlib>
+
+#include "migrate/runbook/graph.h"
+#include "migrate/runbook/interpolate.h"
+#include "migrate/runbook/validate.h"
+#include "migrate/util/error.h"
+
+namespace migrate::engine {
+
+std::string state_name(StepState state) {
+    switch (state) {
+        case StepState::pending: return "pending";
+        case StepState::running: return "running";
+        case StepState::ok: return "ok";
+        case StepState::failed: return "failed";
+        case StepState::tolerated: return "failed";
+        case StepState::skipped: return "skipped";
+        case StepState::interrupted: return "interrupted";
+    }
+    return "?";
+}
+
+void RunShared::journal(const std::string& event, Json fields) const {
+    if (setup.journal != nullptr) setup.journal->append(event, std::move(fields), journal::is_sync_point(event));
+}
+
+void StepControl::cancel(CancelReason reason) {
+    stop.cancel(reason);
+    std::lock_guard lock(mutex);
+    if (attempt) attempt->cancel(reason);
+}
+
+namespace {
+
+class ExecutorEvents : public steps::StepEvents {
+public:
+    ExecutorEvents(RunShared& shared, const runbook::Step& step) : m_shared(shared), m_step(step) {}
+    void progress(const std::string& message, const Json& metrics) override {
+        std::int64_t now = m_shared.setup.services.clock.steady_ms();
+        m_shared.setup.console.progress(m_step.id, "  .. " + m_step.id + ": " + message, now);
+        if (now - m_last_journaled < 1000 && m_last_journaled != 0) return;
+        m_last_journaled = now;
+        m_shared.journal("step.progress", Json{{"step", m_step.id}, {"message", message}, {"metrics", metrics}});
+    }
+    void checkpoint(const Json& state) override {
+        m_shared.journal("step.checkpoint", Json{{"step", m_step.id}, {"state", state}});
+    }
+    void confirmed(const Confirmation& confirmation, Millis waited) override {
+        m_shared.journal("step.confirm", Json{{"step", m_step.id},
+                                              {"role", m_step.role},
+                                              {"by", confirmation.by},
+                                              {"note", confirmation.note},
+                                              {"via", confirmation.via},
+                                              {"waited_ms", waited.count()}});
+        m_shared.setup.console.line("  confirmed " + m_step.id + " by " + confirmation.by + " (" + confirmation.via +
+                                    ") after " + format_duration(waited));
+    }
+    void say(const std::string& line) override { m_shared.setup.console.line("  " + line); }
+
+private:
+    RunShared& m_shared;
+    const runbook::Step& m_step;
+    std::int64_t m_last_journaled = 0;
+};
+
+// One line for the console: the first line of a description, shortened.
+std::string one_line(const std::string& text) {
+    std::string line = text.substr(0, text.find('\n'));
+    if (line.size() > 160) line = line.substr(0, 157) + "...";
+    return line.size() < text.size() && text.find('\n') != std::string::npos ? line + " ..." : line;
+}
+
+std::string where(const runbook::SourceFile& source, const runbook::Mark& mark) {
+    return source.path() + ":" + std::to_string(mark.line) + ":" + std::to_string(mark.column) + ": ";
+}
+
+}  // namespace
+
+std::string StepExecutor::expand_text(const std::string& text, const runbook::Mark& mark) const {
+    using runbook::Reference;
+    try {
+        return runbook::expand(text, [&](const Reference& ref) -> std::optional<std::string> {
+            switch (ref.kind) {
+                case Reference::Kind::var: {
+                    auto it = m_shared.setup.variables.find(ref.name);
+                    if (it == m_shared.setup.variables.end()) return std::nullopt;
+                    return it->second;
+                }
+                case Reference::Kind::env:
+                    if (const char* value = std::getenv(ref.name.c_str())) return std::string(value);
+                    return std::nullopt;
+                case Reference::Kind::secret: return m_shared.setup.secrets(ref.name);
+                case Reference::Kind::step_output: {
+                    std::lock_guard lock(m_shared.outputs_mutex);
+                    if (m_shared.dry_run) return "<" + ref.step_id + "." + ref.name + ">";
+                    if (m_shared.unavailable.count(ref.step_id))
+                        throw runbook::InterpolationError("step '" + ref.step_id + "' was skipped, so its output '" +
+                                                              ref.name + "' does not exist",
+                                                          ref.offset);
+                    auto step = m_shared.outputs.find(ref.step_id);
+                    if (step == m_shared.outputs.end() || !step->second.contains(ref.name)) return std::nullopt;
+                    const Json& value = step->second[ref.name];
+                    return value.is_string() ? value.get<std::string>() : value.dump();
+                }
+            }
+            return std::nullopt;
+        });
+    } catch (const runbook::InterpolationError& e) {
+        const auto& source = *m_shared.setup.book.source;
+        throw StepError(where(source, runbook::reference_mark(source, mark, text, e.offset())) + e.what(), false);
+    }
+}
+
+Json StepExecutor::interpolate(const runbook::Node& node) const {
+    switch (node.type) {
+        case runbook::Node::Type::null: return nullptr;
+        case runbook::Node::Type::scalar: return expand_text(node.value, node.mark);
+        case runbook::Node::Type::sequence: {
+            Json list = Json::array();
+            for (const auto& item : node.items) list.push_back(interpolate(item));
+            return list;
+        }
+        case runbook::Node::Type::mapping: {
+            Json object = Json::object();
+            for (const auto& [key, value] : node.entries) object[key.value] = interpolate(value);
+            return object;
+        }
+    }
+    return nullptr;
+}
+
+Json StepExecutor::step_fields() const {
+    Json fields{{"step", m_step.id}, {"phase", m_step.phase_id}, {"kind", m_step.kind}, {"role", m_step.role}};
+    if (m_step.is_rollback) fields["rollback_of"] = m_step.rollback_of;
+    if (m_step.downtime != runbook::DowntimeMarker::none)
+        fields["downtime"] = m_step.downtime == runbook::DowntimeMarker::start ? "start" : "end";
+    return fields;
+}
+
+StepResult StepExecutor::execute() {
+    const EngineSetup& setup = m_shared.setup;
+    std::int64_t started = setup.services.clock.steady_ms();
+    if (m_step.when.present) {
+        try {
+            std::string condition = expand_text(m_step.when.text, m_step.when.mark);
+            if (!runbook::evaluate_condition(condition)) {
+                Json fields = step_fields();
+                fields["status"] = "skipped";
+                fields["reason"] = "when: '" + m_step.when.text + "' is false";
+                fields["duration_ms"] = 0;
+                m_shared.journal("step.end", fields);
+                setup.console.line("  skip   " + m_step.id + " (when: " + m_step.when.text + " is false)");
+                return {StepState::skipped, ""};
+            }
+        } catch (const std::exception& e) {
+            m_shared.journal("step.start", step_fields());
+            return finish({StepState::failed, std::string("bad 'when': ") + e.what()}, nullptr, started, 0);
+        }
+    }
+    Json start = step_fields();
+    if (!m_step.name.empty()) start["name"] = m_step.name;
+    m_shared.journal("step.start", start);
+    const steps::KindSpec* kind = steps::find_kind(setup.kinds, m_step.kind);
+    if (kind == nullptr) return finish({StepState::failed, "unknown kind '" + m_step.kind + "'"}, nullptr, started, 0);
+    steps::Params params;
+    try {
+        params = steps::Params(interpolate(m_step.with), &kind->params);
+    } catch (const StepError& e) {
+        return finish({StepState::failed, e.what()}, nullptr, started, 0);
+    }
+    std::unique_ptr<steps::StepRunner> runner = kind->make();
+    ExecutorEvents events(m_shared, m_step);
+    std::optional<Json> checkpoint;
+    if (auto it = m_shared.checkpoints.find(m_step.id); it != m_shared.checkpoints.end()) checkpoint = it->second;
+    std::string log_path = setup.options.log_dir.empty() ? "" : setup.options.log_dir + "/" + m_step.id + ".log";
+    auto role = setup.book.roles.find(m_step.role);
+    steps::StepContext context{m_step, params, m_control.stop, setup.services, events, setup.options.mode,
+                               role == setup.book.roles.end() ? "" : role->second, log_path, checkpoint};
+    setup.console.line("  start  " + m_step.id + " (" + m_step.role + ", " + m_step.kind + "): " + one_line(runner->describe(context)));
+    int attempts = 0;
+    StepResult result;
+    try {
+        result = attempt_loop(context, *runner);
+        attempts = context.details.value("attempts", 1);
+        context.details.erase("attempts");
+    } catch (const std::exception& e) {
+        result = {StepState::failed, e.what()};
+    }
+    return finish(result, &context, started, attempts);
+}
+
+StepResult StepExecutor::attempt_loop(steps::StepContext& context, steps::StepRunner& runner) {
+    const EngineSetup& setup = m_shared.setup;
+    const runbook::RetryPolicy& retry = m_step.retry;
+    Millis backoff = retry.backoff;
+    for (int attempt = 1;; ++attempt) {
+        context.details["attempts"] = attempt;
+        auto token = std::make_shared<CancelToken>();
+        {
+            std::lock_guard lock(m_control.mutex);
+            m_control.attempt = token;
+            if (m_control.stop.cancelled()) return {StepState::interrupted, "stopped before the attempt started"};
+        }
+        m_control.deadline_ms = m_step.timeout ? setup.services.clock.steady_ms() + m_step.timeout->count() : 0;
+        steps::StepContext attempt_context{context.step, context.params, *token, context.services, context.events,
+                                           context.mode, context.role_description, context.log_path,
+                                           context.last_checkpoint};
+        std::string error;
+        bool retryable = false;
+        try {
+            runner.run(attempt_context);
+            m_control.deadline_ms = 0;
+            context.metrics = attempt_context.metrics;
+            context.outputs = attempt_context.outputs;
+            for (auto& [key, value] : attempt_context.details.items()) context.details[key] = value;
+            return {StepState::ok, ""};
+        } catch (const StepError& e) {
+            error = e.what();
+            retryable = e.retryable();
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+        m_control.deadline_ms = 0;
+        for (auto& [key, value] : attempt_context.details.items()) context.details[key] = value;
+        context.metrics = attempt_context.metrics;
+        CancelReason reason = token->reason();
+        if (reason == CancelReason::interrupted || reason == CancelReason::aborted)
+            return {StepState::interrupted, reason == CancelReason::interrupted ? "interrupted by a signal" : "stopped: another step failed"};
+        if (reason == CancelReason::timeout) {
+            error = "timed out after " + format_duration(*m_step.timeout) + (error.empty() ? "" : " (" + error + ")");
+            retryable = true;
+        }
+        if (!retryable || attempt >= retry.attempts) return {StepState::failed, error};
+        m_shared.journal("step.retry", Json{{"step", m_step.id}, {"attempt", attempt}, {"error", error}, {"backoff_ms", backoff.count()}});
+        setup.console.line("  retry  " + m_step.id + " in " + format_duration(backoff) + " (attempt " + std::to_string(attempt) +
+                           " of " + std::to_string(retry.attempts) + " failed: " + error + ")");
+        if (!setup.services.clock.sleep(backoff, m_control.stop)) return {StepState::interrupted, "interrupted during the retry backoff"};
+        backoff = std::min(backoff * 2, retry.max_backoff);
+    }
+}
+
+StepResult StepExecutor::finish(StepResult result, const steps::StepContext* context, std::int64_t started, int attempts) {
+    const EngineSetup& setup = m_shared.setup;
+    std::int64_t duration = setup.services.clock.steady_ms() - started;
+    Json fields = step_fields();
+    fields["status"] = state_name(result.state);
+    fields["duration_ms"] = duration;
+    fields["attempts"] = attempts;
+    if (context != nullptr) {
+        fields["metrics"] = context->metrics;
+        fields["outputs"] = context->outputs;
+        for (auto& [key, value] : context->details.items()) fields[key] = value;
+        if (!context->log_path.empty()) fields["log"] = context->log_path;
+        if (result.state == StepState::ok) {
+            std::lock_guard lock(m_shared.outputs_mutex);
+            m_shared.outputs[m_step.id] = context->outputs;
+        }
+    }
+    if (!result.error.empty()) fields["error"] = result.error;
+    m_shared.journal("step.end", fields);
+    std::string verdict = result.state == StepState::ok ? "ok    " : result.state == StepState::interrupted ? "stop  " : "FAILED";
+    setup.console.line("  " + verdict + " " + m_step.id + " " + format_duration(Millis(duration)) +
+                       (result.error.empty() ? "" : ": " + result.error));
+    if (result.state == StepState::failed && context != nullptr && context->details.contains("tail")) {
+        std::string tail = context->details["tail"].get<std::string>();
+        if (!tail.empty()) setup.console.line("         output (last lines):\n" + tail);
+    }
+    return result;
+}
+
+StepResult StepExecutor::preflight() {
+    const EngineSetup& setup = m_shared.setup;
+    const steps::KindSpec* kind = steps::find_kind(setup.kinds, m_step.kind);
+    if (kind == nullptr) return {StepState::failed, "unknown kind '" + m_step.kind + "'"};
+    try {
+        if (m_step.when.present && !runbook::evaluate_condition(expand_text(m_step.when.text, m_step.when.mark))) {
+            setup.console.line("  skip   " + m_step.id + " (when: " + m_step.when.text + " is false)");
+            return {StepState::skipped, ""};
+        }
+        steps::Params params(interpolate(m_step.with), &kind->params);
+        std::unique_ptr<steps::StepRunner> runner = kind->make();
+        ExecutorEvents events(m_shared, m_step);
+        auto role = setup.book.roles.find(m_step.role);
+        steps::StepContext context{m_step, params, m_control.stop, setup.services, events, steps::RunMode::dry_run,
+                                   role == setup.book.roles.end() ? "" : role->second, "", std::nullopt};
+        setup.console.line("  would  " + m_step.id + " (" + m_step.role + ", " + m_step.kind + "): " + one_line(runner->describe(context)));
+        runner->preflight(context);
+        return {StepState::ok, ""};
+    } catch (const std::exception& e) {
+        setup.console.line("  FAILED " + m_step.id + " preflight: " + e.what());
+        return {StepState::failed, e.what()};
+    }
+}
+
+}  // namespace migrate::engine

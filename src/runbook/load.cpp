@@ -1,0 +1,377 @@
+// Structure of a runbook: which fields exist where, their types, durations and ids.
+#include <regex>
+
+#include "migrate/runbook/model.h"
+#include "migrate/runbook/node_json.h"
+#include "migrate/util/sha256.h"
+#include "migrate/util/text.h"
+
+namespace migrate::runbook {
+
+std::vector<const Step*> Runbook::steps() const {
+    std::vector<const Step*> out;
+    for (const Phase& phase : phases)
+        for (const Step& step : phase.steps) out.push_back(&step);
+    return out;
+}
+
+const Step* Runbook::find_step(const std::string& id) const {
+    for (const Phase& phase : phases)
+        for (const Step& step : phase.steps) {
+            if (step.id == id) return &step;
+            for (const Step& undo : step.rollback)
+                if (undo.id == id) return &undo;
+        }
+    return nullptr;
+}
+
+namespace {
+
+const std::vector<std::string> k_top_fields = {
+    "version", "name", "description", "downtime_budget", "roles", "vars",
+    "environments", "connections", "hosts", "phases"};
+const std::vector<std::string> k_phase_fields = {"id", "name", "urgency", "steps"};
+const std::vector<std::string> k_step_fields = {
+    "id", "name", "kind", "role", "needs", "when", "timeout", "retry", "on_failure",
+    "rollback", "downtime", "estimate", "scale", "with"};
+const std::vector<std::string> k_retry_fields = {"attempts", "backoff", "max_backoff"};
+const std::vector<std::string> k_scale_fields = {"metric", "expect"};
+const std::vector<std::string> k_scale_metrics = {"bytes", "rows", "files", "hosts"};
+const std::vector<std::string> k_environment_fields = {"vars"};
+const std::vector<std::string> k_connection_fields = {
+    "type", "host", "port", "socket", "user", "password", "database", "tls"};
+const std::vector<std::string> k_connection_types = {"mysql"};
+
+bool valid_id(const std::string& id) {
+    static const std::regex pattern("[a-z0-9][a-z0-9_-]*");
+    return std::regex_match(id, pattern);
+}
+
+class Loader {
+public:
+    Loader(const Document& document, Diagnostics& diagnostics)
+        : m_document(document), m_diagnostics(diagnostics) {}
+
+    Runbook load() {
+        Runbook book;
+        book.source = m_document.source;
+        book.sha256 = sha256_hex(m_document.source->text());
+        const Node& root = m_document.root;
+        if (root.is_null()) {
+            if (!m_diagnostics.has_errors()) m_diagnostics.error(Mark{1, 1}, "the runbook is empty");
+            return book;
+        }
+        if (!expect_mapping(root, "the runbook")) return book;
+        check_fields(root, k_top_fields, "at the top level");
+        load_header(root, book);
+        if (const Node* roles = root.find("roles")) load_roles(*roles, book);
+        if (const Node* vars = root.find("vars")) load_vars(*vars, book.vars, "vars");
+        if (const Node* envs = root.find("environments")) load_environments(*envs, book);
+        if (const Node* connections = root.find("connections")) load_connections(*connections, book);
+        if (const Node* hosts = root.find("hosts")) {
+            book.hosts = *hosts;
+            expect_mapping(*hosts, "'hosts'");
+        }
+        const Node* phases = root.find("phases");
+        if (phases == nullptr) {
+            m_diagnostics.error(root.mark, "the runbook has no 'phases'");
+        } else if (expect_sequence(*phases, "'phases'")) {
+            if (phases->items.empty()) m_diagnostics.error(phases->mark, "'phases' is empty");
+            for (const Node& phase : phases->items) load_phase(phase, book);
+        }
+        return book;
+    }
+
+private:
+    void load_header(const Node& root, Runbook& book) {
+        const Node* version = root.find("version");
+        if (version == nullptr) {
+            m_diagnostics.error(root.mark, "missing 'version'; this migrate reads 'version: 1'");
+        } else if (!version->is_scalar() || version->value != "1") {
+            m_diagnostics.error(version->mark, "unsupported runbook version '" + version->value +
+                                                   "'; this migrate reads 'version: 1'");
+        } else {
+            book.version = 1;
+        }
+        if (const Node* name = root.find("name"))
+            book.name = scalar(*name, "'name'");
+        else
+            m_diagnostics.error(root.mark, "missing 'name'");
+        if (const Node* budget = root.find("downtime_budget"))
+            book.downtime_budget = duration(*budget, "'downtime_budget'");
+    }
+
+    void load_roles(const Node& roles, Runbook& book) {
+        if (!expect_mapping(roles, "'roles'")) return;
+        for (const auto& [key, value] : roles.entries) {
+            if (!valid_id(key.value))
+                m_diagnostics.error(key.mark, "role name '" + key.value +
+                                                  "' must match [a-z0-9][a-z0-9_-]*");
+            book.roles[key.value] = value.is_scalar() ? value.value : "";
+            if (!value.is_scalar() && !value.is_null())
+                m_diagnostics.error(value.mark, "a role is described by a text, not " +
+                                                    value.describe());
+        }
+    }
+
+    void load_vars(const Node& vars, std::map<std::string, Located>& out, const std::string& where) {
+        if (!expect_mapping(vars, "'" + where + "'")) return;
+        static const std::regex pattern("[A-Za-z_][A-Za-z0-9_]*");
+        for (const auto& [key, value] : vars.entries) {
+            if (!std::regex_match(key.value, pattern))
+                m_diagnostics.error(key.mark, "variable name '" + key.value +
+                                                  "' must match [A-Za-z_][A-Za-z0-9_]*");
+            if (!value.is_scalar() && !value.is_null()) {
+                m_diagnostics.error(value.mark, "variable '" + key.value +
+                                                    "' must be a single value, not " +
+                                                    value.describe());
+                continue;
+            }
+            out[key.value] = Located{value.value, value.mark, true};
+        }
+    }
+
+    void load_environments(const Node& envs, Runbook& book) {
+        if (!expect_mapping(envs, "'environments'")) return;
+        for (const auto& [key, value] : envs.entries) {
+            Environment env;
+            env.name = key.value;
+            env.mark = key.mark;
+            if (!valid_id(key.value))
+                m_diagnostics.error(key.mark, "environment name '" + key.value +
+                                                  "' must match [a-z0-9][a-z0-9_-]*");
+            if (!value.is_null() && expect_mapping(value, "environment '" + key.value + "'")) {
+                check_fields(value, k_environment_fields, "in environment '" + key.value + "'");
+                if (const Node* vars = value.find("vars")) load_vars(*vars, env.vars, key.value + ".vars");
+            }
+            book.environments[key.value] = std::move(env);
+        }
+    }
+
+    void load_connections(const Node& connections, Runbook& book) {
+        book.connections = connections;
+        if (!expect_mapping(connections, "'connections'")) return;
+        for (const auto& [key, value] : connections.entries) {
+            if (!expect_mapping(value, "connection '" + key.value + "'")) continue;
+            check_fields(value, k_connection_fields, "in connection '" + key.value + "'");
+            const Node* type = value.find("type");
+            if (type == nullptr)
+                m_diagnostics.error(value.mark, "connection '" + key.value + "' has no 'type' (one of: mysql)");
+            else
+                choice(*type, k_connection_types, "connection type");
+        }
+    }
+
+    void load_phase(const Node& node, Runbook& book) {
+        if (!expect_mapping(node, "a phase")) return;
+        check_fields(node, k_phase_fields, "in a phase");
+        Phase phase;
+        phase.mark = node.mark;
+        if (const Node* id = node.find("id")) {
+            phase.id = scalar(*id, "phase 'id'");
+            check_id(*id, "phase");
+            for (const Phase& other : book.phases)
+                if (other.id == phase.id)
+                    m_diagnostics.error(id->mark, "duplicate phase id '" + phase.id + "'");
+        } else {
+            m_diagnostics.error(node.mark, "a phase needs an 'id'");
+        }
+        if (const Node* name = node.find("name")) phase.name = scalar(*name, "phase 'name'");
+        if (const Node* urgency = node.find("urgency"))
+            phase.urgency = choice(*urgency, {"low", "medium", "high"}, "urgency");
+        const Node* steps = node.find("steps");
+        if (steps == nullptr) {
+            m_diagnostics.error(node.mark, "phase '" + phase.id + "' has no 'steps'");
+        } else if (expect_sequence(*steps, "'steps'")) {
+            if (steps->items.empty())
+                m_diagnostics.error(steps->mark, "phase '" + phase.id + "' has no steps");
+            for (const Node& item : steps->items) {
+                if (!expect_mapping(item, "a step")) continue;
+                phase.steps.push_back(load_step(item, phase.id, false));
+            }
+        }
+        book.phases.push_back(std::move(phase));
+    }
+
+    Step load_step(const Node& node, const std::string& phase_id, bool is_rollback) {
+        check_fields(node, k_step_fields, "in a step");
+        Step step;
+        step.mark = node.mark;
+        step.phase_id = phase_id;
+        step.is_rollback = is_rollback;
+        step.definition_hash = sha256_hex(node_to_json(node).dump()).substr(0, 16);
+        if (const Node* id = node.find("id")) {
+            step.id = scalar(*id, "step 'id'");
+            check_id(*id, "step");
+        } else {
+            m_diagnostics.error(node.mark, "a step needs an 'id'");
+        }
+        if (const Node* name = node.find("name")) step.name = scalar(*name, "step 'name'");
+        if (const Node* kind = node.find("kind")) {
+            step.kind = scalar(*kind, "'kind'");
+            step.kind_mark = kind->mark;
+        } else {
+            m_diagnostics.error(node.mark, "step '" + step.id + "' has no 'kind'");
+        }
+        if (const Node* role = node.find("role")) {
+            step.role = scalar(*role, "'role'");
+            step.role_mark = role->mark;
+        } else {
+            step.role_mark = node.mark;
+        }
+        load_step_flow(node, step, is_rollback);
+        if (const Node* with = node.find("with")) {
+            step.with = *with;
+            if (!with->is_null()) expect_mapping(*with, "'with'");
+        }
+        return step;
+    }
+
+    void load_step_flow(const Node& node, Step& step, bool is_rollback) {
+        if (const Node* needs = node.find("needs")) {
+            step.needs_given = true;
+            if (needs->is_scalar()) {
+                step.needs.push_back(needs->value);
+                step.needs_marks.push_back(needs->mark);
+            } else if (needs->is_sequence()) {
+                for (const Node& item : needs->items) {
+                    step.needs.push_back(scalar(item, "'needs' entry"));
+                    step.needs_marks.push_back(item.mark);
+                }
+            } else if (!needs->is_null()) {
+                m_diagnostics.error(needs->mark, "'needs' is a step id or a list of step ids, not " +
+                                                     needs->describe());
+            }
+            if (is_rollback) m_diagnostics.error(needs->mark, "rollback steps run in their listed order; 'needs' is not allowed there");
+        }
+        if (const Node* when = node.find("when"))
+            step.when = Located{scalar(*when, "'when'"), when->mark, true};
+        if (const Node* timeout = node.find("timeout")) step.timeout = duration(*timeout, "'timeout'");
+        if (const Node* estimate = node.find("estimate")) step.estimate = duration(*estimate, "'estimate'");
+        if (const Node* retry = node.find("retry")) load_retry(*retry, step.retry);
+        if (const Node* on_failure = node.find("on_failure")) {
+            std::string value = choice(*on_failure, {"abort", "continue", "rollback"}, "on_failure");
+            step.on_failure = value == "continue"   ? OnFailure::continue_run
+                              : value == "rollback" ? OnFailure::rollback
+                                                    : OnFailure::abort;
+        }
+        if (const Node* downtime = node.find("downtime")) {
+            std::string value = choice(*downtime, {"start", "end"}, "downtime");
+            step.downtime = value == "start" ? DowntimeMarker::start
+                            : value == "end" ? DowntimeMarker::end
+                                             : DowntimeMarker::none;
+            step.downtime_mark = downtime->mark;
+            if (is_rollback) m_diagnostics.error(downtime->mark, "a rollback step cannot mark the downtime window");
+        }
+        if (const Node* scale = node.find("scale")) load_scale(*scale, step);
+        if (const Node* rollback = node.find("rollback")) {
+            if (is_rollback) {
+                m_diagnostics.error(rollback->mark, "a rollback step cannot have its own 'rollback'");
+            } else if (expect_sequence(*rollback, "'rollback'")) {
+                for (const Node& item : rollback->items) {
+                    if (!expect_mapping(item, "a rollback step")) continue;
+                    Step undo = load_step(item, step.phase_id, true);
+                    undo.rollback_of = step.id;
+                    step.rollback.push_back(std::move(undo));
+                }
+            }
+        }
+    }
+
+    void load_retry(const Node& node, RetryPolicy& retry) {
+        if (!expect_mapping(node, "'retry'")) return;
+        check_fields(node, k_retry_fields, "in 'retry'");
+        if (const Node* attempts = node.find("attempts")) {
+            std::string text = scalar(*attempts, "'attempts'");
+            static const std::regex digits("[0-9]{1,3}");
+            if (!std::regex_match(text, digits) || std::stoi(text) < 1)
+                m_diagnostics.error(attempts->mark, "'attempts' must be a whole number from 1 to 999, not '" + text + "'");
+            else
+                retry.attempts = std::stoi(text);
+        }
+        if (const Node* backoff = node.find("backoff"))
+            retry.backoff = duration(*backoff, "'backoff'").value_or(retry.backoff);
+        if (const Node* max_backoff = node.find("max_backoff"))
+            retry.max_backoff = duration(*max_backoff, "'max_backoff'").value_or(retry.max_backoff);
+        if (retry.max_backoff < retry.backoff) retry.max_backoff = retry.backoff;
+    }
+
+    void load_scale(const Node& node, Step& step) {
+        if (!expect_mapping(node, "'scale'")) return;
+        check_fields(node, k_scale_fields, "in 'scale'");
+        ScaleSpec scale;
+        scale.mark = node.mark;
+        if (const Node* metric = node.find("metric"))
+            scale.metric = choice(*metric, k_scale_metrics, "scale metric");
+        else
+            m_diagnostics.error(node.mark, "'scale' needs a 'metric' (bytes, rows, files or hosts)");
+        if (const Node* expect = node.find("expect")) scale.expect = scalar(*expect, "'expect'");
+        step.scale = scale;
+    }
+
+    // ---- field-level helpers ----
+
+    bool expect_mapping(const Node& node, const std::string& what) {
+        if (node.is_mapping()) return true;
+        m_diagnostics.error(node.mark, what + " must be a mapping (key: value), found " + node.describe());
+        return false;
+    }
+
+    bool expect_sequence(const Node& node, const std::string& what) {
+        if (node.is_sequence()) return true;
+        m_diagnostics.error(node.mark, what + " must be a list, found " + node.describe());
+        return false;
+    }
+
+    void check_fields(const Node& node, const std::vector<std::string>& allowed, const std::string& where) {
+        for (const auto& [key, value] : node.entries)
+            if (std::find(allowed.begin(), allowed.end(), key.value) == allowed.end())
+                m_diagnostics.error(key.mark, "unknown field '" + key.value + "' " + where +
+                                                  did_you_mean(key.value, allowed));
+    }
+
+    std::string scalar(const Node& node, const std::string& what) {
+        if (node.is_scalar()) return node.value;
+        m_diagnostics.error(node.mark, what + " must be a single value, found " + node.describe());
+        return "";
+    }
+
+    std::optional<Millis> duration(const Node& node, const std::string& what) {
+        std::string text = scalar(node, what);
+        if (text.empty() && !node.is_scalar()) return std::nullopt;
+        auto parsed = parse_duration(text);
+        if (!parsed)
+            m_diagnostics.error(node.mark, "bad duration '" + text + "' for " + what +
+                                               "; write it like 90s, 15m, 2h or 1h30m");
+        return parsed;
+    }
+
+    std::string choice(const Node& node, const std::vector<std::string>& choices, const std::string& what) {
+        std::string text = scalar(node, what);
+        if (!node.is_scalar()) return "";
+        if (std::find(choices.begin(), choices.end(), text) == choices.end()) {
+            m_diagnostics.error(node.mark, "unknown " + what + " '" + text + "' (one of: " +
+                                               join(choices, ", ") + ")" + did_you_mean(text, choices));
+            return "";
+        }
+        return text;
+    }
+
+    void check_id(const Node& node, const std::string& what) {
+        if (node.is_scalar() && !valid_id(node.value))
+            m_diagnostics.error(node.mark, what + " id '" + node.value +
+                                               "' must match [a-z0-9][a-z0-9_-]* (lowercase letters, "
+                                               "digits, '-' and '_')");
+    }
+
+    const Document& m_document;
+    Diagnostics& m_diagnostics;
+};
+
+}  // namespace
+
+Runbook load_runbook(const Document& document, Diagnostics& diagnostics) {
+    return Loader(document, diagnostics).load();
+}
+
+}  // namespace migrate::runbook

@@ -1,0 +1,381 @@
+// Semantic checks of a runbook.
+#include "migrate/runbook/validate.h"
+
+#include <set>
+
+#include "migrate/runbook/graph.h"
+#include "migrate/runbook/interpolate.h"
+#include "migrate/util/text.h"
+
+namespace migrate::runbook {
+
+const std::vector<std::string>& builtin_variable_names() {
+    static const std::vector<std::string> k_names = {"env", "mode", "runbook_dir", "run_id"};
+    return k_names;
+}
+
+std::map<std::string, std::string> raw_variables(const Runbook& book, const std::string& env,
+                                                 const std::map<std::string, std::string>& sets,
+                                                 const std::map<std::string, std::string>& builtins) {
+    std::map<std::string, std::string> values;
+    for (const auto& [name, located] : book.vars) values[name] = located.text;
+    if (auto it = book.environments.find(env); it != book.environments.end())
+        for (const auto& [name, located] : it->second.vars) values[name] = located.text;
+    for (const auto& [name, value] : sets) values[name] = value;
+    for (const auto& [name, value] : builtins) values[name] = value;
+    return values;
+}
+
+Mark reference_mark(const SourceFile& source, const Mark& node_mark, const std::string& value,
+                    std::size_t offset) {
+    std::string line = source.line(node_mark.line);
+    int column = node_mark.column;
+    // Only a scalar that sits on its line as written (plain or quoted) maps offsets 1:1.
+    for (int skip : {0, 1}) {
+        std::size_t start = static_cast<std::size_t>(column - 1 + skip);
+        if (start <= line.size() && line.compare(start, value.size(), value) == 0)
+            return Mark{node_mark.line, column + skip + static_cast<int>(offset)};
+    }
+    return node_mark;
+}
+
+namespace {
+
+class Validator {
+public:
+    Validator(const Runbook& book, const steps::KindTable& kinds, const ValidateOptions& options,
+              Diagnostics& diagnostics)
+        : m_book(book), m_kinds(kinds), m_options(options), m_diagnostics(diagnostics), m_graph(book) {}
+
+    void run() {
+        check_builtins_not_declared();
+        check_ids();
+        check_needs();
+        check_roles();
+        check_downtime();
+        for (const Step* step : m_book.steps()) {
+            check_kind(*step);
+            for (const Step& undo : step->rollback) {
+                check_kind(undo);
+                check_role(undo);
+            }
+        }
+        check_variables();
+    }
+
+private:
+    void error(Mark mark, const std::string& message) {
+        if (m_reported.insert(std::to_string(mark.line) + ":" + std::to_string(mark.column) + message).second)
+            m_diagnostics.error(mark, message);
+    }
+
+    void check_builtins_not_declared() {
+        auto check = [&](const std::map<std::string, Located>& vars) {
+            for (const std::string& name : builtin_variable_names())
+                if (auto it = vars.find(name); it != vars.end())
+                    error(it->second.mark, "'" + name + "' is a built-in variable and cannot be declared");
+        };
+        check(m_book.vars);
+        for (const auto& [name, env] : m_book.environments) check(env.vars);
+        if (m_options.env && !m_book.environments.empty() && !m_book.environments.count(*m_options.env)) {
+            std::vector<std::string> names;
+            for (const auto& [name, env] : m_book.environments) names.push_back(name);
+            error(Mark{}, "unknown environment '" + *m_options.env + "' (declared: " + join(names, ", ") + ")" +
+                              did_you_mean(*m_options.env, names));
+        }
+    }
+
+    void check_ids() {
+        std::map<std::string, Mark> seen;
+        auto check = [&](const Step& step) {
+            if (step.id.empty()) return;
+            auto [it, inserted] = seen.emplace(step.id, step.mark);
+            if (!inserted)
+                error(step.mark, "duplicate step id '" + step.id + "' (first at line " +
+                                     std::to_string(it->second.line) + ")");
+        };
+        for (const Step* step : m_book.steps()) {
+            check(*step);
+            for (const Step& undo : step->rollback) check(undo);
+        }
+    }
+
+    void check_needs() {
+        std::vector<std::string> ids;
+        for (const Step* step : m_graph.order()) ids.push_back(step->id);
+        for (const Step* step : m_book.steps())
+            for (std::size_t i = 0; i < step->needs.size(); ++i) {
+                const std::string& need = step->needs[i];
+                if (need == step->id)
+                    error(step->needs_marks[i], "step '" + step->id + "' needs itself");
+                else if (m_book.find_step(need) && !m_graph.contains(need))
+                    error(step->needs_marks[i], "step '" + step->id + "' needs '" + need +
+                                                    "', which is a rollback step; rollback steps run only after a failure");
+                else if (!m_graph.contains(need))
+                    error(step->needs_marks[i], "step '" + step->id + "' needs unknown step '" + need + "'" +
+                                                    did_you_mean(need, ids));
+            }
+        std::vector<std::string> cycle = m_graph.find_cycle();
+        if (!cycle.empty()) {
+            const Step* first = m_graph.step(cycle.front());
+            error(first->needs_marks.empty() ? first->mark : first->needs_marks.front(),
+                  "steps need each other in a cycle: " + join(cycle, " -> "));
+        }
+    }
+
+    std::vector<std::string> role_names() const {
+        std::vector<std::string> names{"executor"};
+        for (const auto& [name, description] : m_book.roles)
+            if (name != "executor") names.push_back(name);
+        return names;
+    }
+
+    void check_role(const Step& step) {
+        std::vector<std::string> names = role_names();
+        if (std::find(names.begin(), names.end(), step.role) == names.end())
+            error(step.role_mark, "role '" + step.role + "' of step '" + step.id + "' is not declared under 'roles' (declared: " +
+                                      join(names, ", ") + ")" + did_you_mean(step.role, names));
+    }
+
+    void check_roles() {
+        for (const Step* step : m_book.steps()) check_role(*step);
+    }
+
+    void check_downtime() {
+        const Step* start = nullptr;
+        const Step* end = nullptr;
+        for (const Step* step : m_book.steps()) {
+            const Step*& slot = step->downtime == DowntimeMarker::start ? start : end;
+            if (step->downtime == DowntimeMarker::none) continue;
+            std::string which = step->downtime == DowntimeMarker::start ? "start" : "end";
+            if (slot != nullptr)
+                error(step->downtime_mark, "a second 'downtime: " + which + "' (step '" + step->id +
+                                               "'); the window already " + which + "s at step '" + slot->id + "'");
+            else
+                slot = step;
+        }
+        if (end && !start)
+            error(end->downtime_mark, "'downtime: end' at step '" + end->id + "' but no step has 'downtime: start'");
+        if (start && end && start != end && !m_graph.depends_on(end->id, start->id))
+            error(end->downtime_mark, "the downtime window ends at step '" + end->id +
+                                          "', which does not run after its start at step '" + start->id +
+                                          "'; add it to 'needs' or move the markers");
+        if (start && !end)
+            m_diagnostics.warning(start->downtime_mark, "the downtime window starts at step '" + start->id +
+                                                            "' but no step has 'downtime: end'; it lasts until the run ends");
+    }
+
+    void check_kind(const Step& step) {
+        if (step.kind.empty()) return;
+        const steps::KindSpec* kind = steps::find_kind(m_kinds, step.kind);
+        if (kind == nullptr) {
+            std::vector<std::string> names = steps::kind_names(m_kinds);
+            error(step.kind_mark, "unknown kind '" + step.kind + "'" + did_you_mean(step.kind, names) +
+                                      " (kinds: " + join(names, ", ") + ")");
+            return;
+        }
+        if (!step.with.is_null() && !step.with.is_mapping()) return;  // reported by the loader
+        std::vector<std::string> names;
+        for (const steps::ParamSpec& param : kind->params) names.push_back(param.name);
+        for (const auto& [key, value] : step.with.entries) {
+            auto spec = std::find_if(kind->params.begin(), kind->params.end(),
+                                     [&](const steps::ParamSpec& p) { return p.name == key.value; });
+            if (spec == kind->params.end()) {
+                error(key.mark, "unknown parameter '" + key.value + "' for kind '" + kind->name + "'" +
+                                    did_you_mean(key.value, names) + " (parameters: " + join(names, ", ") + ")");
+                continue;
+            }
+            check_param(*spec, value);
+        }
+        for (const steps::ParamSpec& param : kind->params)
+            if (param.required && !step.with.find(param.name))
+                error(step.with.is_null() ? step.kind_mark : step.with.mark,
+                      "step '" + step.id + "' of kind '" + kind->name + "' needs 'with." + param.name + "' (" + param.help + ")");
+        if (kind->check) kind->check(step.with, m_diagnostics);
+    }
+
+    void check_param(const steps::ParamSpec& spec, const Node& value) {
+        using steps::ParamType;
+        std::string what = "parameter '" + spec.name + "'";
+        switch (spec.type) {
+            case ParamType::any: return;
+            case ParamType::string_list:
+                if (value.is_scalar()) return;
+                if (!value.is_sequence()) return error(value.mark, what + " must be a list, found " + value.describe());
+                for (const Node& item : value.items)
+                    if (!item.is_scalar()) error(item.mark, what + " must list single values, found " + item.describe());
+                return;
+            case ParamType::string_map:
+                if (!value.is_mapping()) return error(value.mark, what + " must be a mapping, found " + value.describe());
+                for (const auto& [k, item] : value.entries)
+                    if (!item.is_scalar() && !item.is_null())
+                        error(item.mark, what + "." + k.value + " must be a single value, found " + item.describe());
+                return;
+            default:
+                if (!value.is_scalar())
+                    return error(value.mark, what + " must be a single value, found " + value.describe());
+                if (has_references(value.value)) return;  // checked once interpolated, at run time
+                if (std::string problem = steps::check_scalar(spec.type, value.value, spec.choices); !problem.empty())
+                    error(value.mark, what + ": " + problem);
+        }
+    }
+
+    // ---- variables, per environment ----
+
+    void check_variables() {
+        std::vector<std::string> envs;
+        if (m_options.env) envs.push_back(*m_options.env);
+        else
+            for (const auto& [name, env] : m_book.environments) envs.push_back(name);
+        if (envs.empty()) envs.push_back("");
+        for (const std::string& env : envs) check_environment(env, envs.size() > 1);
+    }
+
+    void check_environment(const std::string& env, bool name_env) {
+        m_env_label = name_env ? " (environment '" + env + "')" : "";
+        std::map<std::string, std::string> builtins;
+        for (const std::string& name : builtin_variable_names()) builtins[name] = "<" + name + ">";
+        std::map<std::string, std::string> raw = raw_variables(m_book, env, m_options.sets, builtins);
+        m_var_names.clear();
+        for (const auto& [name, value] : raw) m_var_names.push_back(name);
+        std::string failed;
+        try {
+            m_vars = resolve_variables(raw, [](const Reference& ref) -> std::optional<std::string> {
+                if (ref.kind == Reference::Kind::var) return std::nullopt;
+                return "<deferred>";
+            }, failed);
+        } catch (const InterpolationError& e) {
+            report_variable_error(env, failed, e);
+            m_vars = raw;
+        }
+        for (const Step* step : m_book.steps()) {
+            check_step_references(*step);
+            for (const Step& undo : step->rollback) check_step_references(undo);
+        }
+        check_node_references(m_book.connections, nullptr);
+        check_node_references(m_book.hosts, nullptr);
+    }
+
+    void report_variable_error(const std::string& env, const std::string& failed, const InterpolationError& e) {
+        const Located* where = nullptr;
+        if (auto it = m_book.environments.find(env); it != m_book.environments.end() && it->second.vars.count(failed))
+            where = &it->second.vars.at(failed);
+        else if (m_book.vars.count(failed))
+            where = &m_book.vars.at(failed);
+        std::string message = e.what();
+        if (message.rfind("undefined variable", 0) == 0) {
+            std::string name = message.substr(message.find('\'') + 1);
+            name.pop_back();
+            message += did_you_mean(name, m_var_names);
+        }
+        if (where)
+            error(reference_mark(*m_book.source, where->mark, where->text, e.offset()),
+                  "in variable '" + failed + "': " + message + m_env_label);
+        else
+            error(Mark{}, "in --set " + failed + ": " + message);
+    }
+
+    void check_step_references(const Step& step) {
+        if (step.when.present) {
+            check_text_references(step.when.text, step.when.mark, &step);
+            check_condition(step);
+        }
+        if (step.scale) check_text_references(step.scale->expect, step.scale->mark, &step);
+        check_node_references(step.with, &step);
+    }
+
+    void check_condition(const Step& step) {
+        try {
+            std::string expanded = expand(step.when.text, [&](const Reference& ref) -> std::optional<std::string> {
+                if (ref.kind == Reference::Kind::var && m_vars.count(ref.name)) return m_vars.at(ref.name);
+                return "x";
+            });
+            evaluate_condition(expanded);
+        } catch (const std::invalid_argument& e) {
+            error(step.when.mark, std::string("bad 'when' condition: ") + e.what());
+        } catch (const InterpolationError&) {
+            // reported by check_text_references
+        }
+    }
+
+    void check_node_references(const Node& node, const Step* step) {
+        if (node.is_scalar()) check_text_references(node.value, node.mark, step);
+        for (const Node& item : node.items) check_node_references(item, step);
+        for (const auto& [key, value] : node.entries) check_node_references(value, step);
+    }
+
+    void check_text_references(const std::string& text, Mark mark, const Step* step) {
+        if (!has_references(text)) return;
+        std::vector<Reference> refs;
+        try {
+            refs = find_references(text);
+        } catch (const InterpolationError& e) {
+            error(reference_mark(*m_book.source, mark, text, e.offset()), e.what());
+            return;
+        }
+        for (const Reference& ref : refs) {
+            Mark at = reference_mark(*m_book.source, mark, text, ref.offset);
+            if (ref.kind == Reference::Kind::var && !m_vars.count(ref.name))
+                error(at, "undefined variable '" + ref.name + "'" + did_you_mean(ref.name, m_var_names) + m_env_label);
+            if (ref.kind == Reference::Kind::step_output) check_output_reference(ref, at, step);
+        }
+    }
+
+    void check_output_reference(const Reference& ref, Mark at, const Step* step) {
+        const Step* source = m_graph.step(ref.step_id);
+        if (source == nullptr) {
+            std::vector<std::string> ids;
+            for (const Step* s : m_graph.order()) ids.push_back(s->id);
+            return error(at, "'${steps." + ref.step_id + "." + ref.name + "}' refers to unknown step '" + ref.step_id + "'" +
+                                 did_you_mean(ref.step_id, ids));
+        }
+        if (step == nullptr)
+            return error(at, "step outputs are not known before the run; '${steps." + ref.step_id + "." + ref.name +
+                                 "}' can only be used inside a step");
+        const std::string& user = step->is_rollback ? step->rollback_of : step->id;
+        if (user == source->id && !step->is_rollback)
+            return error(at, "step '" + step->id + "' uses its own output '" + ref.name + "'");
+        if (user != source->id && !m_graph.depends_on(user, source->id))
+            return error(at, "step '" + step->id + "' uses an output of step '" + source->id +
+                                 "', which does not run before it; add '" + source->id + "' to its 'needs'");
+        if (const steps::KindSpec* kind = steps::find_kind(m_kinds, source->kind)) {
+            std::vector<std::string> outputs = steps::outputs_of(*kind, source->with);
+            if (std::find(outputs.begin(), outputs.end(), ref.name) == outputs.end())
+                error(at, "step '" + source->id + "' (kind " + kind->name + ") has no output '" + ref.name + "'" +
+                              did_you_mean(ref.name, outputs) + " (outputs: " + (outputs.empty() ? "none" : join(outputs, ", ")) + ")");
+        }
+    }
+
+    const Runbook& m_book;
+    const steps::KindTable& m_kinds;
+    const ValidateOptions& m_options;
+    Diagnostics& m_diagnostics;
+    StepGraph m_graph;
+    std::set<std::string> m_reported;
+    std::map<std::string, std::string> m_vars;
+    std::vector<std::string> m_var_names;
+    std::string m_env_label;
+};
+
+}  // namespace
+
+void validate_runbook(const Runbook& book, const steps::KindTable& kinds, const ValidateOptions& options,
+                      Diagnostics& diagnostics) {
+    Validator(book, kinds, options, diagnostics).run();
+}
+
+LoadedRunbook load_and_validate(const std::string& path, const steps::KindTable& kinds,
+                                const ValidateOptions& options) {
+    std::shared_ptr<SourceFile> source = read_source(path);
+    LoadedRunbook loaded{std::make_shared<Diagnostics>(source), {}};
+    Document document{source, parse_document(*source, *loaded.diagnostics)};
+    if (loaded.diagnostics->has_errors()) {
+        loaded.book.source = source;
+        return loaded;
+    }
+    loaded.book = load_runbook(document, *loaded.diagnostics);
+    validate_runbook(loaded.book, kinds, options, *loaded.diagnostics);
+    return loaded;
+}
+
+}  // namespace migrate::runbook

@@ -1,0 +1,24 @@
+// The one registry: kind name -> specification and factory. Explicit, so nothing depends on
+// static initialisers the linker could drop.
+#include "kinds_builtin.h"
+#include "migrate/util/text.h"
+
+namespace migrate::steps {
+
+const KindTable& builtin_kinds() {
+    static const KindTable k_table = {shell_kind(), manual_kind(), wait_kind(), http_kind(), noop_kind()};
+    return k_table;
+}
+
+void check_exactly_one(const runbook::Node& with, const std::vector<std::string>& names, const std::string& kind,
+                       runbook::Diagnostics& diagnostics) {
+    std::vector<const runbook::Node*> found;
+    for (const std::string& name : names)
+        if (const runbook::Node* node = with.find(name)) found.push_back(node);
+    if (found.empty())
+        diagnostics.error(with.mark, "a " + kind + " step needs one of: " + join(names, ", "));
+    for (std::size_t i = 1; i < found.size(); ++i)
+        diagnostics.error(found[i]->mark, "a " + kind + " step takes only one of: " + join(names, ", "));
+}
+
+}  // namespace migrate::steps

@@ -1,0 +1,66 @@
+// shell: a command on this machine through /bin/sh; output to a per-step log, tail in the
+// journal, stdout as an output.
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "kinds_builtin.h"
+#include "migrate/util/error.h"
+#include "migrate/util/text.h"
+
+namespace migrate::steps {
+namespace {
+
+class ShellRunner : public StepRunner {
+public:
+    std::string describe(const StepContext& context) const override { return context.params.string("command"); }
+
+    void preflight(StepContext& context) override {
+        std::string cwd = context.params.string("cwd");
+        if (!cwd.empty() && !std::filesystem::is_directory(cwd))
+            throw StepError("working directory '" + cwd + "' does not exist", false);
+        if (::access("/bin/sh", X_OK) != 0) throw StepError("/bin/sh is not executable", false);
+    }
+
+    void run(StepContext& context) override {
+        engine::ProcessSpec spec;
+        spec.command = context.params.string("command");
+        spec.cwd = context.params.string("cwd");
+        spec.env = context.params.string_map("env");
+        spec.log_path = context.log_path;
+        engine::ProcessResult result = context.services.processes.run(spec, context.cancel);
+        context.details["exit_code"] = result.exit_code;
+        context.details["tail"] = result.output_tail;
+        context.outputs["exit_code"] = std::to_string(result.exit_code);
+        context.outputs["stdout"] = trim(result.stdout_text);
+        if (context.cancel.cancelled()) throw StepError("stopped", true);
+        std::vector<std::string> accepted = context.params.string_list("success_codes");
+        if (accepted.empty()) accepted.push_back("0");
+        if (std::find(accepted.begin(), accepted.end(), std::to_string(result.exit_code)) != accepted.end()) return;
+        if (result.term_signal != 0 && result.exit_code < 0)
+            throw StepError("the command was killed by signal " + std::to_string(result.term_signal), true);
+        std::string last = tail_lines(result.output_tail, 1, 300);
+        throw StepError("the command exited with status " + std::to_string(result.exit_code) +
+                            (last.empty() ? "" : ": " + last),
+                        true);
+    }
+};
+
+}  // namespace
+
+KindSpec shell_kind() {
+    return KindSpec{
+        "shell",
+        "a command on this machine (/bin/sh -c); output to a log file per step, its tail in the journal",
+        {{"command", ParamType::text, true, "", "the command line, run by /bin/sh -c"},
+         {"cwd", ParamType::string, false, "", "working directory"},
+         {"env", ParamType::string_map, false, "", "environment variables added for the command"},
+         {"success_codes", ParamType::string_list, false, "", "exit codes that mean success (default: 0)"}},
+        {"stdout", "exit_code"},
+        nullptr,
+        false,
+        nullptr,
+        [] { return std::make_unique<ShellRunner>(); }};
+}
+
+}  // namespace migrate::steps

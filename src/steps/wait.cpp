@@ -1,0 +1,114 @@
+// wait: poll until a condition holds (a command succeeds or fails, a file exists or is
+// gone, a URL answers with a status), every `interval`, within the step's timeout.
+#include <filesystem>
+
+#include "kinds_builtin.h"
+#include "migrate/util/error.h"
+
+namespace migrate::steps {
+namespace {
+
+const std::vector<std::string> k_conditions = {"command", "file", "url"};
+
+class WaitRunner : public StepRunner {
+public:
+    std::string describe(const StepContext& context) const override {
+        const Params& p = context.params;
+        std::string every = " (every " + p.string("interval") + ")";
+        if (p.has("command")) return "until `" + p.string("command") + "` " + until(p, "succeeds") + every;
+        if (p.has("file")) return "until " + p.string("file") + " " + until(p, "exists") + every;
+        return "until " + p.string("url") + " answers " + p.string("status") + every;
+    }
+
+    void preflight(StepContext& context) override {
+        if (context.params.has("file")) {
+            std::filesystem::path parent = std::filesystem::path(context.params.string("file")).parent_path();
+            if (!parent.empty() && !std::filesystem::is_directory(parent))
+                throw StepError("directory '" + parent.string() + "' does not exist", false);
+        }
+        if (context.params.has("url")) {
+            engine::HttpRequest request = http_request_from(context.params, std::chrono::seconds(15));
+            request.method = "HEAD";
+            if (context.services.http.perform(request, context.cancel).status == 0)
+                throw StepError("'" + request.url + "' does not answer", false);
+        }
+    }
+
+    void run(StepContext& context) override {
+        Millis interval = context.params.duration("interval");
+        for (int poll = 1;; ++poll) {
+            std::string state;
+            if (holds(context, state)) {
+                context.metrics["polls"] = poll;
+                context.outputs["polls"] = std::to_string(poll);
+                return;
+            }
+            context.events.progress("not yet (" + state + "), poll " + std::to_string(poll), {{"polls", poll}});
+            if (!context.services.clock.sleep(interval, context.cancel)) throw StepError("stopped while waiting", true);
+        }
+    }
+
+private:
+    static std::string until(const Params& params, const std::string& fallback) {
+        return params.has("until") ? params.string("until") : fallback;
+    }
+
+    bool holds(StepContext& context, std::string& state) const {
+        const Params& p = context.params;
+        if (p.has("command")) {
+            engine::ProcessSpec spec{p.string("command"), "", {}, context.log_path};
+            engine::ProcessResult result = context.services.processes.run(spec, context.cancel);
+            if (context.cancel.cancelled()) throw StepError("stopped while waiting", true);
+            state = "exit status " + std::to_string(result.exit_code);
+            return (result.exit_code == 0) == (until(p, "succeeds") == "succeeds");
+        }
+        if (p.has("file")) {
+            bool exists = std::filesystem::exists(p.string("file"));
+            state = exists ? "exists" : "absent";
+            return exists == (until(p, "exists") == "exists");
+        }
+        engine::HttpRequest request = http_request_from(p, std::chrono::seconds(30));
+        engine::HttpResponse response = context.services.http.perform(request, context.cancel);
+        state = response.status == 0 ? response.error : "status " + std::to_string(response.status);
+        return response.status != 0 && status_matches(p.string("status"), response.status);
+    }
+};
+
+void check_wait(const runbook::Node& with, runbook::Diagnostics& diagnostics) {
+    check_exactly_one(with, k_conditions, "wait", diagnostics);
+    const runbook::Node* until = with.find("until");
+    if (until == nullptr || !until->is_scalar()) return;
+    std::vector<std::string> allowed = with.find("command") ? std::vector<std::string>{"succeeds", "fails"}
+                                       : with.find("file")  ? std::vector<std::string>{"exists", "absent"}
+                                                            : std::vector<std::string>{};
+    if (allowed.empty())
+        diagnostics.error(until->mark, "'until' does not apply to a url condition; use 'status'");
+    else if (std::find(allowed.begin(), allowed.end(), until->value) == allowed.end())
+        diagnostics.error(until->mark, "'until: " + until->value + "' does not fit this condition (one of: " +
+                                           allowed[0] + ", " + allowed[1] + ")");
+}
+
+}  // namespace
+
+KindSpec wait_kind() {
+    std::vector<ParamSpec> params = {
+        {"command", ParamType::text, false, "", "poll until this command succeeds (or fails)"},
+        {"file", ParamType::string, false, "", "poll until this file exists (or is gone)"},
+        {"url", ParamType::string, false, "", "poll until this URL answers with `status`"},
+        {"until", ParamType::string, false, "", "succeeds/fails (command), exists/absent (file)",
+         {"succeeds", "fails", "exists", "absent"}},
+        {"status", ParamType::string, false, "2xx", "accepted HTTP statuses for url"},
+        {"interval", ParamType::duration, false, "10s", "time between polls"}};
+    for (ParamSpec& param : http_request_params())
+        if (param.name != "body" && param.name != "json") params.push_back(param);
+    return KindSpec{"wait",
+                    "poll until a condition holds: a command succeeds, a file exists, a URL answers",
+                    params,
+                    {"polls"},
+                    nullptr,
+                    false,
+                    check_wait,
+                    [] { return std::make_unique<WaitRunner>(); }};
+}
+
+}  // namespace migrate::steps

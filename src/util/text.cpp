@@ -1,0 +1,112 @@
+// Text helpers: typo suggestions, globbing, joining, tails.
+#include "migrate/util/text.h"
+
+#include <algorithm>
+
+namespace migrate {
+namespace {
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            std::size_t above = row[j];
+            std::size_t substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, substitution});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+}  // namespace
+
+std::string closest_match(std::string_view word, const std::vector<std::string>& candidates) {
+    std::string best;
+    std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
+    for (const std::string& candidate : candidates) {
+        std::size_t distance = edit_distance(word, candidate);
+        if (distance < best_distance) {
+            best_distance = distance;
+            best = candidate;
+        }
+    }
+    return best;
+}
+
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
+    std::string match = closest_match(word, candidates);
+    return match.empty() ? "" : "; did you mean '" + match + "'?";
+}
+
+bool glob_match(std::string_view pattern, std::string_view text) {
+    std::size_t p = 0, t = 0, star_p = std::string_view::npos, star_t = 0;
+    while (t < text.size()) {
+        if (p < pattern.size() && pattern[p] == '[') {
+            std::size_t close = pattern.find(']', p + 1);
+            if (close != std::string_view::npos) {
+                std::string_view set = pattern.substr(p + 1, close - p - 1);
+                if (set.find(text[t]) != std::string_view::npos) {
+                    p = close + 1;
+                    ++t;
+                    continue;
+                }
+            }
+        } else if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+            ++p;
+            ++t;
+            continue;
+        } else if (p < pattern.size() && pattern[p] == '*') {
+            star_p = p++;
+            star_t = t;
+            continue;
+        }
+        if (star_p == std::string_view::npos) return false;
+        p = star_p + 1;
+        t = ++star_t;
+    }
+    while (p < pattern.size() && pattern[p] == '*') ++p;
+    return p == pattern.size();
+}
+
+std::string join(const std::vector<std::string>& parts, std::string_view separator) {
+    std::string out;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        if (i > 0) out += separator;
+        out += parts[i];
+    }
+    return out;
+}
+
+std::string trim(std::string_view text) {
+    std::size_t begin = text.find_first_not_of(" \t\r\n");
+    if (begin == std::string_view::npos) return "";
+    std::size_t end = text.find_last_not_of(" \t\r\n");
+    return std::string(text.substr(begin, end - begin + 1));
+}
+
+std::string tail_lines(std::string_view text, std::size_t max_lines, std::size_t max_bytes) {
+    if (text.size() > max_bytes) text = text.substr(text.size() - max_bytes);
+    std::size_t end = text.size();
+    while (end > 0 && text[end - 1] == '\n') --end;
+    std::size_t pos = end;
+    for (std::size_t lines = 0; pos > 0; --pos) {
+        if (text[pos - 1] == '\n' && ++lines == max_lines) break;
+    }
+    return std::string(text.substr(pos, end - pos));
+}
+
+std::string hex_encode(const unsigned char* data, std::size_t size) {
+    static constexpr char k_digits[] = "0123456789abcdef";
+    std::string out(size * 2, '0');
+    for (std::size_t i = 0; i < size; ++i) {
+        out[2 * i] = k_digits[data[i] >> 4];
+        out[2 * i + 1] = k_digits[data[i] & 15];
+    }
+    return out;
+}
+
+}  // namespace migrate

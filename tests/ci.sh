@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need, builds, and runs the whole test suite. The
+# test servers (nginx, later MariaDB and sshd) are started by the suite itself, on loopback
+# ports of its own, and stopped when it ends. Run as root on Debian 12.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages() { grep -v '^#' "$1" | tr '\n' ' '; }
+if [ "$(id -u)" = 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  # Packaged servers must not start as system services: the tests start their own.
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  apt-get update -q
+  apt-get install -y -q $(packages cmake/debian-packages.txt) $(packages cmake/debian-test-packages.txt)
+fi
+
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build -j2
+cd build
+ctest --output-on-failure --timeout 600 -j2
