@@ -95,17 +95,39 @@ struct Engine::Impl {
         setup.console.line("  skip   " + slot.step->id + " (" + reason + ")");
     }
 
+    // A step done in an earlier run stays done only while everything it needs is done too:
+    // after a rollback undid an ancestor, its descendants' results are stale.
+    std::set<std::string> still_done(const PriorState& prior) const {
+        std::set<std::string> done = prior.done;
+        for (bool again = true; again;) {
+            again = false;
+            for (auto it = done.begin(); it != done.end();) {
+                const auto& needs = graph.contains(*it) ? graph.needs(*it) : std::vector<std::string>{};
+                bool stale = std::any_of(needs.begin(), needs.end(), [&](const std::string& n) { return !done.count(n); });
+                if (stale) {
+                    it = done.erase(it);
+                    again = true;
+                } else {
+                    ++it;
+                }
+            }
+        }
+        return done;
+    }
+
     void prepare(const PriorState& prior) {
         shared.checkpoints = prior.checkpoints;
         shared.outputs = prior.outputs;
-        completed_order = prior.completed_order;
+        std::set<std::string> done = still_done(prior);
+        for (const std::string& id : prior.completed_order)
+            if (done.count(id)) completed_order.push_back(id);
         std::optional<std::size_t> from_index;
         if (setup.options.from) from_index = graph.index(*setup.options.from);
         for (const runbook::Step* step : graph.order()) {
             Slot& slot = slots.emplace_back();
             slot.step = step;
             slot.control = std::make_unique<StepControl>();
-            if (prior.done.count(step->id)) {
+            if (done.count(step->id)) {
                 slot.state = StepState::ok;
                 continue;
             }

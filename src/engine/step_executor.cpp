@@ -230,7 +230,7 @@ StepResult StepExecutor::attempt_loop(steps::StepContext& context, steps::StepRu
         if (reason == CancelReason::interrupted || reason == CancelReason::aborted)
             return {StepState::interrupted, reason == CancelReason::interrupted ? "interrupted by a signal" : "stopped: another step failed"};
         if (reason == CancelReason::timeout) {
-            error = "timed out after " + format_duration(*m_step.timeout) + (error.empty() ? "" : " (" + error + ")");
+            error = "timed out after " + format_duration(*m_step.timeout);
             retryable = true;
         }
         if (!retryable || attempt >= retry.attempts) return {StepState::failed, error};

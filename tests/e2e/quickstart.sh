@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# README's first command runs the quickstart runbook: it must rehearse cleanly.
+BOOK=$(cd "$(dirname "$0")/../../runbooks" && pwd)/quickstart.yaml
+source "$(dirname "$0")/lib.sh"
+expect_exit 0 "quickstart validates" "$MIGRATE" validate "$BOOK"
+expect_exit 0 "quickstart plans" "$MIGRATE" plan "$BOOK" --env preprod
+check "the plan shows the downtime window" contains last.out "downtime window: 8 steps, from 'agents-out' to 'cutover'"
+expect_exit 0 "quickstart rehearses" "$MIGRATE" run "$BOOK" --env preprod --rehearsal --yes --journal q.jsonl --set workdir=$WORK/qs
+check "every step ended ok or skipped" test "$(events q.jsonl step.end | jq -r .status | sort -u | tr '\n' ' ')" = "ok "
+check "run.end ok" test "$(events q.jsonl run.end | jq -r .status)" = ok
+check "the cutover happened" test -L $WORK/qs/current
+check "the journal verifies" "$MIGRATE" journal verify q.jsonl
+expect_exit 0 "json plan" "$MIGRATE" --format json plan "$BOOK" --env prod
+check "json plan lists 12 steps" test "$(jq '[.phases[].steps[]] | length' last.out)" -eq 12
+expect_exit 2 "running without --env is refused when environments exist" "$MIGRATE" run "$BOOK" --rehearsal --yes
+check "listing the environments" contains last.err "choose one with --env (preprod, prod)"
+expect_exit 0 "kinds lists the table" "$MIGRATE" kinds
+check "with shell" grep -q '^shell ' last.out
+expect_exit 0 "kinds shows a kind's parameters" "$MIGRATE" kinds wait
+check "with the interval default" grep -qE 'interval +duration +optional .*\[default: 10s\]' last.out
+expect_exit 2 "an unknown kind is refused with a hint" "$MIGRATE" kinds shel
+check "did you mean shell" contains last.err "did you mean 'shell'"
+finish
