@@ -192,6 +192,9 @@ private:
                 error(step.with.is_null() ? step.kind_mark : step.with.mark,
                       "step '" + step.id + "' of kind '" + kind->name + "' needs 'with." + param.name + "' (" + param.help + ")");
         if (kind->check) kind->check(step.with, m_diagnostics);
+        if (kind->warn_without_timeout && !step.timeout)
+            m_diagnostics.warning(step.kind_mark, "step '" + step.id + "' (kind " + kind->name +
+                                                      ") has no 'timeout'; it will wait as long as it takes");
     }
 
     void check_param(const steps::ParamSpec& spec, const Node& value) {

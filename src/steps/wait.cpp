@@ -101,7 +101,7 @@ KindSpec wait_kind() {
         {"interval", ParamType::duration, false, "10s", "time between polls"}};
     for (ParamSpec& param : http_request_params())
         if (param.name != "body" && param.name != "json") params.push_back(param);
-    return KindSpec{"wait",
+    KindSpec kind{"wait",
                     "poll until a condition holds: a command succeeds, a file exists, a URL answers",
                     params,
                     {"polls"},
@@ -109,6 +109,8 @@ KindSpec wait_kind() {
                     false,
                     check_wait,
                     [] { return std::make_unique<WaitRunner>(); }};
+    kind.warn_without_timeout = true;
+    return kind;
 }
 
 }  // namespace migrate::steps

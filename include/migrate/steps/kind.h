@@ -108,6 +108,8 @@ struct KindSpec {
     bool resumable_inside = false;
     KindCheck check;
     std::function<std::unique_ptr<StepRunner>()> make;
+    // A step of this kind without a `timeout` may block for ever: the validator warns.
+    bool warn_without_timeout = false;
 };
 
 using KindTable = std::vector<KindSpec>;
