@@ -248,7 +248,9 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
         std::string summary = "run " + run_id + ": " + outcome.status;
         if (!outcome.failed.empty()) summary += "; failed: " + join(outcome.failed, ", ");
         if (!outcome.tolerated.empty()) summary += "; failed but tolerated (on_failure: continue): " + join(outcome.tolerated, ", ");
-        if (outcome.status != "ok") summary += "\ncontinue with: migrate run " + args.runbook + " --journal " + journal_path + " --resume";
+        if (outcome.status != "ok")
+            summary += "\ncontinue with: migrate run " + args.runbook + (args.env.empty() ? "" : " --env " + args.env) +
+                       (mode == steps::RunMode::rehearsal ? " --rehearsal" : "") + " --journal " + journal_path + " --resume";
         console.line(summary);
     }
     return outcome.exit_code;

@@ -1,6 +1,8 @@
 // Terminal output of a run.
 #include "migrate/engine/console.h"
 
+#include <spdlog/spdlog.h>
+
 #include "migrate/util/redactor.h"
 
 namespace migrate::engine {
@@ -11,10 +13,12 @@ void Console::clear_progress_line() {
 }
 
 void Console::line(const std::string& text) {
+    std::string safe = Redactor::global().redact(text);
+    spdlog::info(safe);  // the log file keeps the run's transcript
     if (m_quiet) return;
     std::lock_guard lock(m_mutex);
     clear_progress_line();
-    m_out << Redactor::global().redact(text) << std::endl;
+    m_out << safe << std::endl;
 }
 
 void Console::progress(const std::string& key, const std::string& text, std::int64_t now_ms) {

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <fstream>
 
+#include <spdlog/spdlog.h>
+
 #include "migrate/util/error.h"
 #include "migrate/util/redactor.h"
 #include "migrate/util/text.h"
@@ -150,6 +152,7 @@ ProcessResult SystemProcessRunner::run(const ProcessSpec& spec, CancelToken& can
         run_guard(spec, envp.data(), engine_pid, out.write_end, err.write_end);
     }
     ::setpgid(guard, guard);  // also done by the guard; whichever runs first wins the race
+    spdlog::debug("started process group {} for: {}", guard, spec.command);
     ::close(out.write_end);
     ::close(err.write_end);
 
@@ -206,6 +209,7 @@ ProcessResult SystemProcessRunner::run(const ProcessSpec& spec, CancelToken& can
         if (!exited) ::usleep(pause);
     }
     ProcessResult result = collector.finish();
+    spdlog::debug("process group {} ended: status {}{}", guard, status, term_sent ? " (after a stop request)" : "");
     if (WIFEXITED(status)) {
         result.exit_code = WEXITSTATUS(status);
         if (result.exit_code > 128 && term_sent) result.term_signal = result.exit_code - 128;
