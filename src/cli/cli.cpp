@@ -21,6 +21,9 @@ const std::vector<Command>& commands() {
         {"run", "execute a runbook, journaling every action", setup_run},
         {"confirm", "confirm a manual step of a running run, from another terminal", setup_confirm},
         {"status", "where a run stands: done, running, waiting for whom, left", setup_status},
+        {"report", "the timeline of a run: steps, durations, throughput, the downtime window", setup_report},
+        {"estimate", "forecast the next run and its downtime window from journals (P50/P90)", setup_estimate},
+        {"diff", "two runs side by side, step by step", setup_diff},
         {"journal", "journal tools: verify", setup_journal},
         {"kinds", "the step kinds and their parameters", setup_kinds},
     };

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "migrate/report/estimate.h"
 #include "migrate/runbook/validate.h"
 
 namespace migrate::cli {
@@ -41,6 +42,9 @@ CommandAction setup_confirm(CLI::App& app, GlobalOptions& global);
 CommandAction setup_status(CLI::App& app, GlobalOptions& global);
 CommandAction setup_journal(CLI::App& app, GlobalOptions& global);
 CommandAction setup_kinds(CLI::App& app, GlobalOptions& global);
+CommandAction setup_report(CLI::App& app, GlobalOptions& global);
+CommandAction setup_estimate(CLI::App& app, GlobalOptions& global);
+CommandAction setup_diff(CLI::App& app, GlobalOptions& global);
 
 // The program: parses the command line and runs the command. Errors propagate to main().
 int run_main(int argc, char** argv);
@@ -54,5 +58,8 @@ runbook::LoadedRunbook load_checked(const std::string& path, const runbook::Vali
                                     const GlobalOptions& global, bool print_warnings = true);
 
 void print_json(const Json& value);
+
+// Reads and verifies journals for analysis (estimate, plan --journal).
+std::vector<report::JournalInput> read_journals(const std::vector<std::string>& paths, bool force);
 
 }  // namespace migrate::cli

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli.h"
+#include "migrate/report/render.h"
 #include "migrate/runbook/graph.h"
 #include "migrate/util/error.h"
 #include "migrate/util/text.h"
@@ -51,11 +52,13 @@ CommandAction setup_plan(CLI::App& app, GlobalOptions& global) {
         std::string runbook;
         std::string env;
         std::vector<std::string> sets;
+        std::vector<std::string> journals;
     };
     auto options = std::make_shared<Options>();
     app.add_option("runbook", options->runbook, "the runbook")->required();
     app.add_option("--env", options->env, "the environment");
     app.add_option("--set", options->sets, "override a variable: name=value");
+    app.add_option("--journal", options->journals, "journals of earlier runs: show the estimates beside the plan");
     return [options, &global] {
         runbook::ValidateOptions validate;
         if (!options->env.empty()) validate.env = options->env;
@@ -63,8 +66,19 @@ CommandAction setup_plan(CLI::App& app, GlobalOptions& global) {
         runbook::LoadedRunbook loaded = load_checked(options->runbook, validate, global);
         const runbook::Runbook& book = loaded.book;
         runbook::StepGraph graph(book);
+        std::optional<report::Forecast> forecast;
+        std::map<std::string, const report::StepForecast*> figures;
+        if (!options->journals.empty()) {
+            report::EstimateOptions estimate_options;
+            if (!options->env.empty()) estimate_options.env = options->env;
+            estimate_options.sets = validate.sets;
+            forecast = report::estimate(book, read_journals(options->journals, false), estimate_options);
+            for (const report::StepForecast& step : forecast->steps) figures[step.id] = &step;
+        }
         if (global.json()) {
-            print_json(plan_json(book, graph, options->env));
+            Json out = plan_json(book, graph, options->env);
+            if (forecast) out["estimate"] = report::forecast_json(*forecast);
+            print_json(out);
             return 0;
         }
         std::cout << "plan '" << book.name << "'" << (options->env.empty() ? "" : " (env " + options->env + ")") << ": "
@@ -82,6 +96,12 @@ CommandAction setup_plan(CLI::App& app, GlobalOptions& global) {
                 if (step.timeout) std::cout << "  timeout " << format_duration(*step.timeout);
                 if (step.retry.attempts > 1) std::cout << "  attempts " << step.retry.attempts;
                 if (!marker(step).empty()) std::cout << "  <- " << marker(step);
+                if (const report::StepForecast* figure = figures[step.id])
+                    std::cout << "\n       estimate: "
+                              << (figure->source == "unknown" ? "unknown"
+                                                              : "P50 " + report::format_ms(figure->p50_ms) + ", P90 " +
+                                                                    report::format_ms(figure->p90_ms) + " (" + figure->source +
+                                                                    (figure->detail.empty() ? "" : ": " + figure->detail) + ")");
                 std::cout << "\n";
                 if (!step.name.empty()) std::cout << "       " << step.name << "\n";
             }
@@ -90,6 +110,14 @@ CommandAction setup_plan(CLI::App& app, GlobalOptions& global) {
         std::cout << "\ndowntime window: ";
         if (window.empty()) std::cout << "none marked (add 'downtime: start' and 'downtime: end' to steps)\n";
         else std::cout << window.size() << " steps, from '" << window.front() << "' to '" << window.back() << "'\n";
+        if (forecast) {
+            std::cout << "estimated: whole run P50 " << report::format_ms(forecast->total_p50_ms) << ", P90 "
+                      << report::format_ms(forecast->total_p90_ms);
+            if (forecast->has_window)
+                std::cout << "; downtime window P50 " << report::format_ms(forecast->window_p50_ms) << ", P90 "
+                          << report::format_ms(forecast->window_p90_ms);
+            std::cout << "\n";
+        }
         std::cout << "roles: executor";
         for (const auto& [id, description] : book.roles)
             if (id != "executor") std::cout << ", " << id << (description.empty() ? "" : " (" + description + ")");

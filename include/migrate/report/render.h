@@ -1,0 +1,29 @@
+// Printing timelines, forecasts and diffs: text (aligned, readable at 100 columns), JSON,
+// Markdown, and a self-contained HTML page with a Gantt chart.
+#pragma once
+
+#include <string>
+
+#include "migrate/report/diff.h"
+#include "migrate/report/estimate.h"
+#include "migrate/report/timeline.h"
+
+namespace migrate::report {
+
+std::string report_text(const Timeline& timeline, const std::string& journal_path);
+std::string report_markdown(const Timeline& timeline, const std::string& journal_path);
+Json report_json(const Timeline& timeline, const std::string& journal_path);
+std::string report_html(const Timeline& timeline, const std::string& journal_path);
+
+std::string forecast_text(const Forecast& forecast);
+Json forecast_json(const Forecast& forecast);
+
+std::string diff_text(const RunDiff& diff);
+Json diff_json(const RunDiff& diff);
+
+// Figures a report prints: "12.5s", "1h30m", "800.0KiB/s", "1,200 rows/s".
+std::string format_ms(double ms);
+std::string throughput_of(const StepExecution& step);
+std::string clock_time(std::int64_t epoch_ms);  // "02:33:37"
+
+}  // namespace migrate::report

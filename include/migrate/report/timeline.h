@@ -1,0 +1,74 @@
+// A journal read back as a timeline: the runs (a run and its resumes), every step
+// execution with its times, attempts, metrics and the time people spent, and the downtime
+// window as it happened.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "migrate/journal/journal.h"
+
+namespace migrate::report {
+
+using Json = nlohmann::ordered_json;
+
+struct RunInfo {
+    std::string id;
+    std::string event;  // run.start or run.resume
+    std::string name;   // the runbook's name
+    std::string runbook;
+    std::string runbook_sha256;
+    std::string mode;
+    std::string env;
+    std::string status;  // from run.end; "stopped" when there is none
+    std::int64_t start_ms = 0;
+    std::int64_t end_ms = 0;  // run.end, or the last record of the run
+    std::optional<std::int64_t> downtime_budget_ms;
+};
+
+struct StepExecution {
+    std::string step;
+    std::string phase;
+    std::string kind;
+    std::string role;
+    std::string name;
+    std::string run_id;
+    std::string status;  // ok, failed, skipped, interrupted, running (no end recorded)
+    std::int64_t start_ms = 0;
+    std::int64_t end_ms = 0;
+    std::int64_t duration_ms = 0;
+    int attempts = 0;
+    std::vector<std::int64_t> retry_ms;  // when each retry was recorded
+    std::int64_t waited_ms = 0;          // waiting for people (confirmations)
+    std::string confirmed_by;
+    Json metrics = Json::object();
+    std::string error;
+    std::string downtime;  // start / end on the markers
+    std::string rollback_of;
+    bool people() const { return kind == "manual" || waited_ms > 0; }
+};
+
+struct Timeline {
+    std::vector<RunInfo> runs;
+    std::vector<StepExecution> steps;  // in the order they started
+    std::int64_t start_ms = 0;
+    std::int64_t end_ms = 0;
+    std::optional<std::int64_t> downtime_start_ms;
+    std::optional<std::int64_t> downtime_end_ms;
+    std::string downtime_start_step;
+    std::string downtime_end_step;
+    const RunInfo* run(const std::string& id) const;
+    // The runbook name the journal's runs were made from ("" when none).
+    std::string runbook_name() const { return runs.empty() ? "" : runs.front().name; }
+};
+
+Timeline build_timeline(const journal::ReadResult& journal);
+
+// Reads a journal for analysis. A journal that does not verify is refused (UsageError
+// naming the line) unless `force`, which analyses the records before the bad line.
+// A newer format version is always refused.
+journal::ReadResult read_for_analysis(const std::string& path, bool force);
+
+}  // namespace migrate::report

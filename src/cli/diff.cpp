@@ -1,0 +1,28 @@
+// migrate diff JOURNAL_A JOURNAL_B
+#include <iostream>
+
+#include "cli.h"
+#include "migrate/report/render.h"
+
+namespace migrate::cli {
+
+CommandAction setup_diff(CLI::App& app, GlobalOptions& global) {
+    struct Options {
+        std::string a, b;
+        bool force = false;
+    };
+    auto options = std::make_shared<Options>();
+    app.add_option("journal_a", options->a, "the earlier run")->required();
+    app.add_option("journal_b", options->b, "the later run")->required();
+    app.add_flag("--force", options->force, "read the records before the first bad line of journals that do not verify");
+    return [options, &global] {
+        report::Timeline a = report::build_timeline(report::read_for_analysis(options->a, options->force));
+        report::Timeline b = report::build_timeline(report::read_for_analysis(options->b, options->force));
+        report::RunDiff diff = report::diff_runs(a, options->a, b, options->b);
+        if (global.json()) print_json(report::diff_json(diff));
+        else std::cout << report::diff_text(diff);
+        return 0;
+    };
+}
+
+}  // namespace migrate::cli

@@ -1,0 +1,58 @@
+// migrate estimate RUNBOOK --journal J [--journal J]... [--set k=v]... [--budget D] [--lag D]
+#include <iostream>
+
+#include "cli.h"
+#include "migrate/report/render.h"
+#include "migrate/util/error.h"
+#include "migrate/util/units.h"
+
+namespace migrate::cli {
+
+std::vector<report::JournalInput> read_journals(const std::vector<std::string>& paths, bool force) {
+    std::vector<report::JournalInput> inputs;
+    for (const std::string& path : paths)
+        inputs.push_back({path, report::build_timeline(report::read_for_analysis(path, force))});
+    return inputs;
+}
+
+CommandAction setup_estimate(CLI::App& app, GlobalOptions& global) {
+    struct Options {
+        std::string runbook;
+        std::vector<std::string> journals;
+        std::vector<std::string> sets;
+        std::string env;
+        std::string budget;
+        std::string lag;
+        bool force = false;
+    };
+    auto options = std::make_shared<Options>();
+    app.add_option("runbook", options->runbook, "the runbook of the next run")->required();
+    app.add_option("--journal", options->journals, "a journal of an earlier run (rehearsal); give several for P50/P90")->required();
+    app.add_option("--set", options->sets, "override a variable, e.g. an expected volume: backup_bytes=35GB");
+    app.add_option("--env", options->env, "the environment whose variables apply");
+    app.add_option("--budget", options->budget, "the downtime budget (default: the runbook's downtime_budget)");
+    app.add_option("--lag", options->lag, "time between the watermark (the backup) and the delta copy, e.g. 44h");
+    app.add_flag("--force", options->force, "read the records before the first bad line of journals that do not verify");
+    return [options, &global] {
+        runbook::ValidateOptions validate;
+        if (!options->env.empty()) validate.env = options->env;
+        validate.sets = parse_sets(options->sets);
+        runbook::LoadedRunbook loaded = load_checked(options->runbook, validate, global, false);
+        report::EstimateOptions estimate_options;
+        if (!options->env.empty()) estimate_options.env = options->env;
+        estimate_options.sets = validate.sets;
+        auto duration = [](const std::string& text, const char* option) {
+            auto parsed = parse_duration(text);
+            if (!parsed) throw UsageError(std::string(option) + ": bad duration '" + text + "'; write it like 90s, 15m, 2h or 1h30m");
+            return *parsed;
+        };
+        if (!options->budget.empty()) estimate_options.budget = duration(options->budget, "--budget");
+        if (!options->lag.empty()) estimate_options.lag = duration(options->lag, "--lag");
+        report::Forecast forecast = report::estimate(loaded.book, read_journals(options->journals, options->force), estimate_options);
+        if (global.json()) print_json(report::forecast_json(forecast));
+        else std::cout << report::forecast_text(forecast);
+        return forecast.over_budget ? exit_code::k_over_budget : 0;
+    };
+}
+
+}  // namespace migrate::cli

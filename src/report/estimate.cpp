@@ -1,0 +1,345 @@
+// The forecast.
+#include "migrate/report/estimate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <set>
+
+#include "migrate/report/render.h"
+#include "migrate/runbook/graph.h"
+#include "migrate/runbook/interpolate.h"
+#include "migrate/runbook/validate.h"
+#include "migrate/util/text.h"
+
+namespace migrate::report {
+
+double percentile(std::vector<double> values, double p) {
+    if (values.empty()) return 0;
+    std::sort(values.begin(), values.end());
+    double rank = p * static_cast<double>(values.size() - 1);
+    auto low = static_cast<std::size_t>(std::floor(rank));
+    auto high = static_cast<std::size_t>(std::ceil(rank));
+    return values[low] + (values[high] - values[low]) * (rank - static_cast<double>(low));
+}
+
+namespace {
+
+struct Sample {
+    double duration_ms = 0;
+    std::optional<double> volume;  // of the step's scale metric
+    std::optional<double> watermark_lag_ms;
+    std::optional<double> rows;
+    bool people = false;
+};
+
+std::string format_volume(const std::string& metric, double value) {
+    if (metric == "bytes") return format_bytes(static_cast<std::uint64_t>(value));
+    char buffer[48];
+    std::snprintf(buffer, sizeof buffer, "%.0f %s", value, metric.c_str());
+    return buffer;
+}
+
+std::string format_rate(const std::string& metric, double per_second) {
+    if (metric == "bytes") return format_bytes(static_cast<std::uint64_t>(per_second)) + "/s";
+    char buffer[48];
+    std::snprintf(buffer, sizeof buffer, "%.1f %s/s", per_second, metric.c_str());
+    return buffer;
+}
+
+class Estimator {
+public:
+    Estimator(const runbook::Runbook& book, const std::vector<JournalInput>& journals, const EstimateOptions& options)
+        : m_book(book), m_journals(journals), m_options(options), m_graph(book) {}
+
+    Forecast run() {
+        m_forecast.runbook = m_book.name;
+        m_forecast.journals = static_cast<int>(m_journals.size());
+        collect_samples();
+        resolve_variables();
+        for (const runbook::Step* step : m_graph.order()) m_forecast.steps.push_back(forecast_step(*step));
+        critical_paths();
+        totals();
+        return m_forecast;
+    }
+
+private:
+    void collect_samples() {
+        std::set<std::string> runbook_ids;
+        for (const runbook::Step* step : m_graph.order()) runbook_ids.insert(step->id);
+        std::set<std::string> seen, missing;
+        for (const JournalInput& input : m_journals) {
+            const Timeline& timeline = input.timeline;
+            m_forecast.runs += static_cast<int>(timeline.runs.size());
+            if (!timeline.runbook_name().empty() && timeline.runbook_name() != m_book.name)
+                m_forecast.warnings.push_back(input.path + " is a journal of runbook '" + timeline.runbook_name() +
+                                              "', not '" + m_book.name + "'; only steps with the same ids are used");
+            for (const StepExecution& execution : timeline.steps) {
+                if (!execution.rollback_of.empty()) continue;
+                seen.insert(execution.step);
+                if (!runbook_ids.count(execution.step)) missing.insert(execution.step);
+                const RunInfo* run = timeline.run(execution.run_id);
+                if (execution.status != "ok" || (run && run->mode == "dry-run")) continue;
+                Sample sample;
+                sample.duration_ms = static_cast<double>(execution.duration_ms);
+                sample.people = execution.people();
+                if (const runbook::Step* step = m_graph.step(execution.step); step && step->scale)
+                    if (execution.metrics.contains(step->scale->metric) && execution.metrics[step->scale->metric].is_number())
+                        sample.volume = execution.metrics[step->scale->metric].get<double>();
+                if (execution.metrics.contains("watermark_lag_ms") && execution.metrics.contains("rows")) {
+                    sample.watermark_lag_ms = execution.metrics["watermark_lag_ms"].get<double>();
+                    sample.rows = execution.metrics["rows"].get<double>();
+                }
+                m_samples[execution.step].push_back(sample);
+            }
+        }
+        m_forecast.missing_steps.assign(missing.begin(), missing.end());
+        if (!m_journals.empty())
+            for (const runbook::Step* step : m_graph.order())
+                if (!seen.count(step->id)) m_forecast.new_steps.push_back(step->id);
+        if (!m_journals.empty() && seen.size() == missing.size())
+            m_forecast.warnings.push_back("no step of the runbook appears in the journals: are they from another runbook?");
+    }
+
+    void resolve_variables() {
+        std::map<std::string, std::string> builtins{{"env", m_options.env.value_or("")}, {"mode", "production"},
+                                                    {"runbook_dir", ""}, {"run_id", ""}};
+        auto raw = runbook::raw_variables(m_book, m_options.env.value_or(""), m_options.sets, builtins);
+        std::string failed;
+        try {
+            m_vars = runbook::resolve_variables(raw, [](const runbook::Reference& ref) -> std::optional<std::string> {
+                if (ref.kind == runbook::Reference::Kind::env)
+                    if (const char* value = std::getenv(ref.name.c_str())) return std::string(value);
+                return std::string();  // secrets play no part in a forecast
+            }, failed);
+        } catch (const std::exception& e) {
+            m_forecast.warnings.push_back("variable '" + failed + "': " + e.what() + "; scale volumes that use it are ignored");
+        }
+    }
+
+    std::optional<double> expected_volume(const runbook::Step& step) {
+        if (!step.scale || step.scale->expect.empty()) return std::nullopt;
+        std::string text;
+        try {
+            text = runbook::expand(step.scale->expect, [&](const runbook::Reference& ref) -> std::optional<std::string> {
+                if (ref.kind == runbook::Reference::Kind::var && m_vars.count(ref.name)) return m_vars.at(ref.name);
+                return std::nullopt;
+            });
+        } catch (const std::exception& e) {
+            m_forecast.warnings.push_back("step '" + step.id + "': scale.expect: " + e.what());
+            return std::nullopt;
+        }
+        if (text.empty()) return std::nullopt;
+        if (auto size = parse_size(text)) return static_cast<double>(*size);
+        m_forecast.warnings.push_back("step '" + step.id + "': scale.expect '" + text + "' is not a number or size");
+        return std::nullopt;
+    }
+
+    // duration = fixed + volume / throughput. With samples at two or more volumes the fixed
+    // part is fitted (least squares); otherwise it is taken as zero.
+    static double fitted_fixed_ms(const std::vector<Sample>& samples) {
+        std::vector<std::pair<double, double>> points;
+        for (const Sample& s : samples)
+            if (s.volume && *s.volume > 0) points.emplace_back(*s.volume, s.duration_ms);
+        if (points.size() < 2) return 0;
+        double n = static_cast<double>(points.size()), sx = 0, sy = 0, sxx = 0, sxy = 0;
+        for (auto [x, y] : points) sx += x, sy += y, sxx += x * x, sxy += x * y;
+        double denominator = n * sxx - sx * sx;
+        if (std::abs(denominator) < 1e-9) return 0;
+        double slope = (n * sxy - sx * sy) / denominator;
+        double intercept = (sy - slope * sx) / n;
+        if (slope <= 0) return 0;
+        double smallest = std::min_element(points.begin(), points.end(), [](auto a, auto b) { return a.second < b.second; })->second;
+        return std::clamp(intercept, 0.0, smallest);
+    }
+
+    StepForecast forecast_step(const runbook::Step& step) {
+        StepForecast out;
+        out.id = step.id;
+        out.phase = step.phase_id;
+        out.role = step.role;
+        out.kind = step.kind;
+        out.people = step.kind == "manual";
+        const std::vector<Sample>& samples = m_samples[step.id];
+        out.samples = static_cast<int>(samples.size());
+        for (const Sample& s : samples) out.people = out.people || s.people;
+        if (samples.empty()) {
+            if (step.estimate) {
+                out.source = "prior";
+                out.p50_ms = out.p90_ms = static_cast<double>(step.estimate->count());
+                out.detail = "estimate: " + format_duration(*step.estimate);
+            } else {
+                out.source = "unknown";
+                out.detail = "no journal sample and no 'estimate'";
+                m_forecast.unknown.push_back(step.id);
+            }
+            return out;
+        }
+        std::vector<double> durations;
+        for (const Sample& s : samples) durations.push_back(s.duration_ms);
+        out.source = "journal";
+        out.detail = std::to_string(samples.size()) + " sample" + (samples.size() == 1 ? "" : "s");
+        delta_growth(step, samples, durations, out);
+        if (std::optional<double> volume = expected_volume(step)) scale(step, samples, *volume, durations, out);
+        out.p50_ms = percentile(durations, 0.5);
+        out.p90_ms = percentile(durations, 0.9);
+        return out;
+    }
+
+    void scale(const runbook::Step& step, const std::vector<Sample>& samples, double volume,
+               std::vector<double>& durations, StepForecast& out) {
+        double fixed = fitted_fixed_ms(samples);
+        std::vector<double> scaled, rates;
+        double measured = 0;
+        for (const Sample& s : samples) {
+            if (!s.volume || *s.volume <= 0 || s.duration_ms - fixed <= 0) continue;
+            double per_ms = *s.volume / (s.duration_ms - fixed);
+            rates.push_back(per_ms * 1000);
+            scaled.push_back(fixed + volume / per_ms);
+            measured = *s.volume;
+        }
+        if (scaled.empty()) {
+            m_forecast.warnings.push_back("step '" + step.id + "' declares scale by " + step.scale->metric +
+                                          " but its journal samples recorded no " + step.scale->metric + "; not scaled");
+            return;
+        }
+        durations = scaled;
+        out.source = "scaled";
+        out.detail = step.scale->metric + " " + (samples.size() == 1 ? format_volume(step.scale->metric, measured) + " -> " : "-> ") +
+                     format_volume(step.scale->metric, volume) + " at " + format_rate(step.scale->metric, percentile(rates, 0.5)) +
+                     (fixed > 0 ? " + fixed " + format_ms(fixed) : "");
+    }
+
+    void delta_growth(const runbook::Step& step, const std::vector<Sample>& samples, std::vector<double>& durations,
+                      StepForecast& out) {
+        const Sample* last = nullptr;
+        for (const Sample& s : samples)
+            if (s.watermark_lag_ms && s.rows && *s.watermark_lag_ms > 0) last = &s;
+        if (last == nullptr) return;
+        DeltaGrowth growth;
+        growth.step = step.id;
+        growth.rows = *last->rows;
+        growth.lag_hours = *last->watermark_lag_ms / 3'600'000.0;
+        growth.rows_per_hour = growth.rows / growth.lag_hours;
+        if (m_options.lag) {
+            growth.forecast_lag_hours = static_cast<double>(m_options.lag->count()) / 3'600'000.0;
+            growth.forecast_rows = growth.rows_per_hour * *growth.forecast_lag_hours;
+            // The copy's duration grows with the rows it will find.
+            for (std::size_t i = 0; i < samples.size(); ++i)
+                if (samples[i].rows && *samples[i].rows > 0)
+                    durations[i] = samples[i].duration_ms * *growth.forecast_rows / *samples[i].rows;
+            out.source = "scaled";
+            out.detail = "rows " + std::to_string(static_cast<long long>(growth.rows)) + " -> " +
+                         std::to_string(static_cast<long long>(*growth.forecast_rows)) + " for a " +
+                         format_duration(*m_options.lag) + " lag";
+        }
+        m_forecast.deltas.push_back(growth);
+    }
+
+    // Longest path through `needs`, from `from` (or every root) on; returns the finish time
+    // of each step and the predecessor on the path.
+    std::map<std::string, double> longest_paths(bool p90, const std::string& from, std::map<std::string, std::string>& previous) {
+        std::map<std::string, double> finish;
+        std::set<std::string> unreachable;
+        std::map<std::string, const StepForecast*> figures;
+        for (const StepForecast& step : m_forecast.steps) figures[step.id] = &step;
+        std::function<std::optional<double>(const std::string&)> visit = [&](const std::string& id) -> std::optional<double> {
+            if (auto it = finish.find(id); it != finish.end()) return it->second;
+            if (unreachable.count(id)) return std::nullopt;
+            bool reachable = from.empty() || id == from;
+            double start = 0;
+            for (const std::string& need : m_graph.needs(id)) {
+                if (!from.empty() && id == from) break;  // the window starts when this step starts
+                std::optional<double> need_finish = visit(need);
+                if (!need_finish) continue;
+                reachable = true;
+                if (*need_finish > start) {
+                    start = *need_finish;
+                    previous[id] = need;
+                }
+            }
+            if (!reachable) {
+                unreachable.insert(id);
+                return std::nullopt;
+            }
+            const StepForecast* figure = figures[id];
+            finish[id] = start + (p90 ? figure->p90_ms : figure->p50_ms);
+            return finish[id];
+        };
+        for (const runbook::Step* step : m_graph.order()) visit(step->id);
+        return finish;
+    }
+
+    void critical_paths() {
+        std::map<std::string, std::string> previous, ignored;
+        auto p50 = longest_paths(false, "", previous);
+        auto p90 = longest_paths(true, "", ignored);
+        std::string last;
+        for (const auto& [id, finish] : p50)
+            if (last.empty() || finish > p50[last]) last = id;
+        for (std::string id = last; !id.empty(); id = previous.count(id) ? previous[id] : "") m_forecast.critical_path.insert(m_forecast.critical_path.begin(), id);
+        for (const auto& [id, finish] : p50) m_forecast.total_p50_ms = std::max(m_forecast.total_p50_ms, finish);
+        for (const auto& [id, finish] : p90) m_forecast.total_p90_ms = std::max(m_forecast.total_p90_ms, finish);
+        for (StepForecast& step : m_forecast.steps)
+            step.on_critical_path = std::find(m_forecast.critical_path.begin(), m_forecast.critical_path.end(), step.id) !=
+                                    m_forecast.critical_path.end();
+        window();
+    }
+
+    void window() {
+        const runbook::Step* start = m_graph.downtime_start();
+        if (start == nullptr) return;
+        const runbook::Step* end = m_graph.downtime_end();
+        std::map<std::string, std::string> previous, ignored;
+        auto p50 = longest_paths(false, start->id, previous);
+        auto p90 = longest_paths(true, start->id, ignored);
+        m_forecast.has_window = true;
+        m_forecast.window_from = start->id;
+        std::string last = end ? end->id : "";
+        if (last.empty())
+            for (const auto& [id, finish] : p50)
+                if (last.empty() || finish > p50[last]) last = id;
+        m_forecast.window_to = last;
+        m_forecast.window_p50_ms = p50.count(last) ? p50[last] : 0;
+        if (end) m_forecast.window_p90_ms = p90.count(last) ? p90[last] : 0;
+        else
+            for (const auto& [id, finish] : p90) m_forecast.window_p90_ms = std::max(m_forecast.window_p90_ms, finish);
+        for (const std::string& id : m_graph.downtime_steps())
+            for (StepForecast& step : m_forecast.steps)
+                if (step.id == id) step.in_window = true;
+        for (std::string id = last; !id.empty(); id = previous.count(id) ? previous[id] : "")
+            for (const StepForecast& step : m_forecast.steps)
+                if (step.id == id && step.people) m_forecast.window_people_p50_ms += step.p50_ms;
+    }
+
+    void totals() {
+        for (const StepForecast& step : m_forecast.steps) {
+            (step.people ? m_forecast.people_p50_ms : m_forecast.machine_p50_ms) += step.p50_ms;
+            (step.people ? m_forecast.people_p90_ms : m_forecast.machine_p90_ms) += step.p90_ms;
+        }
+        if (m_options.budget) m_forecast.budget_ms = m_options.budget->count();
+        else if (m_book.downtime_budget) m_forecast.budget_ms = m_book.downtime_budget->count();
+        if (m_forecast.budget_ms) {
+            double measured = m_forecast.has_window ? m_forecast.window_p90_ms : m_forecast.total_p90_ms;
+            m_forecast.over_budget = measured > static_cast<double>(*m_forecast.budget_ms);
+            if (!m_forecast.has_window)
+                m_forecast.warnings.push_back("no downtime window is marked; the budget is compared with the whole run");
+        }
+    }
+
+    const runbook::Runbook& m_book;
+    const std::vector<JournalInput>& m_journals;
+    const EstimateOptions& m_options;
+    runbook::StepGraph m_graph;
+    Forecast m_forecast;
+    std::map<std::string, std::vector<Sample>> m_samples;
+    std::map<std::string, std::string> m_vars;
+};
+
+}  // namespace
+
+Forecast estimate(const runbook::Runbook& book, const std::vector<JournalInput>& journals, const EstimateOptions& options) {
+    return Estimator(book, journals, options).run();
+}
+
+}  // namespace migrate::report
