@@ -47,7 +47,7 @@ public:
     std::string svg() const {
         std::ostringstream out;
         int height = k_top + static_cast<int>(m_timeline.steps.size()) * k_row_height + 10;
-        out << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << k_label_width + k_chart_width + 20 << "\" height=\"" << height
+        out << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << k_label_width + k_chart_width + 60 << "\" height=\"" << height
             << "\" role=\"img\" aria-label=\"timeline\">\n";
         gaps(out, height);
         window(out, height);
@@ -73,11 +73,13 @@ private:
     }
 
     void axis(std::ostringstream& out, int height) const {
+        // The first tick gives the clock time; the others the time since the start.
         for (int i = 0; i <= 5; ++i) {
-            std::int64_t at = m_timeline.start_ms + m_span * i / 5;
-            double px = x(at);
+            std::int64_t offset = m_span * i / 5;
+            double px = x(m_timeline.start_ms + offset);
+            std::string label = i == 0 ? clock_time(m_timeline.start_ms) + " UTC" : "+" + format_ms(static_cast<double>(offset));
             out << "<line class=\"tick\" x1=\"" << px << "\" y1=\"" << k_top - 6 << "\" x2=\"" << px << "\" y2=\"" << height - 10
-                << "\"/><text class=\"axis\" x=\"" << px << "\" y=\"" << k_top - 10 << "\">" << clock_time(at) << "</text>\n";
+                << "\"/><text class=\"axis\" x=\"" << px << "\" y=\"" << k_top - 10 << "\">" << label << "</text>\n";
         }
     }
 

@@ -44,8 +44,9 @@ Timeline build_timeline(const journal::ReadResult& journal) {
         std::int64_t at = time_of(record);
         if (timeline.start_ms == 0) timeline.start_ms = at;
         timeline.end_ms = std::max(timeline.end_ms, at);
-        if (!timeline.runs.empty()) timeline.runs.back().end_ms = at;
-        if (event == "run.start" || event == "run.resume") {
+        bool starts_run = event == "run.start" || event == "run.resume";
+        if (!timeline.runs.empty() && !starts_run) timeline.runs.back().end_ms = at;
+        if (starts_run) {
             RunInfo info{record.string("run"), event, record.string("name"), record.string("runbook"),
                          record.string("runbook_sha256"), record.string("mode"), record.string("env"), "stopped", at, at,
                          std::nullopt};

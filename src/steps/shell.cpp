@@ -11,6 +11,18 @@
 namespace migrate::steps {
 namespace {
 
+// Bytes in a file, or in all the files under a directory.
+std::uintmax_t measure(const std::string& path) {
+    std::error_code error;
+    if (std::filesystem::is_regular_file(path, error)) return std::filesystem::file_size(path, error);
+    if (!std::filesystem::is_directory(path, error))
+        throw StepError("measure_bytes: '" + path + "' does not exist after the command", false);
+    std::uintmax_t total = 0;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(path, error))
+        if (entry.is_regular_file(error)) total += entry.file_size(error);
+    return total;
+}
+
 class ShellRunner : public StepRunner {
 public:
     std::string describe(const StepContext& context) const override { return context.params.string("command"); }
@@ -36,7 +48,10 @@ public:
         if (context.cancel.cancelled()) throw StepError("stopped", true);
         std::vector<std::string> accepted = context.params.string_list("success_codes");
         if (accepted.empty()) accepted.push_back("0");
-        if (std::find(accepted.begin(), accepted.end(), std::to_string(result.exit_code)) != accepted.end()) return;
+        if (std::find(accepted.begin(), accepted.end(), std::to_string(result.exit_code)) != accepted.end()) {
+            if (context.params.has("measure_bytes")) context.metrics["bytes"] = measure(context.params.string("measure_bytes"));
+            return;
+        }
         if (result.term_signal != 0 && result.exit_code < 0)
             throw StepError("the command was killed by signal " + std::to_string(result.term_signal), true);
         std::string last = tail_lines(result.output_tail, 1, 300);
@@ -55,7 +70,9 @@ KindSpec shell_kind() {
         {{"command", ParamType::text, true, "", "the command line, run by /bin/sh -c"},
          {"cwd", ParamType::string, false, "", "working directory"},
          {"env", ParamType::string_map, false, "", "environment variables added for the command"},
-         {"success_codes", ParamType::string_list, false, "", "exit codes that mean success (default: 0)"}},
+         {"success_codes", ParamType::string_list, false, "", "exit codes that mean success (default: 0)"},
+         {"measure_bytes", ParamType::string, false, "",
+          "a file or directory the command produced: its size becomes the step's bytes metric (for scale)"}},
         {"stdout", "exit_code"},
         nullptr,
         false,

@@ -1,0 +1,423 @@
+// Golden tests of the journal analysis: journals written by the test with known durations
+// and metrics, and the exact figures report/estimate/diff must derive from them.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "migrate/journal/journal.h"
+#include "migrate/report/diff.h"
+#include "migrate/report/estimate.h"
+#include "migrate/report/render.h"
+#include "migrate/report/timeline.h"
+#include "migrate/runbook/validate.h"
+#include "migrate/steps/kind.h"
+#include "migrate/util/error.h"
+
+using namespace migrate;
+using Json = nlohmann::ordered_json;
+
+namespace {
+
+// Wall time set by the test, so every record's timestamp is known.
+class SetClock : public Clock {
+public:
+    std::int64_t now = 1'800'000'000'000;
+    std::int64_t wall_ms() override { return now; }
+    std::int64_t steady_ms() override { return now; }
+    bool sleep(Millis, CancelToken&) override { return true; }
+};
+
+std::string temp_path(const std::string& name) {
+    static int counter = 0;
+    auto dir = std::filesystem::temp_directory_path() / ("migrate-report-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    return (dir / (std::to_string(++counter) + "-" + name)).string();
+}
+
+// Writes a journal the way the engine does, with times the test chooses.
+class JournalBuilder {
+public:
+    explicit JournalBuilder(const std::string& name, const std::string& mode = "rehearsal")
+        : m_path(temp_path(name + ".jsonl")), m_name(name), m_mode(mode) {
+        start_run("run.start");
+    }
+    void start_run(const std::string& event) {
+        m_writer = journal::Writer::open(m_path, "run-" + std::to_string(++m_runs), m_clock);
+        m_writer->append(event, Json{{"name", m_name}, {"mode", m_mode}, {"env", "preprod"}}, true);
+    }
+    // A step that starts now and takes `ms`; the clock moves to its end.
+    JournalBuilder& step(const std::string& id, std::int64_t ms, const std::string& status = "ok", Json metrics = Json::object(),
+                         const std::string& role = "executor", const std::string& kind = "shell", const std::string& downtime = "") {
+        Json start{{"step", id}, {"phase", "p"}, {"kind", kind}, {"role", role}};
+        if (!downtime.empty()) start["downtime"] = downtime;
+        m_writer->append("step.start", start, false);
+        for (; m_pending_retries > 0; --m_pending_retries)
+            m_writer->append("step.retry", Json{{"step", id}, {"attempt", 1}, {"error", "boom"}, {"backoff_ms", 1000}}, false);
+        m_clock.now += ms;
+        if (kind == "manual") m_writer->append("step.confirm", Json{{"step", id}, {"role", role}, {"by", "jana"}, {"waited_ms", ms}}, true);
+        Json end = start;
+        end["status"] = status;
+        end["duration_ms"] = ms;
+        end["attempts"] = 1;
+        end["metrics"] = metrics;
+        m_writer->append("step.end", end, true);
+        return *this;
+    }
+    // The next step() records a retry between its start and its end.
+    JournalBuilder& retry() {
+        ++m_pending_retries;
+        return *this;
+    }
+    JournalBuilder& wait(std::int64_t ms) {
+        m_clock.now += ms;
+        return *this;
+    }
+    JournalBuilder& end_run(const std::string& status = "ok") {
+        m_writer->append("run.end", Json{{"status", status}}, true);
+        return *this;
+    }
+    // A kill -9: the writer goes away without run.end.
+    JournalBuilder& crash() {
+        m_writer.reset();
+        return *this;
+    }
+    JournalBuilder& resume() {
+        m_writer.reset();
+        start_run("run.resume");
+        return *this;
+    }
+    std::string path() {
+        m_writer.reset();
+        return m_path;
+    }
+    report::JournalInput input() {
+        std::string file = path();
+        return {file, report::build_timeline(report::read_for_analysis(file, false))};
+    }
+
+private:
+    SetClock m_clock;
+    std::string m_path;
+    std::string m_name;
+    std::string m_mode;
+    int m_runs = 0;
+    int m_pending_retries = 0;
+    std::unique_ptr<journal::Writer> m_writer;
+};
+
+runbook::Runbook book_from(const std::string& yaml, std::shared_ptr<runbook::Diagnostics>& keep) {
+    auto source = std::make_shared<runbook::SourceFile>("test.yaml", yaml);
+    keep = std::make_shared<runbook::Diagnostics>(source);
+    runbook::Document document{source, runbook::parse_document(*source, *keep)};
+    runbook::Runbook book = runbook::load_runbook(document, *keep);
+    runbook::validate_runbook(book, steps::builtin_kinds(), {}, *keep);
+    INFO(keep->format());
+    REQUIRE_FALSE(keep->has_errors());
+    return book;
+}
+
+const report::StepForecast& figure(const report::Forecast& forecast, const std::string& id) {
+    for (const auto& step : forecast.steps)
+        if (step.id == id) return step;
+    FAIL("no forecast for " << id);
+    throw std::logic_error("unreachable");
+}
+
+constexpr const char* k_linear = R"(version: 1
+name: golden
+phases:
+  - id: p
+    steps:
+      - { id: a, kind: noop }
+      - { id: b, kind: noop }
+)";
+
+}  // namespace
+
+TEST_CASE("percentile: median and linear interpolation between ranks", "[estimate]") {
+    CHECK(report::percentile({100}, 0.5) == 100);
+    CHECK(report::percentile({100}, 0.9) == 100);
+    CHECK(report::percentile({200, 100}, 0.5) == 150);
+    CHECK(report::percentile({200, 100}, 0.9) == Approx(190));
+    CHECK(report::percentile({1000, 100, 400, 200, 300}, 0.5) == 300);
+    CHECK(report::percentile({1000, 100, 400, 200, 300}, 0.9) == Approx(760));
+}
+
+TEST_CASE("estimate: P50/P90 from 1, 2 and 5 samples", "[estimate]") {
+    std::shared_ptr<runbook::Diagnostics> keep;
+    runbook::Runbook book = book_from(k_linear, keep);
+    std::vector<report::JournalInput> journals;
+    std::vector<std::int64_t> a_durations = {1000, 2000, 3000, 4000, 10000};
+    for (std::size_t i = 0; i < a_durations.size(); ++i) {
+        JournalBuilder journal("golden");
+        journal.step("a", a_durations[i]).step("b", 500).end_run();
+        journals.push_back(journal.input());
+        report::Forecast forecast = report::estimate(book, journals, {});
+        const auto& a = figure(forecast, "a");
+        CHECK(a.samples == static_cast<int>(i + 1));
+        CHECK(a.source == "journal");
+        if (i == 0) CHECK((a.p50_ms == 1000 && a.p90_ms == 1000));
+        if (i == 1) CHECK((a.p50_ms == 1500 && a.p90_ms == Approx(1900)));
+        if (i == 4) {
+            CHECK(a.p50_ms == 3000);
+            CHECK(a.p90_ms == Approx(7600));
+            CHECK(forecast.total_p50_ms == 3500);
+            CHECK(forecast.total_p90_ms == Approx(8100));
+        }
+    }
+}
+
+TEST_CASE("estimate: a 30 GB download at 800 KB/s is about 10.4 hours; 35 GB longer", "[estimate]") {
+    std::shared_ptr<runbook::Diagnostics> keep;
+    runbook::Runbook book = book_from(R"(version: 1
+name: crm
+vars:
+  backup_bytes: 30GB
+phases:
+  - id: p
+    steps:
+      - id: download
+        kind: noop
+        scale: { metric: bytes, expect: "${backup_bytes}" }
+)", keep);
+    JournalBuilder journal("crm");
+    journal.step("download", 37'500'000, "ok", Json{{"bytes", 30'000'000'000LL}}).end_run();
+    std::vector<report::JournalInput> journals{journal.input()};
+
+    report::Forecast same = report::estimate(book, journals, {});
+    CHECK(figure(same, "download").source == "scaled");
+    CHECK(figure(same, "download").p50_ms == Approx(37'500'000));  // 10.42 h
+    CHECK(figure(same, "download").detail == "bytes 27.9GiB -> 27.9GiB at 781.2KiB/s");
+
+    report::EstimateOptions bigger;
+    bigger.sets["backup_bytes"] = "35GB";
+    report::Forecast forecast = report::estimate(book, journals, bigger);
+    CHECK(figure(forecast, "download").p50_ms == Approx(43'750'000));  // 12.15 h
+    CHECK(report::format_ms(figure(forecast, "download").p50_ms) == "12h9m");
+}
+
+TEST_CASE("estimate: with samples at two volumes the fixed part is fitted", "[estimate]") {
+    std::shared_ptr<runbook::Diagnostics> keep;
+    runbook::Runbook book = book_from(R"(version: 1
+name: fit
+vars: { rows: "3000" }
+phases:
+  - id: p
+    steps:
+      - { id: load, kind: noop, scale: { metric: rows, expect: "${rows}" } }
+)", keep);
+    // 60 s fixed + 1 ms per row.
+    JournalBuilder one("fit"), two("fit");
+    one.step("load", 61'000, "ok", Json{{"rows", 1000}}).end_run();
+    two.step("load", 62'000, "ok", Json{{"rows", 2000}}).end_run();
+    report::Forecast forecast = report::estimate(book, {one.input(), two.input()}, {});
+    CHECK(figure(forecast, "load").p50_ms == Approx(63'000));
+    CHECK(figure(forecast, "load").p90_ms == Approx(63'000));
+}
+
+TEST_CASE("estimate: the critical path takes the longer of two parallel branches", "[estimate]") {
+    std::shared_ptr<runbook::Diagnostics> keep;
+    runbook::Runbook book = book_from(R"(version: 1
+name: branches
+phases:
+  - id: p
+    steps:
+      - { id: start, kind: noop }
+      - { id: short, kind: noop, needs: [start] }
+      - { id: long, kind: noop, needs: [start] }
+      - { id: join, kind: noop, needs: [short, long] }
+)", keep);
+    JournalBuilder journal("branches");
+    journal.step("start", 1000).step("short", 10'000).step("long", 30'000).step("join", 2000).end_run();
+    report::Forecast forecast = report::estimate(book, {journal.input()}, {});
+    CHECK(forecast.total_p50_ms == 33'000);
+    CHECK(forecast.critical_path == std::vector<std::string>{"start", "long", "join"});
+    CHECK_FALSE(figure(forecast, "short").on_critical_path);
+}
+
+TEST_CASE("estimate: a downtime window from one phase into another, people time apart", "[estimate]") {
+    std::shared_ptr<runbook::Diagnostics> keep;
+    runbook::Runbook book = book_from(R"(version: 1
+name: window
+downtime_budget: 1h
+roles: { customer: Customer }
+phases:
+  - id: before
+    steps:
+      - { id: prepare, kind: noop }
+      - { id: agents-out, kind: manual, role: customer, downtime: start, with: { instructions: x } }
+      - { id: dump, kind: noop }
+  - id: after
+    steps:
+      - { id: import, kind: noop }
+      - { id: cutover, kind: noop, downtime: end }
+      - { id: check, kind: noop }
+)", keep);
+    JournalBuilder journal("window");
+    journal.step("prepare", 600'000)
+        .step("agents-out", 300'000, "ok", Json::object(), "customer", "manual", "start")
+        .step("dump", 1'200'000)
+        .step("import", 1'500'000)
+        .step("cutover", 60'000, "ok", Json::object(), "executor", "noop", "end")
+        .step("check", 100'000)
+        .end_run();
+    report::Forecast forecast = report::estimate(book, {journal.input()}, {});
+    REQUIRE(forecast.has_window);
+    CHECK(forecast.window_from == "agents-out");
+    CHECK(forecast.window_to == "cutover");
+    CHECK(forecast.window_p50_ms == 3'060'000);  // 5m + 20m + 25m + 1m
+    CHECK(forecast.window_people_p50_ms == 300'000);
+    CHECK(forecast.people_p50_ms == 300'000);
+    CHECK(forecast.machine_p50_ms == 3'460'000);
+    CHECK(forecast.budget_ms == 3'600'000);
+    CHECK_FALSE(forecast.over_budget);
+
+    report::EstimateOptions tight;
+    tight.budget = std::chrono::minutes(45);
+    CHECK(report::estimate(book, {journal.input()}, tight).over_budget);
+
+    report::Timeline timeline = report::build_timeline(report::read_for_analysis(journal.path(), false));
+    REQUIRE(timeline.downtime_end_ms);
+    CHECK(*timeline.downtime_end_ms - *timeline.downtime_start_ms == 3'060'000);
+}
+
+TEST_CASE("estimate: only ok executions are samples; a failed attempt before a retry is not", "[estimate]") {
+    std::shared_ptr<runbook::Diagnostics> keep;
+    runbook::Runbook book = book_from(k_linear, keep);
+    JournalBuilder journal("golden");
+    journal.step("a", 1000).step("b", 5000, "failed").end_run("failed").wait(60'000).resume().retry().step("b", 7000).end_run();
+    report::Forecast forecast = report::estimate(book, {journal.input()}, {});
+    CHECK(figure(forecast, "b").samples == 1);
+    CHECK(figure(forecast, "b").p50_ms == 7000);
+    CHECK(forecast.runs == 2);
+}
+
+TEST_CASE("report: a run and its resume are one timeline with the gap visible", "[report]") {
+    JournalBuilder journal("golden");
+    journal.step("a", 1000).wait(0);
+    journal.crash();
+    journal.wait(300'000).resume().step("b", 2000).end_run();
+    report::Timeline timeline = report::build_timeline(report::read_for_analysis(journal.path(), false));
+    REQUIRE(timeline.runs.size() == 2);
+    CHECK(timeline.runs[0].status == "stopped");
+    CHECK(timeline.runs[1].event == "run.resume");
+    CHECK(timeline.runs[1].start_ms - timeline.runs[0].end_ms == 300'000);
+    std::string text = report::report_text(timeline, "j.jsonl");
+    CHECK(text.find("gap of 5m") != std::string::npos);
+    CHECK(text.find("-- resumed: run run-2") != std::string::npos);
+}
+
+TEST_CASE("report: throughput from the bytes a step moved", "[report]") {
+    JournalBuilder journal("golden");
+    journal.step("a", 4000, "ok", Json{{"bytes", 4 * 1048576}}).step("b", 2000, "ok", Json{{"rows", 5000}}).end_run();
+    report::Timeline timeline = report::build_timeline(report::read_for_analysis(journal.path(), false));
+    CHECK(report::throughput_of(timeline.steps[0]) == "1.0MiB/s");
+    CHECK(report::throughput_of(timeline.steps[1]) == "2500 rows/s");
+}
+
+TEST_CASE("estimate: new, renamed and unknown steps are reported, not dropped", "[estimate]") {
+    std::shared_ptr<runbook::Diagnostics> keep;
+    runbook::Runbook book = book_from(R"(version: 1
+name: golden
+phases:
+  - id: p
+    steps:
+      - { id: a, kind: noop }
+      - { id: b-renamed, kind: noop }
+      - { id: c, kind: noop, estimate: 20m }
+)", keep);
+    JournalBuilder journal("golden");
+    journal.step("a", 1000).step("b", 2000).end_run();
+    report::Forecast forecast = report::estimate(book, {journal.input()}, {});
+    CHECK(forecast.missing_steps == std::vector<std::string>{"b"});
+    CHECK(forecast.new_steps == std::vector<std::string>{"b-renamed", "c"});
+    CHECK(forecast.unknown == std::vector<std::string>{"b-renamed"});
+    CHECK(figure(forecast, "c").source == "prior");
+    CHECK(figure(forecast, "c").p50_ms == 1'200'000);
+}
+
+TEST_CASE("estimate: a journal of another runbook says so", "[estimate]") {
+    std::shared_ptr<runbook::Diagnostics> keep;
+    runbook::Runbook book = book_from(k_linear, keep);
+    JournalBuilder journal("other");
+    journal.step("x", 1000).end_run();
+    report::Forecast forecast = report::estimate(book, {journal.input()}, {});
+    REQUIRE(forecast.warnings.size() == 2);
+    CHECK(forecast.warnings[0].find("is a journal of runbook 'other', not 'golden'") != std::string::npos);
+    CHECK(forecast.warnings[1] == "no step of the runbook appears in the journals: are they from another runbook?");
+}
+
+TEST_CASE("estimate: delta growth in rows per hour since the watermark, and a later lag", "[estimate]") {
+    std::shared_ptr<runbook::Diagnostics> keep;
+    runbook::Runbook book = book_from(R"(version: 1
+name: erp
+phases:
+  - id: p
+    steps:
+      - { id: leads, kind: noop }
+)", keep);
+    JournalBuilder journal("erp");
+    journal.step("leads", 60'000, "ok", Json{{"rows", 1200}, {"watermark_lag_ms", 20 * 3'600'000LL}}).end_run();
+    report::EstimateOptions options;
+    options.lag = std::chrono::hours(44);
+    report::Forecast forecast = report::estimate(book, {journal.input()}, options);
+    REQUIRE(forecast.deltas.size() == 1);
+    CHECK(forecast.deltas[0].rows_per_hour == Approx(60));
+    CHECK(*forecast.deltas[0].forecast_rows == Approx(2640));
+    CHECK(figure(forecast, "leads").p50_ms == Approx(132'000));  // 2.2x the rows, 2.2x the time
+}
+
+TEST_CASE("diff: durations, new failures and retries, steps in one run only", "[diff]") {
+    JournalBuilder a("golden"), b("golden");
+    a.step("one", 1000).step("two", 2000).step("gone", 100).end_run();
+    b.step("one", 1500).retry().step("two", 2000, "failed").step("added", 50).end_run("failed");
+    report::Timeline ta = report::build_timeline(report::read_for_analysis(a.path(), false));
+    report::Timeline tb = report::build_timeline(report::read_for_analysis(b.path(), false));
+    report::RunDiff diff = report::diff_runs(ta, "a", tb, "b");
+    REQUIRE(diff.steps.size() == 4);
+    CHECK(diff.steps[0].a->duration_ms == 1000);
+    CHECK(diff.steps[0].b->duration_ms == 1500);
+    CHECK(diff.steps[1].new_failure);
+    CHECK(diff.steps[1].new_retries);
+    CHECK_FALSE(diff.steps[2].b);
+    CHECK(diff.steps[3].step == "added");
+    CHECK_FALSE(diff.steps[3].a);
+    std::string text = report::diff_text(diff);
+    CHECK(text.find("+50%") != std::string::npos);
+    CHECK(text.find("new failure, new retries (1)") != std::string::npos);
+}
+
+TEST_CASE("analysis input: empty, tampered, newer and torn journals", "[report]") {
+    std::string empty = temp_path("empty.jsonl");
+    std::ofstream(empty).close();
+    CHECK_THROWS_WITH(report::read_for_analysis(empty, false), Catch::Contains("the journal holds no records"));
+
+    JournalBuilder journal("golden");
+    journal.step("a", 1000).step("b", 1000).end_run();
+    std::string path = journal.path();
+    std::ifstream in(path);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    auto write = [&](const std::string& name, std::vector<std::string> content, bool torn = false) {
+        std::string file = temp_path(name);
+        std::ofstream out(file);
+        for (std::size_t i = 0; i < content.size(); ++i) out << content[i] << (torn && i + 1 == content.size() ? "" : "\n");
+        return file;
+    };
+    auto tampered = lines;
+    tampered[2].replace(tampered[2].find("\"ok\""), 4, "\"OK\"");
+    std::string tampered_path = write("tampered.jsonl", tampered);
+    CHECK_THROWS_WITH(report::read_for_analysis(tampered_path, false), Catch::Contains(":3: hash chain broken") && Catch::Contains("--force"));
+    CHECK(report::read_for_analysis(tampered_path, true).records.size() == 2);
+
+    auto newer = lines;
+    newer[1].replace(0, 6, "{\"v\":2");
+    CHECK_THROWS_WITH(report::read_for_analysis(write("newer.jsonl", newer), true), Catch::Contains("format version 2 is not supported"));
+
+    auto torn = lines;
+    torn.back() = torn.back().substr(0, 20);
+    journal::ReadResult read = report::read_for_analysis(write("torn.jsonl", torn, true), false);
+    CHECK(read.torn_tail);
+    CHECK(read.records.size() == lines.size() - 1);
+}
