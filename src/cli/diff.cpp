@@ -16,8 +16,8 @@ CommandAction setup_diff(CLI::App& app, GlobalOptions& global) {
     app.add_option("journal_b", options->b, "the later run")->required();
     app.add_flag("--force", options->force, "read the records before the first bad line of journals that do not verify");
     return [options, &global] {
-        report::Timeline a = report::build_timeline(report::read_for_analysis(options->a, options->force));
-        report::Timeline b = report::build_timeline(report::read_for_analysis(options->b, options->force));
+        report::Timeline a = report::load_timeline(options->a, options->force);
+        report::Timeline b = report::load_timeline(options->b, options->force);
         report::RunDiff diff = report::diff_runs(a, options->a, b, options->b);
         if (global.json()) print_json(report::diff_json(diff));
         else std::cout << report::diff_text(diff);

@@ -11,7 +11,7 @@ namespace migrate::cli {
 std::vector<report::JournalInput> read_journals(const std::vector<std::string>& paths, bool force) {
     std::vector<report::JournalInput> inputs;
     for (const std::string& path : paths)
-        inputs.push_back({path, report::build_timeline(report::read_for_analysis(path, force))});
+        inputs.push_back({path, report::load_timeline(path, force)});
     return inputs;
 }
 

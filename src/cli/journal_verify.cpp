@@ -3,7 +3,7 @@
 #include <set>
 
 #include "cli.h"
-#include "migrate/journal/journal.h"
+#include "migrate/journal/scan.h"
 
 namespace migrate::cli {
 
@@ -13,19 +13,26 @@ CommandAction setup_journal(CLI::App& app, GlobalOptions& global) {
     auto path = std::make_shared<std::string>();
     verify->add_option("journal", *path, "the journal file")->required();
     return [path, &global] {
-        journal::ReadResult result = journal::read_journal(*path);
-        std::set<std::string> runs;
-        for (const journal::Record& record : result.records) runs.insert(record.string("run"));
+        simdjson::padded_string text = journal::load_journal_text(*path);
+        std::set<std::string, std::less<>> runs;
+        std::size_t records = 0;
+        journal::ReadResult result = journal::scan_journal(text, [&](const journal::ScannedRecord& record) {
+            ++records;
+            if (record.event == "run.start" || record.event == "run.resume") {
+                std::string_view run;
+                if (record.element["run"].get_string().get(run) == simdjson::SUCCESS) runs.emplace(run);
+            }
+        });
         std::optional<journal::Problem> problem = result.problem ? result.problem : result.torn_tail;
         if (global.json()) {
-            Json out{{"journal", *path}, {"ok", !problem}, {"records", result.records.size()}, {"runs", runs.size()}};
+            Json out{{"journal", *path}, {"ok", !problem}, {"records", records}, {"runs", runs.size()}};
             if (problem) out["problem"] = Json{{"line", problem->line}, {"message", problem->message}};
             print_json(out);
         } else if (problem) {
             std::cerr << *path << ":" << problem->line << ": " << problem->message << "\n"
-                      << "  (" << result.records.size() << " records before it verify)" << std::endl;
+                      << "  (" << records << " records before it verify)" << std::endl;
         } else {
-            std::cout << *path << ": ok: " << result.records.size() << " records, " << runs.size()
+            std::cout << *path << ": ok: " << records << " records, " << runs.size()
                       << " run(s), hash chain intact" << std::endl;
         }
         return problem ? 1 : 0;

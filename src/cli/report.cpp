@@ -22,9 +22,7 @@ CommandAction setup_report(CLI::App& app, GlobalOptions& global) {
     app.add_flag("--force", options->force, "read the records before the first bad line of a journal that does not verify");
     return [options, &global] {
         std::string format = options->format.empty() ? global.format : options->format;
-        journal::ReadResult read = report::read_for_analysis(options->journal, options->force);
-        report::Timeline timeline = report::build_timeline(read);
-        if (timeline.runs.empty()) throw UsageError(options->journal + ": the journal holds no run.start record");
+        report::Timeline timeline = report::load_timeline(options->journal, options->force);
         std::string text = format == "json"   ? report::report_json(timeline, options->journal).dump(2) + "\n"
                            : format == "md"   ? report::report_markdown(timeline, options->journal)
                            : format == "html" ? report::report_html(timeline, options->journal)

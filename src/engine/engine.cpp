@@ -1,6 +1,7 @@
 // Scheduling: which steps may start, failure policies, rollback, signals, run.end.
 #include "migrate/engine/engine.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <thread>
@@ -80,6 +81,7 @@ struct Engine::Impl {
     std::vector<std::string> completed_order;
     std::set<std::string> phases_started;
     bool stopping = false;
+    std::exception_ptr fatal_error;  // thrown on a worker thread (the journal failed)
     bool interrupted = false;
     bool rollback_wanted = false;
     std::vector<std::string> failed;
@@ -180,8 +182,15 @@ struct Engine::Impl {
         start_phase_if_new(*slot.step);
         slot.state = StepState::running;
         slot.thread = std::thread([this, &slot] {
-            StepResult result = StepExecutor(shared, *slot.step, *slot.control).execute();
+            StepResult result{StepState::failed, ""};
+            std::exception_ptr error;
+            try {
+                result = StepExecutor(shared, *slot.step, *slot.control).execute();
+            } catch (...) {
+                error = std::current_exception();  // rethrown by run() once the others stopped
+            }
             std::lock_guard lock(mutex);
+            if (error && !fatal_error) fatal_error = error;
             slot.result = result;
             slot.finished = true;
             changed.notify_all();
@@ -242,12 +251,65 @@ struct Engine::Impl {
             check_deadlines();
             for (Slot& slot : slots)
                 if (slot.finished) reap(slot);
+            if (fatal_error && !stopping) {
+                stopping = true;
+                cancel_running(CancelReason::aborted);
+            }
             if (!stopping && !interrupted)
                 for (Slot& slot : slots)
                     if (running() < setup.options.max_parallel && ready(slot)) launch(slot);
             if (running() == 0) break;
             changed.wait_for(lock, std::chrono::milliseconds(50));
         }
+    }
+
+    // The scheduler itself failed (the journal cannot be written): stop every step and wait
+    // for its thread before the error goes up.
+    void abandon() {
+        {
+            std::lock_guard lock(mutex);
+            stopping = true;
+            cancel_running(CancelReason::aborted);
+        }
+        for (Slot& slot : slots)
+            if (slot.thread.joinable()) slot.thread.join();
+    }
+
+    // Runs one step outside the scheduler (a rollback step) while still honouring its
+    // timeout and stop signals.
+    StepResult supervise(const runbook::Step& step) {
+        StepControl control;
+        StepResult result{StepState::failed, ""};
+        std::exception_ptr error;
+        std::atomic<bool> done{false};
+        std::thread worker([&] {
+            try {
+                result = StepExecutor(shared, step, control).execute();
+            } catch (...) {
+                error = std::current_exception();
+            }
+            done = true;
+            std::lock_guard lock(mutex);
+            changed.notify_all();
+        });
+        {
+            std::unique_lock lock(mutex);
+            while (!done) {
+                if (stop_requests() > 0 && !interrupted) {
+                    interrupted = true;
+                    control.cancel(CancelReason::interrupted);
+                }
+                std::int64_t deadline = control.deadline_ms.load();
+                if (deadline != 0 && setup.services.clock.steady_ms() >= deadline) {
+                    std::lock_guard attempt_lock(control.mutex);
+                    if (control.attempt) control.attempt->cancel(CancelReason::timeout);
+                }
+                changed.wait_for(lock, std::chrono::milliseconds(50));
+            }
+        }
+        worker.join();
+        if (error) std::rethrow_exception(error);
+        return result;
     }
 
     // Undo, newest first: the failed step's own rollback, then every completed step's.
@@ -265,9 +327,9 @@ struct Engine::Impl {
                     interrupted = true;
                     return;
                 }
-                StepControl control;
-                StepResult result = StepExecutor(shared, undo, control).execute();
+                StepResult result = supervise(undo);
                 if (result.state == StepState::failed) failed.push_back(undo.id);
+                if (result.state == StepState::interrupted) return;
             }
         }
     }
@@ -309,7 +371,13 @@ RunOutcome Engine::run(const PriorState& prior) {
     Impl& impl = *m_impl;
     std::int64_t started = impl.setup.services.clock.steady_ms();
     impl.prepare(prior);
-    impl.schedule();
+    try {
+        impl.schedule();
+    } catch (...) {
+        impl.abandon();  // a std::thread still joinable at destruction would abort the process
+        throw;
+    }
+    if (impl.fatal_error) std::rethrow_exception(impl.fatal_error);
     if (impl.rollback_wanted && !impl.interrupted) impl.roll_back();
     return impl.finish(started);
 }

@@ -186,6 +186,8 @@ StepResult StepExecutor::execute() {
         result = attempt_loop(context, *runner);
         attempts = context.details.value("attempts", 1);
         context.details.erase("attempts");
+    } catch (const Fatal&) {
+        throw;  // the journal cannot be written: not the step's failure, the run's end
     } catch (const std::exception& e) {
         result = {StepState::failed, e.what()};
     }
@@ -220,6 +222,8 @@ StepResult StepExecutor::attempt_loop(steps::StepContext& context, steps::StepRu
         } catch (const StepError& e) {
             error = e.what();
             retryable = e.retryable();
+        } catch (const Fatal&) {
+            throw;
         } catch (const std::exception& e) {
             error = e.what();
         }

@@ -1,5 +1,6 @@
 // Writing and verifying the journal.
 #include "migrate/journal/journal.h"
+#include "migrate/journal/scan.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -16,46 +17,9 @@
 #include "migrate/util/sha256.h"
 
 namespace migrate::journal {
-
 namespace {
 
 constexpr std::string_view k_hash_prefix = ",\"h\":\"";
-constexpr std::size_t k_hash_suffix_size = k_hash_prefix.size() + 64 + 2;  // ,"h":"<64>"}
-
-bool is_hex64(std::string_view text) {
-    if (text.size() != 64) return false;
-    for (char c : text)
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    return true;
-}
-
-// Checks one complete line against the chain; returns "" or what is wrong.
-std::string verify_line(const std::string& line, const std::string& previous_hash, std::int64_t expected_seq,
-                        Json& parsed) {
-    if (line.size() < k_hash_suffix_size || line.back() != '}' ||
-        line.compare(line.size() - k_hash_suffix_size, k_hash_prefix.size(), k_hash_prefix) != 0)
-        return "not a journal record (no hash at the end of the line)";
-    std::string hash = line.substr(line.size() - 66, 64);
-    std::string content = line.substr(0, line.size() - k_hash_suffix_size) + "}";
-    try {
-        parsed = Json::parse(line);
-    } catch (const std::exception&) {
-        return "not valid JSON";
-    }
-    if (!parsed.is_object() || !parsed.contains("v"))
-        return "not a journal record (no format version \"v\")";
-    if (!parsed["v"].is_number_integer() || parsed["v"].get<int>() != k_version)
-        return "journal format version " + parsed["v"].dump() + " is not supported; this migrate reads version " +
-               std::to_string(k_version) + " (a newer migrate wrote it?)";
-    for (const char* key : {"seq", "ts", "run", "ev"})
-        if (!parsed.contains(key)) return std::string("record has no \"") + key + "\"";
-    if (!parsed["seq"].is_number_integer() || parsed["seq"].get<std::int64_t>() != expected_seq)
-        return "sequence number " + parsed["seq"].dump() + " where " + std::to_string(expected_seq) +
-               " was expected (a line deleted or reordered?)";
-    if (!is_hex64(hash) || chain_hash(previous_hash, content) != hash)
-        return "hash chain broken: the record was changed, or a line before it was removed";
-    return "";
-}
 
 }  // namespace
 
@@ -78,52 +42,23 @@ bool is_sync_point(const std::string& event) {
 }
 
 ReadResult parse_journal(const std::string& text) {
-    ReadResult result;
-    std::size_t pos = 0;
-    int number = 0;
-    std::optional<std::pair<int, std::string>> pending_torn;  // a bad line a repair record may excuse
-    while (pos < text.size()) {
-        std::size_t end = text.find('\n', pos);
-        ++number;
-        if (end == std::string::npos) {
-            result.torn_tail = Problem{number, "the last line is cut off (no newline): a write did not complete; "
-                                               "it is ignored"};
-            result.torn_offset = pos;
-            break;
-        }
-        std::string line = text.substr(pos, end - pos);
-        pos = end + 1;
-        result.line_count = number;
-        Json parsed;
-        std::string problem = verify_line(line, result.last_hash, result.last_seq + 1, parsed);
-        if (!problem.empty()) {
-            if (pending_torn) break;
-            pending_torn = {number, problem};
-            continue;
-        }
-        if (pending_torn) {
-            // Only a repair record naming exactly that line excuses it.
-            bool excused = parsed["ev"] == "journal.repair" && parsed.value("line", 0) == pending_torn->first;
-            if (!excused) {
-                result.problem = Problem{pending_torn->first, pending_torn->second};
-                return result;
-            }
-            pending_torn.reset();
-        }
-        result.last_hash = line.substr(line.size() - 66, 64);
-        result.last_seq = parsed["seq"].get<std::int64_t>();
-        result.records.push_back(Record{number, std::move(parsed)});
-    }
-    if (pending_torn) result.problem = Problem{pending_torn->first, pending_torn->second};
+    simdjson::padded_string padded(text);
+    std::vector<Record> records;
+    ReadResult result = scan_journal(padded, [&](const ScannedRecord& record) {
+        records.push_back(Record{record.line, Json::parse(record.text)});
+    });
+    result.records = std::move(records);
     return result;
 }
 
 ReadResult read_journal(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw UsageError(path + ": cannot read the journal: " + std::strerror(errno));
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    return parse_journal(buffer.str());
+    simdjson::padded_string text = load_journal_text(path);
+    std::vector<Record> records;
+    ReadResult result = scan_journal(text, [&](const ScannedRecord& record) {
+        records.push_back(Record{record.line, Json::parse(record.text)});
+    });
+    result.records = std::move(records);
+    return result;
 }
 
 bool is_locked(const std::string& path) {
@@ -144,12 +79,12 @@ std::unique_ptr<Writer> Writer::open(const std::string& path, std::string run_id
     }
     struct stat info {};
     ::fstat(fd, &info);
-    std::string text(static_cast<std::size_t>(info.st_size), '\0');
-    if (!text.empty() && ::pread(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
+    simdjson::padded_string text(static_cast<std::size_t>(info.st_size));
+    if (text.size() > 0 && ::pread(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
         ::close(fd);
         throw Fatal(path + ": cannot read the journal: " + std::strerror(errno));
     }
-    ReadResult existing = parse_journal(text);
+    ReadResult existing = parse_journal(std::string(text.data(), text.size()));
     if (existing.problem && !force) {
         ::close(fd);
         throw Fatal(path + ":" + std::to_string(existing.problem->line) + ": " + existing.problem->message +
@@ -160,7 +95,7 @@ std::unique_ptr<Writer> Writer::open(const std::string& path, std::string run_id
     if (existing.torn_tail) {
         // Close the torn line so it stays a line of its own, and say so in the chain.
         if (::write(fd, "\n", 1) != 1) throw Fatal(path + ": cannot write the journal: " + std::strerror(errno));
-        std::string torn = text.substr(existing.torn_offset);
+        std::string torn(text.data() + existing.torn_offset, text.size() - existing.torn_offset);
         writer->append("journal.repair",
                        Json{{"line", existing.torn_tail->line},
                             {"bytes", torn.size()},

@@ -2,7 +2,9 @@
 #include "migrate/report/timeline.h"
 
 #include <map>
+#include <unordered_map>
 
+#include "migrate/journal/scan.h"
 #include "migrate/util/error.h"
 
 namespace migrate::report {
@@ -13,122 +15,275 @@ const RunInfo* Timeline::run(const std::string& id) const {
     return nullptr;
 }
 
-journal::ReadResult read_for_analysis(const std::string& path, bool force) {
-    journal::ReadResult read = journal::read_journal(path);
+void check_for_analysis(const std::string& path, const journal::ReadResult& read, std::size_t records, bool force) {
     if (read.problem) {
         bool newer = read.problem->message.find("is not supported") != std::string::npos;
         std::string where = path + ":" + std::to_string(read.problem->line) + ": " + read.problem->message;
         if (newer) throw UsageError(where);
         if (!force)
-            throw UsageError(where + "; the journal does not verify (--force reads the " +
-                             std::to_string(read.records.size()) + " records before that line)");
+            throw UsageError(where + "; the journal does not verify (--force reads the " + std::to_string(records) +
+                             " records before that line)");
     }
-    if (read.records.empty())
-        throw UsageError(path + ": the journal holds no records" +
-                         (read.torn_tail ? " (only a torn line)" : std::string()));
+    if (records == 0)
+        throw UsageError(path + ": the journal holds no records" + (read.torn_tail ? " (only a torn line)" : std::string()));
+}
+
+journal::ReadResult read_for_analysis(const std::string& path, bool force) {
+    journal::ReadResult read = journal::read_journal(path);
+    check_for_analysis(path, read, read.records.size(), force);
     return read;
 }
 
 namespace {
 
-std::int64_t time_of(const journal::Record& record) { return parse_utc_ms(record.string("ts")); }
+// The fields of one record the timeline uses, from either reader.
+struct EventView {
+    std::string_view ev, run, step, phase, kind, role, name, status, downtime, rollback_of, error, reason, by;
+    std::string_view mode, env, runbook, runbook_sha256, runbook_name;
+    std::int64_t ts_ms = 0;
+    std::int64_t duration_ms = 0;
+    std::int64_t waited_ms = 0;
+    int attempts = 0;
+    std::optional<std::int64_t> downtime_budget_ms;
+    const Json* metrics = nullptr;           // nlohmann reader
+    simdjson::dom::element metrics_element;  // simdjson reader
+    bool has_metrics_element = false;
+};
+
+// "2026-11-22T02:33:37.292Z" to epoch milliseconds, without sscanf or timegm (a million
+// records must parse in well under a second).
+std::int64_t fast_utc_ms(std::string_view text) {
+    if (text.size() != 24 || text[4] != '-' || text[10] != 'T' || text[19] != '.' || text[23] != 'Z')
+        return parse_utc_ms(std::string(text));
+    auto number = [&](std::size_t pos, std::size_t digits) {
+        std::int64_t value = 0;
+        for (std::size_t i = 0; i < digits; ++i) value = value * 10 + (text[pos + i] - '0');
+        return value;
+    };
+    std::int64_t year = number(0, 4), month = number(5, 2), day = number(8, 2);
+    // Days from civil (Howard Hinnant's algorithm).
+    year -= month <= 2;
+    std::int64_t era = (year >= 0 ? year : year - 399) / 400;
+    std::int64_t year_of_era = year - era * 400;
+    std::int64_t day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    std::int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    std::int64_t days = era * 146097 + day_of_era - 719468;
+    return ((days * 24 + number(11, 2)) * 60 + number(14, 2)) * 60'000 + number(17, 2) * 1000 + number(20, 3);
+}
+
+class TimelineBuilder {
+public:
+    void add(const EventView& e) {
+        std::int64_t at = e.ts_ms;
+        if (m_timeline.start_ms == 0) m_timeline.start_ms = at;
+        m_timeline.end_ms = std::max(m_timeline.end_ms, at);
+        bool starts_run = e.ev == "run.start" || e.ev == "run.resume";
+        if (!m_timeline.runs.empty() && !starts_run) m_timeline.runs.back().end_ms = at;
+        if (starts_run) return start_run(e, at);
+        if (e.ev == "run.end") {
+            if (!m_timeline.runs.empty()) m_timeline.runs.back().status = std::string(e.status);
+            return;
+        }
+        if (e.step.empty()) return;
+        std::string id(e.step);
+        if (e.ev == "step.start") {
+            StepExecution& step = open_step(id, e, at);
+            step.status = "running";
+            step.name = std::string(e.name);
+        } else if (e.ev == "step.retry") {
+            if (auto it = m_open.find(id); it != m_open.end()) m_timeline.steps[it->second].retry_ms.push_back(at);
+        } else if (e.ev == "step.confirm") {
+            if (auto it = m_open.find(id); it != m_open.end()) {
+                m_timeline.steps[it->second].waited_ms += e.waited_ms;
+                m_timeline.steps[it->second].confirmed_by = std::string(e.by);
+            }
+        } else if (e.ev == "step.end") {
+            end_step(id, e, at);
+        }
+    }
+
+    Timeline finish() {
+        for (auto& [id, index] : m_open) {  // still running, or the run was killed
+            StepExecution& step = m_timeline.steps[index];
+            step.end_ms = m_timeline.end_ms;
+            step.duration_ms = step.end_ms - step.start_ms;
+        }
+        // The window as it happened: the last time it opened, and the end that followed.
+        for (const StepExecution& step : m_timeline.steps) {
+            if (step.downtime == "start" && step.status != "skipped") {
+                m_timeline.downtime_start_ms = step.start_ms;
+                m_timeline.downtime_start_step = step.step;
+                m_timeline.downtime_end_ms.reset();
+            }
+            if (step.downtime == "end" && step.status == "ok" && m_timeline.downtime_start_ms) {
+                m_timeline.downtime_end_ms = step.end_ms;
+                m_timeline.downtime_end_step = step.step;
+            }
+        }
+        return std::move(m_timeline);
+    }
+
+private:
+    void start_run(const EventView& e, std::int64_t at) {
+        RunInfo info{std::string(e.run), std::string(e.ev), std::string(e.runbook_name), std::string(e.runbook),
+                     std::string(e.runbook_sha256), std::string(e.mode), std::string(e.env), "stopped", at, at,
+                     e.downtime_budget_ms};
+        // A run that stopped without run.end leaves its steps open; they ended when it did.
+        for (auto& [id, index] : m_open) {
+            StepExecution& step = m_timeline.steps[index];
+            step.status = "interrupted";
+            step.end_ms = m_timeline.runs.empty() ? step.start_ms : m_timeline.runs.back().end_ms;
+            step.duration_ms = step.end_ms - step.start_ms;
+        }
+        m_open.clear();
+        m_timeline.runs.push_back(info);
+    }
+
+    StepExecution& open_step(const std::string& id, const EventView& e, std::int64_t at) {
+        StepExecution step;
+        step.step = id;
+        step.phase = std::string(e.phase);
+        step.kind = std::string(e.kind);
+        step.role = std::string(e.role);
+        step.run_id = std::string(e.run);
+        step.start_ms = step.end_ms = at;
+        step.downtime = std::string(e.downtime);
+        step.rollback_of = std::string(e.rollback_of);
+        m_open[id] = m_timeline.steps.size();
+        m_timeline.steps.push_back(std::move(step));
+        return m_timeline.steps.back();
+    }
+
+    void end_step(const std::string& id, const EventView& e, std::int64_t at) {
+        auto it = m_open.find(id);
+        StepExecution& step = it != m_open.end() ? m_timeline.steps[it->second] : open_step(id, e, at);  // skipped: no start
+        step.status = std::string(e.status);
+        step.duration_ms = e.duration_ms;
+        step.end_ms = at;
+        step.start_ms = std::min(step.start_ms, at - e.duration_ms);
+        step.attempts = e.attempts;
+        if (e.metrics) step.metrics = *e.metrics;
+        else if (e.has_metrics_element) step.metrics = metrics_of(e.metrics_element);
+        step.error = std::string(e.error.empty() ? e.reason : e.error);
+        if (step.downtime.empty()) step.downtime = std::string(e.downtime);
+        m_open.erase(id);
+    }
+
+    static Json metrics_of(simdjson::dom::element element) {
+        Json metrics = Json::object();
+        simdjson::dom::object object;
+        if (element.get_object().get(object) != simdjson::SUCCESS) return metrics;
+        for (auto [key, value] : object) {
+            double number = 0;
+            std::int64_t whole = 0;
+            if (value.get_int64().get(whole) == simdjson::SUCCESS) metrics[std::string(key)] = whole;
+            else if (value.get_double().get(number) == simdjson::SUCCESS) metrics[std::string(key)] = number;
+        }
+        return metrics;
+    }
+
+    Timeline m_timeline;
+    std::unordered_map<std::string, std::size_t> m_open;  // step id -> its execution without an end
+};
+
+std::string_view text_of(const Json& data, const char* key) {
+    auto it = data.find(key);
+    return it != data.end() && it->is_string() ? std::string_view(it->get_ref<const std::string&>()) : std::string_view();
+}
+
+std::int64_t number_of(const Json& data, const char* key) {
+    auto it = data.find(key);
+    return it != data.end() && it->is_number() ? it->get<std::int64_t>() : 0;
+}
+
+EventView view_of(const Json& data) {
+    EventView e;
+    e.ev = text_of(data, "ev");
+    e.run = text_of(data, "run");
+    e.ts_ms = fast_utc_ms(text_of(data, "ts"));
+    e.step = text_of(data, "step");
+    e.phase = text_of(data, "phase");
+    e.kind = text_of(data, "kind");
+    e.role = text_of(data, "role");
+    e.name = text_of(data, "name");
+    e.status = text_of(data, "status");
+    e.downtime = text_of(data, "downtime");
+    e.rollback_of = text_of(data, "rollback_of");
+    e.error = text_of(data, "error");
+    e.reason = text_of(data, "reason");
+    e.by = text_of(data, "by");
+    e.mode = text_of(data, "mode");
+    e.env = text_of(data, "env");
+    e.runbook = text_of(data, "runbook");
+    e.runbook_sha256 = text_of(data, "runbook_sha256");
+    e.runbook_name = e.name;
+    e.duration_ms = number_of(data, "duration_ms");
+    e.waited_ms = number_of(data, "waited_ms");
+    e.attempts = static_cast<int>(number_of(data, "attempts"));
+    if (data.contains("downtime_budget_ms")) e.downtime_budget_ms = number_of(data, "downtime_budget_ms");
+    if (auto it = data.find("metrics"); it != data.end() && it->is_object()) e.metrics = &*it;
+    return e;
+}
+
+EventView view_of(const journal::ScannedRecord& record) {
+    EventView e;
+    simdjson::dom::object object = record.element.get_object().value_unsafe();
+    auto text = [&](const char* key) {
+        std::string_view value;
+        return object[key].get_string().get(value) == simdjson::SUCCESS ? value : std::string_view();
+    };
+    auto number = [&](const char* key) {
+        std::int64_t value = 0;
+        return object[key].get_int64().get(value) == simdjson::SUCCESS ? value : 0;
+    };
+    e.ev = record.event;
+    e.run = text("run");
+    e.ts_ms = fast_utc_ms(text("ts"));
+    // Progress records are most of a long journal and the timeline has no use for them.
+    if (e.ev == "step.progress") return e;
+    e.step = text("step");
+    e.phase = text("phase");
+    e.kind = text("kind");
+    e.role = text("role");
+    e.name = text("name");
+    e.status = text("status");
+    e.downtime = text("downtime");
+    e.rollback_of = text("rollback_of");
+    e.error = text("error");
+    e.reason = text("reason");
+    e.by = text("by");
+    e.mode = text("mode");
+    e.env = text("env");
+    e.runbook = text("runbook");
+    e.runbook_sha256 = text("runbook_sha256");
+    e.runbook_name = e.name;
+    e.duration_ms = number("duration_ms");
+    e.waited_ms = number("waited_ms");
+    e.attempts = static_cast<int>(number("attempts"));
+    if (object["downtime_budget_ms"].error() == simdjson::SUCCESS) e.downtime_budget_ms = number("downtime_budget_ms");
+    if (object["metrics"].get(e.metrics_element) == simdjson::SUCCESS) e.has_metrics_element = true;
+    return e;
+}
 
 }  // namespace
 
 Timeline build_timeline(const journal::ReadResult& journal) {
-    Timeline timeline;
-    std::map<std::string, std::size_t> open;  // step id -> index of its execution without an end
-    for (const journal::Record& record : journal.records) {
-        const std::string& event = record.event();
-        const Json& data = record.data;
-        std::int64_t at = time_of(record);
-        if (timeline.start_ms == 0) timeline.start_ms = at;
-        timeline.end_ms = std::max(timeline.end_ms, at);
-        bool starts_run = event == "run.start" || event == "run.resume";
-        if (!timeline.runs.empty() && !starts_run) timeline.runs.back().end_ms = at;
-        if (starts_run) {
-            RunInfo info{record.string("run"), event, record.string("name"), record.string("runbook"),
-                         record.string("runbook_sha256"), record.string("mode"), record.string("env"), "stopped", at, at,
-                         std::nullopt};
-            if (data.contains("downtime_budget_ms")) info.downtime_budget_ms = data["downtime_budget_ms"].get<std::int64_t>();
-            // A run that stopped without run.end leaves its steps open; they ended when it did.
-            for (auto& [id, index] : open) {
-                StepExecution& step = timeline.steps[index];
-                step.status = "interrupted";
-                step.end_ms = timeline.runs.empty() ? step.start_ms : timeline.runs.back().end_ms;
-                step.duration_ms = step.end_ms - step.start_ms;
-            }
-            open.clear();
-            timeline.runs.push_back(info);
-            continue;
-        }
-        if (event == "run.end") {
-            if (!timeline.runs.empty()) timeline.runs.back().status = record.string("status");
-            continue;
-        }
-        std::string id = record.string("step");
-        if (id.empty()) continue;
-        if (event == "step.start") {
-            StepExecution step;
-            step.step = id;
-            step.phase = record.string("phase");
-            step.kind = record.string("kind");
-            step.role = record.string("role");
-            step.name = record.string("name");
-            step.run_id = record.string("run");
-            step.status = "running";
-            step.start_ms = step.end_ms = at;
-            step.downtime = record.string("downtime");
-            step.rollback_of = record.string("rollback_of");
-            open[id] = timeline.steps.size();
-            timeline.steps.push_back(step);
-        } else if (event == "step.retry" && open.count(id)) {
-            timeline.steps[open[id]].retry_ms.push_back(at);
-        } else if (event == "step.confirm" && open.count(id)) {
-            StepExecution& step = timeline.steps[open[id]];
-            step.waited_ms += data.value("waited_ms", std::int64_t{0});
-            step.confirmed_by = record.string("by");
-        } else if (event == "step.end") {
-            if (!open.count(id)) {  // skipped steps end without a start
-                StepExecution step;
-                step.step = id;
-                step.phase = record.string("phase");
-                step.kind = record.string("kind");
-                step.role = record.string("role");
-                step.run_id = record.string("run");
-                step.start_ms = at;
-                open[id] = timeline.steps.size();
-                timeline.steps.push_back(step);
-            }
-            StepExecution& step = timeline.steps[open[id]];
-            step.status = record.string("status");
-            step.duration_ms = data.value("duration_ms", std::int64_t{0});
-            step.end_ms = at;
-            step.start_ms = std::min(step.start_ms, at - step.duration_ms);
-            step.attempts = data.value("attempts", 0);
-            step.metrics = data.value("metrics", Json::object());
-            step.error = data.contains("error") ? record.string("error") : record.string("reason");
-            if (step.downtime.empty()) step.downtime = record.string("downtime");
-            open.erase(id);
-        }
-    }
-    for (auto& [id, index] : open) {  // still running, or the run was killed
-        StepExecution& step = timeline.steps[index];
-        step.end_ms = timeline.end_ms;
-        step.duration_ms = step.end_ms - step.start_ms;
-    }
-    // The window as it happened: the last time it opened, and the end that followed.
-    for (const StepExecution& step : timeline.steps) {
-        if (step.downtime == "start" && step.status != "skipped") {
-            timeline.downtime_start_ms = step.start_ms;
-            timeline.downtime_start_step = step.step;
-            timeline.downtime_end_ms.reset();
-        }
-        if (step.downtime == "end" && step.status == "ok" && timeline.downtime_start_ms) {
-            timeline.downtime_end_ms = step.end_ms;
-            timeline.downtime_end_step = step.step;
-        }
-    }
+    TimelineBuilder builder;
+    for (const journal::Record& record : journal.records) builder.add(view_of(record.data));
+    return builder.finish();
+}
+
+Timeline load_timeline(const std::string& path, bool force) {
+    simdjson::padded_string text = journal::load_journal_text(path);
+    TimelineBuilder builder;
+    std::size_t records = 0;
+    journal::ReadResult read = journal::scan_journal(text, [&](const journal::ScannedRecord& record) {
+        ++records;
+        if (record.event != "step.progress") builder.add(view_of(record));
+    });
+    check_for_analysis(path, read, records, force);
+    Timeline timeline = builder.finish();
+    if (timeline.runs.empty()) throw UsageError(path + ": the journal holds no run.start record");
     return timeline;
 }
 

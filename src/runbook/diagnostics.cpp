@@ -21,6 +21,11 @@ std::string SourceFile::line(int number) const {
     return m_text.substr(start, end - start);
 }
 
+std::size_t SourceFile::offset_of(const Mark& mark) const {
+    if (mark.line < 1 || static_cast<std::size_t>(mark.line) > m_line_starts.size()) return m_text.size();
+    return std::min(m_text.size(), m_line_starts[mark.line - 1] + static_cast<std::size_t>(std::max(0, mark.column - 1)));
+}
+
 Mark SourceFile::mark_of_offset(std::size_t offset) const {
     auto it = std::upper_bound(m_line_starts.begin(), m_line_starts.end(), offset);
     int line = static_cast<int>(it - m_line_starts.begin());
@@ -33,6 +38,12 @@ void Diagnostics::error(Mark mark, std::string message) {
 
 void Diagnostics::warning(Mark mark, std::string message) {
     m_items.push_back({Severity::warning, mark, std::move(message)});
+}
+
+void Diagnostics::sort_by_position() {
+    std::stable_sort(m_items.begin(), m_items.end(), [](const Diagnostic& a, const Diagnostic& b) {
+        return std::make_pair(a.mark.line, a.mark.column) < std::make_pair(b.mark.line, b.mark.column);
+    });
 }
 
 bool Diagnostics::has_errors() const {
@@ -64,8 +75,11 @@ std::string format_diagnostic(const SourceFile& source, const Diagnostic& diagno
     std::string line = printable(source.line(diagnostic.mark.line));
     out += "    " + line + "\n    ";
     int column = std::max(1, diagnostic.mark.column);
-    for (int i = 0; i + 1 < column && i < static_cast<int>(line.size()); ++i)
+    for (int i = 0; i + 1 < column && i < static_cast<int>(line.size()); ++i) {
+        auto byte = static_cast<unsigned char>(line[i]);
+        if ((byte & 0xC0) == 0x80) continue;  // a UTF-8 continuation byte: same character
         out += line[i] == '\t' ? '\t' : ' ';
+    }
     out += "^\n";
     return out;
 }

@@ -1,11 +1,17 @@
 // Parsing YAML (yaml-cpp) and JSON (nlohmann_json) into one positioned tree.
 #include "migrate/runbook/document.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <fstream>
+#include <optional>
+#include <regex>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include <cstring>
 
 #include "migrate/util/error.h"
 
@@ -28,6 +34,8 @@ std::string Node::describe() const {
 }
 
 std::shared_ptr<SourceFile> read_source(const std::string& path) {
+    std::error_code error;
+    if (std::filesystem::is_directory(path, error)) throw UsageError(path + ": is a directory, not a runbook file");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw UsageError(path + ": cannot open the runbook: " + std::strerror(errno));
     in.seekg(0, std::ios::end);
@@ -63,26 +71,60 @@ bool check_text(const SourceFile& source, Diagnostics& diagnostics) {
     return true;
 }
 
-// YAML forbids tabs in indentation; yaml-cpp's own message for it is obscure.
-bool check_yaml_indentation(const SourceFile& source, Diagnostics& diagnostics) {
-    bool ok = true;
+// YAML forbids tabs in indentation, and yaml-cpp's message for it is obscure. Asked only
+// after yaml-cpp failed, so a tab inside a block scalar (a heredoc) is never blamed.
+std::vector<Mark> tabs_in_indentation(const SourceFile& source, int up_to_line) {
+    std::vector<Mark> tabs;
+    for (int number = 1; number <= up_to_line; ++number) {
+        std::string line = source.line(number);
+        std::size_t first = line.find_first_not_of(' ');
+        if (first != std::string::npos && line[first] == '\t') tabs.push_back(Mark{number, static_cast<int>(first) + 1});
+    }
+    return tabs;
+}
+
+// Flow collections ("[[[[...") nested deeper than we accept, found before any parser
+// recurses into them. Quotes are skipped roughly; the parsers check the rest.
+std::optional<Mark> too_deep(const SourceFile& source) {
     const std::string& text = source.text();
-    bool at_line_start = true;
+    int depth = 0;
+    char quote = 0;
     for (std::size_t i = 0; i < text.size(); ++i) {
         char c = text[i];
-        if (c == '\n') {
-            at_line_start = true;
-        } else if (at_line_start && c == '\t') {
-            diagnostics.error(source.mark_of_offset(i),
-                              "tab in indentation; YAML indents with spaces only");
-            ok = false;
-            at_line_start = false;
-        } else if (c != ' ') {
-            at_line_start = false;
+        if (quote) {
+            if (c == '\\' && quote == '"') ++i;
+            else if (c == quote) quote = 0;
+        } else if (c == '"' || c == '\'') {
+            quote = c;
+        } else if (c == '#' && (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\n')) {
+            while (i < text.size() && text[i] != '\n') ++i;
+        } else if (c == '[' || c == '{') {
+            if (++depth > k_max_nesting) return source.mark_of_offset(i);
+        } else if (c == ']' || c == '}') {
+            depth = std::max(0, depth - 1);
         }
     }
-    return ok;
+    return std::nullopt;
 }
+
+// Counts documents without building them, stopping at the second: yaml-cpp's LoadAll
+// never ends on some malformed input (it keeps producing empty documents).
+class DocumentCounter : public YAML::EventHandler {
+public:
+    int documents = 0;
+    Mark second;
+    void OnDocumentStart(const YAML::Mark& mark) override {
+        if (++documents == 2) second = Mark{mark.line + 1, mark.column + 1};
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+};
 
 class YamlConverter {
 public:
@@ -126,6 +168,7 @@ private:
         node.type = Node::Type::mapping;
         for (const auto& pair : yaml) {
             Node key = convert(pair.first, depth + 1);
+            if (m_count > k_max_nodes) return;  // reported once; the rest is noise
             if (!key.is_scalar()) {
                 m_diagnostics.error(key.mark, "a key must be a plain name, not " + key.describe());
                 continue;
@@ -148,17 +191,73 @@ private:
     bool m_reported_depth = false;
 };
 
+// yaml-cpp accepts a quoted string left open at the end of the file, and a quote left open
+// in the middle silently swallows the lines up to the next quote (steps vanish). Both are
+// found from the source text at each quoted scalar's mark.
+void check_quoted_scalars(const SourceFile& source, const Node& node, Diagnostics& diagnostics) {
+    for (const Node& item : node.items) check_quoted_scalars(source, item, diagnostics);
+    for (const auto& [key, value] : node.entries) {
+        check_quoted_scalars(source, key, diagnostics);
+        check_quoted_scalars(source, value, diagnostics);
+    }
+    if (!node.is_scalar() || !node.quoted) return;
+    const std::string& text = source.text();
+    std::size_t start = source.offset_of(node.mark);
+    if (start >= text.size() || (text[start] != '"' && text[start] != '\'')) return;
+    char quote = text[start];
+    std::size_t pos = start + 1;
+    for (; pos < text.size(); ++pos) {
+        if (quote == '"' && text[pos] == '\\') ++pos;
+        else if (text[pos] == quote && quote == '\'' && pos + 1 < text.size() && text[pos + 1] == '\'') ++pos;
+        else if (text[pos] == quote) break;
+    }
+    if (pos >= text.size()) {
+        diagnostics.error(node.mark, "YAML syntax: the quoted string that starts here is never closed");
+        return;
+    }
+    Mark end = source.mark_of_offset(pos);
+    static const std::regex key_like("^\\s*(- )?[A-Za-z_][A-Za-z0-9_]*:( |$)");
+    for (int line = node.mark.line + 1; line <= end.line; ++line)
+        if (std::regex_search(source.line(line), key_like)) {
+            diagnostics.error(node.mark, "YAML syntax: the quoted string that starts here is never closed on its line; it "
+                                         "runs to line " + std::to_string(end.line) + " and swallows what looks like YAML "
+                                         "(line " + std::to_string(line) + ")");
+            return;
+        }
+}
+
 Node parse_yaml(const SourceFile& source, Diagnostics& diagnostics) {
-    if (!check_yaml_indentation(source, diagnostics)) return {};
+    if (auto deep = too_deep(source)) {
+        diagnostics.error(*deep, "nesting deeper than 64 levels");
+        return {};
+    }
     try {
-        std::vector<YAML::Node> documents = YAML::LoadAll(source.text());
-        if (documents.empty()) return {};
-        if (documents.size() > 1)
-            diagnostics.error(Mark{documents[1].Mark().line + 1, documents[1].Mark().column + 1},
-                              "a runbook is one YAML document; found a second one here");
-        return YamlConverter(source, diagnostics).convert(documents[0], 0);
+        YAML::Node first = YAML::Load(source.text());
+        if (first.IsNull()) {
+            std::size_t start = source.text().find_first_not_of(" \t\r\n");
+            diagnostics.error(source.mark_of_offset(start),
+                              "YAML syntax: no runbook could be read here (a mapping with 'version', 'name' and "
+                              "'phases' was expected)");
+            return {};
+        }
+        std::istringstream stream(source.text());
+        YAML::Parser parser(stream);
+        DocumentCounter counter;
+        while (counter.documents < 2 && parser.HandleNextDocument(counter)) {
+        }
+        if (counter.documents >= 2) {
+            diagnostics.error(counter.second, "a runbook is one YAML document, but more follows here (a stray "
+                                              "character, or a '---' separator?)");
+            return {};
+        }
+        Node root = YamlConverter(source, diagnostics).convert(first, 0);
+        check_quoted_scalars(source, root, diagnostics);
+        return root;
     } catch (const YAML::Exception& e) {
-        diagnostics.error(Mark{e.mark.line + 1, e.mark.column + 1}, "YAML syntax: " + e.msg);
+        std::vector<Mark> tabs = tabs_in_indentation(source, e.mark.line + 2);
+        for (const Mark& tab : tabs) diagnostics.error(tab, "tab in indentation; YAML indents with spaces only");
+        if (tabs.empty())
+            diagnostics.error(Mark{e.mark.line + 1, e.mark.column + 1}, "YAML syntax: " + e.msg);
     } catch (const std::exception& e) {
         diagnostics.error(Mark{1, 1}, std::string("YAML could not be read: ") + e.what());
     }
@@ -194,7 +293,9 @@ struct SyntaxOnly : nlohmann::json::json_sax_t {
 class JsonPositions {
 public:
     JsonPositions(const SourceFile& source, Diagnostics& diagnostics)
-        : m_source(source), m_text(source.text()), m_diagnostics(diagnostics) {}
+        : m_source(source), m_text(source.text()), m_diagnostics(diagnostics) {
+        if (m_text.compare(0, 3, "\xEF\xBB\xBF") == 0) m_pos = 3;  // a byte order mark
+    }
 
     Node value(int depth) {
         skip_space();
@@ -285,23 +386,36 @@ Node parse_json(const SourceFile& source, Diagnostics& diagnostics) {
     SyntaxOnly checker;
     bool ok = nlohmann::json::sax_parse(source.text(), &checker);
     if (!ok) {
-        std::size_t offset = checker.error_offset > 0 ? checker.error_offset - 1 : 0;
+        // nlohmann reports where the offending token ends; point at where it starts.
+        const std::string& text = source.text();
+        std::size_t offset = std::min(checker.error_offset, text.size());
+        while (offset > 0 && std::string_view(" \t\r\n").find(text[offset - 1]) != std::string_view::npos) --offset;
+        if (offset > 0) {
+            --offset;  // the token's last character
+            if (text[offset] == '"') {
+                while (offset > 0 && !(text[offset - 1] == '"' && (offset < 2 || text[offset - 2] != '\\'))) --offset;
+                if (offset > 0) --offset;
+            } else {
+                while (offset > 0 && std::isalnum(static_cast<unsigned char>(text[offset - 1])) &&
+                       std::isalnum(static_cast<unsigned char>(text[offset])))
+                    --offset;
+            }
+        }
         std::string message = checker.error_message;
         // nlohmann prefixes "[json.exception.parse_error.101] parse error at line 3, column 5: ".
         if (std::size_t colon = message.find(": "); colon != std::string::npos)
             message = message.substr(colon + 2);
-        diagnostics.error(source.mark_of_offset(std::min(offset, source.text().size())),
+        diagnostics.error(source.mark_of_offset(offset),
                           "JSON syntax: " + message);
         return {};
     }
     return JsonPositions(source, diagnostics).value(0);
 }
 
+// By the name only: YAML reads flow style ("{ version: 1, ... }") too, and must.
 bool looks_like_json(const SourceFile& source) {
     const std::string& path = source.path();
-    if (path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0) return true;
-    std::size_t first = source.text().find_first_not_of(" \t\r\n");
-    return first != std::string::npos && source.text()[first] == '{';
+    return path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0;
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ StepGraph::StepGraph(const Runbook& book) {
             continue;
         }
         for (const std::string& need : step->needs)
-            if (m_index.count(need) && std::find(needs.begin(), needs.end(), need) == needs.end())
+            if (need != step->id && m_index.count(need) && std::find(needs.begin(), needs.end(), need) == needs.end())
                 needs.push_back(need);
     }
 }
@@ -107,14 +107,15 @@ std::string unquote(std::string text) {
 }  // namespace
 
 bool evaluate_condition(const std::string& expanded) {
-    for (const char* op : {"==", "!="}) {
-        std::size_t pos = expanded.find(op);
-        if (pos == std::string::npos) continue;
-        std::string left = unquote(expanded.substr(0, pos));
-        std::string right = unquote(expanded.substr(pos + 2));
-        if (right.find("==") != std::string::npos || right.find("!=") != std::string::npos)
+    std::size_t equal = expanded.find("=="), differ = expanded.find("!=");
+    std::size_t pos = std::min(equal, differ);
+    if (pos != std::string::npos) {
+        std::string rest = expanded.substr(pos + 2);
+        if (rest.find("==") != std::string::npos || rest.find("!=") != std::string::npos)
             throw std::invalid_argument("a condition compares two values once: write 'A == B' or 'A != B'");
-        return (left == right) == (op[0] == '=');
+        std::string left = unquote(expanded.substr(0, pos));
+        std::string right = unquote(rest);
+        return (left == right) == (pos == equal);
     }
     std::string value = unquote(expanded);
     return !(value.empty() || value == "false" || value == "no" || value == "off" || value == "0");

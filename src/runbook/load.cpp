@@ -33,7 +33,7 @@ const std::vector<std::string> k_top_fields = {
 const std::vector<std::string> k_phase_fields = {"id", "name", "urgency", "steps"};
 const std::vector<std::string> k_step_fields = {
     "id", "name", "kind", "role", "needs", "when", "timeout", "retry", "on_failure",
-    "rollback", "downtime", "estimate", "scale", "with"};
+    "rollback", "downtime", "estimate", "scale", "with", "instructions"};
 const std::vector<std::string> k_retry_fields = {"attempts", "backoff", "max_backoff"};
 const std::vector<std::string> k_scale_fields = {"metric", "expect"};
 const std::vector<std::string> k_scale_metrics = {"bytes", "rows", "files", "hosts"};
@@ -172,7 +172,8 @@ private:
             check_id(*id, "phase");
             for (const Phase& other : book.phases)
                 if (other.id == phase.id)
-                    m_diagnostics.error(id->mark, "duplicate phase id '" + phase.id + "'");
+                    m_diagnostics.error(id->mark, "duplicate phase id '" + phase.id + "' (first at line " +
+                                                      std::to_string(other.mark.line) + ")");
         } else {
             m_diagnostics.error(node.mark, "a phase needs an 'id'");
         }
@@ -202,8 +203,10 @@ private:
         step.definition_hash = sha256_hex(node_to_json(node).dump()).substr(0, 16);
         if (const Node* id = node.find("id")) {
             step.id = scalar(*id, "step 'id'");
+            step.id_mark = id->mark;
             check_id(*id, "step");
         } else {
+            step.id_mark = node.mark;
             m_diagnostics.error(node.mark, "a step needs an 'id'");
         }
         if (const Node* name = node.find("name")) step.name = scalar(*name, "step 'name'");
@@ -220,11 +223,39 @@ private:
             step.role_mark = node.mark;
         }
         load_step_flow(node, step, is_rollback);
+        step.with_mark = step.kind_mark;
+        for (const auto& [key, value] : node.entries)
+            if (key.value == "with") step.with_mark = key.mark;
         if (const Node* with = node.find("with")) {
             step.with = *with;
             if (!with->is_null()) expect_mapping(*with, "'with'");
         }
+        if (const Node* instructions = node.find("instructions")) move_instructions(*instructions, step);
         return step;
+    }
+
+    // `instructions:` may stand on a manual step itself (as in the specification's example);
+    // it is the same as `with: { instructions: ... }`.
+    void move_instructions(const Node& instructions, Step& step) {
+        if (step.kind != "manual") {
+            m_diagnostics.error(instructions.mark, "'instructions' belongs to manual steps; step '" + step.id +
+                                                       "' is of kind '" + step.kind + "'");
+            return;
+        }
+        if (step.with.find("instructions")) {
+            m_diagnostics.error(instructions.mark, "step '" + step.id + "' has 'instructions' twice: here and in 'with'");
+            return;
+        }
+        if (step.with.is_null()) {
+            step.with.type = Node::Type::mapping;
+            step.with.mark = instructions.mark;
+        }
+        if (!step.with.is_mapping()) return;
+        Node key;
+        key.type = Node::Type::scalar;
+        key.value = "instructions";
+        key.mark = instructions.mark;
+        step.with.entries.emplace_back(key, instructions);
     }
 
     void load_step_flow(const Node& node, Step& step, bool is_rollback) {
@@ -301,6 +332,7 @@ private:
         check_fields(node, k_scale_fields, "in 'scale'");
         ScaleSpec scale;
         scale.mark = node.mark;
+        if (const Node* expect = node.find("expect")) scale.mark = expect->mark;
         if (const Node* metric = node.find("metric"))
             scale.metric = choice(*metric, k_scale_metrics, "scale metric");
         else

@@ -28,14 +28,20 @@ std::map<std::string, std::string> raw_variables(const Runbook& book, const std:
 
 Mark reference_mark(const SourceFile& source, const Mark& node_mark, const std::string& value,
                     std::size_t offset) {
-    std::string line = source.line(node_mark.line);
-    int column = node_mark.column;
-    // Only a scalar that sits on its line as written (plain or quoted) maps offsets 1:1.
-    for (int skip : {0, 1}) {
-        std::size_t start = static_cast<std::size_t>(column - 1 + skip);
-        if (start <= line.size() && line.compare(start, value.size(), value) == 0)
-            return Mark{node_mark.line, column + skip + static_cast<int>(offset)};
-    }
+    // The reference's own text, and which occurrence of it in the value this is; then the
+    // same occurrence in the source from the node on. This finds it in block scalars and
+    // in strings with escapes, where value offsets and source columns differ.
+    std::size_t close = value.find('}', offset);
+    if (close == std::string::npos) close = value.size() - 1;
+    std::string needle = value.substr(offset, close - offset + 1);
+    int occurrence = 0;
+    for (std::size_t pos = value.find(needle); pos != std::string::npos && pos < offset; pos = value.find(needle, pos + 1))
+        ++occurrence;
+    const std::string& text = source.text();
+    std::size_t from = source.offset_of(node_mark);
+    std::size_t limit = std::min(text.size(), from + value.size() * 2 + 4096);
+    for (std::size_t pos = text.find(needle, from); pos != std::string::npos && pos < limit; pos = text.find(needle, pos + 1))
+        if (occurrence-- == 0) return source.mark_of_offset(pos);
     return node_mark;
 }
 
@@ -89,10 +95,10 @@ private:
         std::map<std::string, Mark> seen;
         auto check = [&](const Step& step) {
             if (step.id.empty()) return;
-            auto [it, inserted] = seen.emplace(step.id, step.mark);
+            auto [it, inserted] = seen.emplace(step.id, step.id_mark);
             if (!inserted)
-                error(step.mark, "duplicate step id '" + step.id + "' (first at line " +
-                                     std::to_string(it->second.line) + ")");
+                error(step.id_mark, "duplicate step id '" + step.id + "' (first at line " +
+                                        std::to_string(it->second.line) + ")");
         };
         for (const Step* step : m_book.steps()) {
             check(*step);
@@ -189,9 +195,14 @@ private:
         }
         for (const steps::ParamSpec& param : kind->params)
             if (param.required && !step.with.find(param.name))
-                error(step.with.is_null() ? step.kind_mark : step.with.mark,
+                error(step.with_mark,
                       "step '" + step.id + "' of kind '" + kind->name + "' needs 'with." + param.name + "' (" + param.help + ")");
-        if (kind->check) kind->check(step.with, m_diagnostics);
+        if (kind->check) {
+            // Checks point at `with`; when there is none, at the step's kind.
+            runbook::Node with = step.with;
+            if (with.is_null()) with.mark = step.kind_mark;
+            kind->check(with, m_diagnostics);
+        }
         if (kind->warn_without_timeout && !step.timeout)
             m_diagnostics.warning(step.kind_mark, "step '" + step.id + "' (kind " + kind->name +
                                                       ") has no 'timeout'; it will wait as long as it takes");
@@ -226,6 +237,8 @@ private:
     // ---- variables, per environment ----
 
     void check_variables() {
+        // An unknown --env was reported; its variables would only add noise.
+        if (m_options.env && !m_book.environments.empty() && !m_book.environments.count(*m_options.env)) return;
         std::vector<std::string> envs;
         if (m_options.env) envs.push_back(*m_options.env);
         else
@@ -378,6 +391,7 @@ LoadedRunbook load_and_validate(const std::string& path, const steps::KindTable&
     }
     loaded.book = load_runbook(document, *loaded.diagnostics);
     validate_runbook(loaded.book, kinds, options, *loaded.diagnostics);
+    loaded.diagnostics->sort_by_position();
     return loaded;
 }
 

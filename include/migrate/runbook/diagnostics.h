@@ -23,8 +23,9 @@ public:
     const std::string& text() const { return m_text; }
     // The line without its newline, or "" when out of range.
     std::string line(int number) const;
-    // Line and column of a byte offset.
+    // Line and column of a byte offset, and back.
     Mark mark_of_offset(std::size_t offset) const;
+    std::size_t offset_of(const Mark& mark) const;
 
 private:
     std::string m_path;
@@ -48,6 +49,8 @@ public:
     bool has_errors() const;
     const std::vector<Diagnostic>& all() const { return m_items; }
     const SourceFile& source() const { return *m_source; }
+    // In file order (stable: diagnostics at one spot keep the order they were found in).
+    void sort_by_position();
 
     // "file:line:col: message", then the source line and a caret, each diagnostic in order.
     std::string format() const;

@@ -23,7 +23,7 @@ struct RetryPolicy {
 struct ScaleSpec {
     std::string metric;  // bytes, rows, files, hosts
     std::string expect;  // may hold ${...}; resolved at estimate time
-    Mark mark;
+    Mark mark;           // of `expect` (of `scale` when there is none)
 };
 
 // A text with its position, so interpolation errors can point into the file.
@@ -35,7 +35,8 @@ struct Located {
 
 struct Step {
     std::string id;
-    Mark mark;  // of the step's mapping
+    Mark mark;     // of the step's mapping
+    Mark id_mark;  // of its id
     std::string name;
     std::string kind;
     Mark kind_mark;
@@ -54,6 +55,7 @@ struct Step {
     std::optional<Millis> estimate;
     std::optional<ScaleSpec> scale;
     Node with;  // the kind's own parameters, still uninterpolated
+    Mark with_mark;  // of the `with` key (the kind's mark when there is none)
     std::string phase_id;
     bool is_rollback = false;
     std::string rollback_of;

@@ -1,0 +1,355 @@
+// The fakes and the probe kind of fakes.h.
+#include "fakes.h"
+
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <spdlog/spdlog.h>
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "migrate/runbook/document.h"
+#include "migrate/runbook/validate.h"
+#include "migrate/util/error.h"
+#include "migrate/util/redactor.h"
+
+namespace migrate::test {
+
+// ---- FakeClock ----
+
+bool FakeClock::sleep(Millis duration, CancelToken& cancel) {
+    if (cancel.cancelled()) return false;
+    {
+        std::lock_guard lock(m_mutex);
+        m_sleeps.push_back(duration);
+    }
+    advance(duration);
+    return true;
+}
+
+std::vector<Millis> FakeClock::sleeps() const {
+    std::lock_guard lock(m_mutex);
+    return m_sleeps;
+}
+
+// ---- FakeProcessRunner ----
+
+void FakeProcessRunner::script(const std::string& command, engine::ProcessResult result) {
+    std::lock_guard lock(m_mutex);
+    m_scripts[command].push_back(std::move(result));
+}
+
+engine::ProcessResult FakeProcessRunner::run(const engine::ProcessSpec& spec, CancelToken&) {
+    std::lock_guard lock(m_mutex);
+    m_calls.push_back(spec);
+    auto it = m_scripts.find(spec.command);
+    if (it == m_scripts.end() || it->second.empty()) return engine::ProcessResult{0, 0, "", ""};
+    engine::ProcessResult result = it->second.front();
+    if (it->second.size() > 1) it->second.pop_front();
+    return result;
+}
+
+std::vector<engine::ProcessSpec> FakeProcessRunner::calls() const {
+    std::lock_guard lock(m_mutex);
+    return m_calls;
+}
+
+// ---- FakeHttpClient ----
+
+void FakeHttpClient::script(const std::string& method, const std::string& url, engine::HttpResponse response) {
+    std::lock_guard lock(m_mutex);
+    m_scripts[method + " " + url] = std::move(response);
+}
+
+engine::HttpResponse FakeHttpClient::perform(const engine::HttpRequest& request, CancelToken&) {
+    std::lock_guard lock(m_mutex);
+    m_calls.push_back(request);
+    auto it = m_scripts.find(request.method + " " + request.url);
+    if (it == m_scripts.end()) return engine::HttpResponse{0, "", "connection refused (fake)"};
+    return it->second;
+}
+
+std::vector<engine::HttpRequest> FakeHttpClient::calls() const {
+    std::lock_guard lock(m_mutex);
+    return m_calls;
+}
+
+// ---- FakeConfirmations ----
+
+std::optional<engine::Confirmation> FakeConfirmations::wait(const engine::ConfirmationRequest& request,
+                                                            CancelToken& cancel) {
+    std::optional<engine::Confirmation> answer;
+    {
+        std::lock_guard lock(m_mutex);
+        m_requests.push_back(request);
+        answer = m_answer;
+    }
+    if (answer) return answer;
+    auto give_up = std::chrono::steady_clock::now() + k_probe_safety_limit;
+    while (!cancel.cancelled() && std::chrono::steady_clock::now() < give_up) cancel.wait_for(Millis(5));
+    return std::nullopt;
+}
+
+std::vector<engine::ConfirmationRequest> FakeConfirmations::requests() const {
+    std::lock_guard lock(m_mutex);
+    return m_requests;
+}
+
+// ---- ProbeWorld ----
+
+std::vector<ProbeCall> ProbeWorld::calls() const {
+    std::lock_guard lock(m_mutex);
+    return m_calls;
+}
+
+std::vector<std::string> ProbeWorld::call_order() const {
+    std::lock_guard lock(m_mutex);
+    std::vector<std::string> ids;
+    for (const ProbeCall& call : m_calls) ids.push_back(call.step);
+    return ids;
+}
+
+int ProbeWorld::record_call(const ProbeCall& call) {
+    std::lock_guard lock(m_mutex);
+    m_calls.push_back(call);
+    return ++m_attempts[call.step];
+}
+
+void ProbeWorld::enter_gate(int gate, std::chrono::milliseconds linger) {
+    int active = ++m_active;
+    for (int seen = m_max_active.load(); active > seen && !m_max_active.compare_exchange_weak(seen, active);) {
+    }
+    std::unique_lock lock(m_mutex);
+    ++m_entered;
+    m_changed.notify_all();
+    bool reached = m_changed.wait_for(lock, k_probe_safety_limit, [&] { return m_entered >= gate; });
+    lock.unlock();
+    if (reached) std::this_thread::sleep_for(linger);
+    --m_active;
+    if (!reached)
+        throw StepError("gate of " + std::to_string(gate) + " never filled: the probes did not run in parallel", false);
+}
+
+// ---- the probe kind ----
+
+namespace {
+
+class ProbeRunner : public steps::StepRunner {
+public:
+    explicit ProbeRunner(ProbeWorld& world) : m_world(world) {}
+
+    std::string describe(const steps::StepContext& context) const override {
+        return "probe " + context.params.string("note");
+    }
+
+    void run(steps::StepContext& context) override {
+        const steps::Params& params = context.params;
+        int attempt = m_world.record_call(ProbeCall{context.step.id, params.raw(), context.last_checkpoint});
+        if (params.has("checkpoint")) context.events.checkpoint(Json{{"at", params.string("checkpoint")}});
+        if (params.boolean("raise_signal")) std::raise(SIGTERM);
+        if (params.has("gate"))
+            m_world.enter_gate(static_cast<int>(params.integer("gate")), Millis(params.integer("linger_ms")));
+        if (params.boolean("block")) block(context);
+        if (attempt <= params.integer("fail_times"))
+            throw StepError(params.string("error") + " (attempt " + std::to_string(attempt) + ")",
+                            params.boolean("retryable"));
+        if (params.has("output")) context.outputs["out"] = params.string("output");
+        context.metrics["rows"] = attempt;
+    }
+
+private:
+    void block(steps::StepContext& context) {
+        Millis tick = context.params.has("tick") ? context.params.duration("tick") : Millis(0);
+        Millis limit = context.params.has("limit_ms") ? Millis(context.params.integer("limit_ms")) : k_probe_safety_limit;
+        auto give_up = std::chrono::steady_clock::now() + limit;
+        while (!context.cancel.cancelled()) {
+            if (std::chrono::steady_clock::now() >= give_up)
+                throw StepError("probe blocked for the whole safety limit: nobody cancelled it", false);
+            if (tick.count() > 0 && m_world.clock() != nullptr) m_world.clock()->advance(tick);
+            context.cancel.wait_for(Millis(2));
+        }
+        throw StepError("probe cancelled", false);
+    }
+
+    ProbeWorld& m_world;
+};
+
+}  // namespace
+
+steps::KindSpec probe_kind(ProbeWorld& world) {
+    using steps::ParamType;
+    return steps::KindSpec{"probe",
+                           "a scripted step for engine tests",
+                           {{"fail_times", ParamType::integer, false, "0", "attempts that fail first"},
+                            {"retryable", ParamType::boolean, false, "true", "whether failures are retryable"},
+                            {"error", ParamType::text, false, "probe failed", "the failure message"},
+                            {"block", ParamType::boolean, false, "false", "wait until cancelled"},
+                            {"tick", ParamType::duration, false, "", "fake time per wait while blocking"},
+                            {"gate", ParamType::integer, false, "", "wait for this many probes to enter"},
+                            {"linger_ms", ParamType::integer, false, "0", "real time to stay after the gate"},
+                            {"raise_signal", ParamType::boolean, false, "false", "raise SIGTERM first"},
+                            {"output", ParamType::text, false, "", "the output 'out'"},
+                            {"checkpoint", ParamType::string, false, "", "a checkpoint to journal"},
+                            {"limit_ms", ParamType::integer, false, "", "real-time limit of a block"},
+                            {"note", ParamType::text, false, "", "anything"}},
+                           {"out"},
+                           nullptr,
+                           true,
+                           nullptr,
+                           [&world] { return std::make_unique<ProbeRunner>(world); }};
+}
+
+steps::KindTable test_kinds(ProbeWorld& world) {
+    steps::KindTable table{probe_kind(world)};
+    for (const char* name : {"manual", "shell", "http"})
+        if (const steps::KindSpec* kind = steps::find_kind(steps::builtin_kinds(), name)) table.push_back(*kind);
+    return table;
+}
+
+// ---- runbooks ----
+
+namespace {
+
+struct Loaded {
+    std::shared_ptr<runbook::Diagnostics> diagnostics;
+    runbook::Runbook book;
+};
+
+Loaded load_yaml(const std::string& yaml, const steps::KindTable& kinds) {
+    auto source = std::make_shared<runbook::SourceFile>("test.yaml", yaml);
+    Loaded loaded{std::make_shared<runbook::Diagnostics>(source), {}};
+    runbook::Document document{source, runbook::parse_document(*source, *loaded.diagnostics)};
+    if (loaded.diagnostics->has_errors()) {
+        loaded.book.source = source;
+        return loaded;
+    }
+    loaded.book = runbook::load_runbook(document, *loaded.diagnostics);
+    runbook::validate_runbook(loaded.book, kinds, runbook::ValidateOptions{}, *loaded.diagnostics);
+    return loaded;
+}
+
+}  // namespace
+
+runbook::Runbook load_test_runbook(const std::string& yaml, const steps::KindTable& kinds) {
+    Loaded loaded = load_yaml(yaml, kinds);
+    if (loaded.diagnostics->has_errors())
+        throw std::runtime_error("the test runbook does not validate:\n" + loaded.diagnostics->format());
+    return std::move(loaded.book);
+}
+
+std::string runbook_diagnostics(const std::string& yaml, const steps::KindTable& kinds) {
+    return load_yaml(yaml, kinds).diagnostics->format();
+}
+
+std::vector<std::string> runbook_problems(const std::string& yaml, const steps::KindTable& kinds) {
+    std::vector<std::string> problems;
+    Loaded loaded = load_yaml(yaml, kinds);
+    for (const runbook::Diagnostic& d : loaded.diagnostics->all())
+        problems.push_back(std::to_string(d.mark.line) + ":" + std::to_string(d.mark.column) + ": " +
+                           (d.severity == runbook::Severity::warning ? "warning: " : "") + d.message);
+    return problems;
+}
+
+// ---- files ----
+
+TempPath::TempPath(const std::string& suffix) {
+    static std::atomic<int> counter{0};
+    m_path = (std::filesystem::temp_directory_path() /
+              ("migrate-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + suffix))
+                 .string();
+    std::filesystem::remove(m_path);
+}
+
+TempPath::~TempPath() {
+    std::error_code ignored;
+    std::filesystem::remove_all(m_path, ignored);
+    for (const char* extra : {".confirm", ".logs"}) std::filesystem::remove_all(m_path + extra, ignored);
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+}
+
+void write_file(const std::string& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+}
+
+// ---- EngineHarness ----
+
+EngineHarness::EngineHarness() : kinds(test_kinds(world)) {
+    m_log_level = static_cast<int>(spdlog::default_logger()->level());
+    spdlog::set_level(spdlog::level::warn);
+}
+
+EngineHarness::~EngineHarness() { spdlog::set_level(static_cast<spdlog::level::level_enum>(m_log_level)); }
+
+void EngineHarness::load(const std::string& yaml) {
+    m_book = std::make_unique<runbook::Runbook>(load_test_runbook(yaml, kinds));
+}
+
+engine::EngineSetup EngineHarness::setup(journal::Writer* writer, engine::RunOptions options) {
+    REQUIRE(m_book != nullptr);
+    auto lookup = [this](const std::string& name) -> std::optional<std::string> {
+        auto it = secrets.find(name);
+        if (it == secrets.end()) return std::nullopt;
+        Redactor::global().add_secret(it->second);
+        return it->second;
+    };
+    return engine::EngineSetup{*m_book, kinds, services, writer, console, options, variables, lookup};
+}
+
+engine::RunOutcome EngineHarness::run(engine::RunOptions options, const engine::PriorState& prior) {
+    REQUIRE(m_book != nullptr);
+    auto writer = journal::Writer::open(journal_path.str(), run_id, clock);
+    bool resuming = !writer->existing().records.empty();
+    writer->append(resuming ? "run.resume" : "run.start",
+                   Json{{"runbook", "test.yaml"}, {"runbook_sha256", m_book->sha256}, {"mode", "rehearsal"}}, true);
+    return run_with(writer.get(), options, prior);
+}
+
+engine::RunOutcome EngineHarness::run_with(journal::Writer* writer, engine::RunOptions options,
+                                           const engine::PriorState& prior) {
+    engine::Engine engine(setup(writer, options));
+    return engine.run(prior);
+}
+
+engine::RunOutcome EngineHarness::dry_run() {
+    engine::RunOptions options;
+    options.mode = steps::RunMode::dry_run;
+    engine::Engine engine(setup(nullptr, options));
+    return engine.dry_run();
+}
+
+std::vector<journal::Record> EngineHarness::records() const {
+    journal::ReadResult result = journal::read_journal(journal_path.str());
+    INFO(read_file(journal_path.str()));
+    REQUIRE_FALSE(result.problem);
+    REQUIRE_FALSE(result.torn_tail);
+    return result.records;
+}
+
+std::vector<journal::Record> EngineHarness::events(const std::string& event, const std::string& step) const {
+    std::vector<journal::Record> out;
+    for (journal::Record& record : records())
+        if (record.event() == event && (step.empty() || record.string("step") == step)) out.push_back(record);
+    return out;
+}
+
+journal::Record EngineHarness::step_end(const std::string& step) const {
+    std::vector<journal::Record> ends = events("step.end", step);
+    INFO("step.end records of " << step);
+    REQUIRE(ends.size() == 1);
+    return ends.front();
+}
+
+engine::PriorState EngineHarness::prior_state() const {
+    return engine::read_prior_state(journal::read_journal(journal_path.str()));
+}
+
+}  // namespace migrate::test

@@ -1,0 +1,207 @@
+// In-memory fakes for the engine's side effects (clock, processes, HTTP, confirmations), a
+// "probe" step kind whose behaviour the runbook scripts, and helpers to build runbooks from
+// YAML text and read journals back, so engine tests run in milliseconds.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "migrate/engine/console.h"
+#include "migrate/engine/engine.h"
+#include "migrate/engine/services.h"
+#include "migrate/journal/journal.h"
+#include "migrate/runbook/model.h"
+#include "migrate/steps/kind.h"
+#include "migrate/util/clock.h"
+
+namespace migrate::test {
+
+using Json = nlohmann::ordered_json;
+
+// Time moves only when someone sleeps (or a test advances it): steady and wall time together.
+class FakeClock : public Clock {
+public:
+    static constexpr std::int64_t k_wall_start = 1'790'000'000'000;  // 2026-09-21, any fixed instant
+    std::int64_t wall_ms() override { return k_wall_start + m_now.load(); }
+    std::int64_t steady_ms() override { return m_now.load(); }
+    // Returns false at once when `cancel` fired; otherwise records the duration and advances.
+    bool sleep(Millis duration, CancelToken& cancel) override;
+    void advance(Millis duration) { m_now += duration.count(); }
+    std::vector<Millis> sleeps() const;
+
+private:
+    std::atomic<std::int64_t> m_now{0};
+    mutable std::mutex m_mutex;
+    std::vector<Millis> m_sleeps;
+};
+
+// Scripted results per command string; unscripted commands exit 0 with no output.
+class FakeProcessRunner : public engine::ProcessRunner {
+public:
+    void script(const std::string& command, engine::ProcessResult result);
+    engine::ProcessResult run(const engine::ProcessSpec& spec, CancelToken& cancel) override;
+    std::vector<engine::ProcessSpec> calls() const;
+
+private:
+    mutable std::mutex m_mutex;
+    std::map<std::string, std::deque<engine::ProcessResult>> m_scripts;  // the last one repeats
+    std::vector<engine::ProcessSpec> m_calls;
+};
+
+// Scripted responses per "METHOD URL"; unscripted requests get a transport error.
+class FakeHttpClient : public engine::HttpClient {
+public:
+    void script(const std::string& method, const std::string& url, engine::HttpResponse response);
+    engine::HttpResponse perform(const engine::HttpRequest& request, CancelToken& cancel) override;
+    std::vector<engine::HttpRequest> calls() const;
+
+private:
+    mutable std::mutex m_mutex;
+    std::map<std::string, engine::HttpResponse> m_scripts;
+    std::vector<engine::HttpRequest> m_calls;
+};
+
+// Answers every request with `answer`, or (when none is set) waits until cancelled.
+class FakeConfirmations : public engine::ConfirmationSource {
+public:
+    void answer_with(engine::Confirmation confirmation) { m_answer = std::move(confirmation); }
+    std::optional<engine::Confirmation> wait(const engine::ConfirmationRequest& request, CancelToken& cancel) override;
+    std::vector<engine::ConfirmationRequest> requests() const;
+
+private:
+    mutable std::mutex m_mutex;
+    std::optional<engine::Confirmation> m_answer;
+    std::vector<engine::ConfirmationRequest> m_requests;
+};
+
+// One call of a probe step, as the probe saw it.
+struct ProbeCall {
+    std::string step;
+    Json params;                          // interpolated `with`
+    std::optional<Json> last_checkpoint;  // what the engine handed over on resume
+};
+
+// Shared state of the probe kind: the call log, failure counters, the concurrency gauge.
+class ProbeWorld {
+public:
+    explicit ProbeWorld(FakeClock* clock) : m_clock(clock) {}
+    std::vector<ProbeCall> calls() const;
+    std::vector<std::string> call_order() const;  // step ids, one per attempt
+    int max_concurrent() const { return m_max_active.load(); }
+
+    // Used by the probe runner.
+    int record_call(const ProbeCall& call);  // returns the attempt number of that step (1-based)
+    void enter_gate(int gate, std::chrono::milliseconds linger);
+    FakeClock* clock() const { return m_clock; }
+
+private:
+    FakeClock* m_clock;
+    mutable std::mutex m_mutex;
+    std::condition_variable m_changed;
+    std::vector<ProbeCall> m_calls;
+    std::map<std::string, int> m_attempts;
+    int m_entered = 0;
+    std::atomic<int> m_active{0};
+    std::atomic<int> m_max_active{0};
+};
+
+// How long a blocking probe waits in real time for a cancellation before giving up, so a
+// broken engine fails a test instead of hanging it.
+constexpr std::chrono::milliseconds k_probe_safety_limit{3000};
+
+// The "probe" kind. `with` parameters:
+//   fail_times: N      the first N attempts fail (error: `error`, retryable: `retryable`)
+//   block: true        wait until cancelled (bounded by k_probe_safety_limit, or `limit_ms`)
+//   tick: 10s          while blocking, advance the fake clock by this much every few ms
+//   gate: N            wait (bounded) until N probes have entered, then linger `linger_ms`
+//   raise_signal: true raise(SIGTERM) first (install_stop_signals() must be in effect)
+//   output: TEXT       becomes the output `out`
+//   checkpoint: TEXT   journals a checkpoint {"at": TEXT} before anything else
+//   note: TEXT         anything; shows up in the call log
+steps::KindSpec probe_kind(ProbeWorld& world);
+// The probe kind plus the builtin "manual", "shell" and "http" kinds.
+steps::KindTable test_kinds(ProbeWorld& world);
+
+// Loads and validates a runbook from YAML text; throws std::runtime_error with the formatted
+// diagnostics when it has errors.
+runbook::Runbook load_test_runbook(const std::string& yaml, const steps::KindTable& kinds);
+
+// The formatted diagnostics (errors and warnings) of loading and validating `yaml`.
+std::string runbook_diagnostics(const std::string& yaml, const steps::KindTable& kinds);
+// The same as "line:col: message" ("line:col: warning: message"), one per diagnostic.
+std::vector<std::string> runbook_problems(const std::string& yaml, const steps::KindTable& kinds);
+
+// A unique path in the temp directory, removed (with "<path>.*" siblings) on destruction.
+class TempPath {
+public:
+    explicit TempPath(const std::string& suffix = ".jsonl");
+    ~TempPath();
+    TempPath(const TempPath&) = delete;
+    TempPath& operator=(const TempPath&) = delete;
+    const std::string& str() const { return m_path; }
+
+private:
+    std::string m_path;
+};
+
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& text);
+
+// Everything an engine test needs: fakes, the probe world, a journal on disk, a quiet console.
+class EngineHarness {
+public:
+    EngineHarness();  // also quiets the console's transcript log (spdlog) until destroyed
+    ~EngineHarness();
+    EngineHarness(const EngineHarness&) = delete;
+    EngineHarness& operator=(const EngineHarness&) = delete;
+    // Loads `yaml` as the runbook of the next run().
+    void load(const std::string& yaml);
+    // Opens the journal, writes run.start (run.resume when it holds records), runs the
+    // engine, closes the journal.
+    engine::RunOutcome run(engine::RunOptions options = {}, const engine::PriorState& prior = {});
+    // Runs the engine on `writer` (null: nothing journaled), writing no run.start of its own.
+    engine::RunOutcome run_with(journal::Writer* writer, engine::RunOptions options = {},
+                                const engine::PriorState& prior = {});
+    // The engine's dry run: every preflight, nothing journaled.
+    engine::RunOutcome dry_run();
+    // Every record of the journal file (REQUIREs that it verifies).
+    std::vector<journal::Record> records() const;
+    // Records of one event, optionally only those of one step.
+    std::vector<journal::Record> events(const std::string& event, const std::string& step = "") const;
+    // The single step.end of `step` (REQUIREs exactly one).
+    journal::Record step_end(const std::string& step) const;
+    engine::PriorState prior_state() const;
+
+    FakeClock clock;
+    FakeProcessRunner processes;
+    FakeHttpClient http;
+    FakeConfirmations confirmations;
+    ProbeWorld world{&clock};
+    steps::KindTable kinds;
+    engine::Services services{processes, http, confirmations, clock};
+    std::ostringstream console_text;
+    engine::Console console{console_text, false};
+    TempPath journal_path;
+    std::map<std::string, std::string> variables{{"env", "test"}, {"mode", "rehearsal"}, {"runbook_dir", "/tmp"},
+                                                 {"run_id", "run-1"}};
+    std::map<std::string, std::string> secrets;
+    std::string run_id = "run-1";
+
+private:
+    engine::EngineSetup setup(journal::Writer* writer, engine::RunOptions options);
+    std::unique_ptr<runbook::Runbook> m_book;
+    int m_log_level;
+};
+
+}  // namespace migrate::test
