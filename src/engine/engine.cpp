@@ -70,6 +70,8 @@ struct Engine::Impl {
         std::thread thread;
         bool finished = false;  // the worker is done; the scheduler has not reaped it yet
         StepResult result;
+        std::vector<std::size_t> dependents;  // slots that need this one
+        std::size_t unmet = 0;                // needs not yet satisfied
     };
 
     EngineSetup setup;
@@ -87,6 +89,12 @@ struct Engine::Impl {
     std::vector<std::string> failed;
     std::vector<std::string> tolerated;
     std::string rollback_trigger;
+    // Bookkeeping that keeps scheduling linear in the number of steps.
+    std::set<std::size_t> ready_queue;          // pending slots whose needs are met, in file order
+    std::set<std::size_t> running_slots;
+    std::vector<std::size_t> finished_slots;    // filled by workers, drained by the scheduler
+    std::map<std::string, int> phase_open;      // steps of a phase not yet in a final state
+    std::map<std::string, bool> phase_failed;
 
     void skip(Slot& slot, const std::string& reason) {
         slot.state = StepState::skipped;
@@ -139,23 +147,27 @@ struct Engine::Impl {
             else if (!only.empty() && std::find(only.begin(), only.end(), step->id) == only.end())
                 skip(slot, "not in --only");
         }
+        for (std::size_t i = 0; i < slots.size(); ++i) {
+            const runbook::Step& step = *slots[i].step;
+            if (slots[i].state == StepState::pending) ++phase_open[step.phase_id];
+            for (const std::string& need : graph.needs(step.id)) {
+                std::size_t j = graph.index(need);
+                slots[j].dependents.push_back(i);
+                if (!satisfied(slots[j].state)) ++slots[i].unmet;
+            }
+        }
+        for (std::size_t i = 0; i < slots.size(); ++i)
+            if (slots[i].state == StepState::pending && slots[i].unmet == 0) ready_queue.insert(i);
+    }
+
+    // A step reached a state its dependents may start after.
+    void release_dependents(std::size_t index) {
+        for (std::size_t dependent : slots[index].dependents)
+            if (--slots[dependent].unmet == 0 && slots[dependent].state == StepState::pending) ready_queue.insert(dependent);
     }
 
     bool satisfied(StepState state) const {
         return state == StepState::ok || state == StepState::skipped || state == StepState::tolerated;
-    }
-
-    bool ready(const Slot& slot) const {
-        if (slot.state != StepState::pending) return false;
-        for (const std::string& need : graph.needs(slot.step->id))
-            if (!satisfied(slots[graph.index(need)].state)) return false;
-        return true;
-    }
-
-    int running() const {
-        int count = 0;
-        for (const Slot& slot : slots) count += slot.state == StepState::running;
-        return count;
     }
 
     void start_phase_if_new(const runbook::Step& step) {
@@ -167,21 +179,19 @@ struct Engine::Impl {
             }
     }
 
-    void end_phase_if_complete(const runbook::Step& step) {
-        bool any_failed = false;
-        for (const Slot& slot : slots) {
-            if (slot.step->phase_id != step.phase_id) continue;
-            if (slot.state == StepState::pending || slot.state == StepState::running || slot.state == StepState::interrupted) return;
-            any_failed = any_failed || slot.state == StepState::failed || slot.state == StepState::tolerated;
-        }
+    void end_phase_if_complete(const runbook::Step& step, StepState state) {
+        if (state == StepState::failed || state == StepState::tolerated) phase_failed[step.phase_id] = true;
+        if (state == StepState::interrupted || --phase_open[step.phase_id] > 0) return;
         if (phases_started.count(step.phase_id))
-            shared.journal("phase.end", Json{{"phase", step.phase_id}, {"status", any_failed ? "failed" : "ok"}});
+            shared.journal("phase.end", Json{{"phase", step.phase_id}, {"status", phase_failed[step.phase_id] ? "failed" : "ok"}});
     }
 
-    void launch(Slot& slot) {
+    void launch(std::size_t index) {
+        Slot& slot = slots[index];
         start_phase_if_new(*slot.step);
         slot.state = StepState::running;
-        slot.thread = std::thread([this, &slot] {
+        running_slots.insert(index);
+        slot.thread = std::thread([this, &slot, index] {
             StepResult result{StepState::failed, ""};
             std::exception_ptr error;
             try {
@@ -193,19 +203,19 @@ struct Engine::Impl {
             if (error && !fatal_error) fatal_error = error;
             slot.result = result;
             slot.finished = true;
+            finished_slots.push_back(index);
             changed.notify_all();
         });
     }
 
     void cancel_running(CancelReason reason) {
-        for (Slot& slot : slots)
-            if (slot.state == StepState::running) slot.control->cancel(reason);
+        for (std::size_t index : running_slots) slots[index].control->cancel(reason);
     }
 
     void check_deadlines() {
         std::int64_t now = setup.services.clock.steady_ms();
-        for (Slot& slot : slots) {
-            if (slot.state != StepState::running) continue;
+        for (std::size_t index : running_slots) {
+            Slot& slot = slots[index];
             std::int64_t deadline = slot.control->deadline_ms.load();
             if (deadline == 0 || now < deadline) continue;
             std::lock_guard lock(slot.control->mutex);
@@ -213,9 +223,11 @@ struct Engine::Impl {
         }
     }
 
-    void reap(Slot& slot) {
+    void reap(std::size_t index) {
+        Slot& slot = slots[index];
         slot.thread.join();
         slot.finished = false;
+        running_slots.erase(index);
         StepState state = slot.result.state;
         const runbook::Step& step = *slot.step;
         if (state == StepState::ok) completed_order.push_back(step.id);
@@ -237,7 +249,8 @@ struct Engine::Impl {
             }
         }
         slot.state = state;
-        end_phase_if_complete(step);
+        if (satisfied(state)) release_dependents(index);
+        end_phase_if_complete(step, state);
     }
 
     void schedule() {
@@ -249,16 +262,20 @@ struct Engine::Impl {
                 cancel_running(CancelReason::interrupted);
             }
             check_deadlines();
-            for (Slot& slot : slots)
-                if (slot.finished) reap(slot);
+            std::vector<std::size_t> done;
+            done.swap(finished_slots);
+            for (std::size_t index : done) reap(index);
             if (fatal_error && !stopping) {
                 stopping = true;
                 cancel_running(CancelReason::aborted);
             }
-            if (!stopping && !interrupted)
-                for (Slot& slot : slots)
-                    if (running() < setup.options.max_parallel && ready(slot)) launch(slot);
-            if (running() == 0) break;
+            while (!stopping && !interrupted && !ready_queue.empty() &&
+                   static_cast<int>(running_slots.size()) < setup.options.max_parallel) {
+                std::size_t next = *ready_queue.begin();
+                ready_queue.erase(ready_queue.begin());
+                launch(next);
+            }
+            if (running_slots.empty()) break;
             changed.wait_for(lock, std::chrono::milliseconds(50));
         }
     }
