@@ -7,6 +7,7 @@ MIGRATE=${1:-build/migrate}
 RECORDS=${2:-1000000}
 DIR=${BENCH_DIR:-$(mktemp -d /var/tmp/migrate-analysis.XXXXXX)}
 HERE=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$DIR"
 python3 "$HERE/gen_journal.py" "$DIR/big.jsonl" "$DIR/big.yaml" "$RECORDS"
 "$MIGRATE" journal verify "$DIR/big.jsonl"
 # jq's equivalent of the per-step aggregation: durations of ok step.end records, grouped by
