@@ -231,7 +231,10 @@ struct Engine::Impl {
         StepState state = slot.result.state;
         const runbook::Step& step = *slot.step;
         if (state == StepState::ok) completed_order.push_back(step.id);
-        if (state == StepState::skipped) shared.unavailable.insert(step.id);
+        if (state == StepState::skipped) {
+            std::lock_guard outputs_lock(shared.outputs_mutex);  // step threads read it while expanding
+            shared.unavailable.insert(step.id);
+        }
         if (state == StepState::failed) {
             if (step.on_failure == runbook::OnFailure::continue_run) {
                 state = StepState::tolerated;

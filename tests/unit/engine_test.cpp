@@ -676,6 +676,34 @@ TEST_CASE("engine: a false 'when' skips the step with a reason; dependents still
     CHECK(h.events("run.end")[0].string("status") == "ok");
 }
 
+TEST_CASE("regression: marking a skipped step unavailable races with a step reading outputs (ThreadSanitizer)",
+          "[engine][when][race][regression]") {
+    // The scheduler inserts x into RunShared::unavailable (in reap, under the engine's mutex)
+    // while y's thread reads that std::set in expand_text (under outputs_mutex): two different
+    // locks, so a data race. Only a -fsanitize=thread build shows it; elsewhere this passes.
+    std::string refs;
+    for (int i = 0; i < 300; ++i) refs += "${steps.z.out} ";
+    EngineHarness h;
+    h.load(runbook_with(R"(
+      - id: z
+        kind: probe
+        with: { output: "v" }
+      - id: x
+        kind: probe
+        needs: [z]
+        when: "false"
+      - id: y
+        kind: probe
+        needs: [z]
+        with: { note: ")" + refs + R"(" }
+)"));
+    for (int round = 0; round < 3; ++round) {
+        engine::RunOutcome outcome = h.run_with(nullptr);
+        CHECK(outcome.status == "ok");
+    }
+    CHECK(h.world.call_order() == std::vector<std::string>{"z", "y", "z", "y", "z", "y"});
+}
+
 TEST_CASE("engine: a step using the output of a skipped step fails and says why", "[engine][when]") {
     EngineHarness h;
     h.load(runbook_with(R"(

@@ -1,4 +1,5 @@
-// SIGINT and SIGTERM ask the engine to stop cleanly; a second one stops it harder.
+// SIGINT and SIGTERM ask the engine to stop cleanly: running commands get SIGTERM, then
+// SIGKILL after the grace period. Further signals are counted and change nothing.
 #pragma once
 
 namespace migrate::engine {
