@@ -227,41 +227,42 @@ EventView view_of(const Json& data) {
 
 EventView view_of(const journal::ScannedRecord& record) {
     EventView e;
-    simdjson::dom::object object = record.element.get_object().value_unsafe();
-    auto text = [&](const char* key) {
-        std::string_view value;
-        return object[key].get_string().get(value) == simdjson::SUCCESS ? value : std::string_view();
-    };
-    auto number = [&](const char* key) {
-        std::int64_t value = 0;
-        return object[key].get_int64().get(value) == simdjson::SUCCESS ? value : 0;
-    };
     e.ev = record.event;
-    e.run = text("run");
-    e.ts_ms = fast_utc_ms(text("ts"));
-    // Progress records are most of a long journal and the timeline has no use for them.
-    if (e.ev == "step.progress") return e;
-    e.step = text("step");
-    e.phase = text("phase");
-    e.kind = text("kind");
-    e.role = text("role");
-    e.name = text("name");
-    e.status = text("status");
-    e.downtime = text("downtime");
-    e.rollback_of = text("rollback_of");
-    e.error = text("error");
-    e.reason = text("reason");
-    e.by = text("by");
-    e.mode = text("mode");
-    e.env = text("env");
-    e.runbook = text("runbook");
-    e.runbook_sha256 = text("runbook_sha256");
-    e.runbook_name = e.name;
-    e.duration_ms = number("duration_ms");
-    e.waited_ms = number("waited_ms");
-    e.attempts = static_cast<int>(number("attempts"));
-    if (object["downtime_budget_ms"].error() == simdjson::SUCCESS) e.downtime_budget_ms = number("downtime_budget_ms");
-    if (object["metrics"].get(e.metrics_element) == simdjson::SUCCESS) e.has_metrics_element = true;
+    // One pass over the fields: keyed look-ups scan the object once per key.
+    simdjson::dom::object object = record.element.get_object().value_unsafe();
+    bool progress = e.ev == "step.progress";  // most of a long journal; only its time matters
+    for (auto [key, value] : object) {
+        std::string_view text;
+        std::int64_t number = 0;
+        bool is_text = value.get_string().get(text) == simdjson::SUCCESS;
+        bool is_number = !is_text && value.get_int64().get(number) == simdjson::SUCCESS;
+        if (key == "ts" && is_text) e.ts_ms = fast_utc_ms(text);
+        else if (key == "run" && is_text) e.run = text;
+        else if (progress) continue;
+        else if (key == "step" && is_text) e.step = text;
+        else if (key == "phase" && is_text) e.phase = text;
+        else if (key == "kind" && is_text) e.kind = text;
+        else if (key == "role" && is_text) e.role = text;
+        else if (key == "name" && is_text) e.name = e.runbook_name = text;
+        else if (key == "status" && is_text) e.status = text;
+        else if (key == "downtime" && is_text) e.downtime = text;
+        else if (key == "rollback_of" && is_text) e.rollback_of = text;
+        else if (key == "error" && is_text) e.error = text;
+        else if (key == "reason" && is_text) e.reason = text;
+        else if (key == "by" && is_text) e.by = text;
+        else if (key == "mode" && is_text) e.mode = text;
+        else if (key == "env" && is_text) e.env = text;
+        else if (key == "runbook" && is_text) e.runbook = text;
+        else if (key == "runbook_sha256" && is_text) e.runbook_sha256 = text;
+        else if (key == "duration_ms" && is_number) e.duration_ms = number;
+        else if (key == "waited_ms" && is_number) e.waited_ms = number;
+        else if (key == "attempts" && is_number) e.attempts = static_cast<int>(number);
+        else if (key == "downtime_budget_ms" && is_number) e.downtime_budget_ms = number;
+        else if (key == "metrics") {
+            e.metrics_element = value;
+            e.has_metrics_element = true;
+        }
+    }
     return e;
 }
 
