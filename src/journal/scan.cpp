@@ -4,7 +4,10 @@
 
 #include <openssl/evp.h>
 
+#include <atomic>
 #include <cerrno>
+#include <thread>
+#include <vector>
 #include <cstring>
 #include <fstream>
 
@@ -59,8 +62,8 @@ struct LineCheck {
     std::int64_t seq = 0;
 };
 
-LineCheck check_line(simdjson::dom::parser& parser, ChainHasher& hasher, std::string_view line,
-                     std::string_view previous_hash, std::int64_t expected_seq, simdjson::dom::element& element) {
+LineCheck check_line(simdjson::dom::parser& parser, std::string_view line, bool hash_ok, std::int64_t expected_seq,
+                     simdjson::dom::element& element) {
     LineCheck check;
     if (line.size() < k_hash_suffix_size || line.back() != '}' ||
         line.compare(line.size() - k_hash_suffix_size, k_hash_prefix.size(), k_hash_prefix) != 0) {
@@ -98,11 +101,56 @@ LineCheck check_line(simdjson::dom::parser& parser, ChainHasher& hasher, std::st
         check.problem = "record has no \"ev\"";
         return check;
     }
-    std::string_view hash = line.substr(line.size() - 66, 64);
-    if (!is_hex64(hash) || !hasher.matches(previous_hash, line.substr(0, line.size() - k_hash_suffix_size), hash))
-        check.problem = "hash chain broken: the record was changed, or a line before it was removed";
+    if (!hash_ok) check.problem = "hash chain broken: the record was changed, or a line before it was removed";
     return check;
 }
+
+// Verifies the hash chain of every line on its own thread, ahead of the parser. A line's
+// hash depends only on the previous good line's stored hash, so this runs independently
+// of the parsing; the parser waits only when it catches up.
+class ChainVerifier {
+public:
+    ChainVerifier(std::string_view text, const std::vector<std::pair<std::size_t, std::size_t>>& lines)
+        : m_text(text), m_lines(lines), m_ok(lines.size(), 0) {
+        m_thread = std::thread([this] { run(); });
+    }
+    ~ChainVerifier() {
+        m_stop = true;
+        m_thread.join();
+    }
+    ChainVerifier(const ChainVerifier&) = delete;
+    ChainVerifier& operator=(const ChainVerifier&) = delete;
+
+    // Whether line `index` (0-based) carries a good hash; waits until it is known.
+    bool hash_ok(std::size_t index) {
+        while (m_done.load(std::memory_order_acquire) <= index) std::this_thread::yield();
+        return m_ok[index] != 0;
+    }
+
+private:
+    void run() {
+        ChainHasher hasher;
+        std::string_view previous;  // the stored hash of the last line that verified
+        for (std::size_t i = 0; i < m_lines.size() && !m_stop; ++i) {
+            std::string_view line = m_text.substr(m_lines[i].first, m_lines[i].second);
+            bool ok = line.size() >= k_hash_suffix_size && line.back() == '}' &&
+                      line.compare(line.size() - k_hash_suffix_size, k_hash_prefix.size(), k_hash_prefix) == 0;
+            std::string_view hash = ok ? line.substr(line.size() - 66, 64) : std::string_view();
+            ok = ok && is_hex64(hash) && hasher.matches(previous, line.substr(0, line.size() - k_hash_suffix_size), hash);
+            if (ok) previous = hash;
+            m_ok[i] = ok ? 1 : 0;
+            if ((i & 255) == 255) m_done.store(i + 1, std::memory_order_release);
+        }
+        m_done.store(m_lines.size(), std::memory_order_release);
+    }
+
+    std::string_view m_text;
+    const std::vector<std::pair<std::size_t, std::size_t>>& m_lines;
+    std::vector<unsigned char> m_ok;
+    std::atomic<std::size_t> m_done{0};
+    std::atomic<bool> m_stop{false};
+    std::thread m_thread;
+};
 
 }  // namespace
 
@@ -116,28 +164,39 @@ simdjson::padded_string load_journal_text(const std::string& path) {
 ReadResult scan_journal(const simdjson::padded_string& padded, const RecordVisitor& visit) {
     ReadResult result;
     std::string_view text(padded.data(), padded.size());
-    simdjson::dom::parser parser;
-    ChainHasher hasher;
-    std::string previous_hash;
-    std::size_t pos = 0;
-    int number = 0;
-    std::optional<std::pair<int, std::string>> pending_torn;  // a bad line a repair record may excuse
-    while (pos < text.size()) {
+    std::vector<std::pair<std::size_t, std::size_t>> lines;  // offset, length of each complete line
+    for (std::size_t pos = 0; pos < text.size();) {
         std::size_t end = text.find('\n', pos);
-        ++number;
         if (end == std::string_view::npos) {
-            result.torn_tail = Problem{number, "the last line is cut off (no newline): a write did not complete; it is ignored"};
+            result.torn_tail = Problem{static_cast<int>(lines.size()) + 1,
+                                       "the last line is cut off (no newline): a write did not complete; it is ignored"};
             result.torn_offset = pos;
             break;
         }
-        std::string_view line = text.substr(pos, end - pos);
+        lines.emplace_back(pos, end - pos);
         pos = end + 1;
-        result.line_count = number;
+    }
+    result.line_count = static_cast<int>(lines.size());
+    ChainVerifier chain(text, lines);
+    simdjson::dom::parser parser;
+    std::string_view previous_hash;
+    std::optional<std::pair<int, std::string>> pending_torn;  // a bad line a repair record may excuse
+    bool pending_had_good_hash = false;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        int number = static_cast<int>(i) + 1;
+        std::string_view line = text.substr(lines[i].first, lines[i].second);
+        bool hash_ok = chain.hash_ok(i);
         simdjson::dom::element element;
-        LineCheck check = check_line(parser, hasher, line, previous_hash, result.last_seq + 1, element);
+        LineCheck check = check_line(parser, line, hash_ok, result.last_seq + 1, element);
+        if (pending_torn && pending_had_good_hash) {
+            // The bad line's hash was good, so the chain ran through it: the line after it
+            // cannot be chained to the last good record, as a repair record must be.
+            check.problem = "hash chain broken: the record was changed, or a line before it was removed";
+        }
         if (!check.problem.empty()) {
             if (pending_torn) break;
             pending_torn = {number, check.problem};
+            pending_had_good_hash = hash_ok;
             continue;
         }
         if (pending_torn) {
@@ -147,16 +206,17 @@ ReadResult scan_journal(const simdjson::padded_string& padded, const RecordVisit
                            element["line"].get_int64().get(named) == simdjson::SUCCESS && named == pending_torn->first;
             if (!excused) {
                 result.problem = Problem{pending_torn->first, pending_torn->second};
+                result.last_hash = std::string(previous_hash);
                 return result;
             }
             pending_torn.reset();
         }
-        previous_hash.assign(line.substr(line.size() - 66, 64));
+        previous_hash = line.substr(line.size() - 66, 64);
         result.last_seq = check.seq;
         visit(ScannedRecord{number, line, check.event, element});
     }
     if (pending_torn) result.problem = Problem{pending_torn->first, pending_torn->second};
-    result.last_hash = previous_hash;
+    result.last_hash = std::string(previous_hash);
     return result;
 }
 
