@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <random>
 
@@ -105,6 +106,37 @@ std::map<std::string, std::string> resolve_run_variables(const runbook::Runbook&
     }
 }
 
+// Every ${env:...} and ${secret:...} the steps use must be set before anything runs: a run
+// must not stop half-way because a password was not exported. Names the first missing one
+// and where it is used.
+void check_run_inputs(const runbook::Runbook& book, const engine::SecretStore& secrets) {
+    std::function<void(const runbook::Node&)> visit;
+    auto check_text = [&](const std::string& text, const runbook::Mark& mark) {
+        if (!runbook::has_references(text)) return;
+        for (const runbook::Reference& ref : runbook::find_references(text)) {
+            bool missing = (ref.kind == runbook::Reference::Kind::env && std::getenv(ref.name.c_str()) == nullptr) ||
+                           (ref.kind == runbook::Reference::Kind::secret && !secrets.get(ref.name));
+            if (!missing) continue;
+            runbook::Mark at = runbook::reference_mark(*book.source, mark, text, ref.offset);
+            throw UsageError(book.source->path() + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) + ": " +
+                             (ref.kind == runbook::Reference::Kind::env
+                                  ? "environment variable '" + ref.name + "' is not set"
+                                  : "secret '" + ref.name + "' is not set (export it, or put it in the --secrets file)") +
+                             "; nothing was run");
+        }
+    };
+    visit = [&](const runbook::Node& node) {
+        if (node.is_scalar()) check_text(node.value, node.mark);
+        for (const runbook::Node& item : node.items) visit(item);
+        for (const auto& [key, value] : node.entries) visit(value);
+    };
+    for (const runbook::Step* step : book.steps()) {
+        if (step->when.present) check_text(step->when.text, step->when.mark);
+        visit(step->with);
+        for (const runbook::Step& undo : step->rollback) visit(undo.with);
+    }
+}
+
 void confirm_production(const runbook::Runbook& book, const RunArgs& args) {
     if (args.yes) return;
     if (!::isatty(0))
@@ -200,6 +232,7 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
     SystemClock clock;
     std::string run_id = new_run_id(clock.wall_ms());
     auto variables = resolve_run_variables(book, args, mode, run_id, secrets);
+    if (mode != steps::RunMode::dry_run) check_run_inputs(book, secrets);
     if (mode == steps::RunMode::production) confirm_production(book, args);
 
     engine::SystemProcessRunner processes;

@@ -296,8 +296,28 @@ private:
             check_text_references(step.when.text, step.when.mark, &step);
             check_condition(step);
         }
-        if (step.scale) check_text_references(step.scale->expect, step.scale->mark, &step);
+        if (step.scale) {
+            check_text_references(step.scale->expect, step.scale->mark, &step);
+            check_expected_volume(step);
+        }
         check_node_references(step.with, &step);
+    }
+
+    // A literal volume (or one made of variables) must read as a number or a size.
+    void check_expected_volume(const Step& step) {
+        const std::string& expect = step.scale->expect;
+        if (expect.empty()) return;
+        try {
+            std::string expanded = expand(expect, [&](const Reference& ref) -> std::optional<std::string> {
+                if (ref.kind == Reference::Kind::var && m_vars.count(ref.name)) return m_vars.at(ref.name);
+                throw InterpolationError("deferred", ref.offset);
+            });
+            if (!parse_size(expanded))
+                error(step.scale->mark, "scale.expect '" + expanded + "' is not a number or a size (write it like 35GB, "
+                                        "1.5GiB or 120000)" + m_env_label);
+        } catch (const InterpolationError&) {
+            // unknown until run time, or reported as an undefined variable
+        }
     }
 
     void check_condition(const Step& step) {

@@ -46,4 +46,19 @@ expect_exit 2 "a missing secret stops the run before anything runs" "$MIGRATE" r
 check "naming the secret and where it is used" contains last.err "secret 'DB_PASSWORD' is not set"
 check "and where: the variable's line" contains last.err "book.yaml:4:"
 check "no journal was started" test ! -s j2.jsonl
+
+# A secret used only inside a step is checked before the first step runs, too.
+cat > late.yaml <<YAML
+version: 1
+name: late-secret
+phases:
+  - id: p
+    steps:
+      - { id: first, kind: shell, with: { command: "echo first >> $WORK/late-effects" } }
+      - { id: uses, kind: shell, with: { command: 'mysql -p"\${secret:NEVER_SET_PW}" -e "select 1"' } }
+YAML
+expect_exit 2 "a secret missing in a later step stops the run before the first" "$MIGRATE" run late.yaml --rehearsal --yes --journal j3.jsonl
+check "naming it and where" contains last.err "late.yaml:7:"
+check "nothing ran" test ! -e late-effects
+check "no journal" test ! -s j3.jsonl
 finish
