@@ -3,7 +3,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <thread>
 
 #include "migrate/engine/signals.h"

@@ -2,6 +2,8 @@
 #include "migrate/journal/journal.h"
 #include "migrate/journal/scan.h"
 
+#include "chain.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -29,13 +31,8 @@ std::string Record::string(const char* key) const {
 }
 
 std::string chain_hash(const std::string& previous, const std::string& content) {
-    Sha256 hash;
-    hash.update(previous);
-    hash.update("\n");
-    hash.update(content);
-    return hash.hex_digest();
+    return ChainHasher().hex(previous, content);
 }
-
 bool is_sync_point(const std::string& event) {
     return event == "step.end" || event == "step.checkpoint" || event == "step.confirm" ||
            event.rfind("run.", 0) == 0 || event == "journal.repair";

@@ -2,7 +2,7 @@
 // chain, simdjson for the JSON, no per-line allocation.
 #include "migrate/journal/scan.h"
 
-#include <openssl/evp.h>
+#include "chain.h"
 
 #include <atomic>
 #include <cerrno>
@@ -26,35 +26,6 @@ bool is_hex64(std::string_view text) {
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
     return true;
 }
-
-// SHA-256 over (previous hash, "\n", content) with one context for the whole file.
-class ChainHasher {
-public:
-    ChainHasher() : m_context(EVP_MD_CTX_new()), m_md(EVP_sha256()) {}
-    ~ChainHasher() { EVP_MD_CTX_free(m_context); }
-    ChainHasher(const ChainHasher&) = delete;
-    ChainHasher& operator=(const ChainHasher&) = delete;
-
-    // `content_head` + "}" is the record without its hash.
-    bool matches(std::string_view previous, std::string_view content_head, std::string_view expected) {
-        unsigned char digest[EVP_MAX_MD_SIZE];
-        unsigned int length = 0;
-        EVP_DigestInit_ex(m_context, m_md, nullptr);
-        EVP_DigestUpdate(m_context, previous.data(), previous.size());
-        EVP_DigestUpdate(m_context, "\n", 1);
-        EVP_DigestUpdate(m_context, content_head.data(), content_head.size());
-        EVP_DigestUpdate(m_context, "}", 1);
-        EVP_DigestFinal_ex(m_context, digest, &length);
-        static constexpr char k_digits[] = "0123456789abcdef";
-        for (unsigned int i = 0; i < length; ++i)
-            if (expected[2 * i] != k_digits[digest[i] >> 4] || expected[2 * i + 1] != k_digits[digest[i] & 15]) return false;
-        return true;
-    }
-
-private:
-    EVP_MD_CTX* m_context;
-    const EVP_MD* m_md;
-};
 
 struct LineCheck {
     std::string problem;
@@ -136,7 +107,7 @@ private:
             bool ok = line.size() >= k_hash_suffix_size && line.back() == '}' &&
                       line.compare(line.size() - k_hash_suffix_size, k_hash_prefix.size(), k_hash_prefix) == 0;
             std::string_view hash = ok ? line.substr(line.size() - 66, 64) : std::string_view();
-            ok = ok && is_hex64(hash) && hasher.matches(previous, line.substr(0, line.size() - k_hash_suffix_size), hash);
+            ok = ok && is_hex64(hash) && hasher.matches(previous, line.substr(0, line.size() - k_hash_suffix_size), "}", hash);
             if (ok) previous = hash;
             m_ok[i] = ok ? 1 : 0;
             if ((i & 255) == 255) m_done.store(i + 1, std::memory_order_release);
