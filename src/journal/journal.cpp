@@ -16,7 +16,7 @@
 
 #include "migrate/util/error.h"
 #include "migrate/util/redactor.h"
-#include "migrate/util/sha256.h"
+#include "migrate/util/digest.h"
 
 namespace migrate::journal {
 namespace {

@@ -3,7 +3,7 @@
 
 #include "migrate/runbook/model.h"
 #include "migrate/runbook/node_json.h"
-#include "migrate/util/sha256.h"
+#include "migrate/util/digest.h"
 #include "migrate/util/text.h"
 
 namespace migrate::runbook {

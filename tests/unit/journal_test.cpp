@@ -4,7 +4,7 @@
 #include "fakes.h"
 #include "migrate/util/error.h"
 #include "migrate/util/redactor.h"
-#include "migrate/util/sha256.h"
+#include "migrate/util/digest.h"
 
 using namespace migrate;
 using namespace migrate::test;
