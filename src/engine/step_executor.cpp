@@ -47,7 +47,10 @@ public:
     }
     void checkpoint(const Json& state) override {
         m_shared.journal("step.checkpoint", Json{{"step", m_step.id}, {"state", state}});
+        if (m_latest != nullptr) *m_latest = state;
     }
+    // The next attempt of the step starts from the newest checkpoint, not the run's first.
+    void remember_checkpoints_in(std::optional<Json>* latest) { m_latest = latest; }
     void confirmed(const Confirmation& confirmation, Millis waited) override {
         m_shared.journal("step.confirm", Json{{"step", m_step.id},
                                               {"role", m_step.role},
@@ -64,6 +67,7 @@ private:
     RunShared& m_shared;
     const runbook::Step& m_step;
     std::int64_t m_last_journaled = 0;
+    std::optional<Json>* m_latest = nullptr;
 };
 
 // One line for the console: the first line of a description, shortened.
@@ -179,6 +183,7 @@ StepResult StepExecutor::execute() {
     auto role = setup.book.roles.find(m_step.role);
     steps::StepContext context{m_step, params, m_control.stop, setup.services, events, setup.options.mode,
                                role == setup.book.roles.end() ? "" : role->second, log_path, checkpoint};
+    events.remember_checkpoints_in(&context.last_checkpoint);
     setup.console.line("  start  " + m_step.id + " (" + m_step.role + ", " + m_step.kind + "): " + one_line(runner->describe(context)));
     int attempts = 0;
     StepResult result;

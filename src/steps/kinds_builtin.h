@@ -10,6 +10,7 @@ KindSpec manual_kind();
 KindSpec wait_kind();
 KindSpec http_kind();
 KindSpec noop_kind();
+KindSpec download_kind();
 
 // Shared by http and wait: builds a request from the common parameters.
 engine::HttpRequest http_request_from(const Params& params, Millis default_timeout);

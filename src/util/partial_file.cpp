@@ -20,7 +20,7 @@ namespace {
 
 PartialFile::PartialFile(std::string final_path, Open mode)
     : m_final(std::move(final_path)), m_partial(m_final + ".partial") {
-    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (mode == Open::truncate ? O_TRUNC : 0);
+    int flags = O_RDWR | O_CREAT | O_CLOEXEC | (mode == Open::truncate ? O_TRUNC : 0);
     m_fd = ::open(m_partial.c_str(), flags, 0644);
     if (m_fd < 0) fail("cannot create", m_partial);
 }

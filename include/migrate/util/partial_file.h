@@ -1,4 +1,4 @@
-// A file written under "<name>.partial" and renamed to its name only once complete, so a
+// A file written (and readable back) under "<name>.partial" and renamed to its name only once complete, so a
 // half-written file is never presented as finished.
 #pragma once
 
