@@ -45,6 +45,11 @@ void apply_common_options(CURL* easy, const DownloadOptions& options, char* erro
 
 bool retryable_status(long status) { return status == 0 || status == 408 || status == 429 || status >= 500; }
 
+// 0.5 s, 1 s, 2 s ... at most 15 s before retry number `failures`.
+Millis backoff_after(int failures) {
+    return std::min<Millis>(Millis(500) * (1 << std::min(failures - 1, 5)), Millis(15'000));
+}
+
 struct Multi {
     CURLM* handle = curl_multi_init();
     ~Multi() { curl_multi_cleanup(handle); }
@@ -57,6 +62,7 @@ struct Probe {
     DownloadFile* file = nullptr;
     std::string accept_ranges, etag, last_modified;
     int attempts = 0;
+    std::int64_t not_before_ms = 0;  // a retry waits for its backoff
     char error[CURL_ERROR_SIZE] = {0};
 };
 
@@ -78,7 +84,9 @@ std::size_t on_probe_header(char* data, std::size_t size, std::size_t count, voi
         if (name == "etag") probe->etag = value;
         if (name == "last-modified") probe->last_modified = value;
     } else if (line.rfind("HTTP/", 0) == 0) {
-        *probe = Probe{probe->easy, probe->file, {}, {}, {}, probe->attempts, {0}};  // a redirect's headers do not count
+        probe->accept_ranges.clear();  // a redirect's headers do not count
+        probe->etag.clear();
+        probe->last_modified.clear();
     }
     return size * count;
 }
@@ -101,11 +109,12 @@ void start_probe(CURLM* multi, Probe& probe, const DownloadOptions& options) {
 void probe_files(std::vector<DownloadFile>& files, const DownloadOptions& options, CancelToken& cancel) {
     Multi multi;
     std::deque<Probe> probes;
+    std::vector<Probe*> waiting;
     std::size_t next = 0;
-    int active = 0;
+    int active = 0;  // probes under way or waiting to be retried
     auto launch = [&] {
         while (active < options.max_connections && next < files.size()) {
-            probes.push_back(Probe{nullptr, &files[next++], {}, {}, {}, 0, {0}});
+            probes.push_back(Probe{nullptr, &files[next++], {}, {}, {}, 0, 0, {0}});
             start_probe(multi.handle, probes.back(), options);
             ++active;
         }
@@ -141,8 +150,9 @@ void probe_files(std::vector<DownloadFile>& files, const DownloadOptions& option
                 file.ranges = code == CURLE_OK && (probe->accept_ranges == "bytes" || file_scheme);
                 file.validator = !probe->etag.empty() ? probe->etag : probe->last_modified;
                 if (file_scheme) file.validator = probe->last_modified;
-            } else if (retryable_status(status) && probe->attempts < 4) {
-                start_probe(multi.handle, *probe, options);
+            } else if (retryable_status(status) && probe->attempts <= options.retries) {
+                probe->not_before_ms = now_ms() + backoff_after(probe->attempts).count();
+                waiting.push_back(probe);
                 ++active;
             } else {
                 for (Probe& other : probes)
@@ -150,6 +160,14 @@ void probe_files(std::vector<DownloadFile>& files, const DownloadOptions& option
                 throw StepError(file.name + ": " + file.url + " " + (status >= 400 ? "answered HTTP " + std::to_string(status) : error),
                                 retryable_status(status));
             }
+        }
+        for (auto it = waiting.begin(); it != waiting.end();) {
+            if ((*it)->not_before_ms > now_ms()) {
+                ++it;
+                continue;
+            }
+            start_probe(multi.handle, **it, options);
+            it = waiting.erase(it);
         }
         launch();
         if (active > 0) curl_multi_poll(multi.handle, nullptr, 0, 100, nullptr);
@@ -496,7 +514,7 @@ void Session::segment_failed(Transfer& transfer, long status, const std::string&
                             std::to_string(segment.next_byte()) + ": " + reason,
                         true);
     ++m_totals.retries;
-    Millis backoff = std::min<Millis>(Millis(500) * (1 << std::min(failures - 1, 5)), Millis(15'000));
+    Millis backoff = backoff_after(failures);
     m_context.events.say("retry  " + file.name + " from byte " + std::to_string(segment.next_byte()) + " in " +
                          format_duration(backoff) + " (" + reason + ")");
     m_pending.push_front({transfer.file, transfer.segment, now_ms() + backoff.count()});

@@ -31,6 +31,8 @@ http {
     location = /api/order { return 202 '{"order":"o-77","eta_s":5}'; }
     location = /api/fail { return 503 'down for maintenance'; }
     location = /api/backup.json { default_type application/json; }
+    # Each connection capped, as the vendor's cloud capped the backup download.
+    location /capped/ { limit_rate 1m; }
   }
 }
 CONF

@@ -8,9 +8,11 @@ request, each with a count of how many times it fires (-1: always):
   {"a.bin": {"corrupt": 1,          # flip the byte at the file's middle offset
              "reset_after": 100000, "reset": 1,   # RST the connection after N body bytes
              "status": 503, "status_times": 2,    # answer with an error status
+             "status_get_only": true,             # ... to GET requests only
              "stall": 3, "stall_times": 1,        # send half the body, then nothing for S s
              "rate": 1000000,                     # bytes/s per connection (no count)
-             "no_ranges": true}}                  # ignore Range and advertise none
+             "no_ranges": true,                   # ignore Range and advertise none
+             "claim_size": 10**15}}               # HEAD announces this Content-Length
 
 Usage: fault_server.py DIR PORT  (writes DIR/../fault_server.pid)
 """
@@ -91,7 +93,8 @@ class Handler(BaseHTTPRequestHandler):
         if body:
             with LOCK:
                 REQUESTS[name] = REQUESTS.get(name, 0) + 1
-        if "status" in faults and fire(name, "status", faults.get("status_times", -1)):
+        if "status" in faults and (body or not faults.get("status_get_only")) \
+                and fire(name, "status", faults.get("status_times", -1)):
             self.send_error(int(faults["status"]))
             return
         stat = os.stat(path)
@@ -112,7 +115,10 @@ class Handler(BaseHTTPRequestHandler):
                 self.end_headers()
                 return
         self.send_response(206 if ranged else 200)
-        self.send_header("Content-Length", str(end - start + 1))
+        length = end - start + 1
+        if not body and "claim_size" in faults:
+            length = int(faults["claim_size"])
+        self.send_header("Content-Length", str(length))
         if ranged:
             self.send_header("Content-Range", "bytes %d-%d/%d" % (start, end, size))
         if not faults.get("no_ranges"):
