@@ -47,13 +47,29 @@ std::string percent_encode_path(const std::string& name) {
 }  // namespace
 
 std::uint64_t DownloadFile::contiguous() const {
+    // Segments split off a running one are appended, so the list is not always in order.
+    std::vector<const Segment*> ordered;
+    ordered.reserve(segments.size());
+    for (const Segment& segment : segments) ordered.push_back(&segment);
+    std::sort(ordered.begin(), ordered.end(), [](const Segment* a, const Segment* b) { return a->start < b->start; });
     std::uint64_t reached = 0;
-    for (const Segment& segment : segments) {
-        if (segment.start != reached) break;
-        reached = segment.next_byte();
-        if (!segment.complete()) break;
+    for (const Segment* segment : ordered) {
+        if (segment->start != reached) break;
+        reached = segment->next_byte();
+        if (!segment->complete()) break;
     }
     return reached;
+}
+
+std::optional<Segment> split_segment(Segment& segment, std::uint64_t min_segment) {
+    if (segment.end == k_unknown_size || segment.complete()) return std::nullopt;
+    std::uint64_t remaining = segment.end - segment.next_byte();
+    if (remaining < 2 * std::max<std::uint64_t>(min_segment, k_alignment)) return std::nullopt;
+    std::uint64_t middle = (segment.next_byte() + remaining / 2) / k_alignment * k_alignment;
+    if (middle <= segment.next_byte()) return std::nullopt;
+    Segment tail{middle, segment.end, 0};
+    segment.end = middle;
+    return tail;
 }
 
 std::uint64_t DownloadFile::done_bytes() const {

@@ -255,6 +255,7 @@ private:
     void queue_file(int index);
     void start_transfers();
     void start_transfer(const Pending& pending);
+    bool split_busiest();
     void on_done(CURL* easy, CURLcode code, const std::string& stalled = "");
     void drop_stalled();
     void segment_failed(Transfer& transfer, long status, const std::string& reason);
@@ -401,6 +402,32 @@ void Session::start_transfers() {
         it = m_pending.erase(it);
         start_transfer(pending);
     }
+    while (static_cast<int>(m_transfers.size()) < m_options.max_connections && m_pending.empty() && split_busiest()) {
+    }
+}
+
+// With a connection free and nothing left to start, the running range with the most bytes
+// to go is cut in two and a new connection takes the second half.
+bool Session::split_busiest() {
+    Transfer* busiest = nullptr;
+    std::uint64_t most = 0;
+    for (const auto& [easy, transfer] : m_transfers) {
+        const DownloadFile& file = m_files[transfer->file];
+        const Segment& segment = file.segments[transfer->segment];
+        if (!file.ranges || segment.end == k_unknown_size || m_active_per_file[transfer->file] >= m_options.connections) continue;
+        std::uint64_t left = segment.end - segment.next_byte();
+        if (left > most) {
+            most = left;
+            busiest = transfer.get();
+        }
+    }
+    if (busiest == nullptr) return false;
+    DownloadFile& file = m_files[busiest->file];
+    std::optional<Segment> tail = split_segment(file.segments[busiest->segment], m_options.min_segment);
+    if (!tail) return false;
+    file.segments.push_back(*tail);
+    start_transfer({busiest->file, static_cast<int>(file.segments.size() - 1), 0});
+    return true;
 }
 
 void Session::start_transfer(const Pending& pending) {

@@ -90,3 +90,22 @@ TEST_CASE("file names from URLs and manifests") {
     CHECK_FALSE(is_safe_relative_name("a/./b"));
     CHECK_FALSE(is_safe_relative_name(""));
 }
+
+TEST_CASE("a running segment is split in two when both halves are big enough") {
+    Segment segment{0, 8 << 20, 1 << 20};
+    std::optional<Segment> tail = split_segment(segment, 1 << 20);
+    REQUIRE(tail.has_value());
+    CHECK(segment.end == tail->start);
+    CHECK(tail->end == 8u << 20);
+    CHECK(tail->done == 0);
+    CHECK(tail->start % 65536 == 0);
+    CHECK(tail->start > segment.next_byte());
+    Segment small{0, 3 << 20, 2 << 20};
+    CHECK_FALSE(split_segment(small, 1 << 20).has_value());  // 1 MiB left: not two halves of 1 MiB
+    Segment open{0, k_unknown_size, 0};
+    CHECK_FALSE(split_segment(open, 1).has_value());
+
+    DownloadFile file;  // split-off segments are appended; the prefix is still found
+    file.segments = {{0, 100, 100}, {200, 300, 100}, {100, 200, 100}};
+    CHECK(file.contiguous() == 300);
+}

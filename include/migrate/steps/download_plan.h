@@ -45,6 +45,11 @@ struct DownloadFile {
 // boundaries aligned to 64 KiB. An unknown size or no Range support gives one open segment.
 std::vector<Segment> plan_segments(std::uint64_t size, bool ranges, int connections, std::uint64_t min_segment);
 
+// Splits the part of `segment` not yet fetched in two when both halves would be at least
+// `min_segment`: `segment` keeps the first half, the second is returned (a connection that
+// finished early takes it over, as the slowest connection would otherwise set the pace).
+std::optional<Segment> split_segment(Segment& segment, std::uint64_t min_segment);
+
 // The checkpoint state of a download: per file its identity and the segments' progress.
 nlohmann::ordered_json download_state(const std::vector<DownloadFile>& files);
 
