@@ -1,4 +1,5 @@
 // migrate kinds [KIND]: printed from the same table the validator uses.
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 
@@ -24,8 +25,11 @@ Json kind_json(const steps::KindSpec& kind) {
 void print_kind(const steps::KindSpec& kind) {
     std::cout << kind.name << ": " << kind.summary << "\n"
               << "  resumes inside itself: " << (kind.resumable_inside ? "yes" : "no (restarts)") << "\n  parameters:\n";
+    // The name column fits the longest name, so `strip_components` keeps a space after it.
+    std::size_t width = 16;
+    for (const steps::ParamSpec& p : kind.params) width = std::max(width, p.name.size() + 2);
     for (const steps::ParamSpec& p : kind.params) {
-        std::cout << "    " << std::left << std::setw(16) << p.name << std::setw(20) << steps::param_type_name(p.type)
+        std::cout << "    " << std::left << std::setw(static_cast<int>(width)) << p.name << std::setw(20) << steps::param_type_name(p.type)
                   << (p.required ? "required  " : "optional  ") << p.help;
         if (!p.default_value.empty()) std::cout << " [default: " << p.default_value << "]";
         if (!p.choices.empty()) std::cout << " {" << join(p.choices, ", ") << "}";

@@ -6,8 +6,8 @@
 namespace migrate::steps {
 
 const KindTable& builtin_kinds() {
-    static const KindTable k_table = {shell_kind(), manual_kind(), wait_kind(), http_kind(), noop_kind(),
-                                       download_kind()};
+    static const KindTable k_table = {shell_kind(),    manual_kind(),  wait_kind(), http_kind(),
+                                       download_kind(), extract_kind(), noop_kind()};
     return k_table;
 }
 

@@ -9,6 +9,7 @@ KindSpec shell_kind();
 KindSpec manual_kind();
 KindSpec wait_kind();
 KindSpec http_kind();
+KindSpec extract_kind();
 KindSpec noop_kind();
 KindSpec download_kind();
 

@@ -112,4 +112,10 @@ std::string format_bytes(std::uint64_t bytes) {
     return buffer;
 }
 
+std::string format_count(std::uint64_t count) {
+    std::string digits = std::to_string(count);
+    for (std::size_t at = digits.size(); at > 3; at -= 3) digits.insert(at - 3, ",");
+    return digits;
+}
+
 }  // namespace migrate

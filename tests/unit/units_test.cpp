@@ -127,3 +127,10 @@ TEST_CASE("hex_encode", "[text]") {
     const unsigned char bytes[] = {0x00, 0x0f, 0xa5, 0xff};
     CHECK(hex_encode(bytes, 4) == "000fa5ff");
 }
+
+TEST_CASE("format_count groups thousands", "[units]") {
+    CHECK(format_count(0) == "0");
+    CHECK(format_count(999) == "999");
+    CHECK(format_count(1000) == "1,000");
+    CHECK(format_count(1234567) == "1,234,567");
+}

@@ -24,4 +24,7 @@ std::optional<std::uint64_t> parse_size(std::string_view text);
 
 std::string format_bytes(std::uint64_t bytes);
 
+// A count with thousands separators: "1,234,567".
+std::string format_count(std::uint64_t count);
+
 }  // namespace migrate
