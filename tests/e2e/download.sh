@@ -18,10 +18,14 @@ served() { stats | jq -r --arg f "$1" '.served[$f] // 0'; }
 requests() { stats | jq -r --arg f "$1" '.requests[$f] // 0'; }
 reset_server() { curl -fs "$SERVER/_reset" > /dev/null; echo "${1:-{\}}" > srv/faults.json; }
 
-# Eight parts of a "backup" and their sha256sum manifest.
-for i in 1 2 3 4 5 6 7 8; do head -c $((3000000 + i * 1000)) /dev/urandom > srv/backup.tar.gz.00$i; done
+# A "backup": a tar.gz of random files cut into eight parts, and their sha256sum manifest.
+mkdir -p content/upload
+for i in $(seq 1 12); do head -c 2000000 /dev/urandom > content/upload/f$i.bin; done
+tar -C content -czf - . | split -b 3100000 --numeric-suffixes=1 -a 3 - srv/backup.tar.gz.
 (cd srv && sha256sum backup.tar.gz.00* > SHA256SUMS)
+check "the backup has eight parts" test "$(ls srv/backup.tar.gz.* | wc -l)" = 8
 total_bytes=$(cat srv/backup.tar.gz.00* | wc -c)
+size_of() { stat -c %s "srv/$1"; }
 
 book() {  # book FILE EXTRA_WITH...: a runbook downloading the manifest, then a step that must come after
   local file=$1; shift
@@ -31,7 +35,7 @@ book() {  # book FILE EXTRA_WITH...: a runbook downloading the manifest, then a 
     printf '          manifest: %s/SHA256SUMS\n          to: parts\n          min_segment: 1MiB\n' "$SERVER"
     printf '          stall_timeout: 1s\n'
     for line in "$@"; do printf '          %s\n' "$line"; done
-    printf '      - id: unpack\n        kind: shell\n        needs: [get]\n        with: { command: "touch unpacked" }\n'
+    printf '      - id: unpack\n        kind: extract\n        needs: [get]\n        with: { archive: "parts/backup.tar.gz.*", to: restored }\n'
   } > "$file"
 }
 
@@ -40,29 +44,32 @@ reset_server '{"backup.tar.gz.003": {"corrupt": 1}}'
 book b1.yaml
 expect_exit 0 "a part served corrupt once is fetched again and the run completes" "$MIGRATE" run b1.yaml --journal j1.jsonl --rehearsal --yes
 check "every part matches the manifest" bash -c "cd parts && sha256sum --quiet -c SHA256SUMS"
+check "the parts unpacked into the original files" diff -r content restored
 check "no .partial file is left" bash -c "! ls parts | grep -q partial"
 refetched=$(events j1.jsonl step.end | jq -c 'select(.step=="get") | .refetched')
-check "the journal names the part fetched again and its bytes" test "$(echo "$refetched" | jq -r '.[0].file + " " + (.[0].bytes|tostring) + " " + (length|tostring)')" = "backup.tar.gz.003 3003000 1"
-check "bytes_refetched is that part's size" test "$(events j1.jsonl step.end | jq -r 'select(.step=="get") | .metrics.bytes_refetched')" = 3003000
-check "only that part was served twice (server count)" test "$(stats | jq '[.served[]] | add')" = $((total_bytes + 3003000 + $(wc -c < srv/SHA256SUMS)))
-check "the other parts were served once" test "$(served backup.tar.gz.005)" = 3005000
+check "the journal names the part fetched again and its bytes" test "$(echo "$refetched" | jq -r '.[0].file + " " + (.[0].bytes|tostring) + " " + (length|tostring)')" = "backup.tar.gz.003 $(size_of backup.tar.gz.003) 1"
+check "bytes_refetched is that part's size" test "$(events j1.jsonl step.end | jq -r 'select(.step=="get") | .metrics.bytes_refetched')" = "$(size_of backup.tar.gz.003)"
+check "only that part was served twice (server count)" test "$(stats | jq '[.served[]] | add')" = $((total_bytes + $(size_of backup.tar.gz.003) + $(wc -c < srv/SHA256SUMS)))
+check "the other parts were served once" test "$(served backup.tar.gz.005)" = "$(size_of backup.tar.gz.005)"
 
-# 2. A part corrupt every time: the step fails naming it, nothing after it runs.
+# 2. A part corrupt every time: the step fails naming it, and nothing is extracted.
 reset_server '{"backup.tar.gz.006": {"corrupt": -1}}'
-rm -rf parts unpacked
+rm -rf parts restored
 book b2.yaml "refetch: 1"
 expect_exit 1 "a part corrupt every time fails the step" "$MIGRATE" run b2.yaml --journal j2.jsonl --rehearsal --yes
 check "the error names the part and both hashes" bash -c "events j2.jsonl step.end | jq -r 'select(.step==\"get\") | .error' | grep -q 'backup.tar.gz.006: sha256 mismatch after 2 fetches (expected $(sha256sum srv/backup.tar.gz.006 | cut -c1-64), got '"
-check "the step after the download did not run" test ! -e unpacked
+check "nothing was extracted" test ! -e restored -a ! -e restored.partial
+check "the extract step never started" test -z "$(events j2.jsonl step.start | jq -r 'select(.step=="unpack")')"
 check "the corrupt part is not kept" bash -c "! ls parts | grep -q '^backup.tar.gz.006'"
 check "the good parts are complete under their names" test -e parts/backup.tar.gz.008
 
 # 3. Resets mid-body, 503s and a stall: the bytes still come out right.
 reset_server '{"backup.tar.gz.001": {"reset_after": 700000, "reset": 2}, "backup.tar.gz.002": {"status": 503, "status_times": 2, "status_get_only": true}, "backup.tar.gz.003": {"status": 503, "status_times": 1}, "backup.tar.gz.004": {"stall": 3, "stall_times": 1}}'
-rm -rf parts unpacked
+rm -rf parts restored
 book b3.yaml
 expect_exit 0 "resets, 503s and a stall are retried" "$MIGRATE" run b3.yaml --journal j3.jsonl --rehearsal --yes
 check "every part matches the manifest after the faults" bash -c "cd parts && sha256sum --quiet -c SHA256SUMS"
+check "and they unpack into the original files" diff -r content restored
 check "the retries are counted" test "$(events j3.jsonl step.end | jq -r 'select(.step=="get") | .metrics.retries')" -ge 3
 check "the faults did fire" test "$(stats | jq '.fired | length')" = 4
 check "the stall was named" grep -q "stalled: no byte for 1.0s" last.out
