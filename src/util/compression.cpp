@@ -9,6 +9,8 @@
 #include <limits>
 #include <vector>
 
+#include "parallel_gzip.h"
+
 namespace migrate {
 namespace {
 
@@ -218,6 +220,7 @@ std::unique_ptr<Compressor> make_compressor(const CompressorOptions& options, By
         throw CompressionError(compression_name(options.format) + " level " + std::to_string(options.level) +
                                " is out of range (" + std::to_string(range.lowest) + " to " +
                                std::to_string(range.highest) + ")");
+    if (options.format == CompressionFormat::gzip && options.threads >= 2) return make_parallel_gzip(options, std::move(sink));
     if (options.format == CompressionFormat::gzip) return std::make_unique<GzipCompressor>(options, std::move(sink));
     return std::make_unique<ZstdCompressor>(options, std::move(sink));
 }

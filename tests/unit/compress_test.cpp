@@ -109,12 +109,26 @@ TEST_CASE("zstd and gzip round trips, checked by the libraries and by the stream
         CHECK(gzip_decompress(out, input.size() + 1) == input);
         test_whole(CompressionFormat::gzip, out, input.size(), 1);
     }
-    SECTION("an empty input still makes a valid stream") {
-        for (CompressionFormat format : {CompressionFormat::zstd, CompressionFormat::gzip}) {
-            Bytes out = compress_all("", {format, compression_levels(format).fallback, 1, 0});
-            CHECK_FALSE(out.empty());
-            test_whole(format, out, 0);
+    SECTION("gzip in parallel blocks is one ordinary gzip stream") {
+        for (int level : {1, 6, 9}) {
+            Bytes out = compress_all(input, {CompressionFormat::gzip, level, 3, 0}, 300000);
+            Bytes single = compress_all(input, {CompressionFormat::gzip, level, 1, 0});
+            INFO("level " << level);
+            CHECK(out.size() < single.size() * 101 / 100);  // blocks cost under 1 % of size
+            CHECK(gzip_decompress(out, input.size() + 1) == input);
+            test_whole(CompressionFormat::gzip, out, input.size());
         }
+        std::string two_blocks = input.substr(0, 2 << 20);  // ends exactly on a block boundary
+        Bytes out = compress_all(two_blocks, {CompressionFormat::gzip, 6, 2, 0});
+        CHECK(gzip_decompress(out, two_blocks.size() + 1) == two_blocks);
+    }
+    SECTION("an empty input still makes a valid stream") {
+        for (int threads : {1, 2})
+            for (CompressionFormat format : {CompressionFormat::zstd, CompressionFormat::gzip}) {
+                Bytes out = compress_all("", {format, compression_levels(format).fallback, threads, 0});
+                CHECK_FALSE(out.empty());
+                test_whole(format, out, 0);
+            }
     }
 }
 

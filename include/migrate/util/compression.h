@@ -47,7 +47,9 @@ using ByteSink = std::function<void(const unsigned char* data, std::size_t size)
 struct CompressorOptions {
     CompressionFormat format = CompressionFormat::zstd;
     int level = 3;
-    int threads = 1;                 // zstd worker threads (0: compress on the caller's thread)
+    // zstd: worker threads (0: all on the caller's thread); gzip: 2 or more cut the input into
+    // blocks deflated in parallel (as pigz does), else one stream on the caller's thread.
+    int threads = 1;
     std::uint64_t content_size = 0;  // the input's length when known in advance (0: unknown)
     // Checked between library calls: a call can wait for zstd's workers to finish a job.
     const CancelToken* cancel = nullptr;
