@@ -6,7 +6,7 @@
 #include <zstd.h>
 
 #include <algorithm>
-#include <limits>
+#include <thread>
 #include <vector>
 
 #include "parallel_gzip.h"
@@ -31,10 +31,17 @@ public:
         set(ZSTD_c_compressionLevel, options.level, "level");
         set(ZSTD_c_checksumFlag, 1, "frame checksum");
         if (options.threads > 0) set(ZSTD_c_nbWorkers, options.threads, "worker threads");
+        m_threaded = options.threads > 0;
         if (options.content_size > 0)
             check_zstd(ZSTD_CCtx_setPledgedSrcSize(m_context, options.content_size), "zstd: content size");
     }
-    ~ZstdCompressor() override { ZSTD_freeCCtx(m_context); }
+    ~ZstdCompressor() override {
+        // Freeing the context waits for the jobs its workers have in hand, which at high levels
+        // takes minutes; a stopped stream lets them finish on a thread of their own instead.
+        // They touch only the context's memory, and their output is thrown away.
+        if (m_ended || !m_threaded) ZSTD_freeCCtx(m_context);
+        else std::thread([context = m_context] { ZSTD_freeCCtx(context); }).detach();
+    }
 
     void write(const void* data, std::size_t size) override {
         ZSTD_inBuffer input{data, size, 0};
@@ -45,6 +52,7 @@ public:
         ZSTD_inBuffer input{nullptr, 0, 0};
         while (compress(input, ZSTD_e_end) != 0) {
         }
+        m_ended = true;
     }
 
 private:
@@ -66,6 +74,8 @@ private:
     ByteSink m_sink;
     std::vector<unsigned char> m_buffer;
     const CancelToken* m_cancel;
+    bool m_threaded = false;
+    bool m_ended = false;
 };
 
 class GzipCompressor : public Compressor {
