@@ -11,7 +11,7 @@ namespace migrate::steps {
 
 const KindTable& builtin_kinds() {
     static const KindTable k_table = {shell_kind(), manual_kind(), wait_kind(), http_kind(), noop_kind(),
-                                      verify_kind()};
+                                      verify_kind(), compress_kind()};
     return k_table;
 }
 

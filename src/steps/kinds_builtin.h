@@ -11,6 +11,7 @@ KindSpec wait_kind();
 KindSpec http_kind();
 KindSpec noop_kind();
 KindSpec verify_kind();
+KindSpec compress_kind();
 
 // Shared by http and wait: builds a request from the common parameters.
 engine::HttpRequest http_request_from(const Params& params, Millis default_timeout);
