@@ -1,13 +1,17 @@
 // The one registry: kind name -> specification and factory. Explicit, so nothing depends on
 // static initialisers the linker could drop.
+#include <algorithm>
+#include <thread>
+
 #include "kinds_builtin.h"
+#include "migrate/util/error.h"
 #include "migrate/util/text.h"
 
 namespace migrate::steps {
 
 const KindTable& builtin_kinds() {
-    static const KindTable k_table = {shell_kind(),    manual_kind(),  wait_kind(), http_kind(),
-                                       download_kind(), extract_kind(), noop_kind()};
+    static const KindTable k_table = {shell_kind(),  manual_kind(),   wait_kind(),     http_kind(), download_kind(),
+                                       verify_kind(), extract_kind(), compress_kind(), noop_kind()};
     return k_table;
 }
 
@@ -20,6 +24,13 @@ void check_exactly_one(const runbook::Node& with, const std::vector<std::string>
         diagnostics.error(with.mark, "a " + kind + " step needs one of: " + join(names, ", "));
     for (std::size_t i = 1; i < found.size(); ++i)
         diagnostics.error(found[i]->mark, "a " + kind + " step takes only one of: " + join(names, ", "));
+}
+
+int thread_count(const Params& params, const std::string& name) {
+    std::int64_t threads = params.integer(name);
+    if (threads < 0) throw StepError("parameter '" + name + "' must be 0 (one per core) or more", false);
+    if (threads == 0) return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return static_cast<int>(threads);
 }
 
 }  // namespace migrate::steps

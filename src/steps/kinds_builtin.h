@@ -9,9 +9,11 @@ KindSpec shell_kind();
 KindSpec manual_kind();
 KindSpec wait_kind();
 KindSpec http_kind();
-KindSpec extract_kind();
-KindSpec noop_kind();
 KindSpec download_kind();
+KindSpec verify_kind();
+KindSpec extract_kind();
+KindSpec compress_kind();
+KindSpec noop_kind();
 
 // Shared by http and wait: builds a request from the common parameters.
 engine::HttpRequest http_request_from(const Params& params, Millis default_timeout);
@@ -21,5 +23,7 @@ bool status_matches(const std::string& expected, long status);
 // Checks `with` for at least one of and at most one of the named parameters.
 void check_exactly_one(const runbook::Node& with, const std::vector<std::string>& names, const std::string& kind,
                        runbook::Diagnostics& diagnostics);
+// A thread-count parameter: 0 means one per core. Throws StepError for a negative count.
+int thread_count(const Params& params, const std::string& name);
 
 }  // namespace migrate::steps
