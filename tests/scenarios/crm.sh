@@ -9,6 +9,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MIGRATE=${MIGRATE:-$ROOT/build/migrate}
 PORT=${PORT:-18483}
 WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/migrate-crm.XXXXXX")}
+chmod 755 "$WORK"  # nginx workers run as nobody
 NGINX=$WORK/nginx
 cleanup() {
   bash "$ROOT/tests/e2e/nginx.sh" stop "$NGINX" "$PORT"
