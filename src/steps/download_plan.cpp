@@ -47,6 +47,7 @@ std::string percent_encode_path(const std::string& name) {
 }  // namespace
 
 std::uint64_t DownloadFile::contiguous() const {
+    if (segments.size() == 1) return segments[0].start == 0 ? segments[0].next_byte() : 0;
     // Segments split off a running one are appended, so the list is not always in order.
     std::vector<const Segment*> ordered;
     ordered.reserve(segments.size());

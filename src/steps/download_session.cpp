@@ -2,6 +2,7 @@
 #include "download_session.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +23,8 @@ namespace {
 // left by an earlier attempt are checked rather than trusted.
 constexpr std::uint64_t k_resume_overlap = 64 * 1024;
 constexpr long k_receive_buffer = 512 * 1024;
+constexpr std::size_t k_write_block = 1 << 20;
+constexpr std::uint64_t k_writeback_every = 32 << 20;
 
 std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -193,6 +196,7 @@ struct Transfer {
     bool range_ignored = false;
     bool filled = false;              // the segment got all its bytes (the rest is ignored)
     std::uint64_t written = 0;
+    std::vector<char> buffer;         // received, not yet written
     std::int64_t last_byte_ms = 0;    // for the stall timeout
     std::string failure;              // set by the write callback when it stops the transfer
     char error[CURL_ERROR_SIZE] = {0};
@@ -256,6 +260,7 @@ private:
     void start_transfers();
     void start_transfer(const Pending& pending);
     bool split_busiest();
+    bool flush(Transfer& transfer);
     void on_done(CURL* easy, CURLcode code, const std::string& stalled = "");
     void drop_stalled();
     void segment_failed(Transfer& transfer, long status, const std::string& reason);
@@ -276,6 +281,7 @@ private:
     std::map<CURL*, std::unique_ptr<Transfer>> m_transfers;
     std::deque<Pending> m_pending;
     std::map<std::pair<int, int>, int> m_failures;  // consecutive failures of a segment
+    std::map<int, std::uint64_t> m_unsynced;        // bytes written since the last writeback kick
     std::int64_t m_last_checkpoint = now_ms();
     std::int64_t m_last_progress = 0;
     std::deque<std::pair<std::int64_t, std::uint64_t>> m_rate_samples;
@@ -314,24 +320,47 @@ std::size_t Session::on_body(const char* data, std::size_t size, Transfer& trans
     }
     Segment& segment = file.segments[transfer.segment];
     std::size_t rest = size - used;
-    std::uint64_t room = segment.end == k_unknown_size ? rest : segment.end - segment.next_byte();
+    std::uint64_t received = segment.next_byte() + transfer.buffer.size();
+    std::uint64_t room = segment.end == k_unknown_size ? rest : segment.end - std::min(segment.end, received);
     std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(rest, room));
-    try {
-        partial.pwrite(data + used, take, segment.next_byte());
-    } catch (const std::system_error& e) {
-        transfer.failure = e.what();
-        return 0;
-    }
-    segment.done += take;
-    transfer.written += take;
+    transfer.buffer.insert(transfer.buffer.end(), data + used, data + used + take);
     transfer.last_byte_ms = now_ms();
-    m_totals.bytes_fetched += take;
-    m_hasher.advance(transfer.file, file.contiguous());
+    bool filled = take < rest || (segment.end != k_unknown_size && received + take >= segment.end);
+    if ((transfer.buffer.size() >= k_write_block || filled) && !flush(transfer)) return 0;
     if (take < rest) {
         transfer.filled = true;
         return 0;
     }
     return size;
+}
+
+// Writes what a connection has received since its last write: libcurl hands over 16 KiB
+// at a time, and a write (and a wake-up of the hasher) per 16 KiB cost more than the copy.
+bool Session::flush(Transfer& transfer) {
+    if (transfer.buffer.empty()) return true;
+    DownloadFile& file = m_files[transfer.file];
+    Segment& segment = file.segments[transfer.segment];
+    PartialFile& partial = *m_partials[transfer.file];
+    try {
+        partial.pwrite(transfer.buffer.data(), transfer.buffer.size(), segment.next_byte());
+    } catch (const std::system_error& e) {
+        transfer.failure = e.what();
+        transfer.buffer.clear();
+        return false;
+    }
+    std::size_t size = transfer.buffer.size();
+    transfer.buffer.clear();
+    segment.done += size;
+    transfer.written += size;
+    m_totals.bytes_fetched += size;
+    m_hasher.advance(transfer.file, file.contiguous());
+    // Start writing the pages back now, so the syncs at checkpoints and at the end find
+    // little left to do (a download can outrun the disk's writeback otherwise).
+    if ((m_unsynced[transfer.file] += size) >= k_writeback_every) {
+        ::sync_file_range(partial.fd(), 0, 0, SYNC_FILE_RANGE_WRITE);
+        m_unsynced[transfer.file] = 0;
+    }
+    return true;
 }
 
 void Session::open_files() {
@@ -415,7 +444,7 @@ bool Session::split_busiest() {
         const DownloadFile& file = m_files[transfer->file];
         const Segment& segment = file.segments[transfer->segment];
         if (!file.ranges || segment.end == k_unknown_size || m_active_per_file[transfer->file] >= m_options.connections) continue;
-        std::uint64_t left = segment.end - segment.next_byte();
+        std::uint64_t left = segment.end - std::min(segment.end, segment.next_byte() + transfer->buffer.size());
         if (left > most) {
             most = left;
             busiest = transfer.get();
@@ -423,8 +452,12 @@ bool Session::split_busiest() {
     }
     if (busiest == nullptr) return false;
     DownloadFile& file = m_files[busiest->file];
-    std::optional<Segment> tail = split_segment(file.segments[busiest->segment], m_options.min_segment);
+    Segment& segment = file.segments[busiest->segment];
+    Segment received = segment;  // the split must fall after the bytes still in the buffer
+    received.done += busiest->buffer.size();
+    std::optional<Segment> tail = split_segment(received, m_options.min_segment);
     if (!tail) return false;
+    segment.end = received.end;
     file.segments.push_back(*tail);
     start_transfer({busiest->file, static_cast<int>(file.segments.size() - 1), 0});
     return true;
@@ -493,6 +526,7 @@ void Session::on_done(CURL* easy, CURLcode code, const std::string& stalled) {
     curl_multi_remove_handle(m_multi.handle, easy);
     curl_easy_cleanup(easy);
     --m_active_per_file[transfer->file];
+    flush(*transfer);  // bytes received before an error are good bytes
     DownloadFile& file = m_files[transfer->file];
     Segment& segment = file.segments[transfer->segment];
     if (!transfer->failure.empty()) throw StepError(file.name + ": " + transfer->failure, false);
@@ -628,6 +662,7 @@ void Session::report_progress(bool force) {
 
 void Session::drop_transfers() {
     for (auto& [easy, transfer] : m_transfers) {
+        if (m_partials[transfer->file]) flush(*transfer);
         curl_multi_remove_handle(m_multi.handle, easy);
         curl_easy_cleanup(easy);
     }
