@@ -11,6 +11,7 @@
 #include "migrate/engine/confirm.h"
 #include "migrate/engine/engine.h"
 #include "migrate/engine/http.h"
+#include "migrate/engine/mysql.h"
 #include "migrate/engine/process.h"
 #include "migrate/engine/secrets.h"
 #include "migrate/engine/signals.h"
@@ -237,6 +238,7 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
 
     engine::SystemProcessRunner processes;
     engine::CurlHttpClient http;
+    engine::MariadbConnector mysql;
     engine::Console console(std::cout, ::isatty(1) != 0, global.json());
     engine::RunOptions run_options{mode, args.from.empty() ? std::nullopt : std::optional(args.from), args.only,
                                    args.max_parallel, ""};
@@ -244,7 +246,7 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
 
     if (mode == steps::RunMode::dry_run) {
         engine::EngineConfirmations confirmations("", false, false);
-        engine::Services services{processes, http, confirmations, clock};
+        engine::Services services{processes, http, confirmations, clock, mysql};
         console.line("dry run of '" + book.name + "': preflight checks only, nothing is changed or journaled");
         engine::Engine engine({book, steps::builtin_kinds(), services, nullptr, console, run_options, variables, secret_lookup});
         engine::RunOutcome outcome = engine.dry_run();
@@ -267,7 +269,7 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
     run_options.log_dir = journal_path + ".logs";
     fs::create_directories(run_options.log_dir);
     engine::EngineConfirmations confirmations(journal_path, args.yes && mode == steps::RunMode::rehearsal, ::isatty(0) != 0);
-    engine::Services services{processes, http, confirmations, clock};
+    engine::Services services{processes, http, confirmations, clock, mysql};
     writer->append(args.resume ? "run.resume" : "run.start", run_start_fields(book, resolved, mode, args.resume ? &prior : nullptr), true);
     console.line(std::string(args.resume ? "resuming" : "run") + " " + run_id + " of '" + book.name + "' (" +
                  steps::run_mode_name(mode) + (args.env.empty() ? "" : ", env " + args.env) + "), journal " + journal_path);
