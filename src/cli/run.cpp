@@ -107,9 +107,9 @@ std::map<std::string, std::string> resolve_run_variables(const runbook::Runbook&
     }
 }
 
-// Every ${env:...} and ${secret:...} the steps use must be set before anything runs: a run
-// must not stop half-way because a password was not exported. Names the first missing one
-// and where it is used.
+// Every ${env:...} and ${secret:...} the steps and connections use must be set before
+// anything runs: a run must not stop half-way because a password was not exported. Names
+// the first missing one and where it is used.
 void check_run_inputs(const runbook::Runbook& book, const engine::SecretStore& secrets) {
     std::function<void(const runbook::Node&)> visit;
     auto check_text = [&](const std::string& text, const runbook::Mark& mark) {
@@ -136,6 +136,7 @@ void check_run_inputs(const runbook::Runbook& book, const engine::SecretStore& s
         visit(step->with);
         for (const runbook::Step& undo : step->rollback) visit(undo.with);
     }
+    visit(book.connections);
 }
 
 void confirm_production(const runbook::Runbook& book, const RunArgs& args) {

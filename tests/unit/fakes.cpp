@@ -315,7 +315,7 @@ steps::KindSpec probe_kind(ProbeWorld& world) {
 
 steps::KindTable test_kinds(ProbeWorld& world) {
     steps::KindTable table{probe_kind(world)};
-    for (const char* name : {"manual", "shell", "http"})
+    for (const char* name : {"manual", "shell", "http", "wait", "sql"})
         if (const steps::KindSpec* kind = steps::find_kind(steps::builtin_kinds(), name)) table.push_back(*kind);
     return table;
 }

@@ -165,7 +165,7 @@ constexpr std::chrono::milliseconds k_probe_safety_limit{3000};
 //   checkpoint: TEXT   journals a checkpoint {"at": TEXT} before anything else
 //   note: TEXT         anything; shows up in the call log
 steps::KindSpec probe_kind(ProbeWorld& world);
-// The probe kind plus the builtin "manual", "shell" and "http" kinds.
+// The probe kind plus the builtin "manual", "shell", "http", "wait" and "sql" kinds.
 steps::KindTable test_kinds(ProbeWorld& world);
 
 // Loads and validates a runbook from YAML text; throws std::runtime_error with the formatted
