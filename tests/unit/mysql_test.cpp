@@ -269,27 +269,23 @@ TEST_CASE("sql: a lost connection is retried, going on after the statements alre
 }
 
 TEST_CASE("sql: a refused connection is retryable; access denied is not", "[sql]") {
-    EngineHarness h;
-    prepare(h);
-    h.mysql.fail_connects("source", 2003, 2);
-    h.load(runbook_with(k_source, R"(
+    const std::string steps = R"(
       - id: fix
         kind: sql
         retry: { attempts: 3, backoff: 1s }
         with: { connection: source, statements: "SELECT 1" }
-)"));
-    REQUIRE(h.run().status == "ok");
-    CHECK(h.step_end("fix").data["attempts"] == 3);
+)";
+    EngineHarness refused;
+    prepare(refused);
+    refused.mysql.fail_connects("source", 2003, 2);
+    refused.load(runbook_with(k_source, steps));
+    REQUIRE(refused.run().status == "ok");
+    CHECK(refused.step_end("fix").data["attempts"] == 3);
 
     EngineHarness denied;
     prepare(denied);
     denied.mysql.fail_connects("source", 1045, 5);
-    denied.load(runbook_with(k_source, R"(
-      - id: fix
-        kind: sql
-        retry: { attempts: 3, backoff: 1s }
-        with: { connection: source, statements: "SELECT 1" }
-)"));
+    denied.load(runbook_with(k_source, steps));
     CHECK(denied.run().status == "failed");
     CHECK(denied.step_end("fix").data["attempts"] == 1);
     CHECK_THAT(denied.step_end("fix").string("error"), Contains("connection 'source' (127.0.0.1:3306): cannot connect"));
