@@ -11,6 +11,7 @@
 #include "migrate/engine/confirm.h"
 #include "migrate/engine/engine.h"
 #include "migrate/engine/http.h"
+#include "migrate/engine/mysql.h"
 #include "migrate/engine/process.h"
 #include "migrate/engine/secrets.h"
 #include "migrate/engine/signals.h"
@@ -106,9 +107,9 @@ std::map<std::string, std::string> resolve_run_variables(const runbook::Runbook&
     }
 }
 
-// Every ${env:...} and ${secret:...} the steps use must be set before anything runs: a run
-// must not stop half-way because a password was not exported. Names the first missing one
-// and where it is used.
+// Every ${env:...} and ${secret:...} the steps and connections use must be set before
+// anything runs: a run must not stop half-way because a password was not exported. Names
+// the first missing one and where it is used.
 void check_run_inputs(const runbook::Runbook& book, const engine::SecretStore& secrets) {
     std::function<void(const runbook::Node&)> visit;
     auto check_text = [&](const std::string& text, const runbook::Mark& mark) {
@@ -135,6 +136,7 @@ void check_run_inputs(const runbook::Runbook& book, const engine::SecretStore& s
         visit(step->with);
         for (const runbook::Step& undo : step->rollback) visit(undo.with);
     }
+    visit(book.connections);
 }
 
 void confirm_production(const runbook::Runbook& book, const RunArgs& args) {
@@ -237,6 +239,7 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
 
     engine::SystemProcessRunner processes;
     engine::CurlHttpClient http;
+    engine::MariadbConnector mysql;
     engine::Console console(std::cout, ::isatty(1) != 0, global.json());
     engine::RunOptions run_options{mode, args.from.empty() ? std::nullopt : std::optional(args.from), args.only,
                                    args.max_parallel, ""};
@@ -244,7 +247,7 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
 
     if (mode == steps::RunMode::dry_run) {
         engine::EngineConfirmations confirmations("", false, false);
-        engine::Services services{processes, http, confirmations, clock};
+        engine::Services services{processes, http, confirmations, clock, mysql};
         console.line("dry run of '" + book.name + "': preflight checks only, nothing is changed or journaled");
         engine::Engine engine({book, steps::builtin_kinds(), services, nullptr, console, run_options, variables, secret_lookup});
         engine::RunOutcome outcome = engine.dry_run();
@@ -267,7 +270,7 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
     run_options.log_dir = journal_path + ".logs";
     fs::create_directories(run_options.log_dir);
     engine::EngineConfirmations confirmations(journal_path, args.yes && mode == steps::RunMode::rehearsal, ::isatty(0) != 0);
-    engine::Services services{processes, http, confirmations, clock};
+    engine::Services services{processes, http, confirmations, clock, mysql};
     writer->append(args.resume ? "run.resume" : "run.start", run_start_fields(book, resolved, mode, args.resume ? &prior : nullptr), true);
     console.line(std::string(args.resume ? "resuming" : "run") + " " + run_id + " of '" + book.name + "' (" +
                  steps::run_mode_name(mode) + (args.env.empty() ? "" : ", env " + args.env) + "), journal " + journal_path);

@@ -136,6 +136,13 @@ Json StepExecutor::interpolate(const runbook::Node& node) const {
     return nullptr;
 }
 
+Json StepExecutor::connection(const std::string& name) const {
+    const runbook::Node& connections = m_shared.setup.book.connections;
+    if (const runbook::Node* found = connections.is_mapping() ? connections.find(name) : nullptr)
+        return interpolate(*found);
+    throw StepError("no connection '" + name + "' is declared under 'connections'", false);
+}
+
 Json StepExecutor::step_fields() const {
     Json fields{{"step", m_step.id}, {"phase", m_step.phase_id}, {"kind", m_step.kind}, {"role", m_step.role}};
     if (m_step.is_rollback) fields["rollback_of"] = m_step.rollback_of;
@@ -182,7 +189,8 @@ StepResult StepExecutor::execute() {
     std::string log_path = setup.options.log_dir.empty() ? "" : setup.options.log_dir + "/" + m_step.id + ".log";
     auto role = setup.book.roles.find(m_step.role);
     steps::StepContext context{m_step, params, m_control.stop, setup.services, events, setup.options.mode,
-                               role == setup.book.roles.end() ? "" : role->second, log_path, checkpoint};
+                               role == setup.book.roles.end() ? "" : role->second, log_path, checkpoint,
+                               connection_lookup()};
     events.remember_checkpoints_in(&context.last_checkpoint);
     setup.console.line("  start  " + m_step.id + " (" + m_step.role + ", " + m_step.kind + "): " + one_line(runner->describe(context)));
     int attempts = 0;
@@ -214,7 +222,7 @@ StepResult StepExecutor::attempt_loop(steps::StepContext& context, steps::StepRu
         m_control.deadline_ms = m_step.timeout ? setup.services.clock.steady_ms() + m_step.timeout->count() : 0;
         steps::StepContext attempt_context{context.step, context.params, *token, context.services, context.events,
                                            context.mode, context.role_description, context.log_path,
-                                           context.last_checkpoint};
+                                           context.last_checkpoint, context.connections};
         std::string error;
         bool retryable = false;
         try {
@@ -294,7 +302,8 @@ StepResult StepExecutor::preflight() {
         ExecutorEvents events(m_shared, m_step);
         auto role = setup.book.roles.find(m_step.role);
         steps::StepContext context{m_step, params, m_control.stop, setup.services, events, steps::RunMode::dry_run,
-                                   role == setup.book.roles.end() ? "" : role->second, "", std::nullopt};
+                                   role == setup.book.roles.end() ? "" : role->second, "", std::nullopt,
+                                   connection_lookup()};
         setup.console.line("  would  " + m_step.id + " (" + m_step.role + ", " + m_step.kind + "): " + one_line(runner->describe(context)));
         runner->preflight(context);
         return {StepState::ok, ""};

@@ -48,6 +48,11 @@ public:
 
 private:
     Json interpolate(const runbook::Node& node) const;
+    // The runbook's connection `name`, interpolated like `with`.
+    Json connection(const std::string& name) const;
+    steps::ConnectionLookup connection_lookup() const {
+        return [this](const std::string& name) { return connection(name); };
+    }
     std::string expand_text(const std::string& text, const runbook::Mark& mark) const;
     StepResult attempt_loop(steps::StepContext& context, steps::StepRunner& runner);
     StepResult finish(StepResult result, const steps::StepContext* context, std::int64_t started, int attempts);

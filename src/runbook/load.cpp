@@ -39,8 +39,9 @@ const std::vector<std::string> k_scale_fields = {"metric", "expect"};
 const std::vector<std::string> k_scale_metrics = {"bytes", "rows", "files", "hosts"};
 const std::vector<std::string> k_environment_fields = {"vars"};
 const std::vector<std::string> k_connection_fields = {
-    "type", "host", "port", "socket", "user", "password", "database", "tls"};
+    "type", "host", "port", "socket", "user", "password", "database", "tls", "connect_timeout", "read_timeout"};
 const std::vector<std::string> k_connection_types = {"mysql"};
+const std::vector<std::string> k_tls_fields = {"ca_file", "verify"};
 
 bool valid_id(const std::string& id) {
     static const std::regex pattern("[a-z0-9][a-z0-9_-]*");
@@ -151,15 +152,58 @@ private:
     void load_connections(const Node& connections, Runbook& book) {
         book.connections = connections;
         if (!expect_mapping(connections, "'connections'")) return;
-        for (const auto& [key, value] : connections.entries) {
-            if (!expect_mapping(value, "connection '" + key.value + "'")) continue;
-            check_fields(value, k_connection_fields, "in connection '" + key.value + "'");
-            const Node* type = value.find("type");
-            if (type == nullptr)
-                m_diagnostics.error(value.mark, "connection '" + key.value + "' has no 'type' (one of: mysql)");
-            else
-                choice(*type, k_connection_types, "connection type");
-        }
+        for (const auto& [key, value] : connections.entries) load_connection(key, value);
+    }
+
+    // What can be checked before interpolation; values with ${...} are checked at run time.
+    void load_connection(const Node& key, const Node& value) {
+        std::string what = "connection '" + key.value + "'";
+        if (!valid_id(key.value))
+            m_diagnostics.error(key.mark, "connection name '" + key.value + "' must match [a-z0-9][a-z0-9_-]*");
+        if (!expect_mapping(value, what)) return;
+        check_fields(value, k_connection_fields, "in " + what);
+        const Node* type = value.find("type");
+        if (type == nullptr)
+            m_diagnostics.error(value.mark, what + " has no 'type' (one of: mysql)");
+        else
+            choice(*type, k_connection_types, "connection type");
+        for (const char* field : {"host", "socket", "user", "password", "database"})
+            if (const Node* node = value.find(field)) scalar(*node, "'" + std::string(field) + "' of " + what);
+        if (const Node* port = value.find("port")) check_port(*port, what);
+        for (const char* field : {"connect_timeout", "read_timeout"})
+            if (const Node* node = value.find(field); node && !has_reference(*node))
+                duration(*node, "'" + std::string(field) + "' of " + what);
+        const Node* host = value.find("host");
+        const Node* socket = value.find("socket");
+        if (host && socket)
+            m_diagnostics.error(socket->mark, what + ": give 'host' (TCP) or 'socket' (a Unix socket), not both");
+        else if (!host && !socket)
+            m_diagnostics.error(value.mark, what + " needs 'host' (TCP) or 'socket' (a Unix socket)");
+        if (const Node* tls = value.find("tls")) check_tls(*tls, what);
+        if (const Node* password = value.find("password"); password && password->is_scalar() &&
+                                                            password->value.find("${secret:") == std::string::npos)
+            m_diagnostics.warning(password->mark, "the password of " + what + " is written in the runbook; "
+                                                  "use \"${secret:NAME}\" so it stays out of the file");
+    }
+
+    void check_port(const Node& port, const std::string& what) {
+        std::string text = scalar(port, "'port' of " + what);
+        if (!port.is_scalar() || has_reference(port)) return;
+        static const std::regex digits("[0-9]{1,5}");
+        if (!std::regex_match(text, digits) || std::stoi(text) < 1 || std::stoi(text) > 65535)
+            m_diagnostics.error(port.mark, "'port' of " + what + " must be a whole number from 1 to 65535, not '" + text + "'");
+    }
+
+    void check_tls(const Node& tls, const std::string& what) {
+        if (!expect_mapping(tls, "'tls' of " + what)) return;
+        check_fields(tls, k_tls_fields, "in 'tls' of " + what);
+        if (const Node* ca_file = tls.find("ca_file")) scalar(*ca_file, "'tls.ca_file' of " + what);
+        if (const Node* verify = tls.find("verify"); verify && !has_reference(*verify))
+            choice(*verify, {"true", "false"}, "'tls.verify' value");
+    }
+
+    static bool has_reference(const Node& node) {
+        return node.is_scalar() && node.value.find("${") != std::string::npos;
     }
 
     void load_phase(const Node& node, Runbook& book) {

@@ -231,7 +231,18 @@ private:
                 if (has_references(value.value)) return;  // checked once interpolated, at run time
                 if (std::string problem = steps::check_scalar(spec.type, value.value, spec.choices); !problem.empty())
                     error(value.mark, what + ": " + problem);
+                if (spec.type == ParamType::connection) check_connection_name(value);
         }
+    }
+
+    void check_connection_name(const Node& value) {
+        std::vector<std::string> names;
+        if (m_book.connections.is_mapping())
+            for (const auto& [key, connection] : m_book.connections.entries) names.push_back(key.value);
+        if (std::find(names.begin(), names.end(), value.value) != names.end()) return;
+        error(value.mark, "unknown connection '" + value.value + "'" + did_you_mean(value.value, names) +
+                              (names.empty() ? " (no connections are declared; add it under 'connections:')"
+                                             : " (declared: " + join(names, ", ") + ")"));
     }
 
     // ---- variables, per environment ----

@@ -104,13 +104,6 @@ private:
     }
 };
 
-std::vector<std::string> declared_outputs(const runbook::Node& with) {
-    std::vector<std::string> names;
-    if (const runbook::Node* outputs = with.find("outputs"))
-        for (const auto& [key, value] : outputs->entries) names.push_back(key.value);
-    return names;
-}
-
 void check_http(const runbook::Node& with, runbook::Diagnostics& diagnostics) {
     if (const runbook::Node* outputs = with.find("outputs"))
         for (const auto& [key, value] : outputs->entries)
@@ -130,7 +123,7 @@ KindSpec http_kind() {
                     "one HTTP request with an expected status; values from the JSON answer as outputs",
                     params,
                     {"status", "body"},
-                    declared_outputs,
+                    outputs_map_names,
                     false,
                     check_http,
                     [] { return std::make_unique<HttpRunner>(); }};

@@ -10,9 +10,16 @@
 namespace migrate::steps {
 
 const KindTable& builtin_kinds() {
-    static const KindTable k_table = {shell_kind(),  manual_kind(),   wait_kind(),     http_kind(), download_kind(),
-                                       verify_kind(), extract_kind(), compress_kind(), noop_kind()};
+    static const KindTable k_table = {shell_kind(),    manual_kind(), wait_kind(),    http_kind(),     sql_kind(),
+                                       download_kind(), verify_kind(), extract_kind(), compress_kind(), noop_kind()};
     return k_table;
+}
+
+std::vector<std::string> outputs_map_names(const runbook::Node& with) {
+    std::vector<std::string> names;
+    if (const runbook::Node* outputs = with.find("outputs"))
+        for (const auto& [key, value] : outputs->entries) names.push_back(key.value);
+    return names;
 }
 
 void check_exactly_one(const runbook::Node& with, const std::vector<std::string>& names, const std::string& kind,

@@ -14,12 +14,15 @@ KindSpec verify_kind();
 KindSpec extract_kind();
 KindSpec compress_kind();
 KindSpec noop_kind();
+KindSpec sql_kind();
 
 // Shared by http and wait: builds a request from the common parameters.
 engine::HttpRequest http_request_from(const Params& params, Millis default_timeout);
 std::vector<ParamSpec> http_request_params();
 // "200", "2xx", "200,204" -> does `status` match?
 bool status_matches(const std::string& expected, long status);
+// The names declared under `with.outputs` (http's and sql's `outputs:` maps).
+std::vector<std::string> outputs_map_names(const runbook::Node& with);
 // Checks `with` for at least one of and at most one of the named parameters.
 void check_exactly_one(const runbook::Node& with, const std::vector<std::string>& names, const std::string& kind,
                        runbook::Diagnostics& diagnostics);

@@ -18,6 +18,7 @@ std::string param_type_name(ParamType type) {
         case ParamType::string_list: return "list of strings";
         case ParamType::string_map: return "mapping of strings";
         case ParamType::any: return "any";
+        case ParamType::connection: return "connection name";
     }
     return "?";
 }

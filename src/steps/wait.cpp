@@ -1,14 +1,16 @@
 // wait: poll until a condition holds (a command succeeds or fails, a file exists or is
-// gone, a URL answers with a status), every `interval`, within the step's timeout.
+// gone, a URL answers with a status, a query returns no row or a row), every `interval`,
+// within the step's timeout.
 #include <filesystem>
 
 #include "kinds_builtin.h"
+#include "migrate/steps/connections.h"
 #include "migrate/util/error.h"
 
 namespace migrate::steps {
 namespace {
 
-const std::vector<std::string> k_conditions = {"command", "file", "url"};
+const std::vector<std::string> k_conditions = {"command", "file", "url", "sql"};
 
 class WaitRunner : public StepRunner {
 public:
@@ -17,6 +19,9 @@ public:
         std::string every = " (every " + p.string("interval") + ")";
         if (p.has("command")) return "until `" + p.string("command") + "` " + until(p, "succeeds") + every;
         if (p.has("file")) return "until " + p.string("file") + " " + until(p, "exists") + every;
+        if (p.has("sql"))
+            return "until `" + p.string("sql") + "` on connection '" + p.string("connection") + "' returns " +
+                   (until(p, "empty") == "row" ? "a row" : "no rows") + every;
         return "until " + p.string("url") + " answers " + p.string("status") + every;
     }
 
@@ -32,13 +37,15 @@ public:
             if (context.services.http.perform(request, context.cancel).status == 0)
                 throw StepError("'" + request.url + "' does not answer", false);
         }
+        if (context.params.has("sql")) check_connection(context, context.params.string("connection"));
     }
 
     void run(StepContext& context) override {
         Millis interval = context.params.duration("interval");
+        std::unique_ptr<engine::MysqlSession> session;  // kept from poll to poll
         for (int poll = 1;; ++poll) {
             std::string state;
-            if (holds(context, state)) {
+            if (holds(context, session, state)) {
                 context.metrics["polls"] = poll;
                 context.outputs["polls"] = std::to_string(poll);
                 return;
@@ -53,8 +60,9 @@ private:
         return params.has("until") ? params.string("until") : fallback;
     }
 
-    bool holds(StepContext& context, std::string& state) const {
+    bool holds(StepContext& context, std::unique_ptr<engine::MysqlSession>& session, std::string& state) const {
         const Params& p = context.params;
+        if (p.has("sql")) return query_holds(context, session, state);
         if (p.has("command")) {
             engine::ProcessSpec spec{p.string("command"), "", {}, context.log_path};
             engine::ProcessResult result = context.services.processes.run(spec, context.cancel);
@@ -72,14 +80,40 @@ private:
         state = response.status == 0 ? response.error : "status " + std::to_string(response.status);
         return response.status != 0 && status_matches(p.string("status"), response.status);
     }
+
+    // A lost or refused connection is polled again (on a new session) at the next interval;
+    // an error that another poll will meet again (bad SQL, access denied) fails the step.
+    static bool query_holds(StepContext& context, std::unique_ptr<engine::MysqlSession>& session, std::string& state) {
+        const Params& p = context.params;
+        try {
+            if (!session) session = connect(context, p.string("connection"));
+            std::unique_ptr<engine::MysqlResult> result = session->query(p.string("sql"));
+            engine::MysqlRow row;
+            bool found = result->next(row);
+            state = found ? "a row" : "no rows";
+            return found == (until(p, "empty") == "row");
+        } catch (const engine::MysqlError& e) {
+            if (!e.retryable() || context.cancel.cancelled()) throw;
+            session.reset();
+            state = std::string(e.what()) + "; trying again at the next poll";
+            context.events.say(context.step.id + ": " + state);
+            return false;
+        }
+    }
 };
 
 void check_wait(const runbook::Node& with, runbook::Diagnostics& diagnostics) {
     check_exactly_one(with, k_conditions, "wait", diagnostics);
+    const runbook::Node* connection = with.find("connection");
+    if (with.find("sql") && connection == nullptr)
+        diagnostics.error(with.find("sql")->mark, "a wait on 'sql' needs 'connection' (a name under 'connections:')");
+    if (connection != nullptr && !with.find("sql"))
+        diagnostics.error(connection->mark, "'connection' goes with 'sql'; this wait has no query");
     const runbook::Node* until = with.find("until");
     if (until == nullptr || !until->is_scalar()) return;
     std::vector<std::string> allowed = with.find("command") ? std::vector<std::string>{"succeeds", "fails"}
                                        : with.find("file")  ? std::vector<std::string>{"exists", "absent"}
+                                       : with.find("sql")   ? std::vector<std::string>{"empty", "row"}
                                                             : std::vector<std::string>{};
     if (allowed.empty())
         diagnostics.error(until->mark, "'until' does not apply to a url condition; use 'status'");
@@ -95,14 +129,17 @@ KindSpec wait_kind() {
         {"command", ParamType::text, false, "", "poll until this command succeeds (or fails)"},
         {"file", ParamType::string, false, "", "poll until this file exists (or is gone)"},
         {"url", ParamType::string, false, "", "poll until this URL answers with `status`"},
-        {"until", ParamType::string, false, "", "succeeds/fails (command), exists/absent (file)",
-         {"succeeds", "fails", "exists", "absent"}},
+        {"sql", ParamType::text, false, "", "poll until this query returns no rows (or a row)"},
+        {"connection", ParamType::connection, false, "", "for sql: a name under 'connections:'"},
+        {"until", ParamType::string, false, "",
+         "succeeds/fails (command), exists/absent (file), empty/row (sql)",
+         {"succeeds", "fails", "exists", "absent", "empty", "row"}},
         {"status", ParamType::string, false, "2xx", "accepted HTTP statuses for url"},
         {"interval", ParamType::duration, false, "10s", "time between polls"}};
     for (ParamSpec& param : http_request_params())
         if (param.name != "body" && param.name != "json") params.push_back(param);
     KindSpec kind{"wait",
-                    "poll until a condition holds: a command succeeds, a file exists, a URL answers",
+                    "poll until a condition holds: a command succeeds, a file exists, a URL answers, a query returns no rows",
                     params,
                     {"polls"},
                     nullptr,

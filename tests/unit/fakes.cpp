@@ -97,6 +97,118 @@ std::vector<engine::ConfirmationRequest> FakeConfirmations::requests() const {
     return m_requests;
 }
 
+// ---- FakeMysqlConnector ----
+
+namespace {
+
+class FakeMysqlResult : public engine::MysqlResult {
+public:
+    explicit FakeMysqlResult(FakeMysqlAnswer answer) : m_answer(std::move(answer)) {
+        for (const std::string& name : m_answer.columns) m_columns.push_back(engine::MysqlColumn{name, 253, false, false});
+    }
+    const std::vector<engine::MysqlColumn>& columns() const override { return m_columns; }
+    bool next(engine::MysqlRow& row) override {
+        if (m_next >= m_answer.rows.size()) return false;
+        const auto& values = m_answer.rows[m_next++];
+        m_pointers.clear();
+        m_lengths.clear();
+        for (const auto& value : values) {
+            m_pointers.push_back(value ? value->data() : nullptr);
+            m_lengths.push_back(value ? value->size() : 0);
+        }
+        row = engine::MysqlRow(m_pointers.data(), m_lengths.data(), values.size());
+        return true;
+    }
+    std::uint64_t affected_rows() const override { return m_columns.empty() ? m_answer.affected : m_next; }
+
+private:
+    FakeMysqlAnswer m_answer;
+    std::vector<engine::MysqlColumn> m_columns;
+    std::size_t m_next = 0;
+    std::vector<const char*> m_pointers;
+    std::vector<unsigned long> m_lengths;
+};
+
+class FakeMysqlSession : public engine::MysqlSession {
+public:
+    FakeMysqlSession(FakeMysqlConnector& connector, engine::MysqlConnectionSpec spec)
+        : m_connector(connector), m_spec(std::move(spec)) {}
+    ~FakeMysqlSession() override { m_connector.session_closed(); }
+    std::uint64_t execute(std::string_view sql) override {
+        auto result = query(sql);
+        engine::MysqlRow row;
+        while (result->next(row)) {
+        }
+        return result->affected_rows();
+    }
+    std::unique_ptr<engine::MysqlResult> query(std::string_view sql) override {
+        FakeMysqlAnswer answer = m_connector.answer(m_spec.name, std::string(sql));
+        if (answer.error != 0)
+            throw engine::MysqlError(m_spec.describe() + ": " + answer.message + " (error " + std::to_string(answer.error) + ")",
+                                     answer.error, engine::mysql_error_is_transient(answer.error));
+        return std::make_unique<FakeMysqlResult>(std::move(answer));
+    }
+    std::string server_version() override { return "10.11.0-fake"; }
+    void ping() override {}
+    void append_escaped(std::string& out, std::string_view text) override {
+        for (char c : text) {
+            if (c == '\'' || c == '\\') out += '\\';
+            out += c;
+        }
+    }
+    const engine::MysqlConnectionSpec& spec() const override { return m_spec; }
+
+private:
+    FakeMysqlConnector& m_connector;
+    engine::MysqlConnectionSpec m_spec;
+};
+
+}  // namespace
+
+void FakeMysqlConnector::script(const std::string& sql, FakeMysqlAnswer answer) {
+    std::lock_guard lock(m_mutex);
+    m_scripts[sql].push_back(std::move(answer));
+}
+
+void FakeMysqlConnector::fail_connects(const std::string& name, unsigned code, int times) {
+    std::lock_guard lock(m_mutex);
+    for (int i = 0; i < times; ++i) m_connect_failures[name].push_back(code);
+}
+
+std::unique_ptr<engine::MysqlSession> FakeMysqlConnector::connect(const engine::MysqlConnectionSpec& spec, CancelToken&) {
+    Redactor::global().add_secret(spec.password);
+    std::lock_guard lock(m_mutex);
+    if (auto it = m_connect_failures.find(spec.name); it != m_connect_failures.end() && !it->second.empty()) {
+        unsigned code = it->second.front();
+        it->second.pop_front();
+        throw engine::MysqlError(spec.describe() + ": cannot connect: fake refusal (error " + std::to_string(code) + ")", code,
+                                 engine::mysql_error_is_transient(code));
+    }
+    m_connects.push_back(spec);
+    ++m_open;
+    return std::make_unique<FakeMysqlSession>(*this, spec);
+}
+
+FakeMysqlAnswer FakeMysqlConnector::answer(const std::string& name, const std::string& sql) {
+    std::lock_guard lock(m_mutex);
+    m_statements.push_back(name + ": " + sql);
+    auto it = m_scripts.find(sql);
+    if (it == m_scripts.end() || it->second.empty()) return FakeMysqlAnswer{};
+    FakeMysqlAnswer answer = it->second.front();
+    if (it->second.size() > 1) it->second.pop_front();
+    return answer;
+}
+
+std::vector<std::string> FakeMysqlConnector::statements() const {
+    std::lock_guard lock(m_mutex);
+    return m_statements;
+}
+
+std::vector<engine::MysqlConnectionSpec> FakeMysqlConnector::connects() const {
+    std::lock_guard lock(m_mutex);
+    return m_connects;
+}
+
 // ---- ProbeWorld ----
 
 std::vector<ProbeCall> ProbeWorld::calls() const {
@@ -203,7 +315,7 @@ steps::KindSpec probe_kind(ProbeWorld& world) {
 
 steps::KindTable test_kinds(ProbeWorld& world) {
     steps::KindTable table{probe_kind(world)};
-    for (const char* name : {"manual", "shell", "http"})
+    for (const char* name : {"manual", "shell", "http", "wait", "sql"})
         if (const steps::KindSpec* kind = steps::find_kind(steps::builtin_kinds(), name)) table.push_back(*kind);
     return table;
 }

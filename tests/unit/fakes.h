@@ -1,4 +1,4 @@
-// In-memory fakes for the engine's side effects (clock, processes, HTTP, confirmations), a
+// In-memory fakes for the engine's side effects (clock, processes, HTTP, confirmations, MySQL), a
 // "probe" step kind whose behaviour the runbook scripts, and helpers to build runbooks from
 // YAML text and read journals back, so engine tests run in milliseconds.
 #pragma once
@@ -85,6 +85,41 @@ private:
     std::vector<engine::ConfirmationRequest> m_requests;
 };
 
+// What the fake database answers to one statement.
+struct FakeMysqlAnswer {
+    std::vector<std::string> columns;  // empty: the statement returns no rows
+    std::vector<std::vector<std::optional<std::string>>> rows;
+    std::uint64_t affected = 0;
+    unsigned error = 0;  // non-zero: the statement fails with this errno
+    std::string message = "fake error";
+};
+
+// A scripted database. Answers per statement text (a queue; the last one repeats);
+// unscripted statements change no rows. Connects can be made to fail.
+class FakeMysqlConnector : public engine::MysqlConnector {
+public:
+    void script(const std::string& sql, FakeMysqlAnswer answer);
+    // The next `times` connects to the connection named `name` fail with `code`.
+    void fail_connects(const std::string& name, unsigned code, int times = 1);
+    std::unique_ptr<engine::MysqlSession> connect(const engine::MysqlConnectionSpec& spec, CancelToken& cancel) override;
+    // "NAME: SQL", in the order run; statements that failed included.
+    std::vector<std::string> statements() const;
+    std::vector<engine::MysqlConnectionSpec> connects() const;  // successful ones
+    int open_sessions() const { return m_open.load(); }
+
+    // Used by the fake sessions.
+    FakeMysqlAnswer answer(const std::string& name, const std::string& sql);
+    void session_closed() { --m_open; }
+
+private:
+    mutable std::mutex m_mutex;
+    std::map<std::string, std::deque<FakeMysqlAnswer>> m_scripts;
+    std::map<std::string, std::deque<unsigned>> m_connect_failures;
+    std::vector<std::string> m_statements;
+    std::vector<engine::MysqlConnectionSpec> m_connects;
+    std::atomic<int> m_open{0};
+};
+
 // One call of a probe step, as the probe saw it.
 struct ProbeCall {
     std::string step;
@@ -130,7 +165,7 @@ constexpr std::chrono::milliseconds k_probe_safety_limit{3000};
 //   checkpoint: TEXT   journals a checkpoint {"at": TEXT} before anything else
 //   note: TEXT         anything; shows up in the call log
 steps::KindSpec probe_kind(ProbeWorld& world);
-// The probe kind plus the builtin "manual", "shell" and "http" kinds.
+// The probe kind plus the builtin "manual", "shell", "http", "wait" and "sql" kinds.
 steps::KindTable test_kinds(ProbeWorld& world);
 
 // Loads and validates a runbook from YAML text; throws std::runtime_error with the formatted
@@ -187,9 +222,10 @@ public:
     FakeProcessRunner processes;
     FakeHttpClient http;
     FakeConfirmations confirmations;
+    FakeMysqlConnector mysql;
     ProbeWorld world{&clock};
     steps::KindTable kinds;
-    engine::Services services{processes, http, confirmations, clock};
+    engine::Services services{processes, http, confirmations, clock, mysql};
     std::ostringstream console_text;
     engine::Console console{console_text, false};
     TempPath journal_path;

@@ -180,7 +180,7 @@ TEST_CASE("runbook: semantic errors at their line:col", "[runbook]") {
     SECTION("an unknown kind lists the known ones") {
         CHECK(problems("      - id: a\n        kind: prob\n") ==
               std::vector<std::string>{
-                  "9:15: unknown kind 'prob'; did you mean 'probe'? (kinds: probe, manual, shell, http)"});
+                  "9:15: unknown kind 'prob'; did you mean 'probe'? (kinds: probe, manual, shell, http, wait, sql)"});
     }
     SECTION("an unknown step in needs") {
         CHECK(problems("      - id: a\n        kind: probe\n      - id: b\n        kind: probe\n        needs: [aa]\n") ==

@@ -1,5 +1,5 @@
 // Interfaces at every side effect a step has: processes, HTTP, people's confirmations,
-// the clock. The engine gets real ones; unit tests get fakes.
+// MySQL sessions (mysql.h), the clock. The engine gets real ones; unit tests get fakes.
 #pragma once
 
 #include <map>
@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "migrate/engine/mysql.h"
 #include "migrate/util/clock.h"
 
 namespace migrate::engine {
@@ -80,6 +81,7 @@ struct Services {
     HttpClient& http;
     ConfirmationSource& confirmations;
     Clock& clock;
+    MysqlConnector& mysql;
 };
 
 }  // namespace migrate::engine

@@ -16,7 +16,9 @@
 
 namespace migrate::steps {
 
-enum class ParamType { string, text, integer, boolean, duration, size, string_list, string_map, any };
+// `connection`: the name of an entry under the runbook's `connections:` (the validator checks
+// it is declared).
+enum class ParamType { string, text, integer, boolean, duration, size, string_list, string_map, any, connection };
 
 struct ParamSpec {
     std::string name;
@@ -68,6 +70,10 @@ public:
     virtual void say(const std::string& line) = 0;
 };
 
+// A connection declared under the runbook's `connections:`, interpolated like `with`.
+// Throws StepError when none has that name or a reference in it cannot be resolved.
+using ConnectionLookup = std::function<nlohmann::ordered_json(const std::string& name)>;
+
 struct StepContext {
     const runbook::Step& step;
     const Params& params;
@@ -78,6 +84,7 @@ struct StepContext {
     std::string role_description;
     std::string log_path;
     std::optional<nlohmann::ordered_json> last_checkpoint;  // on resume, where it stopped
+    ConnectionLookup connections;  // see steps/connections.h for sessions on them
     nlohmann::ordered_json metrics = nlohmann::ordered_json::object();
     nlohmann::ordered_json outputs = nlohmann::ordered_json::object();
     // Further fields for the step.end record, such as a command's exit code and output tail.
