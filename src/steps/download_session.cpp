@@ -24,7 +24,7 @@ namespace {
 constexpr std::uint64_t k_resume_overlap = 64 * 1024;
 constexpr long k_receive_buffer = 512 * 1024;
 constexpr std::size_t k_write_block = 1 << 20;
-constexpr std::uint64_t k_writeback_every = 32 << 20;
+constexpr std::uint64_t k_writeback_every = 8 << 20;
 
 std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -227,7 +227,7 @@ public:
             drop_stalled();
             report_progress(false);
             if (now_ms() - m_last_checkpoint >= m_options.checkpoint_every.count()) save_checkpoint();
-            curl_multi_poll(m_multi.handle, nullptr, 0, 100, nullptr);
+            if (!all_finished()) curl_multi_poll(m_multi.handle, nullptr, 0, 100, nullptr);
         }
         report_progress(true);
     }

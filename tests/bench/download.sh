@@ -62,7 +62,7 @@ runbook m4 "$URL/big.bin" 4 "$BIG_SHA"
 runbook mcap "$URL/capped/capped.bin" 8 "" "1MiB"
 clean='rm -rf out j.jsonl j.jsonl.logs big.bin capped.bin; mkdir -p out'
 echo "== unthrottled, ${SIZE_MB} MiB, $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
-hyperfine --warmup 1 --runs "$RUNS" --prepare "$clean" --export-json unthrottled.json \
+[ -n "${CAPPED_ONLY:-}" ] || hyperfine --warmup 1 --runs "$RUNS" --prepare "$clean" --export-json unthrottled.json \
   -n "curl -o" "curl -fso out/big.bin $URL/big.bin" \
   -n "curl -o, then sha256 (openssl)" "curl -fso out/big.bin $URL/big.bin && openssl dgst -sha256 out/big.bin" \
   -n "aria2c -x4 -s4" "aria2c -q -x4 -s4 -k1M --file-allocation=none -d out -o big.bin $URL/big.bin" \
@@ -73,7 +73,7 @@ hyperfine --runs "$(( RUNS < 3 ? RUNS : 3 ))" --prepare "$clean" --export-json c
   -n "curl -o" "curl -fso out/capped.bin $URL/capped/capped.bin" \
   -n "aria2c -x8 -s8 -k1M" "aria2c -q -x8 -s8 -k1M --file-allocation=none -d out -o capped.bin $URL/capped/capped.bin" \
   -n "migrate download, 8 connections" "$MIGRATE run mcap.yaml --journal j.jsonl --rehearsal --yes"
-for f in unthrottled capped; do
+for f in $([ -n "${CAPPED_ONLY:-}" ] && echo capped || echo unthrottled capped); do
   echo "== $f: median seconds"
   jq -r '.results[] | "\(.median | . * 1000 | round / 1000)\t\(.command)"' $f.json
 done
