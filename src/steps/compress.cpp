@@ -30,7 +30,8 @@ struct CompressJob {
 CompressionFormat format_of(const Params& params) {
     std::string name = params.string("format");
     std::optional<CompressionFormat> format = compression_from_name(name);
-    if (!format) throw StepError("parameter 'format': '" + name + "' is not one of: zstd, gzip", false);
+    if (!format)
+        throw StepError("parameter 'format': '" + name + "' is not one of: zstd, gzip", false);
     return *format;
 }
 
@@ -45,10 +46,12 @@ CompressJob job_of(const Params& params) {
     CompressJob job;
     job.input = params.string("input");
     job.options.format = format_of(params);
-    job.output = params.has("output") ? params.string("output") : job.input + compression_suffix(job.options.format);
+    job.output = params.has("output") ? params.string("output")
+                                      : job.input + compression_suffix(job.options.format);
     job.options.level = params.has("level") ? static_cast<int>(params.integer("level"))
                                             : compression_levels(job.options.format).fallback;
-    if (std::string problem = level_problem(job.options.format, job.options.level); !problem.empty())
+    if (std::string problem = level_problem(job.options.format, job.options.level);
+        !problem.empty())
         throw StepError("parameter 'level': " + problem, false);
     job.options.threads = thread_count(params, "threads");
     return job;
@@ -59,21 +62,26 @@ std::uint64_t check_paths(const CompressJob& job, bool overwrite) {
     std::error_code error;
     if (!std::filesystem::is_regular_file(job.input, error))
         throw StepError("input '" + job.input + "' " +
-                            (std::filesystem::exists(job.input, error) ? "is not a regular file" : "does not exist"),
+                            (std::filesystem::exists(job.input, error) ? "is not a regular file"
+                                                                       : "does not exist"),
                         false);
     if (std::filesystem::exists(job.output, error)) {
         if (std::filesystem::equivalent(job.input, job.output, error))
             throw StepError("output '" + job.output + "' is the input itself", false);
         if (!overwrite)
-            throw StepError("output '" + job.output + "' already exists; set 'overwrite: true' to replace it", false);
+            throw StepError(
+                "output '" + job.output + "' already exists; set 'overwrite: true' to replace it",
+                false);
     }
     return std::filesystem::file_size(job.input);
 }
 
 class InputFile {
 public:
-    explicit InputFile(const std::string& path) : m_path(path), m_fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
-        if (m_fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path);
+    explicit InputFile(const std::string& path)
+        : m_path(path), m_fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
+        if (m_fd < 0)
+            throw std::system_error(errno, std::generic_category(), "cannot open " + path);
         ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     }
     ~InputFile() { ::close(m_fd); }
@@ -85,7 +93,8 @@ public:
         for (;;) {
             ssize_t got = ::read(m_fd, buffer.data(), buffer.size());
             if (got >= 0) return static_cast<std::size_t>(got);
-            if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "cannot read " + m_path);
+            if (errno != EINTR)
+                throw std::system_error(errno, std::generic_category(), "cannot read " + m_path);
         }
     }
 
@@ -95,8 +104,8 @@ private:
 };
 
 std::string describe_job(const CompressJob& job) {
-    return job.input + " -> " + job.output + " (" + compression_name(job.options.format) + " level " +
-           std::to_string(job.options.level) + ", tested while written)";
+    return job.input + " -> " + job.output + " (" + compression_name(job.options.format) +
+           " level " + std::to_string(job.options.level) + ", tested while written)";
 }
 
 class CompressRunner : public StepRunner {
@@ -113,7 +122,8 @@ public:
         CompressJob job = job_of(context.params);
         std::error_code error;
         if (!std::filesystem::exists(job.input, error)) {
-            context.events.say("note: " + job.input + " does not exist yet; an earlier step must make it");
+            context.events.say("note: " + job.input +
+                               " does not exist yet; an earlier step must make it");
             return;
         }
         check_paths(job, context.params.boolean("overwrite"));
@@ -138,7 +148,8 @@ public:
     }
 
 private:
-    static CompressedFileResult compress(StepContext& context, const CompressJob& job, std::uint64_t size) {
+    static CompressedFileResult compress(StepContext& context, const CompressJob& job,
+                                         std::uint64_t size) {
         InputFile input(job.input);
         CompressedFileWriter writer(job.output, job.options);
         std::vector<unsigned char> buffer(k_read_block);
@@ -150,14 +161,18 @@ private:
                                     {{"bytes", writer.bytes_in()}, {"bytes_total", size}});
         }
         if (writer.bytes_in() != size)
-            throw StepError("input '" + job.input + "' changed while it was compressed (" + std::to_string(size) +
-                                " bytes before, " + std::to_string(writer.bytes_in()) + " read)",
+            throw StepError("input '" + job.input + "' changed while it was compressed (" +
+                                std::to_string(size) + " bytes before, " +
+                                std::to_string(writer.bytes_in()) + " read)",
                             true);
         return writer.commit();
     }
 
-    static void report(StepContext& context, const CompressJob& job, const CompressedFileResult& result) {
-        double ratio = result.bytes_out == 0 ? 0.0 : static_cast<double>(result.bytes_in) / static_cast<double>(result.bytes_out);
+    static void report(StepContext& context, const CompressJob& job,
+                       const CompressedFileResult& result) {
+        double ratio = result.bytes_out == 0 ? 0.0
+                                             : static_cast<double>(result.bytes_in) /
+                                                   static_cast<double>(result.bytes_out);
         context.metrics["bytes"] = result.bytes_in;
         context.metrics["bytes_out"] = result.bytes_out;
         context.metrics["ratio"] = std::round(ratio * 1000.0) / 1000.0;
@@ -170,13 +185,16 @@ private:
 // What the validator can tell before a run: a literal level outside the format's range.
 void check_compress(const runbook::Node& with, runbook::Diagnostics& diagnostics) {
     const runbook::Node* level = with.find("level");
-    if (level == nullptr || !level->is_scalar() || level->value.find("${") != std::string::npos) return;
+    if (level == nullptr || !level->is_scalar() || level->value.find("${") != std::string::npos)
+        return;
     const runbook::Node* format_node = with.find("format");
     std::optional<CompressionFormat> format = CompressionFormat::zstd;
-    if (format_node != nullptr && format_node->is_scalar()) format = compression_from_name(format_node->value);
+    if (format_node != nullptr && format_node->is_scalar())
+        format = compression_from_name(format_node->value);
     if (!format) return;  // the choices check names a bad format
     try {
-        if (std::string problem = level_problem(*format, std::stoll(level->value)); !problem.empty())
+        if (std::string problem = level_problem(*format, std::stoll(level->value));
+            !problem.empty())
             diagnostics.error(level->mark, "'level': " + problem);
     } catch (const std::exception&) {
         // not a number: the type check reports it
@@ -188,13 +206,16 @@ void check_compress(const runbook::Node& with, runbook::Diagnostics& diagnostics
 KindSpec compress_kind() {
     return KindSpec{
         "compress",
-        "gzip or zstd a file, tested while it is written (no second pass); its SHA-256 as an output",
+        "gzip or zstd a file, tested while it is written (no second pass); its SHA-256 as an "
+        "output",
         {{"input", ParamType::string, true, "", "the file to compress"},
-         {"output", ParamType::string, false, "", "the compressed file (default: input + .zst or .gz)"},
+         {"output", ParamType::string, false, "",
+          "the compressed file (default: input + .zst or .gz)"},
          {"format", ParamType::string, false, "zstd", "zstd or gzip", {"zstd", "gzip"}},
          {"level", ParamType::integer, false, "", "zstd 1-22 (default 3), gzip 1-9 (default 6)"},
          {"threads", ParamType::integer, false, "0", "compression threads (0: one per core)"},
-         {"remove_input", ParamType::boolean, false, "false", "delete the input once the output is complete and tested"},
+         {"remove_input", ParamType::boolean, false, "false",
+          "delete the input once the output is complete and tested"},
          {"overwrite", ParamType::boolean, false, "false", "replace an existing output file"}},
         {"path", "sha256", "bytes_out"},
         nullptr,

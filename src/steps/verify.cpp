@@ -23,7 +23,8 @@ struct VerifyPlan {
 
 std::string read_manifest(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw StepError("manifest '" + path + "' cannot be read: " + std::strerror(errno), false);
+    if (!in)
+        throw StepError("manifest '" + path + "' cannot be read: " + std::strerror(errno), false);
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
@@ -50,7 +51,8 @@ nlohmann::ordered_json failure_details(const VerifyOutcome& outcome) {
     if (!outcome.mismatched.empty()) {
         details["mismatched"] = nlohmann::ordered_json::array();
         for (const FileMismatch& m : outcome.mismatched)
-            details["mismatched"].push_back({{"file", m.file}, {"expected", m.expected}, {"got", m.got}});
+            details["mismatched"].push_back(
+                {{"file", m.file}, {"expected", m.expected}, {"got", m.got}});
     }
     if (!outcome.unreadable.empty()) {
         details["unreadable"] = nlohmann::ordered_json::array();
@@ -62,7 +64,8 @@ nlohmann::ordered_json failure_details(const VerifyOutcome& outcome) {
 
 std::string progress_line(const VerifyProgress& progress) {
     return format_bytes(progress.bytes_done) + " of " + format_bytes(progress.bytes_total) + ", " +
-           std::to_string(progress.files_done) + " of " + std::to_string(progress.files_total) + " files";
+           std::to_string(progress.files_done) + " of " + std::to_string(progress.files_total) +
+           " files";
 }
 
 class VerifyRunner : public StepRunner {
@@ -71,13 +74,15 @@ public:
         const Params& p = context.params;
         std::string where = p.has("dir") ? " in " + p.string("dir") : "";
         if (p.has("manifest")) return "check the files listed in " + p.string("manifest") + where;
-        return "check " + std::to_string(p.string_map("files").size()) + " files against their hashes" + where;
+        return "check " + std::to_string(p.string_map("files").size()) +
+               " files against their hashes" + where;
     }
 
     void preflight(StepContext& context) override {
         const Params& p = context.params;
         if (p.has("manifest") && !std::filesystem::exists(p.string("manifest"))) {
-            context.events.say("note: " + p.string("manifest") + " does not exist yet; an earlier step must make it");
+            context.events.say("note: " + p.string("manifest") +
+                               " does not exist yet; an earlier step must make it");
             return;
         }
         plan_of(p);  // a malformed list or hash fails the dry run
@@ -91,8 +96,10 @@ public:
         options.threads = thread_count(context.params, "threads");
         options.progress = [&](const VerifyProgress& progress) {
             context.events.progress(progress_line(progress),
-                                    {{"bytes", progress.bytes_done}, {"bytes_total", progress.bytes_total},
-                                     {"files", progress.files_done}, {"files_total", progress.files_total}});
+                                    {{"bytes", progress.bytes_done},
+                                     {"bytes_total", progress.bytes_total},
+                                     {"files", progress.files_done},
+                                     {"files_total", progress.files_total}});
         };
         VerifyOutcome outcome = verify_files(plan.entries, options, context.cancel);
         context.metrics["bytes"] = outcome.bytes;
@@ -114,10 +121,13 @@ void check_verify(const runbook::Node& with, runbook::Diagnostics& diagnostics) 
 KindSpec verify_kind() {
     return KindSpec{
         "verify",
-        "check files against a sha256sum/md5sum list or inline hashes; names every missing or different file",
-        {{"manifest", ParamType::string, false, "", "checksum list (sha256sum, md5sum or BSD format)"},
+        "check files against a sha256sum/md5sum list or inline hashes; names every missing or "
+        "different file",
+        {{"manifest", ParamType::string, false, "",
+          "checksum list (sha256sum, md5sum or BSD format)"},
          {"files", ParamType::string_map, false, "", "file name -> SHA-256 or MD5 hex, inline"},
-         {"dir", ParamType::string, false, "", "where the names are relative to (default: the manifest's directory)"},
+         {"dir", ParamType::string, false, "",
+          "where the names are relative to (default: the manifest's directory)"},
          {"threads", ParamType::integer, false, "0", "files hashed at once (0: one per core)"}},
         {"files"},
         nullptr,

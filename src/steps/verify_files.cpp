@@ -39,8 +39,8 @@ std::string path_of(const std::string& name, const std::string& base_dir) {
 }
 
 // Sorts out the files that cannot be hashed; the others become tasks, biggest first.
-std::vector<HashTask> plan_tasks(const std::vector<ChecksumEntry>& entries, const std::string& base_dir,
-                                 std::vector<FileResult>& results) {
+std::vector<HashTask> plan_tasks(const std::vector<ChecksumEntry>& entries,
+                                 const std::string& base_dir, std::vector<FileResult>& results) {
     std::vector<HashTask> tasks;
     for (std::size_t i = 0; i < entries.size(); ++i) {
         std::string path = path_of(entries[i].name, base_dir);
@@ -54,7 +54,8 @@ std::vector<HashTask> plan_tasks(const std::vector<ChecksumEntry>& entries, cons
             tasks.push_back({i, path, static_cast<std::uint64_t>(info.st_size)});
         }
     }
-    std::stable_sort(tasks.begin(), tasks.end(), [](const HashTask& a, const HashTask& b) { return a.size > b.size; });
+    std::stable_sort(tasks.begin(), tasks.end(),
+                     [](const HashTask& a, const HashTask& b) { return a.size > b.size; });
     return tasks;
 }
 
@@ -71,7 +72,8 @@ public:
         for (bool done = false; !done;) {
             {
                 std::unique_lock lock(m_mutex);
-                done = m_changed.wait_for(lock, interval, [&] { return m_finished == workers.size(); });
+                done = m_changed.wait_for(lock, interval,
+                                          [&] { return m_finished == workers.size(); });
             }
             if (tick) tick();  // on this thread, also once all is done
         }
@@ -83,7 +85,8 @@ public:
 
 private:
     void work() {
-        for (std::size_t next; (next = m_next++) < m_tasks.size() && !m_cancel.cancelled();) hash(m_tasks[next]);
+        for (std::size_t next; (next = m_next++) < m_tasks.size() && !m_cancel.cancelled();)
+            hash(m_tasks[next]);
         std::lock_guard lock(m_mutex);
         ++m_finished;
         m_changed.notify_all();
@@ -120,19 +123,28 @@ private:
     std::size_t m_finished = 0;
 };
 
-VerifyOutcome collect(const std::vector<ChecksumEntry>& entries, const std::vector<FileResult>& results) {
+VerifyOutcome collect(const std::vector<ChecksumEntry>& entries,
+                      const std::vector<FileResult>& results) {
     VerifyOutcome outcome;
     for (std::size_t i = 0; i < entries.size(); ++i) {
         const std::string& name = entries[i].name;
         switch (results[i].verdict) {
-            case Verdict::matched: ++outcome.files_checked; break;
+            case Verdict::matched:
+                ++outcome.files_checked;
+                break;
             case Verdict::mismatched:
                 ++outcome.files_checked;
                 outcome.mismatched.push_back({name, entries[i].hex, results[i].detail});
                 break;
-            case Verdict::missing: outcome.missing.push_back(name); break;
-            case Verdict::unreadable: outcome.unreadable.push_back({name, results[i].detail}); break;
-            case Verdict::stopped: outcome.stopped = true; break;
+            case Verdict::missing:
+                outcome.missing.push_back(name);
+                break;
+            case Verdict::unreadable:
+                outcome.unreadable.push_back({name, results[i].detail});
+                break;
+            case Verdict::stopped:
+                outcome.stopped = true;
+                break;
         }
     }
     return outcome;
@@ -140,7 +152,8 @@ VerifyOutcome collect(const std::vector<ChecksumEntry>& entries, const std::vect
 
 }  // namespace
 
-VerifyOutcome verify_files(const std::vector<ChecksumEntry>& entries, const VerifyOptions& options, CancelToken& cancel) {
+VerifyOutcome verify_files(const std::vector<ChecksumEntry>& entries, const VerifyOptions& options,
+                           CancelToken& cancel) {
     std::vector<FileResult> results(entries.size());
     std::vector<HashTask> tasks = plan_tasks(entries, options.base_dir, results);
     VerifyProgress progress;
@@ -152,7 +165,8 @@ VerifyOutcome verify_files(const std::vector<ChecksumEntry>& entries, const Veri
         progress.files_done = pool.files_done();
         if (options.progress) options.progress(progress);
     };
-    int threads = static_cast<int>(std::min<std::size_t>(std::max(options.threads, 1), tasks.size()));
+    int threads =
+        static_cast<int>(std::min<std::size_t>(std::max(options.threads, 1), tasks.size()));
     if (threads > 0) pool.run(threads, options.progress_interval, tick);
     VerifyOutcome outcome = collect(entries, results);
     outcome.bytes = pool.bytes_done();
@@ -160,7 +174,8 @@ VerifyOutcome verify_files(const std::vector<ChecksumEntry>& entries, const Veri
 }
 
 std::string describe_failures(const VerifyOutcome& outcome, std::size_t files_listed) {
-    std::size_t failed = outcome.missing.size() + outcome.mismatched.size() + outcome.unreadable.size();
+    std::size_t failed =
+        outcome.missing.size() + outcome.mismatched.size() + outcome.unreadable.size();
     if (failed == 0) return "";
     std::vector<std::string> parts;
     if (!outcome.missing.empty()) parts.push_back("missing: " + join(outcome.missing, ", "));
@@ -168,9 +183,11 @@ std::string describe_failures(const VerifyOutcome& outcome, std::size_t files_li
     for (const FileMismatch& mismatch : outcome.mismatched) names.push_back(mismatch.file);
     if (!names.empty()) parts.push_back("different: " + join(names, ", "));
     names.clear();
-    for (const FileProblem& problem : outcome.unreadable) names.push_back(problem.file + " (" + problem.error + ")");
+    for (const FileProblem& problem : outcome.unreadable)
+        names.push_back(problem.file + " (" + problem.error + ")");
     if (!names.empty()) parts.push_back("unreadable: " + join(names, ", "));
-    return std::to_string(failed) + " of " + std::to_string(files_listed) + " files failed the check: " + join(parts, "; ");
+    return std::to_string(failed) + " of " + std::to_string(files_listed) +
+           " files failed the check: " + join(parts, "; ");
 }
 
 }  // namespace migrate::steps

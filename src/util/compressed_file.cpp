@@ -115,10 +115,13 @@ private:
     std::thread m_thread;  // last: it starts once everything it uses exists
 };
 
-CompressedFileWriter::CompressedFileWriter(const std::string& path, const CompressorOptions& options)
+CompressedFileWriter::CompressedFileWriter(const std::string& path,
+                                           const CompressorOptions& options)
     : m_format(options.format) {
     // The compressor first: bad options fail before a partial file exists.
-    ByteSink sink = [this](const unsigned char* data, std::size_t size) { m_output->push(data, size); };
+    ByteSink sink = [this](const unsigned char* data, std::size_t size) {
+        m_output->push(data, size);
+    };
     m_compressor = make_compressor(options, sink);
     m_output = std::make_unique<OutputStage>(path, options.format);
 }
@@ -127,7 +130,9 @@ CompressedFileWriter::~CompressedFileWriter() {
     m_compressor.reset();  // zstd's workers stop before the stage they feed goes
 }
 
-const std::string& CompressedFileWriter::partial_path() const { return m_output->file().partial_path(); }
+const std::string& CompressedFileWriter::partial_path() const {
+    return m_output->file().partial_path();
+}
 
 void CompressedFileWriter::write(const void* data, std::size_t size) {
     m_compressor->write(data, size);

@@ -26,21 +26,28 @@ void check_zstd(std::size_t code, const std::string& what) {
 class ZstdCompressor : public Compressor {
 public:
     ZstdCompressor(const CompressorOptions& options, ByteSink sink)
-        : m_context(ZSTD_createCCtx()), m_sink(std::move(sink)), m_buffer(k_output_block), m_cancel(options.cancel) {
-        if (m_context == nullptr) throw CompressionError("zstd: cannot allocate a compression context");
+        : m_context(ZSTD_createCCtx()),
+          m_sink(std::move(sink)),
+          m_buffer(k_output_block),
+          m_cancel(options.cancel) {
+        if (m_context == nullptr)
+            throw CompressionError("zstd: cannot allocate a compression context");
         set(ZSTD_c_compressionLevel, options.level, "level");
         set(ZSTD_c_checksumFlag, 1, "frame checksum");
         if (options.threads > 0) set(ZSTD_c_nbWorkers, options.threads, "worker threads");
         m_threaded = options.threads > 0;
         if (options.content_size > 0)
-            check_zstd(ZSTD_CCtx_setPledgedSrcSize(m_context, options.content_size), "zstd: content size");
+            check_zstd(ZSTD_CCtx_setPledgedSrcSize(m_context, options.content_size),
+                       "zstd: content size");
     }
     ~ZstdCompressor() override {
         // Freeing the context waits for the jobs its workers have in hand, which at high levels
         // takes minutes; a stopped stream lets them finish on a thread of their own instead.
         // They touch only the context's memory, and their output is thrown away.
-        if (m_ended || !m_threaded) ZSTD_freeCCtx(m_context);
-        else std::thread([context = m_context] { ZSTD_freeCCtx(context); }).detach();
+        if (m_ended || !m_threaded)
+            ZSTD_freeCCtx(m_context);
+        else
+            std::thread([context = m_context] { ZSTD_freeCCtx(context); }).detach();
     }
 
     void write(const void* data, std::size_t size) override {
@@ -57,7 +64,8 @@ public:
 
 private:
     void set(ZSTD_cParameter parameter, int value, const std::string& what) {
-        check_zstd(ZSTD_CCtx_setParameter(m_context, parameter, value), "zstd: " + what + " " + std::to_string(value));
+        check_zstd(ZSTD_CCtx_setParameter(m_context, parameter, value),
+                   "zstd: " + what + " " + std::to_string(value));
     }
 
     // One call into the library; returns what it still has to flush.
@@ -80,9 +88,12 @@ private:
 
 class GzipCompressor : public Compressor {
 public:
-    GzipCompressor(const CompressorOptions& options, ByteSink sink) : m_sink(std::move(sink)), m_buffer(k_output_block) {
-        if (deflateInit2(&m_stream, options.level, Z_DEFLATED, k_gzip_window, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-            throw CompressionError("gzip: cannot start deflate at level " + std::to_string(options.level));
+    GzipCompressor(const CompressorOptions& options, ByteSink sink)
+        : m_sink(std::move(sink)), m_buffer(k_output_block) {
+        if (deflateInit2(&m_stream, options.level, Z_DEFLATED, k_gzip_window, 8,
+                         Z_DEFAULT_STRATEGY) != Z_OK)
+            throw CompressionError("gzip: cannot start deflate at level " +
+                                   std::to_string(options.level));
     }
     ~GzipCompressor() override { deflateEnd(&m_stream); }
 
@@ -122,17 +133,21 @@ private:
 };
 
 // What both testers check at the end.
-void check_end(const std::string& format, bool ended, std::uint64_t produced, std::uint64_t expected) {
-    if (!ended) throw CompressionError(format + " test: the stream is truncated (it stops before its end)");
+void check_end(const std::string& format, bool ended, std::uint64_t produced,
+               std::uint64_t expected) {
+    if (!ended)
+        throw CompressionError(format + " test: the stream is truncated (it stops before its end)");
     if (produced != expected)
-        throw CompressionError(format + " test: the stream decompresses to " + std::to_string(produced) +
-                               " bytes, the input had " + std::to_string(expected));
+        throw CompressionError(format + " test: the stream decompresses to " +
+                               std::to_string(produced) + " bytes, the input had " +
+                               std::to_string(expected));
 }
 
 class ZstdTester : public StreamTester {
 public:
     ZstdTester() : m_context(ZSTD_createDCtx()), m_buffer(k_output_block) {
-        if (m_context == nullptr) throw CompressionError("zstd: cannot allocate a decompression context");
+        if (m_context == nullptr)
+            throw CompressionError("zstd: cannot allocate a decompression context");
     }
     ~ZstdTester() override { ZSTD_freeDCtx(m_context); }
 
@@ -140,7 +155,8 @@ public:
         ZSTD_inBuffer input{data, size, 0};
         bool output_full = false;
         while (input.pos < input.size || output_full) {
-            if (m_ended && input.pos < input.size) throw CompressionError("zstd test: data after the end of the frame");
+            if (m_ended && input.pos < input.size)
+                throw CompressionError("zstd test: data after the end of the frame");
             if (m_ended) break;
             ZSTD_outBuffer output{m_buffer.data(), m_buffer.size(), 0};
             std::size_t result = ZSTD_decompressStream(m_context, &output, &input);
@@ -151,7 +167,9 @@ public:
         }
     }
 
-    void finish(std::uint64_t expected_length) override { check_end("zstd", m_ended, m_produced, expected_length); }
+    void finish(std::uint64_t expected_length) override {
+        check_end("zstd", m_ended, m_produced, expected_length);
+    }
     std::uint64_t decompressed_bytes() const override { return m_produced; }
 
 private:
@@ -164,7 +182,8 @@ private:
 class GzipTester : public StreamTester {
 public:
     GzipTester() : m_buffer(k_output_block) {
-        if (inflateInit2(&m_stream, k_gzip_window) != Z_OK) throw CompressionError("gzip: cannot start inflate");
+        if (inflateInit2(&m_stream, k_gzip_window) != Z_OK)
+            throw CompressionError("gzip: cannot start inflate");
     }
     ~GzipTester() override { inflateEnd(&m_stream); }
 
@@ -178,7 +197,9 @@ public:
         }
     }
 
-    void finish(std::uint64_t expected_length) override { check_end("gzip", m_ended, m_produced, expected_length); }
+    void finish(std::uint64_t expected_length) override {
+        check_end("gzip", m_ended, m_produced, expected_length);
+    }
     std::uint64_t decompressed_bytes() const override { return m_produced; }
 
 private:
@@ -187,17 +208,21 @@ private:
         m_stream.avail_in = static_cast<uInt>(size);
         bool output_full = false;
         while (m_stream.avail_in > 0 || output_full) {
-            if (m_ended && m_stream.avail_in > 0) throw CompressionError("gzip test: data after the end of the stream");
+            if (m_ended && m_stream.avail_in > 0)
+                throw CompressionError("gzip test: data after the end of the stream");
             if (m_ended) break;
             m_stream.next_out = m_buffer.data();
             m_stream.avail_out = static_cast<uInt>(m_buffer.size());
             int result = inflate(&m_stream, Z_NO_FLUSH);
             m_produced += m_buffer.size() - m_stream.avail_out;
             output_full = m_stream.avail_out == 0;
-            if (result == Z_STREAM_END) m_ended = true;
-            else if (result == Z_BUF_ERROR) break;  // no progress possible until more input comes
+            if (result == Z_STREAM_END)
+                m_ended = true;
+            else if (result == Z_BUF_ERROR)
+                break;  // no progress possible until more input comes
             else if (result != Z_OK)
-                throw CompressionError(std::string("gzip test: ") + (m_stream.msg != nullptr ? m_stream.msg : "corrupt stream"));
+                throw CompressionError(std::string("gzip test: ") +
+                                       (m_stream.msg != nullptr ? m_stream.msg : "corrupt stream"));
         }
     }
 
@@ -209,7 +234,9 @@ private:
 
 }  // namespace
 
-std::string compression_name(CompressionFormat format) { return format == CompressionFormat::gzip ? "gzip" : "zstd"; }
+std::string compression_name(CompressionFormat format) {
+    return format == CompressionFormat::gzip ? "gzip" : "zstd";
+}
 
 std::optional<CompressionFormat> compression_from_name(std::string_view name) {
     if (name == "zstd") return CompressionFormat::zstd;
@@ -217,7 +244,9 @@ std::optional<CompressionFormat> compression_from_name(std::string_view name) {
     return std::nullopt;
 }
 
-std::string compression_suffix(CompressionFormat format) { return format == CompressionFormat::gzip ? ".gz" : ".zst"; }
+std::string compression_suffix(CompressionFormat format) {
+    return format == CompressionFormat::gzip ? ".gz" : ".zst";
+}
 
 LevelRange compression_levels(CompressionFormat format) {
     if (format == CompressionFormat::gzip) return {1, 9, 6};
@@ -227,11 +256,14 @@ LevelRange compression_levels(CompressionFormat format) {
 std::unique_ptr<Compressor> make_compressor(const CompressorOptions& options, ByteSink sink) {
     LevelRange range = compression_levels(options.format);
     if (options.level < range.lowest || options.level > range.highest)
-        throw CompressionError(compression_name(options.format) + " level " + std::to_string(options.level) +
-                               " is out of range (" + std::to_string(range.lowest) + " to " +
+        throw CompressionError(compression_name(options.format) + " level " +
+                               std::to_string(options.level) + " is out of range (" +
+                               std::to_string(range.lowest) + " to " +
                                std::to_string(range.highest) + ")");
-    if (options.format == CompressionFormat::gzip && options.threads >= 2) return make_parallel_gzip(options, std::move(sink));
-    if (options.format == CompressionFormat::gzip) return std::make_unique<GzipCompressor>(options, std::move(sink));
+    if (options.format == CompressionFormat::gzip && options.threads >= 2)
+        return make_parallel_gzip(options, std::move(sink));
+    if (options.format == CompressionFormat::gzip)
+        return std::make_unique<GzipCompressor>(options, std::move(sink));
     return std::make_unique<ZstdCompressor>(options, std::move(sink));
 }
 

@@ -47,7 +47,8 @@ public:
     void compress(Block& block) {
         deflateReset(&m_stream);
         if (block.dictionary > 0 &&
-            deflateSetDictionary(&m_stream, block.input.data(), static_cast<uInt>(block.dictionary)) != Z_OK)
+            deflateSetDictionary(&m_stream, block.input.data(),
+                                 static_cast<uInt>(block.dictionary)) != Z_OK)
             throw CompressionError("gzip: deflate refused the dictionary");
         const unsigned char* data = block.input.data() + block.dictionary;
         std::size_t size = block.data_size();
@@ -71,7 +72,9 @@ private:
 class ParallelGzipCompressor : public Compressor {
 public:
     ParallelGzipCompressor(const CompressorOptions& options, ByteSink sink)
-        : m_sink(std::move(sink)), m_level(options.level), m_limit(options.threads * k_blocks_per_thread) {
+        : m_sink(std::move(sink)),
+          m_level(options.level),
+          m_limit(options.threads * k_blocks_per_thread) {
         BlockDeflater check(m_level);  // a bad level fails here, not on a worker
         for (int i = 0; i < options.threads; ++i) m_workers.emplace_back([this] { work(); });
         m_current = new_block();
@@ -128,7 +131,8 @@ private:
     void submit(bool last) {
         std::unique_ptr<Block> next = new_block();
         std::size_t tail = std::min(k_dictionary, m_current->data_size());
-        next->input.assign(m_current->input.end() - static_cast<std::ptrdiff_t>(tail), m_current->input.end());
+        next->input.assign(m_current->input.end() - static_cast<std::ptrdiff_t>(tail),
+                           m_current->input.end());
         next->dictionary = tail;
         m_current->last = last;
         {

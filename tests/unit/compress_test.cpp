@@ -23,8 +23,9 @@ std::string dump_like_text(std::size_t rows) {
     std::mt19937 random(42);
     std::ostringstream out;
     for (std::size_t i = 0; i < rows; ++i)
-        out << "INSERT INTO orders VALUES (" << i << ", " << random() % 100000 << ", 'customer-" << random() % 5000
-            << "', '2024-0" << 1 + random() % 9 << "-1" << random() % 10 << "', " << random() % 100000 / 100.0 << ");\n";
+        out << "INSERT INTO orders VALUES (" << i << ", " << random() % 100000 << ", 'customer-"
+            << random() % 5000 << "', '2024-0" << 1 + random() % 9 << "-1" << random() % 10 << "', "
+            << random() % 100000 / 100.0 << ");\n";
     return out.str();
 }
 
@@ -66,9 +67,11 @@ std::string gzip_decompress(const Bytes& data, std::size_t capacity) {
     return out;
 }
 
-void test_whole(CompressionFormat format, const Bytes& data, std::uint64_t expected, std::size_t piece = 4096) {
+void test_whole(CompressionFormat format, const Bytes& data, std::uint64_t expected,
+                std::size_t piece = 4096) {
     auto tester = make_stream_tester(format);
-    for (std::size_t at = 0; at < data.size(); at += piece) tester->feed(data.data() + at, std::min(piece, data.size() - at));
+    for (std::size_t at = 0; at < data.size(); at += piece)
+        tester->feed(data.data() + at, std::min(piece, data.size() - at));
     tester->finish(expected);
 }
 
@@ -82,9 +85,11 @@ TEST_CASE("formats, suffixes and level ranges") {
     CHECK(compression_suffix(CompressionFormat::gzip) == ".gz");
     CHECK(compression_levels(CompressionFormat::gzip).highest == 9);
     CHECK(compression_levels(CompressionFormat::zstd).fallback == 3);
-    CHECK_THROWS_AS(make_compressor({CompressionFormat::gzip, 10, 1, 0}, [](const unsigned char*, std::size_t) {}),
+    CHECK_THROWS_AS(make_compressor({CompressionFormat::gzip, 10, 1, 0},
+                                    [](const unsigned char*, std::size_t) {}),
                     CompressionError);
-    CHECK_THROWS_WITH(make_compressor({CompressionFormat::zstd, 0, 1, 0}, [](const unsigned char*, std::size_t) {}),
+    CHECK_THROWS_WITH(make_compressor({CompressionFormat::zstd, 0, 1, 0},
+                                      [](const unsigned char*, std::size_t) {}),
                       Catch::Contains("out of range"));
 }
 
@@ -125,7 +130,8 @@ TEST_CASE("zstd and gzip round trips, checked by the libraries and by the stream
     SECTION("an empty input still makes a valid stream") {
         for (int threads : {1, 2})
             for (CompressionFormat format : {CompressionFormat::zstd, CompressionFormat::gzip}) {
-                Bytes out = compress_all("", {format, compression_levels(format).fallback, threads, 0});
+                Bytes out =
+                    compress_all("", {format, compression_levels(format).fallback, threads, 0});
                 CHECK_FALSE(out.empty());
                 test_whole(format, out, 0);
             }
@@ -144,13 +150,16 @@ TEST_CASE("the stream tester catches corrupt, truncated, extended and short stre
         CHECK_THROWS_AS(test_whole(format, flipped, input.size()), CompressionError);
 
         Bytes truncated(good.begin(), good.end() - 100);
-        CHECK_THROWS_WITH(test_whole(format, truncated, input.size()), Catch::Contains("truncated"));
+        CHECK_THROWS_WITH(test_whole(format, truncated, input.size()),
+                          Catch::Contains("truncated"));
 
         Bytes extended = good;
         extended.push_back(0);
-        CHECK_THROWS_WITH(test_whole(format, extended, input.size()), Catch::Contains("after the end"));
+        CHECK_THROWS_WITH(test_whole(format, extended, input.size()),
+                          Catch::Contains("after the end"));
 
-        CHECK_THROWS_WITH(test_whole(format, good, input.size() + 1), Catch::Contains("the input had"));
+        CHECK_THROWS_WITH(test_whole(format, good, input.size() + 1),
+                          Catch::Contains("the input had"));
     }
 }
 
@@ -158,12 +167,14 @@ TEST_CASE("the stream tester checks the zstd frame checksum and the gzip CRC32 a
     std::string input = dump_like_text(5000);
     Bytes zstd = compress_all(input, {CompressionFormat::zstd, 3, 0, 0});
     zstd.back() ^= 0x01;  // the frame ends with its content checksum
-    CHECK_THROWS_WITH(test_whole(CompressionFormat::zstd, zstd, input.size()), Catch::Contains("checksum"));
+    CHECK_THROWS_WITH(test_whole(CompressionFormat::zstd, zstd, input.size()),
+                      Catch::Contains("checksum"));
 
     Bytes gzip = compress_all(input, {CompressionFormat::gzip, 6, 1, 0});
     Bytes bad_crc = gzip;
     bad_crc[bad_crc.size() - 8] ^= 0x01;  // trailer: CRC32, then the length mod 2^32
-    CHECK_THROWS_WITH(test_whole(CompressionFormat::gzip, bad_crc, input.size()), Catch::Contains("incorrect data check"));
+    CHECK_THROWS_WITH(test_whole(CompressionFormat::gzip, bad_crc, input.size()),
+                      Catch::Contains("incorrect data check"));
     Bytes bad_length = gzip;
     bad_length[bad_length.size() - 4] ^= 0x01;
     CHECK_THROWS_WITH(test_whole(CompressionFormat::gzip, bad_length, input.size()),
@@ -171,7 +182,8 @@ TEST_CASE("the stream tester checks the zstd frame checksum and the gzip CRC32 a
 }
 
 TEST_CASE("a compressed file is tested, hashed and renamed only on commit") {
-    std::filesystem::path dir = std::filesystem::temp_directory_path() / "migrate-compressed-file-test";
+    std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / "migrate-compressed-file-test";
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     std::string input = dump_like_text(60000);

@@ -20,7 +20,8 @@ struct Fixture {
     Fixture() {
         std::filesystem::remove_all(dir);
         std::filesystem::create_directories(dir / "sub");
-        for (int i = 0; i < 12; ++i) add("part-" + std::to_string(i), std::string(1000 * i * i + 7, char('a' + i)));
+        for (int i = 0; i < 12; ++i)
+            add("part-" + std::to_string(i), std::string(1000 * i * i + 7, char('a' + i)));
         add("sub/nested", "in a sub-directory");
         Digest md5(DigestAlgorithm::md5);
         md5.update("md5 listed");
@@ -36,7 +37,8 @@ struct Fixture {
         bytes_listed += content.size();
     }
 
-    VerifyOutcome verify(int threads, CancelToken& cancel, const std::function<void(const VerifyProgress&)>& progress = {}) {
+    VerifyOutcome verify(int threads, CancelToken& cancel,
+                         const std::function<void(const VerifyProgress&)>& progress = {}) {
         VerifyOptions options;
         options.base_dir = dir.string();
         options.threads = threads;
@@ -53,7 +55,8 @@ TEST_CASE("all files match, on one thread and on several") {
     for (int threads : {1, 2, 8}) {
         CancelToken cancel;
         VerifyProgress last;
-        VerifyOutcome outcome = fixture.verify(threads, cancel, [&](const VerifyProgress& p) { last = p; });
+        VerifyOutcome outcome =
+            fixture.verify(threads, cancel, [&](const VerifyProgress& p) { last = p; });
         INFO(threads << " threads");
         CHECK(outcome.ok());
         CHECK(outcome.files_checked == fixture.entries.size());
@@ -70,7 +73,8 @@ TEST_CASE("every missing, different and unreadable file is named in the order of
     Fixture fixture;
     std::filesystem::remove(fixture.dir / "part-3");
     std::ofstream(fixture.dir / "part-5", std::ios::app) << "x";
-    std::ofstream(fixture.dir / "part-9", std::ios::binary | std::ios::in) << "Z";  // same size, one byte changed
+    std::ofstream(fixture.dir / "part-9", std::ios::binary | std::ios::in)
+        << "Z";  // same size, one byte changed
     std::filesystem::create_directory(fixture.dir / "a-directory");
     fixture.entries.push_back({"a-directory", sha256_hex(""), DigestAlgorithm::sha256, 0});
     fixture.entries.push_back({"never-there", sha256_hex(""), DigestAlgorithm::sha256, 0});
@@ -82,14 +86,16 @@ TEST_CASE("every missing, different and unreadable file is named in the order of
     CHECK(outcome.mismatched[0].file == "part-5");
     CHECK(outcome.mismatched[1].file == "part-9");
     CHECK(outcome.mismatched[1].expected == fixture.entries[9].hex);
-    CHECK(outcome.mismatched[1].got == hash_file((fixture.dir / "part-9").string(), DigestAlgorithm::sha256));
+    CHECK(outcome.mismatched[1].got ==
+          hash_file((fixture.dir / "part-9").string(), DigestAlgorithm::sha256));
     REQUIRE(outcome.unreadable.size() == 1);
     CHECK(outcome.unreadable[0].file == "a-directory");
     CHECK(outcome.unreadable[0].error == "not a regular file");
     CHECK(outcome.files_checked == fixture.entries.size() - 3);
-    CHECK(describe_failures(outcome, fixture.entries.size()) ==
-          "5 of 16 files failed the check: missing: part-3, never-there; different: part-5, part-9; "
-          "unreadable: a-directory (not a regular file)");
+    CHECK(
+        describe_failures(outcome, fixture.entries.size()) ==
+        "5 of 16 files failed the check: missing: part-3, never-there; different: part-5, part-9; "
+        "unreadable: a-directory (not a regular file)");
 }
 
 TEST_CASE("names are taken from the base directory unless absolute") {

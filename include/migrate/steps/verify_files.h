@@ -30,7 +30,9 @@ struct VerifyOutcome {
     std::size_t files_checked = 0;  // hashed to the end, matching or not
     std::uint64_t bytes = 0;        // hashed
     bool stopped = false;           // the cancel token fired
-    bool ok() const { return missing.empty() && mismatched.empty() && unreadable.empty() && !stopped; }
+    bool ok() const {
+        return missing.empty() && mismatched.empty() && unreadable.empty() && !stopped;
+    }
 };
 
 struct VerifyProgress {
@@ -50,7 +52,8 @@ struct VerifyOptions {
 
 // Hashes every listed file with its entry's algorithm; each file is read by one thread, the
 // threads take the next biggest file. Results keep the list's order.
-VerifyOutcome verify_files(const std::vector<ChecksumEntry>& entries, const VerifyOptions& options, CancelToken& cancel);
+VerifyOutcome verify_files(const std::vector<ChecksumEntry>& entries, const VerifyOptions& options,
+                           CancelToken& cancel);
 
 // "3 of 20 files failed: missing: a; different: b, c" (every file named); "" when all is well.
 std::string describe_failures(const VerifyOutcome& outcome, std::size_t files_listed);
