@@ -93,13 +93,17 @@ std::vector<Segment> plan_segments(std::uint64_t size, bool ranges, int connecti
 nlohmann::ordered_json download_state(const std::vector<DownloadFile>& files) {
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const DownloadFile& file : files) {
+        // A 14-hour download writes thousands of checkpoints: files not begun are left out,
+        // finished ones carry no segments.
+        if (!file.finished && file.done_bytes() == 0 && file.refetches == 0) continue;
         nlohmann::ordered_json entry{{"name", file.name}, {"url", file.url}, {"validator", file.validator}};
         entry["size"] = file.size == k_unknown_size ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(file.size);
         entry["finished"] = file.finished;
         entry["refetches"] = file.refetches;
         nlohmann::ordered_json segments = nlohmann::ordered_json::array();
-        for (const Segment& segment : file.segments)
-            segments.push_back({segment.start, segment.end == k_unknown_size ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(segment.end), segment.done});
+        if (!file.finished)
+            for (const Segment& segment : file.segments)
+                segments.push_back({segment.start, segment.end == k_unknown_size ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(segment.end), segment.done});
         entry["segments"] = std::move(segments);
         list.push_back(std::move(entry));
     }

@@ -226,7 +226,7 @@ public:
                 if (message->msg == CURLMSG_DONE) on_done(message->easy_handle, message->data.result);
             drop_stalled();
             report_progress(false);
-            if (now_ms() - m_last_checkpoint >= m_options.checkpoint_every.count()) save_checkpoint();
+            if (now_ms() - m_last_checkpoint >= checkpoint_interval()) save_checkpoint();
             if (!all_finished()) curl_multi_poll(m_multi.handle, nullptr, 0, 100, nullptr);
         }
         report_progress(true);
@@ -261,6 +261,12 @@ private:
     void start_transfer(const Pending& pending);
     bool split_busiest();
     bool flush(Transfer& transfer);
+    // Every second at first, then every 5 s: a resume re-fetches at most that much, and a
+    // long download does not fill the journal with checkpoints.
+    std::int64_t checkpoint_interval() const {
+        std::int64_t base = m_options.checkpoint_every.count();
+        return now_ms() - m_started_ms < 30'000 ? base : 5 * base;
+    }
     void on_done(CURL* easy, CURLcode code, const std::string& stalled = "");
     void drop_stalled();
     void segment_failed(Transfer& transfer, long status, const std::string& reason);
@@ -282,6 +288,7 @@ private:
     std::deque<Pending> m_pending;
     std::map<std::pair<int, int>, int> m_failures;  // consecutive failures of a segment
     std::map<int, std::uint64_t> m_unsynced;        // bytes written since the last writeback kick
+    std::int64_t m_started_ms = now_ms();
     std::int64_t m_last_checkpoint = now_ms();
     std::int64_t m_last_progress = 0;
     std::deque<std::pair<std::int64_t, std::uint64_t>> m_rate_samples;
