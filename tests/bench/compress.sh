@@ -27,19 +27,8 @@ ROUNDS=${ROUNDS:-5}
 WITH_ZSTD=${WITH_ZSTD:-1}
 WITH_GZIP=${WITH_GZIP:-1}
 
-for tool in hyperfine jq zstd gzip pigz python3; do
-    command -v "$tool" >/dev/null || { echo "compress.sh: $tool is required" >&2; exit 2; }
-done
-[ -x "$MIGRATE" ] || { echo "compress.sh: no migrate binary at $MIGRATE (set MIGRATE=...)" >&2; exit 2; }
-
-if [ -n "${BENCH_DIR:-}" ]; then work=$BENCH_DIR; mkdir -p "$work"; else work=$(mktemp -d /var/tmp/migrate-bench.XXXXXX); fi
-[ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$work"' EXIT
-cd "$work"
-
-echo "== machine"
-echo "nproc:   $(nproc)"
-echo "cpu:     $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
-echo "load:    $(cut -d' ' -f1-3 /proc/loadavg)"
+source "$here/interleave.sh"
+bench_setup compress.sh hyperfine jq zstd gzip pigz python3
 echo "tools:   $(zstd --version | grep -o 'v[0-9.]*'), $(gzip --version | head -1), $(pigz --version 2>&1)"
 
 [ -f dump.sql ] || python3 "$here/gen_dump.py" dump.sql "$SIZE_MB"
@@ -58,7 +47,6 @@ runbook zstd.yaml "output: $work/out.zst"
 runbook gzip.yaml "output: $work/out.gz" "format: gzip" "level: 9"
 runbook gzip1.yaml "output: $work/out.gz" "format: gzip" "level: 9" "threads: 1"
 
-source "$here/interleave.sh"
 clean='rm -f out.* peer.* j.jsonl; rm -rf j.jsonl.logs'
 sizes=""
 if [ "$WITH_ZSTD" = 1 ]; then

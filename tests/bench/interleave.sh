@@ -1,7 +1,10 @@
-# Sourced by the data-step benchmarks (verify.sh, compress.sh): hyperfine rounds that take the
-# commands in turn, so a change in the machine's load hits every command alike (these
-# machines are shared), and a Markdown table of the medians.
+# Sourced by the data-step benchmarks (verify.sh, compress.sh): their set-up, hyperfine rounds
+# that take the commands in turn, so a change in the machine's load hits every command alike
+# (these machines are shared), and a Markdown table of the medians.
 #
+#   bench_setup SCRIPT TOOL...
+#       checks the tools and $MIGRATE, makes and enters $work (BENCH_DIR or a new directory
+#       under /var/tmp; removed at exit unless KEEP=1), and prints the machine
 #   interleave NAME ROUNDS PREPARE -n LABEL CMD -n LABEL CMD ...
 #       one warm-up round (discarded), then ROUNDS rounds of `hyperfine --runs 1` over all
 #       commands; every round's JSON is kept as NAME.round-K.json
@@ -10,6 +13,22 @@
 #   interleave_table NAME BYTES
 #       per command: median wall time, min-max, BYTES / median, median / first command's
 #       median, median CPU time (user + system), and the load average at the end
+
+bench_setup() {
+    local script=$1 tool
+    shift
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || { echo "$script: $tool is required" >&2; exit 2; }
+    done
+    [ -x "$MIGRATE" ] || { echo "$script: no migrate binary at $MIGRATE (set MIGRATE=...)" >&2; exit 2; }
+    if [ -n "${BENCH_DIR:-}" ]; then work=$BENCH_DIR; mkdir -p "$work"; else work=$(mktemp -d /var/tmp/migrate-bench.XXXXXX); fi
+    [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$work"' EXIT
+    cd "$work"
+    echo "== machine"
+    echo "nproc:   $(nproc)"
+    echo "cpu:     $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+    echo "load:    $(cut -d' ' -f1-3 /proc/loadavg)"
+}
 
 # Returns once /proc/stat shows no runnable process but the sampler itself for 2 s.
 wait_for_quiet() {
@@ -29,6 +48,7 @@ wait_for_quiet() {
 interleave() {
     local name=$1 rounds=$2 prepare=$3; shift 3
     local round
+    rm -f "$name".round-*.json  # an earlier run's rounds would join the table
     for round in $(seq 0 "$rounds"); do
         [ "${QUIET:-0}" = 1 ] && wait_for_quiet
         hyperfine --runs 1 --prepare "$prepare" --output=null --style none \

@@ -16,20 +16,9 @@ root=$(cd "$here/../.." && pwd)
 MIGRATE=${MIGRATE:-$root/build-bench/migrate}
 ROUNDS=${ROUNDS:-7}
 
-for tool in hyperfine jq openssl sha256sum; do
-    command -v "$tool" >/dev/null || { echo "verify.sh: $tool is required" >&2; exit 2; }
-done
-[ -x "$MIGRATE" ] || { echo "verify.sh: no migrate binary at $MIGRATE (set MIGRATE=...)" >&2; exit 2; }
-
-if [ -n "${BENCH_DIR:-}" ]; then work=$BENCH_DIR; mkdir -p "$work"; else work=$(mktemp -d /var/tmp/migrate-bench.XXXXXX); fi
-[ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$work"' EXIT
-cd "$work"
-
-echo "== machine"
-echo "nproc:   $(nproc)"
-echo "cpu:     $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+source "$here/interleave.sh"
+bench_setup verify.sh hyperfine jq openssl sha256sum
 echo "sha-ni:  $(grep -q -w sha_ni /proc/cpuinfo && echo yes || echo no)"
-echo "load:    $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "tools:   $(openssl version | cut -d' ' -f1-2), $(sha256sum --version | head -1), $("$MIGRATE" --version 2>/dev/null || echo migrate)"
 
 [ -f big.bin ] || head -c 1G /dev/urandom > big.bin
@@ -50,7 +39,6 @@ runbook many.yaml <<YAML
           manifest: $work/many/SHA256SUMS
 YAML
 
-source "$here/interleave.sh"
 prepare='rm -f j.jsonl; rm -rf j.jsonl.logs'
 interleave one "$ROUNDS" "$prepare" \
     -n "migrate verify (1 file)" "$MIGRATE run one.yaml --rehearsal --yes --journal j.jsonl" \

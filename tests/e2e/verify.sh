@@ -10,20 +10,14 @@ echo "a small file in a sub-directory" > data/sub/notes.txt
 cp sha256.list data/SHA256SUMS
 check "the manifests list 20 files" test "$(wc -l < sha256.list)" -eq 20
 
-# verify_runbook FILE MANIFEST [DIR]: one verify step over MANIFEST.
+# verify_runbook FILE MANIFEST [DIR]: one verify step over MANIFEST; with MANIFEST "-", the
+# step's `with` lines come from stdin.
 verify_runbook() {
-  cat > "$1" <<YAML
-version: 1
-name: verify
-phases:
-  - id: p
-    steps:
-      - id: check
-        kind: verify
-        with:
-          manifest: $2
-${3:+          dir: $3}
-YAML
+  {
+    printf 'version: 1\nname: verify\nphases:\n  - id: p\n    steps:\n      - id: check\n        kind: verify\n        with:\n'
+    if [ "$2" = - ]; then cat; else printf '          manifest: %s\n' "$2"; fi
+    [ -z "${3:-}" ] || printf '          dir: %s\n' "$3"
+  } > "$1"
 }
 
 verify_runbook good.yaml "$WORK/sha256.list" "$WORK/data"
@@ -56,15 +50,7 @@ for list in sha256 md5; do
   check "$list: a mismatch is not retried" test "$(events "bad-$list.jsonl" step.retry | wc -l)" -eq 0
 done
 
-cat > inline.yaml <<YAML
-version: 1
-name: inline
-phases:
-  - id: p
-    steps:
-      - id: check
-        kind: verify
-        with:
+verify_runbook inline.yaml - <<YAML
           dir: $WORK/data
           threads: 1
           files:
@@ -77,15 +63,9 @@ sed -i "s/part-02: .*/part-02: $(sha256sum data/part-03 | cut -d' ' -f1)/" inlin
 expect_exit 1 "a wrong inline hash fails" "$MIGRATE" run inline.yaml --rehearsal --yes --journal inline-bad.jsonl
 check "and names the file" test "$(events inline-bad.jsonl step.end | jq -r .error)" = "1 of 2 files failed the check: different: part-02"
 
-cat > both.yaml <<YAML
-version: 1
-name: both
-phases:
-  - id: p
-    steps:
-      - id: check
-        kind: verify
-        with: { manifest: sha256.list, files: { a: $(sha256sum data/part-01 | cut -d' ' -f1) } }
+verify_runbook both.yaml - <<YAML
+          manifest: sha256.list
+          files: { a: $(sha256sum data/part-01 | cut -d' ' -f1) }
 YAML
 expect_exit 2 "manifest and files together are refused by the validator" "$MIGRATE" validate both.yaml
 check "it says to take one" contains last.err "takes only one of: manifest, files"
