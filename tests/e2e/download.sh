@@ -4,7 +4,7 @@
 # fetching only the missing bytes (counted at the server), a capped server beaten by
 # parallel connections, disk space checked before the first byte.
 source "$(dirname "$0")/lib.sh"
-FAULT_PORT=18482
+FAULT_PORT=$(( ${MIGRATE_TEST_PORT_BASE:-18480} + 2 ))
 NGINX_PORT=${MIGRATE_TEST_HTTP_PORT:?}
 NGINX_WWW=${MIGRATE_TEST_SERVERS:?}/nginx/www
 SERVER=http://127.0.0.1:$FAULT_PORT

@@ -7,7 +7,7 @@ MARIADB_SH=$(cd "$(dirname "$0")" && pwd)/mariadb.sh
 SOURCE_PORT=${MIGRATE_TEST_MYSQL_SOURCE_PORT:?}
 TARGET_PORT=${MIGRATE_TEST_MYSQL_TARGET_PORT:?}
 TARGET_SOCKET=${MIGRATE_TEST_MYSQL_TARGET_SOCKET:?}
-PRIVATE_PORT=18493  # a server of this test's own, to stop and restart
+PRIVATE_PORT=$(( ${MIGRATE_TEST_PORT_BASE:-18480} + 13 ))  # a server of this test's own, to stop and restart
 export MIGRATE_TEST_DB_PW=${MIGRATE_TEST_MYSQL_PASSWORD:-migrate-test-pw}
 DB=e2e_sql
 

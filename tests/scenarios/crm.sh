@@ -7,7 +7,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MIGRATE=${MIGRATE:-$ROOT/build/migrate}
-PORT=${PORT:-18483}
+PORT=${PORT:-$(( ${MIGRATE_TEST_PORT_BASE:-18480} + 3 ))}
 WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/migrate-crm.XXXXXX")}
 chmod 755 "$WORK"  # nginx workers run as nobody
 NGINX=$WORK/nginx
