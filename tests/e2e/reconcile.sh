@@ -15,7 +15,7 @@ DB=e2e_reconcile
 
 db() {
   local port=$1; shift
-  mariadb --no-defaults -h127.0.0.1 -P"$port" -umigrate -p"$MIGRATE_TEST_DB_PW" -N -B "$@"
+  mariadb --no-defaults --default-character-set=utf8mb4 -h127.0.0.1 -P"$port" -umigrate -p"$MIGRATE_TEST_DB_PW" -N -B "$@"
 }
 for port in "$SOURCE_PORT" "$TARGET_PORT"; do
   if ! db "$port" -e 'SELECT 1' > /dev/null 2>&1; then
@@ -24,7 +24,7 @@ for port in "$SOURCE_PORT" "$TARGET_PORT"; do
   fi
 done
 
-# The same deterministic data on a server: `docs` (50,000 rows) and `lines` (composite key).
+# The same deterministic data on a server: `docs` (50,000 rows) and `doc_lines` (composite key).
 make_data() {
   db "$1" -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB CHARACTER SET utf8mb4"
   db "$1" "$DB" <<'SQL'
@@ -47,8 +47,8 @@ SELECT seq, ELT(1 + seq % 4, 'invoice', 'order', 'credit', 'receipt'),
        FROM_UNIXTIME(1700000000 + seq),
        JSON_OBJECT('id', seq, 'tags', JSON_ARRAY('a', seq % 3))
 FROM seq_1_to_50000;
-CREATE TABLE lines (doc_id INT, line INT, sku VARCHAR(20), qty INT, PRIMARY KEY (doc_id, line));
-INSERT INTO lines SELECT d.seq, l.seq, CONCAT('SKU-', d.seq * l.seq % 97), l.seq * 2 FROM seq_1_to_3000 d, seq_1_to_4 l;
+CREATE TABLE doc_lines (doc_id INT, line INT, sku VARCHAR(20), qty INT, PRIMARY KEY (doc_id, line));
+INSERT INTO doc_lines SELECT d.seq, l.seq, CONCAT('SKU-', d.seq * l.seq % 97), l.seq * 2 FROM seq_1_to_3000 d, seq_1_to_4 l;
 CREATE TABLE nokey (a INT, b INT);
 INSERT INTO nokey VALUES (1, 2);
 SQL
@@ -77,13 +77,13 @@ phases:
         with:
           source: source
           target: target
-          tables: [lines]
+          tables: [doc_lines]
           checks:
             - { table: docs, count: true }
             - { table: docs, group_by: type, name: documents by type }
             - { table: docs, sum: [balance, id] }
             - { table: docs, checksum: true, chunk: 10000 }
-            - { table: lines, checksum: true, chunk: 1000 }
+            - { table: doc_lines, checksum: true, chunk: 1000 }
             - { table: docs, checksum: true, chunk: 7000, columns: [balance], where: "type = 'credit'" }
 ${2:-}
 YAML
@@ -100,9 +100,9 @@ end=$(events equal.jsonl step.end)
 check "no difference" test "$(echo "$end" | jq -r .outputs.differences)" = 0
 check "seven checks" test "$(echo "$end" | jq -r .metrics.checks)" = 7
 check "every check ok" test "$(echo "$end" | jq -r '[.checks[].result] | unique | join(",")')" = ok
-# count 50000 + groups 50000 + sums 50000 + checksum 50000 + lines 12000 (twice: count and checksum) + credits 12500
+# count 50000 + groups 50000 + sums 50000 + checksum 50000 + doc_lines 12000 (twice: count and checksum) + credits 12500
 check "rows compared counted on the source" test "$(echo "$end" | jq -r .metrics.rows_compared)" = 236500
-# docs: 5 chunks + below + above; lines 12 + 2; credits 2 + 2
+# docs: 5 chunks + below + above; doc_lines 12 + 2; credits 2 + 2
 check "chunks counted" test "$(echo "$end" | jq -r .metrics.chunks)" = 25
 check "the terminal says no difference" contains last.out "no difference"
 
@@ -110,7 +110,7 @@ check "the terminal says no difference" contains last.out "no difference"
 db "$TARGET_PORT" "$DB" -e "UPDATE docs SET note = 'changed' WHERE id = 25000;
   DELETE FROM docs WHERE id = 33333;
   INSERT INTO docs VALUES (50001, 'credit', 10.50, 'extra', NULL, NOW(), NULL, NULL);
-  UPDATE lines SET qty = 0 WHERE doc_id = 1500 AND line = 3"
+  UPDATE doc_lines SET qty = 0 WHERE doc_id = 1500 AND line = 3"
 book differ
 expect_exit 1 "differences fail the step" "$MIGRATE" run differ.yaml --rehearsal --yes --journal differ.jsonl
 cp last.out differ.out
@@ -123,7 +123,7 @@ check "the deleted row: its chunk, one row fewer" has_diff differ.jsonl \
 check "the added row: beyond the source's last key" has_diff differ.jsonl \
   '.check == "checksum of docs" and .where == "id > 50000" and .difference == "+1 rows" and .keys == ["id 50001: only on the target"]'
 check "a composite key's range and key" has_diff differ.jsonl \
-  '.table == "lines" and .where == "(doc_id, line) (1251, 1)..(1500, 4)" and .keys == ["(doc_id, line) (1500, 3): differs"]'
+  '.table == "doc_lines" and .where == "(doc_id, line) (1251, 1)..(1500, 4)" and .keys == ["(doc_id, line) (1500, 3): differs"]'
 check "the filtered checksum sees the added credit" has_diff differ.jsonl \
   '.check == "checksum of docs" and .where == "id > 49998" and .keys == ["id 50001: only on the target"]'
 check "the group that lost a row, with both counts" has_diff differ.jsonl \
@@ -140,7 +140,7 @@ check "the counts are equal (one gone, one added): no count difference" \
   test "$(diffs differ.jsonl | jq -c 'select(.check == "count of docs")' | wc -l)" = 0
 check "the check summaries say which differ" \
   test "$(events differ.jsonl step.end | jq -r '[.checks[] | select(.result == "differs") | .check] | join("|")')" \
-  = "documents by type|sum of balance, id in docs|checksum of docs|checksum of lines|checksum of docs"
+  = "documents by type|sum of balance, id in docs|checksum of docs|checksum of doc_lines|checksum of docs"
 check "the metric counts every difference" test "$(events differ.jsonl step.end | jq -r .metrics.differences)" = 9
 check "the terminal shows the table" contains differ.out "id 30001..40000"
 check "with the keys under it" contains differ.out "    id 33333: missing on the target"
@@ -208,7 +208,8 @@ phases:
       - { id: c, kind: reconcile, on_failure: continue, with: { source: source, target: target, checks: [ { table: docs, sum: balanse, name: balances } ] } }
       - { id: k, kind: reconcile, on_failure: continue, with: { source: source, target: target, checks: [ { table: nokey, checksum: true } ] } }
 YAML
-expect_exit 1 "an unknown table fails" "$MIGRATE" run unknown.yaml --rehearsal --yes --journal unknown.jsonl
+expect_exit 0 "the failures are recorded (on_failure: continue)" "$MIGRATE" run unknown.yaml --rehearsal --yes --journal unknown.jsonl
+check "all three failed" test "$(events unknown.jsonl step.end | jq -r .status | sort | uniq -c | tr -s ' ')" = " 3 failed"
 check "naming the check, the table, the side and a likely name" contains <(events unknown.jsonl step.end | jq -r 'select(.step=="t") | .error') \
   "check 'count of docz': table 'docz' does not exist on the source (connection 'source' (127.0.0.1:$SOURCE_PORT)); did you mean 'docs'?"
 check "an unknown column names the check and the column" contains <(events unknown.jsonl step.end | jq -r 'select(.step=="c") | .error') \
@@ -234,10 +235,10 @@ phases:
             - { table: docs }
 YAML
 expect_exit 2 "mistakes in checks are found before the run" "$MIGRATE" validate invalid.yaml
-check "an unknown field, at its line" contains last.err "invalid.yaml:13:43: check 1: unknown field 'tolerence'; did you mean 'tolerance'?"
-check "tolerance with a checksum" contains last.err "invalid.yaml:14:56: check 2: 'tolerance' does not apply to a checksum"
-check "a bad tolerance" contains last.err "invalid.yaml:15:54: check 3: bad tolerance 'lots'"
-check "a check without what to compare" contains last.err "invalid.yaml:16:15: check 4 needs one of: count, group_by, sum, checksum"
+check "an unknown field, at its line" contains last.err "invalid.yaml:15:43: check 1: unknown field 'tolerence'; did you mean 'tolerance'?"
+check "tolerance with a checksum" contains last.err "invalid.yaml:16:57: check 2: 'tolerance' does not apply to a checksum"
+check "a bad tolerance" contains last.err "invalid.yaml:17:55: check 3: bad tolerance 'lots'"
+check "a check without what to compare" contains last.err "invalid.yaml:18:15: check 4 needs one of: count, group_by, sum, checksum"
 
 export MIGRATE_TEST_WRONG_PW='wrong-Pw-Rc77q-secret'
 book wrong "" MIGRATE_TEST_WRONG_PW
@@ -253,7 +254,7 @@ done
 book dry
 expect_exit 0 "a dry run passes" "$MIGRATE" run dry.yaml --dry-run
 check "it connected to both" test "$(grep -c "accepts connections" last.out)" = 2
-check "it says what each check compares" contains last.out "check 'checksum of lines': checksums of chunks of 1000 rows of lines by key (doc_id, line)"
+check "it says what each check compares" contains last.out "check 'checksum of doc_lines': checksums of chunks of 1000 rows of doc_lines by key (doc_id, line)"
 check "with the filter" contains last.out "where type = 'credit'"
 check "it compared nothing" not_contains last.out "rows compared"
 check "it wrote no journal" test ! -e journals

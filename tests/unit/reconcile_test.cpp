@@ -231,7 +231,12 @@ std::string book(const std::string& extra) {
            extra;
 }
 
+// The harness's kinds, and reconcile (kept out of the shared test table so the other data
+// kinds' tests do not depend on it).
+void add_reconcile(steps::KindTable& table) { table.push_back(*find_kind(builtin_kinds(), "reconcile")); }
+
 void script_databases(EngineHarness& h) {
+    add_reconcile(h.kinds);
     h.secrets["DB_PW"] = "fake-pw-5521";
     h.mysql.script("SELECT DATABASE()", answer_rows({"d"}, {{std::string("erp")}}));
     script_table(h, "docs", {"id", "kind"});
@@ -295,11 +300,12 @@ TEST_CASE("reconcile: an unknown table names the check and the side", "[reconcil
 TEST_CASE("reconcile: validate finds wrong checks at their lines", "[reconcile]") {
     ProbeWorld world{nullptr};
     steps::KindTable table = test_kinds(world);
+    add_reconcile(table);
     std::string yaml = book("            - { table: docs, chunk: 0, checksum: true, tolerance: 2% }\n            - { table: docs, cnt: true }\n");
     Strings problems = runbook_problems(yaml, table);
-    CHECK(problems == Strings{"16:15: check 3: 'tolerance' does not apply to a checksum (a hash matches or not)",
-                              "16:15: check 3: 'chunk' must be a whole number of 1 or more",
-                              "17:30: check 4: unknown field 'cnt'; did you mean 'count'? (fields: name, table, target_table, count, "
+    CHECK(problems == Strings{"17:67: check 3: 'tolerance' does not apply to a checksum (a hash matches or not)",
+                              "17:37: check 3: 'chunk' must be a whole number of 1 or more",
+                              "18:30: check 4: unknown field 'cnt'; did you mean 'count'? (fields: name, table, target_table, count, "
                               "group_by, sum, checksum, chunk, key, columns, drill, where, tolerance)",
-                              "17:15: check 4 needs one of: count, group_by, sum, checksum"});
+                              "18:15: check 4 needs one of: count, group_by, sum, checksum"});
 }
