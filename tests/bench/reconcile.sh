@@ -77,8 +77,8 @@ dump="mariadb-dump --no-defaults -h127.0.0.1 -P%s -umigrate -p$BENCH_DB_PW --sin
 
 interleave reconcile "$ROUNDS" 'rm -rf j.jsonl j.jsonl.logs' \
     -n "migrate reconcile: checksum" "$MIGRATE run checksum.yaml --rehearsal --yes --journal j.jsonl" \
-    -n "CHECKSUM TABLE, both servers" "$(both "$client -e \"CHECKSUM TABLE tickets, attachments\" > /dev/null")" \
-    -n "mariadb-dump | sha256sum, both servers" "$(both "$dump | sha256sum > /dev/null")" \
+    -n "CHECKSUM TABLE tickets, attachments, both servers" "$(both "$client -e \"CHECKSUM TABLE tickets, attachments\" > /dev/null")" \
+    -n "mariadb-dump --single-transaction --hex-blob, sha256sum, both servers" "$(both "$dump | sha256sum > /dev/null")" \
     -n "migrate reconcile: row counts" "$MIGRATE run count.yaml --rehearsal --yes --journal j.jsonl"
 
 echo
@@ -92,9 +92,7 @@ jq -s -r --argjson rows "$ROWS" '
     | [$order[] as $c | [$all[] | select(.command == $c)] | {command: $c, walls: map(.times[0]), cpus: map(.user + .system)}]
     | map(. + {wall: (.walls | median), cpu: (.cpus | median), lo: (.walls | min), hi: (.walls | max), n: (.walls | length)})
     | .[0].wall as $base
-    | .[] | "| " + (.command | sub(" --rehearsal.*"; "") | sub("bash -c .*CHECKSUM.*"; "CHECKSUM TABLE tickets, attachments (both servers at once)")
-                   | sub("bash -c .*mariadb-dump.*"; "mariadb-dump --single-transaction --hex-blob | sha256sum (both at once)"))
-        + " | " + (.wall | fmt | tostring) + " s | " + (.lo | fmt | tostring) + "–" + (.hi | fmt | tostring) + " s | "
+    | .[] | "| " + .command + " | " + (.wall | fmt | tostring) + " s | " + (.lo | fmt | tostring) + "–" + (.hi | fmt | tostring) + " s | "
         + (.wall / ($rows / 1e6) | fmt | tostring) + " s | " + (.wall / $base * 100 | round / 100 | tostring) + "× | "
         + (.cpu | fmt | tostring) + " s | " + (.n | tostring) + " |"' reconcile.round-*.json
 echo
