@@ -63,12 +63,12 @@ connections:
 YAML
 }
 
-# book NAME [EXTRA_WITH_LINES] [TARGET_PASSWORD_SECRET]: the full set of checks
-book() {
-  cat > "$1.yaml" <<YAML
+# compare_head NAME [TARGET_PASSWORD_SECRET]: a runbook up to its reconcile step's source and target
+compare_head() {
+  cat <<YAML
 version: 1
 name: reconcile-$1
-$(connections "${3:-}")
+$(connections "${2:-}")
 phases:
   - id: p
     steps:
@@ -77,6 +77,11 @@ phases:
         with:
           source: source
           target: target
+YAML
+}
+# book NAME [EXTRA_WITH_LINES] [TARGET_PASSWORD_SECRET]: the full set of checks
+book() {
+  { compare_head "$1" "${3:-}"; cat <<YAML
           tables: [doc_lines]
           checks:
             - { table: docs, count: true }
@@ -87,6 +92,7 @@ phases:
             - { table: docs, checksum: true, chunk: 7000, columns: [balance], where: "type = 'credit'" }
 ${2:-}
 YAML
+  } > "$1.yaml"
 }
 diffs() { events "$1" step.end | jq -c '.differences[]'; }
 has_diff() {  # JOURNAL JQ-CONDITION: some difference matches
@@ -165,24 +171,14 @@ for port in "$SOURCE_PORT" "$TARGET_PORT"; do
     INSERT INTO accounts SELECT seq, IF(seq % 2, 'a', 'b'), 100.00 FROM seq_1_to_1000"
 done
 db "$TARGET_PORT" "$DB" -e "DELETE FROM accounts WHERE id <= 5"
-tolerance_book() {
-  cat > "$1.yaml" <<YAML
-version: 1
-name: reconcile-tolerance
-$(connections)
-phases:
-  - id: p
-    steps:
-      - id: compare
-        kind: reconcile
-        with:
-          source: source
-          target: target
+tolerance_book() {  # NAME COUNT-TOLERANCE SUM-TOLERANCE GROUP-TOLERANCE
+  { compare_head "$1"; cat <<YAML
           checks:
             - { table: accounts, count: true, tolerance: "$2" }
             - { table: accounts, sum: balance, tolerance: "$3" }
             - { table: accounts, group_by: kind, tolerance: "$4" }
 YAML
+  } > "$1.yaml"
 }
 tolerance_book within "1%" "500" "3"
 expect_exit 0 "differences within tolerance pass" "$MIGRATE" run within.yaml --rehearsal --yes --journal within.jsonl
@@ -216,24 +212,14 @@ check "an unknown column names the check and the column" contains <(events unkno
   "check 'balances': column 'balanse' does not exist in table 'docs' on the source"
 check "a table without a key asks for one" contains <(events unknown.jsonl step.end | jq -r 'select(.step=="k") | .error') \
   "table 'nokey' has no primary key"
-cat > invalid.yaml <<YAML
-version: 1
-name: reconcile-invalid
-$(connections)
-phases:
-  - id: p
-    steps:
-      - id: compare
-        kind: reconcile
-        with:
-          source: source
-          target: target
+{ compare_head invalid; cat <<YAML
           checks:
             - { table: docs, count: true, tolerence: 5 }
             - { table: docs, checksum: true, tolerance: 1% }
             - { table: docs, sum: balance, tolerance: lots }
             - { table: docs }
 YAML
+} > invalid.yaml
 expect_exit 2 "mistakes in checks are found before the run" "$MIGRATE" validate invalid.yaml
 check "an unknown field, at its line" contains last.err "invalid.yaml:15:43: check 1: unknown field 'tolerence'; did you mean 'tolerance'?"
 check "tolerance with a checksum" contains last.err "invalid.yaml:16:57: check 2: 'tolerance' does not apply to a checksum"
