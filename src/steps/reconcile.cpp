@@ -34,6 +34,7 @@ struct ColumnInfo {
     std::string charset;  // "" for numbers, dates and binary strings
     bool binary = false;
     bool numeric = false;
+    bool nullable = true;
 };
 
 struct TableInfo {
@@ -107,14 +108,15 @@ private:
                                 "or write the table as DATABASE.TABLE",
                             false);
         TableInfo info;
-        for (const auto& row : rows("SELECT COLUMN_NAME, DATA_TYPE, COALESCE(CHARACTER_SET_NAME, '') "
+        for (const auto& row : rows("SELECT COLUMN_NAME, DATA_TYPE, COALESCE(CHARACTER_SET_NAME, ''), IS_NULLABLE "
                                     "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = " + schema +
                                     " AND TABLE_NAME = " + name + " ORDER BY ORDINAL_POSITION")) {
             static const std::set<std::string> k_binary = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "bit"};
             static const std::set<std::string> k_numeric = {"tinyint", "smallint", "mediumint", "int", "bigint",
                                                             "decimal", "float", "double"};
             std::string type = row[1].value_or("");
-            info.columns.push_back({row[0].value_or(""), row[2].value_or(""), k_binary.count(type) > 0, k_numeric.count(type) > 0});
+            info.columns.push_back({row[0].value_or(""), row[2].value_or(""), k_binary.count(type) > 0, k_numeric.count(type) > 0,
+                                    row.size() < 4 || row[3].value_or("YES") != "NO"});
         }
         if (info.columns.empty()) {
             std::vector<std::string> names;
@@ -194,9 +196,10 @@ void require_columns(const ReconcileCheck& check, const std::vector<std::string>
     (void)check;
 }
 
-// MD5 of the row's values, NULL-safe (a map of which are NULL is hashed too), folded to its
-// first 64 bits. Text columns whose character sets differ between the sides are compared as
-// utf8mb4, so a conversion of the column is not a difference.
+// MD5 of the row's values, NULL-safe (a map of which columns are NULL is hashed too, for the
+// columns that may be NULL on either side), folded to its first 64 bits. Text columns whose
+// character sets differ between the sides are compared as utf8mb4, so a conversion of the
+// column is not a difference.
 std::string row_hash_sql(const std::vector<std::string>& columns, const TableInfo& source, const TableInfo& target) {
     std::vector<std::string> values;
     std::vector<std::string> nulls;
@@ -205,9 +208,10 @@ std::string row_hash_sql(const std::vector<std::string>& columns, const TableInf
         const ColumnInfo* b = target.column(name);
         bool convert = !a->charset.empty() && a->charset != b->charset;
         values.push_back(convert ? "CONVERT(" + quote_name(name) + " USING utf8mb4)" : quote_name(name));
-        nulls.push_back("ISNULL(" + quote_name(name) + ")");
+        if (a->nullable || b->nullable) nulls.push_back("ISNULL(" + quote_name(name) + ")");
     }
-    return "CONCAT_WS(CHAR(0), " + join(values, ", ") + ", CONCAT(" + join(nulls, ", ") + "))";
+    if (!nulls.empty()) values.push_back("CONCAT(" + join(nulls, ", ") + ")");
+    return "CONCAT_WS(CHAR(0), " + join(values, ", ") + ")";
 }
 
 ResolvedCheck resolve(const ReconcileCheck& check, Side& source, Side& target) {

@@ -116,7 +116,8 @@ check "the terminal says no difference" contains last.out "no difference"
 db "$TARGET_PORT" "$DB" -e "UPDATE docs SET note = 'changed' WHERE id = 25000;
   DELETE FROM docs WHERE id = 33333;
   INSERT INTO docs VALUES (50001, 'credit', 10.50, 'extra', NULL, NOW(), NULL, NULL);
-  UPDATE doc_lines SET qty = 0 WHERE doc_id = 1500 AND line = 3"
+  UPDATE doc_lines SET qty = 0 WHERE doc_id = 1500 AND line = 3;
+  UPDATE docs SET note = '' WHERE id = 7"  # NULL before
 book differ
 expect_exit 1 "differences fail the step" "$MIGRATE" run differ.yaml --rehearsal --yes --journal differ.jsonl
 cp last.out differ.out
@@ -128,6 +129,8 @@ check "the deleted row: its chunk, one row fewer" has_diff differ.jsonl \
   '.check == "checksum of docs" and .where == "id 30001..40000" and .source == "10000 rows" and .target == "9999 rows" and .keys == ["id 33333: missing on the target"]'
 check "the added row: beyond the source's last key" has_diff differ.jsonl \
   '.check == "checksum of docs" and .where == "id > 50000" and .difference == "+1 rows" and .keys == ["id 50001: only on the target"]'
+check "NULL made '' is a difference" has_diff differ.jsonl \
+  '.check == "checksum of docs" and .where == "id 1..10000" and .keys == ["id 7: differs"]'
 check "a composite key's range and key" has_diff differ.jsonl \
   '.table == "doc_lines" and .where == "(doc_id, line) (1251, 1)..(1500, 4)" and .keys == ["(doc_id, line) (1500, 3): differs"]'
 check "the filtered checksum sees the added credit" has_diff differ.jsonl \
@@ -147,7 +150,7 @@ check "the counts are equal (one gone, one added): no count difference" \
 check "the check summaries say which differ" \
   test "$(events differ.jsonl step.end | jq -r '[.checks[] | select(.result == "differs") | .check] | join("|")')" \
   = "documents by type|sum of balance, id in docs|checksum of docs|checksum of doc_lines|checksum of docs"
-check "the metric counts every difference" test "$(events differ.jsonl step.end | jq -r .metrics.differences)" = 9
+check "the metric counts every difference" test "$(events differ.jsonl step.end | jq -r .metrics.differences)" = 10
 check "the terminal shows the table" contains differ.out "id 30001..40000"
 check "with the keys under it" contains differ.out "    id 33333: missing on the target"
 check "and the table's header" grep -qE "^ *check +table +where +source +target +difference" differ.out
@@ -156,9 +159,9 @@ check "and the table's header" grep -qE "^ *check +table +where +source +target 
 book report "          fail_on_mismatch: false
           report: $WORK/report.json"
 expect_exit 0 "fail_on_mismatch: false succeeds" "$MIGRATE" run report.yaml --rehearsal --yes --journal report.jsonl
-check "the output counts the differences" test "$(events report.jsonl step.end | jq -r .outputs.differences)" = 9
-check "the journal holds them" test "$(diffs report.jsonl | wc -l)" = 9
-check "the report file holds them" test "$(jq '.differences | length' report.json)" = 9
+check "the output counts the differences" test "$(events report.jsonl step.end | jq -r .outputs.differences)" = 10
+check "the journal holds them" test "$(diffs report.jsonl | wc -l)" = 10
+check "the report file holds them" test "$(jq '.differences | length' report.json)" = 10
 check "no partial report left" test ! -e report.json.partial
 book report_text "          fail_on_mismatch: false
           report: $WORK/report.txt"

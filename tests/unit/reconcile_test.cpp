@@ -212,10 +212,10 @@ FakeMysqlAnswer answer_rows(Strings columns, std::vector<std::vector<std::option
 
 void script_table(EngineHarness& h, const std::string& table, Strings columns) {
     std::vector<std::vector<std::optional<std::string>>> rows;
-    for (const std::string& c : columns) rows.push_back({c, std::string("int"), std::string("")});
-    h.mysql.script("SELECT COLUMN_NAME, DATA_TYPE, COALESCE(CHARACTER_SET_NAME, '') FROM information_schema.COLUMNS WHERE "
+    for (const std::string& c : columns) rows.push_back({c, std::string("int"), std::string(""), std::string("NO")});
+    h.mysql.script("SELECT COLUMN_NAME, DATA_TYPE, COALESCE(CHARACTER_SET_NAME, ''), IS_NULLABLE FROM information_schema.COLUMNS WHERE "
                    "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '" + table + "' ORDER BY ORDINAL_POSITION",
-                   answer_rows({"c", "t", "s"}, rows));
+                   answer_rows({"c", "t", "s", "n"}, rows));
 }
 
 std::string book(const std::string& extra) {
