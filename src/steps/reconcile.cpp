@@ -529,9 +529,9 @@ public:
         context.events.say(target->session().spec().describe() + " accepts connections: server " + target->session().server_version());
         for (const ReconcileCheck& check : checks) {
             ResolvedCheck rc = named(check, [&] { return resolve(check, *source, *target); });
-            context.events.say("check '" + check.name + "': " + what_of(check) + " of " + check.table +
-                               (check.target_table != check.table ? " (target: " + check.target_table + ")" : "") +
-                               (rc.key.empty() ? "" : " by key (" + join(rc.key, ", ") + ")") +
+            context.events.say("check '" + check.name + "': " + what_of(check) + " in table " + check.table +
+                               (check.target_table != check.table ? " (on the target: " + check.target_table + ")" : "") +
+                               (rc.key.empty() ? "" : ", by key (" + join(rc.key, ", ") + ")") +
                                (check.where.empty() ? "" : " where " + check.where) +
                                (check.tolerance.kind == Tolerance::Kind::exact ? "" : ", tolerance " + check.tolerance.str()));
         }
@@ -687,7 +687,9 @@ private:
                               (differences.size() > mismatches ? " (" + std::to_string(differences.size() - mismatches) + " within tolerance)" : "");
         context.events.say(context.step.id + ": " + verdict);
         std::string table = differences.empty() ? "" : difference_table(differences);
-        if (!table.empty()) context.events.say(table.substr(0, table.size() - 1));
+        std::size_t start = 0;
+        for (std::size_t end = table.find('\n'); end != std::string::npos; start = end + 1, end = table.find('\n', start))
+            context.events.say(table.substr(start, end - start));
         if (context.params.has("report")) write_report(context.params.string("report"), verdict, table, summaries, listed);
         if (mismatches > 0 && context.params.boolean("fail_on_mismatch")) {
             const Difference* first = nullptr;

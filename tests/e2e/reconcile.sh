@@ -243,7 +243,7 @@ done
 book dry
 expect_exit 0 "a dry run passes" "$MIGRATE" run dry.yaml --dry-run
 check "it connected to both" test "$(grep -c "accepts connections" last.out)" = 2
-check "it says what each check compares" contains last.out "check 'checksum of doc_lines': checksums of chunks of 1000 rows of doc_lines by key (doc_id, line)"
+check "it says what each check compares" contains last.out "check 'checksum of doc_lines': checksums of chunks of 1000 rows in table doc_lines, by key (doc_id, line)"
 check "with the filter" contains last.out "where type = 'credit'"
 check "it compared nothing" not_contains last.out "rows compared"
 check "it wrote no journal" test ! -e journals
