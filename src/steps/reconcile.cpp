@@ -22,6 +22,7 @@ namespace {
 
 using Rows = std::vector<std::vector<std::optional<std::string>>>;
 constexpr std::size_t k_journal_differences = 1000;  // beyond this, step.end says how many were left out
+constexpr std::size_t k_terminal_differences = 50;
 
 std::string quote_name(const std::string& name) {
     std::string out = "`";
@@ -687,10 +688,12 @@ private:
                               (differences.size() > mismatches ? " (" + std::to_string(differences.size() - mismatches) + " within tolerance)" : "");
         context.events.say(context.step.id + ": " + verdict);
         std::string table = differences.empty() ? "" : difference_table(differences);
-        std::size_t start = 0;
-        for (std::size_t end = table.find('\n'); end != std::string::npos; start = end + 1, end = table.find('\n', start))
-            context.events.say(table.substr(start, end - start));
-        if (context.params.has("report")) write_report(context.params.string("report"), verdict, table, summaries, listed);
+        say_table(context, differences);
+        if (context.params.has("report")) {
+            nlohmann::ordered_json all = nlohmann::ordered_json::array();
+            for (const Difference& d : differences) all.push_back(difference_json(d));
+            write_report(context.params.string("report"), verdict, table, summaries, all);
+        }
         if (mismatches > 0 && context.params.boolean("fail_on_mismatch")) {
             const Difference* first = nullptr;
             for (const Difference& d : differences)
@@ -699,6 +702,20 @@ private:
                                 ", target " + first->target,
                             false);
         }
+    }
+
+    // The first differences on the terminal, a line each; the rest are in step.end and the report.
+    static void say_table(StepContext& context, const std::vector<Difference>& differences) {
+        if (differences.empty()) return;
+        std::vector<Difference> shown(differences.begin(),
+                                      differences.begin() + static_cast<std::ptrdiff_t>(std::min(differences.size(), k_terminal_differences)));
+        std::string table = difference_table(shown);
+        std::size_t start = 0;
+        for (std::size_t end = table.find('\n'); end != std::string::npos; start = end + 1, end = table.find('\n', start))
+            context.events.say(table.substr(start, end - start));
+        if (differences.size() > shown.size())
+            context.events.say("... and " + std::to_string(differences.size() - shown.size()) +
+                               " more differences (all in step.end" + (context.params.has("report") ? " and the report)" : ")"));
     }
 
     // The report: JSON when the name ends in .json, else the text table; written complete or
