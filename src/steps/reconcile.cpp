@@ -187,14 +187,13 @@ std::string table_of(const ResolvedCheck& rc, const Side& side) {
     return Side::table_sql(side.role() == "source" ? rc.check.table : rc.check.target_table);
 }
 
-void require_columns(const ReconcileCheck& check, const std::vector<std::string>& columns, const TableInfo& info,
-                     const std::string& table, const Side& side) {
+void require_columns(const std::vector<std::string>& columns, const TableInfo& info, const std::string& table,
+                     const Side& side) {
     for (const std::string& column : columns)
         if (!info.column(column))
             throw StepError("column '" + column + "' does not exist in table '" + table + "' on " + side.where() +
                                 did_you_mean(column, info.column_names()),
                             false);
-    (void)check;
 }
 
 // MD5 of the row's values, NULL-safe (a map of which columns are NULL is hashed too, for the
@@ -221,8 +220,8 @@ ResolvedCheck resolve(const ReconcileCheck& check, Side& source, Side& target) {
     const TableInfo* t = nullptr;
     on_both([&] { s = &source.table(check.table); }, [&] { t = &target.table(check.target_table); });
     if (check.kind == CheckKind::group_by || check.kind == CheckKind::sum) {
-        require_columns(check, check.columns, *s, check.table, source);
-        require_columns(check, check.columns, *t, check.target_table, target);
+        require_columns(check.columns, *s, check.table, source);
+        require_columns(check.columns, *t, check.target_table, target);
     }
     if (check.kind != CheckKind::checksum) return rc;
     rc.key = check.key;
@@ -233,8 +232,8 @@ ResolvedCheck resolve(const ReconcileCheck& check, Side& source, Side& target) {
                             false);
         rc.key = s->unique_keys.front();
     }
-    require_columns(check, rc.key, *s, check.table, source);
-    require_columns(check, rc.key, *t, check.target_table, target);
+    require_columns(rc.key, *s, check.table, source);
+    require_columns(rc.key, *t, check.target_table, target);
     std::set<std::string> wanted(rc.key.begin(), rc.key.end());
     bool unique = false;
     for (const auto& index : s->unique_keys) unique = unique || std::set<std::string>(index.begin(), index.end()) == wanted;
@@ -246,8 +245,8 @@ ResolvedCheck resolve(const ReconcileCheck& check, Side& source, Side& target) {
     std::vector<std::string> hashed = check.columns.empty() ? s->column_names() : check.columns;
     for (auto it = rc.key.rbegin(); it != rc.key.rend(); ++it)
         if (std::find(hashed.begin(), hashed.end(), *it) == hashed.end()) hashed.insert(hashed.begin(), *it);
-    require_columns(check, hashed, *s, check.table, source);
-    require_columns(check, hashed, *t, check.target_table, target);
+    require_columns(hashed, *s, check.table, source);
+    require_columns(hashed, *t, check.target_table, target);
     rc.row_hash = row_hash_sql(hashed, *s, *t);
     return rc;
 }
