@@ -593,8 +593,6 @@ private:
                           std::vector<Difference>& differences, Totals& totals) {
         const ReconcileCheck& check = rc.check;
         if (check.kind == CheckKind::checksum) return run_checksum(context, rc, source, target, differences, totals);
-        std::string sql_source;
-        std::string sql_target;
         auto build = [&](const std::string& table) {
             std::vector<std::string> columns;
             for (const std::string& c : check.columns) columns.push_back(quote_name(c));
