@@ -163,7 +163,8 @@ public:
     // Waits up to `wait` for news; returns the tables finished since the last call.
     std::vector<DumpTable> collect(Millis wait) {
         std::unique_lock lock(m_mutex);
-        m_changed.wait_for(lock, wait, [&] { return !m_finished.empty() || m_failure; });
+        m_changed.wait_for(lock, wait, [&] { return !m_finished.empty() || m_readers_done != m_readers_seen; });
+        m_readers_seen = m_readers_done;
         std::vector<DumpTable> done(std::make_move_iterator(m_finished.begin()), std::make_move_iterator(m_finished.end()));
         m_finished.clear();
         return done;
@@ -183,6 +184,7 @@ private:
     std::deque<std::string> m_pending;
     std::vector<DumpTable> m_finished;
     std::size_t m_readers_done = 0;
+    std::size_t m_readers_seen = 0;  // by collect(): it waits for a change
     std::exception_ptr m_failure;
 };
 
