@@ -106,7 +106,8 @@ Json DumpManifest::to_json() const {
     Json views_json = Json::array();
     for (const DumpView& view : views) {
         Json entry{{"name", view.name}};
-        for (auto& [key, value] : file_json(view.file).items()) entry[key] = value;
+        Json file = file_json(view.file);  // a named object: items() of a temporary would dangle
+        for (auto& [key, value] : file.items()) entry[key] = value;
         views_json.push_back(entry);
     }
     Json snapshots_json = Json::array();

@@ -106,8 +106,10 @@ std::vector<DumpTable> tables_to_keep(StepContext& context, const DumpOptions& o
                                " tables finished before are read again");
         return {};
     }
-    if (earlier.compression != compression_name(options.compressor.format) ||
-        earlier.options != options.manifest_options()) {
+    // Compared without regard to key order: the manifest read back has its keys sorted.
+    bool same_options = nlohmann::json::parse(earlier.options.dump()) ==
+                        nlohmann::json::parse(options.manifest_options().dump());
+    if (earlier.compression != compression_name(options.compressor.format) || !same_options) {
         context.events.say(prefix + "the options changed since the unfinished dump began; every table is read again");
         return {};
     }

@@ -26,12 +26,13 @@ export MIGRATE_BENCH_PW=migrate-test-pw
 cat > "$work/dump.yaml" <<YAML
 version: 1
 name: bench-dump
+vars: { level: "3" }
 connections:
   source: { type: mysql, host: 127.0.0.1, port: $port, user: migrate, password: "\${secret:MIGRATE_BENCH_PW}", database: bench }
 phases:
   - id: p
     steps:
-      - { id: dump, kind: mysql.dump, with: { connection: source, to: "$work/migrate", threads: 2 } }
+      - { id: dump, kind: mysql.dump, with: { connection: source, to: "$work/migrate", threads: 2, level: "\${level}" } }
 YAML
 conn="-h 127.0.0.1 -P $port -u migrate -p$MIGRATE_BENCH_PW"
 mysqldump_cmd="mysqldump --no-defaults $conn --single-transaction --hex-blob bench"
@@ -39,6 +40,7 @@ cd "$work"
 hyperfine --runs "$runs" --export-markdown "$work/results.md" --export-json "$work/results.json" \
   --prepare "rm -rf $work/migrate $work/mydumper $work/journal.jsonl* $work/dump.sql.*; sync" \
   -n "migrate mysql.dump (zstd 3, 2 connections)" "$MIGRATE run $work/dump.yaml --rehearsal --yes --journal $work/journal.jsonl" \
+  -n "migrate mysql.dump (zstd 1, 2 connections)" "$MIGRATE run $work/dump.yaml --rehearsal --yes --journal $work/journal.jsonl --set level=1" \
   -n "mydumper -t 2 (uncompressed)" "mydumper $conn -B bench -t 2 --trx-consistency-only -o $work/mydumper" \
   -n "mydumper -t 2 -c (gzip)" "mydumper $conn -B bench -t 2 --trx-consistency-only -c -o $work/mydumper" \
   -n "mysqldump | zstd" "$mysqldump_cmd | zstd -q > $work/dump.sql.zst" \

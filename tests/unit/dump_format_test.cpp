@@ -62,7 +62,7 @@ TEST_CASE("an include entry that names no table is an error naming it, with a di
         select_tables(k_field_tables, {"qu_g_user"}, {});
         FAIL("no error");
     } catch (const StepError& e) {
-        CHECK(std::string(e.what()) == "'include': the database has no table 'qu_g_user' (did you mean 'qu_g_users'?)");
+        CHECK(std::string(e.what()) == "'include': the database has no table 'qu_g_user'; did you mean 'qu_g_users'?");
         CHECK_FALSE(e.retryable());
     }
     CHECK_THROWS_WITH(select_tables(k_field_tables, {"crm_*"}, {}), "'include': the pattern 'crm_*' matches no table");
