@@ -17,15 +17,27 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
+template <typename T>
+std::optional<T> optional_from(const nlohmann::json& j, const char* key) {
+    if (!j.contains(key) || j.at(key).is_null()) return std::nullopt;
+    return j.at(key).get<T>();
+}
+
 Json file_json(const DumpFile& file) {
-    return Json{{"file", file.file}, {"bytes", file.bytes}, {"raw_bytes", file.raw_bytes}, {"sha256", file.sha256}};
+    Json j{{"file", file.file}};
+    if (file.rows) j["rows"] = *file.rows;
+    j["bytes"] = file.bytes;
+    j["raw_bytes"] = file.raw_bytes;
+    j["sha256"] = file.sha256;
+    return j;
 }
 
 Json optional_file_json(const std::optional<DumpFile>& file) { return file ? file_json(*file) : Json(nullptr); }
 
 DumpFile file_from(const nlohmann::json& j) {
     DumpFile file{j.at("file").get<std::string>(), j.at("bytes").get<std::uint64_t>(),
-                  j.at("raw_bytes").get<std::uint64_t>(), j.at("sha256").get<std::string>()};
+                  j.at("raw_bytes").get<std::uint64_t>(), j.at("sha256").get<std::string>(),
+                  optional_from<std::uint64_t>(j, "rows")};
     // A manifest names files inside its own directory only.
     if (file.file.empty() || file.file.find('/') != std::string::npos || file.file[0] == '.')
         throw std::runtime_error("a file name '" + file.file + "' that is not a plain name");
@@ -40,12 +52,6 @@ std::optional<DumpFile> optional_file_from(const nlohmann::json& j) {
 template <typename T>
 Json optional_json(const std::optional<T>& value) {
     return value ? Json(*value) : Json(nullptr);
-}
-
-template <typename T>
-std::optional<T> optional_from(const nlohmann::json& j, const char* key) {
-    if (!j.contains(key) || j.at(key).is_null()) return std::nullopt;
-    return j.at(key).get<T>();
 }
 
 Json position_json(const SnapshotPosition& position) {
@@ -87,15 +93,7 @@ Json DumpManifest::to_json() const {
     Json tables_json = Json::array();
     for (const DumpTable& table : tables) {
         Json data_json = Json::array();
-        for (const DumpFile& file : table.data) {
-            Json entry = file_json(file);
-            Json ordered{{"file", entry["file"]}};
-            // The rows of a data file sit beside its name, as in docs/dump-format.md.
-            ordered["rows"] = table.data.size() == 1 ? table.rows : 0;
-            for (auto& [key, value] : entry.items())
-                if (key != "file") ordered[key] = value;
-            data_json.push_back(ordered);
-        }
+        for (const DumpFile& file : table.data) data_json.push_back(file_json(file));
         tables_json.push_back(Json{{"name", table.name},
                                    {"rows", table.rows},
                                    {"snapshot", table.snapshot},

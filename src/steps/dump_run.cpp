@@ -5,6 +5,7 @@
 #include <cstring>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -135,21 +136,21 @@ std::vector<DumpTable> tables_to_keep(StepContext& context, const DumpOptions& o
     return kept;
 }
 
-// The tables still to read, shared by the readers, and the finished ones they hand back.
+// The tasks still to do, shared by the readers, and the parts they hand back.
 class TableQueue {
 public:
-    explicit TableQueue(std::vector<std::string> tables) : m_pending(tables.begin(), tables.end()) {}
+    explicit TableQueue(std::vector<TableTask> tasks) : m_pending(tasks.begin(), tasks.end()) {}
 
-    std::optional<std::string> take() {
+    std::optional<TableTask> take() {
         std::lock_guard lock(m_mutex);
         if (m_pending.empty() || m_failure) return std::nullopt;
-        std::string table = std::move(m_pending.front());
+        TableTask task = std::move(m_pending.front());
         m_pending.pop_front();
-        return table;
+        return task;
     }
-    void finished(DumpTable table) {
+    void finished(TablePart part) {
         std::lock_guard lock(m_mutex);
-        m_finished.push_back(std::move(table));
+        m_finished.push_back(std::move(part));
         m_changed.notify_all();
     }
     void failed(std::exception_ptr failure) {
@@ -162,12 +163,12 @@ public:
         ++m_readers_done;
         m_changed.notify_all();
     }
-    // Waits up to `wait` for news; returns the tables finished since the last call.
-    std::vector<DumpTable> collect(Millis wait) {
+    // Waits up to `wait` for news; returns the parts finished since the last call.
+    std::vector<TablePart> collect(Millis wait) {
         std::unique_lock lock(m_mutex);
         m_changed.wait_for(lock, wait, [&] { return !m_finished.empty() || m_readers_done != m_readers_seen; });
         m_readers_seen = m_readers_done;
-        std::vector<DumpTable> done(std::make_move_iterator(m_finished.begin()), std::make_move_iterator(m_finished.end()));
+        std::vector<TablePart> done(std::make_move_iterator(m_finished.begin()), std::make_move_iterator(m_finished.end()));
         m_finished.clear();
         return done;
     }
@@ -183,8 +184,8 @@ public:
 private:
     std::mutex m_mutex;
     std::condition_variable m_changed;
-    std::deque<std::string> m_pending;
-    std::vector<DumpTable> m_finished;
+    std::deque<TableTask> m_pending;
+    std::vector<TablePart> m_finished;
     std::size_t m_readers_done = 0;
     std::size_t m_readers_seen = 0;  // by collect(): it waits for a change
     std::exception_ptr m_failure;
@@ -195,11 +196,39 @@ nlohmann::ordered_json progress_metrics(const DumpManifest& manifest, const Dump
             {"bytes", manifest.bytes()}};
 }
 
-// Reads `tables` with the snapshot's readers, one thread each; this thread records each
-// finished table (manifest, checkpoint) as it arrives.
+// A table's parts as they arrive; the table once all have.
+class TableAssembly {
+public:
+    // The whole table when `part` was its last one.
+    std::optional<DumpTable> add(TablePart part, std::size_t snapshot_at) {
+        std::vector<TablePart>& parts = m_parts[part.task.table];
+        parts.push_back(std::move(part));
+        if (parts.size() < parts.front().task.chunks) return std::nullopt;
+        std::sort(parts.begin(), parts.end(), [](const TablePart& a, const TablePart& b) { return a.task.chunk < b.task.chunk; });
+        DumpTable table;
+        table.name = parts.front().task.table;
+        table.snapshot = snapshot_at;
+        table.schema = parts.front().schema;
+        table.triggers = parts.front().triggers;
+        for (TablePart& piece : parts)
+            if (piece.data) {
+                table.rows += piece.data->rows.value_or(0);
+                table.data.push_back(std::move(*piece.data));
+            }
+        m_parts.erase(table.name);
+        return table;
+    }
+
+private:
+    std::map<std::string, std::vector<TablePart>> m_parts;
+};
+
+// Does `tasks` with the snapshot's readers, one thread each; this thread records each
+// finished table (manifest, checkpoint) as its last part arrives.
 void read_tables(StepContext& context, const DumpOptions& options, Snapshot& snapshot, std::size_t snapshot_at,
-                 std::vector<std::string> tables, std::size_t total_tables, DumpManifest& manifest) {
-    TableQueue queue(std::move(tables));
+                 std::vector<TableTask> tasks, std::size_t total_tables, DumpManifest& manifest) {
+    TableQueue queue(std::move(tasks));
+    TableAssembly assembly;
     DumpCounters counters;
     counters.rows = manifest.rows();
     counters.raw_bytes = manifest.raw_bytes();
@@ -207,11 +236,8 @@ void read_tables(StepContext& context, const DumpOptions& options, Snapshot& sna
     for (auto& session : snapshot.readers) {
         readers.emplace_back([&, reader = session.get()] {
             try {
-                while (std::optional<std::string> table = queue.take()) {
-                    DumpTable entry = dump_table(*reader, options, *table, counters);
-                    entry.snapshot = snapshot_at;
-                    queue.finished(std::move(entry));
-                }
+                while (std::optional<TableTask> task = queue.take())
+                    queue.finished(dump_table_part(*reader, options, *task, counters));
             } catch (...) {
                 counters.stop = true;
                 queue.failed(std::current_exception());
@@ -222,9 +248,11 @@ void read_tables(StepContext& context, const DumpOptions& options, Snapshot& sna
     std::int64_t last_report = context.services.clock.steady_ms();
     try {
         while (!queue.all_readers_done(readers.size())) {
-            for (DumpTable& table : queue.collect(k_progress_interval)) {
-                std::string name = table.name;
-                manifest.tables.push_back(std::move(table));
+            for (TablePart& part : queue.collect(k_progress_interval)) {
+                std::optional<DumpTable> table = assembly.add(std::move(part), snapshot_at);
+                if (!table) continue;
+                std::string name = table->name;
+                manifest.tables.push_back(std::move(*table));
                 manifest.consistent = manifest.one_snapshot();
                 write_manifest(options.directory, manifest);
                 context.events.checkpoint({{"tables_done", manifest.tables.size()}, {"table", name}});
@@ -330,14 +358,14 @@ DumpResult run_dump(StepContext& context, const DumpOptions& given) {
     clear_unkept(options, manifest);
     write_manifest(options.directory, manifest);
 
-    std::vector<TableInfo> todo;
+    std::vector<TableTask> tasks;
     for (const TableInfo& table : objects.tables)
-        if (!manifest.find_table(table.name)) todo.push_back(table);
-    // The biggest first, so that no reader is left with a big table at the end.
-    std::stable_sort(todo.begin(), todo.end(), [](const TableInfo& a, const TableInfo& b) { return a.data_length > b.data_length; });
-    std::vector<std::string> names;
-    for (const TableInfo& table : todo) names.push_back(table.name);
-    read_tables(context, options, snapshot, snapshot_at, names, objects.tables.size(), manifest);
+        if (!manifest.find_table(table.name))
+            for (TableTask& task : plan_table(*control, options, table)) tasks.push_back(std::move(task));
+    // The biggest first, so that no reader is left with a big piece at the end.
+    std::stable_sort(tasks.begin(), tasks.end(),
+                     [](const TableTask& a, const TableTask& b) { return a.estimated_bytes > b.estimated_bytes; });
+    read_tables(context, options, snapshot, snapshot_at, std::move(tasks), objects.tables.size(), manifest);
     manifest.consistent = manifest.one_snapshot() && (kept == 0 || manifest.tables.front().snapshot == snapshot_at);
     for (auto& reader : snapshot.readers) reader->execute("COMMIT");
     snapshot.readers.clear();

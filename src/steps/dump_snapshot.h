@@ -28,6 +28,7 @@ struct DumpOptions {
     bool routines = true;
     CompressorOptions compressor;
     int threads = 2;
+    std::uint64_t chunk_rows = 0;  // 0: one data file per table
     std::string resume = "keep";
 
     nlohmann::ordered_json manifest_options() const;
@@ -72,9 +73,38 @@ struct DumpCounters {
     std::atomic<bool> stop{false};
 };
 
-// Writes one table's files (schema, data, triggers) with `session`; returns its entry.
-DumpTable dump_table(engine::MysqlSession& session, const DumpOptions& options, const std::string& table,
-                     DumpCounters& counters);
+// A range of an integer primary key: from <= key < to; an open end has no bound.
+struct KeyRange {
+    std::string column;
+    std::optional<std::int64_t> from;
+    std::optional<std::int64_t> to;
+};
+
+// One piece of a reader's work: the rows of one chunk of a table; the first chunk also
+// writes the table's schema and triggers.
+struct TableTask {
+    std::string table;
+    std::size_t chunk = 0;
+    std::size_t chunks = 1;
+    std::optional<KeyRange> range;
+    std::uint64_t estimated_bytes = 0;
+};
+
+// What one task wrote.
+struct TablePart {
+    TableTask task;
+    std::optional<DumpFile> schema;
+    std::optional<DumpFile> data;
+    std::optional<DumpFile> triggers;
+};
+
+// The tasks of one table: chunks of about options.chunk_rows rows by ranges of its integer
+// primary key when it is that big and has one; else one task.
+std::vector<TableTask> plan_table(engine::MysqlSession& session, const DumpOptions& options, const TableInfo& table);
+
+// Writes one task's files with `session`.
+TablePart dump_table_part(engine::MysqlSession& session, const DumpOptions& options, const TableTask& task,
+                          DumpCounters& counters);
 std::vector<DumpView> dump_views(engine::MysqlSession& session, const DumpOptions& options,
                                  const std::vector<std::string>& views);
 std::optional<DumpFile> dump_routines(engine::MysqlSession& session, const DumpOptions& options);

@@ -2,12 +2,14 @@
 // reader's thread and compressed (tested, hashed) as they are written, its triggers; the
 // views and the routines.
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "dump_snapshot.h"
 #include "migrate/steps/dump_format.h"
 #include "migrate/util/compressed_file.h"
 #include "migrate/util/error.h"
+#include "migrate/util/text.h"
 
 namespace migrate::steps {
 namespace {
@@ -102,16 +104,33 @@ std::string column_list(const std::vector<std::string>& columns) {
 
 // The rows, streamed from the server, formatted into INSERTs of about 1 MiB, each handed to the
 // compressor as soon as it ends. Returns the file and its row count.
-std::pair<DumpFile, std::uint64_t> write_data(engine::MysqlSession& session, const DumpOptions& options,
-                                              const std::string& table, DumpCounters& counters) {
+// "WHERE `id` >= 1000 AND `id` < 2000", or "" for the whole table.
+std::string where_clause(const std::optional<KeyRange>& range) {
+    if (!range) return "";
+    std::vector<std::string> bounds;
+    if (range->from) bounds.push_back(quote_identifier(range->column) + " >= " + std::to_string(*range->from));
+    if (range->to) bounds.push_back(quote_identifier(range->column) + " < " + std::to_string(*range->to));
+    return bounds.empty() ? "" : " WHERE " + join(bounds, " AND ");
+}
+
+std::string data_file_name(const DumpOptions& options, const TableTask& task) {
+    if (task.chunks == 1) return file_name(options, task.table, "data");
+    char number[16];
+    std::snprintf(number, sizeof number, "data.%05zu", task.chunk + 1);
+    return file_name(options, task.table, number);
+}
+
+DumpFile write_data(engine::MysqlSession& session, const DumpOptions& options, const TableTask& task,
+                    DumpCounters& counters) {
+    const std::string& table = task.table;
     std::vector<std::string> columns = stored_columns(session, options, table);
     if (columns.empty()) throw StepError("table '" + table + "' has no column to read", false);
     std::string list = column_list(columns);
     std::string insert = "INSERT INTO " + quote_identifier(table) + " (" + list + ") VALUES ";
-    SqlFile file(options, file_name(options, table, "data"));
+    SqlFile file(options, data_file_name(options, task));
     file.write(dump_file_header());
-    std::unique_ptr<engine::MysqlResult> result =
-        session.query("SELECT /*!40001 SQL_NO_CACHE */ " + list + " FROM " + quote_identifier(table));
+    std::unique_ptr<engine::MysqlResult> result = session.query("SELECT /*!40001 SQL_NO_CACHE */ " + list + " FROM " +
+                                                                quote_identifier(table) + where_clause(task.range));
     std::vector<ValueStyle> styles;
     for (const engine::MysqlColumn& column : result->columns()) styles.push_back(value_style(column));
     std::string buffer;
@@ -146,7 +165,9 @@ std::pair<DumpFile, std::uint64_t> write_data(engine::MysqlSession& session, con
     }
     if (!buffer.empty()) flush();
     result.reset();
-    return {file.commit(), rows};
+    DumpFile written = file.commit();
+    written.rows = rows;
+    return written;
 }
 
 // The statements between `DELIMITER ;;` and `DELIMITER ;` that create one trigger or routine
@@ -176,18 +197,57 @@ std::optional<DumpFile> write_triggers(engine::MysqlSession& session, const Dump
 
 }  // namespace
 
-DumpTable dump_table(engine::MysqlSession& session, const DumpOptions& options, const std::string& table,
-                     DumpCounters& counters) {
-    DumpTable entry;
-    entry.name = table;
-    if (options.schema) entry.schema = write_schema(session, options, table);
-    if (options.data) {
-        auto [file, rows] = write_data(session, options, table, counters);
-        entry.data.push_back(std::move(file));
-        entry.rows = rows;
+std::vector<TableTask> plan_table(engine::MysqlSession& session, const DumpOptions& options, const TableInfo& table) {
+    TableTask whole{table.name, 0, 1, std::nullopt, table.data_length};
+    // Chunks only pay when there is a table big enough to leave a reader idle at the end.
+    if (!options.data || options.chunk_rows == 0 || table.estimated_rows < 2 * options.chunk_rows) return {whole};
+    std::unique_ptr<engine::MysqlResult> key = session.query(
+        "SELECT k.COLUMN_NAME, c.DATA_TYPE FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.COLUMNS c "
+        "ON c.TABLE_SCHEMA = k.TABLE_SCHEMA AND c.TABLE_NAME = k.TABLE_NAME AND c.COLUMN_NAME = k.COLUMN_NAME "
+        "WHERE k.TABLE_SCHEMA = " + in_database(session, options) + " AND k.TABLE_NAME = '" + session.escape(table.name) +
+        "' AND k.CONSTRAINT_NAME = 'PRIMARY'");
+    std::vector<std::pair<std::string, std::string>> columns;
+    engine::MysqlRow row;
+    while (key->next(row)) columns.emplace_back(row.view(0), row.view(1));
+    key.reset();
+    static const std::vector<std::string> k_integer_types = {"tinyint", "smallint", "mediumint", "int", "bigint"};
+    if (columns.size() != 1 ||
+        std::find(k_integer_types.begin(), k_integer_types.end(), columns[0].second) == k_integer_types.end())
+        return {whole};
+    std::string column = columns[0].first;
+    std::unique_ptr<engine::MysqlResult> limits = session.query("SELECT MIN(" + quote_identifier(column) + "), MAX(" +
+                                                                quote_identifier(column) + ") FROM " +
+                                                                quote_identifier(table.name));
+    if (!limits->next(row) || row.is_null(0) || row.is_null(1)) return {whole};
+    std::int64_t lowest = 0, highest = 0;
+    try {
+        lowest = std::stoll(std::string(row.view(0)));
+        highest = std::stoll(std::string(row.view(1)));
+    } catch (const std::exception&) {
+        return {whole};  // beyond a signed 64-bit integer: read in one piece
     }
-    if (options.triggers) entry.triggers = write_triggers(session, options, table);
-    return entry;
+    std::size_t count = static_cast<std::size_t>((table.estimated_rows + options.chunk_rows - 1) / options.chunk_rows);
+    long double span = static_cast<long double>(highest) - static_cast<long double>(lowest) + 1;
+    if (span < static_cast<long double>(count)) return {whole};
+    std::vector<TableTask> tasks;
+    std::optional<std::int64_t> from;  // the first chunk is open below, the last above: no key is missed
+    for (std::size_t i = 0; i < count; ++i) {
+        std::optional<std::int64_t> to;
+        if (i + 1 < count)
+            to = lowest + static_cast<std::int64_t>(span * static_cast<long double>(i + 1) / static_cast<long double>(count));
+        tasks.push_back(TableTask{table.name, i, count, KeyRange{column, from, to}, table.data_length / count});
+        from = to;
+    }
+    return tasks;
+}
+
+TablePart dump_table_part(engine::MysqlSession& session, const DumpOptions& options, const TableTask& task,
+                          DumpCounters& counters) {
+    TablePart part{task, std::nullopt, std::nullopt, std::nullopt};
+    if (task.chunk == 0 && options.schema) part.schema = write_schema(session, options, task.table);
+    if (options.data) part.data = write_data(session, options, task, counters);
+    if (task.chunk == 0 && options.triggers) part.triggers = write_triggers(session, options, task.table);
+    return part;
 }
 
 std::vector<DumpView> dump_views(engine::MysqlSession& session, const DumpOptions& options,

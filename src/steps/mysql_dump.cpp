@@ -45,6 +45,9 @@ DumpOptions options_of(const StepContext& context) {
                             std::to_string(range.highest) + ", not " + std::to_string(o.compressor.level),
                         false);
     o.threads = thread_count(p, "threads");
+    std::int64_t chunk_rows = p.integer("chunk_rows");
+    if (chunk_rows < 0) throw StepError("parameter 'chunk_rows' must be 0 (no chunks) or more", false);
+    o.chunk_rows = static_cast<std::uint64_t>(chunk_rows);
     o.resume = p.string("resume");
     if (!o.schema && !o.data && !o.triggers && !o.views && !o.routines)
         throw StepError("schema, data, triggers, views and routines are all false: nothing to dump", false);
@@ -160,6 +163,9 @@ KindSpec mysql_dump_kind() {
          {"compression", ParamType::string, false, "zstd", "zstd or gzip", {"zstd", "gzip"}},
          {"level", ParamType::integer, false, "", "compression level (default: zstd 3, gzip 6)"},
          {"threads", ParamType::integer, false, "2", "connections reading tables in parallel (0: one per core)"},
+         {"chunk_rows", ParamType::integer, false, "250000",
+          "cut a table of at least twice this many rows (estimated) into data files of about this many, by ranges "
+          "of its integer primary key, so that the readers share it (0: one data file per table)"},
          {"resume",
           ParamType::string,
           false,

@@ -34,7 +34,7 @@ phases:
     steps:
       - { id: dump, kind: mysql.dump, with: { connection: source, to: "$work/migrate", threads: 2, level: "\${level}" } }
 YAML
-conn="-h 127.0.0.1 -P $port -u migrate -p$MIGRATE_BENCH_PW"
+conn="--host=127.0.0.1 --port=$port --user=migrate --password=$MIGRATE_BENCH_PW"
 mysqldump_cmd="mysqldump --no-defaults $conn --single-transaction --hex-blob bench"
 cd "$work"
 hyperfine --runs "$runs" --export-markdown "$work/results.md" --export-json "$work/results.json" \

@@ -16,6 +16,7 @@ struct DumpFile {
     std::uint64_t bytes = 0;
     std::uint64_t raw_bytes = 0;
     std::string sha256;
+    std::optional<std::uint64_t> rows;  // data files only
 };
 
 struct DumpTable {
