@@ -26,7 +26,7 @@ export MIGRATE_BENCH_PW=migrate-test-pw
 cat > "$work/dump.yaml" <<YAML
 version: 1
 name: bench-dump
-vars: { level: "3" }
+vars: { level: "1" }
 connections:
   source: { type: mysql, host: 127.0.0.1, port: $port, user: migrate, password: "\${secret:MIGRATE_BENCH_PW}", database: bench }
 phases:
@@ -39,12 +39,15 @@ mysqldump_cmd="mysqldump --no-defaults $conn --single-transaction --hex-blob ben
 cd "$work"
 hyperfine --runs "$runs" --export-markdown "$work/results.md" --export-json "$work/results.json" \
   --prepare "rm -rf $work/migrate $work/mydumper $work/journal.jsonl* $work/dump.sql.*; sync" \
-  -n "migrate mysql.dump (zstd 3, 2 connections)" "$MIGRATE run $work/dump.yaml --rehearsal --yes --journal $work/journal.jsonl" \
-  -n "migrate mysql.dump (zstd 1, 2 connections)" "$MIGRATE run $work/dump.yaml --rehearsal --yes --journal $work/journal.jsonl --set level=1" \
+  -n "migrate mysql.dump (zstd 1, 2 connections)" "$MIGRATE run $work/dump.yaml --rehearsal --yes --journal $work/journal.jsonl" \
+  -n "migrate mysql.dump (zstd 3, 2 connections)" "$MIGRATE run $work/dump.yaml --rehearsal --yes --journal $work/journal.jsonl --set level=3" \
   -n "mydumper -t 2 (uncompressed)" "mydumper $conn -B bench -t 2 --trx-consistency-only -o $work/mydumper" \
   -n "mydumper -t 2 -c (gzip)" "mydumper $conn -B bench -t 2 --trx-consistency-only -c -o $work/mydumper" \
   -n "mysqldump | zstd" "$mysqldump_cmd | zstd -q > $work/dump.sql.zst" \
   -n "mysqldump | gzip -9" "$mysqldump_cmd | gzip -9 > $work/dump.sql.gz"
 cat "$work/results.md"
-du -sb "$work/migrate" | awk '{print "migrate dump: " $1 " bytes on disk"}'
-ls -l "$work"/dump.sql.* | awk '{print $9 ": " $5 " bytes"}'
+# The sizes of one more run of each compressed output (hyperfine's --prepare removed them).
+"$MIGRATE" run "$work/dump.yaml" --rehearsal --yes --journal "$work/sizes.jsonl" > /dev/null
+du -sb "$work/migrate" | awk '{print "migrate (zstd 1): " $1 " bytes"}'
+eval "$mysqldump_cmd" | zstd -q > "$work/dump.sql.zst"
+ls -l "$work"/dump.sql.zst | awk '{print "mysqldump | zstd: " $5 " bytes"}'
