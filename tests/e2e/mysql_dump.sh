@@ -2,8 +2,9 @@
 # mysql.dump against the suite's MariaDB servers on loopback: every column type dumped and
 # loaded back with the real mariadb client, compared row for row; triggers, views, routines;
 # the field ignore list; an unknown table in `include`; one snapshot across two connections
-# while a writer works; kill -9 and --resume keeping finished tables; the lock refused
-# (one connection); a wrong password kept secret; a dry run that writes nothing.
+# while a writer works; kill -9 and --resume keeping finished tables; a server restarted
+# mid-dump (retried, finished tables kept); the lock refused (one connection); a wrong
+# password kept secret; a dry run that writes nothing.
 source "$(dirname "$0")/lib.sh"
 SOURCE_PORT=${MIGRATE_TEST_MYSQL_SOURCE_PORT:?}
 TARGET_PORT=${MIGRATE_TEST_MYSQL_TARGET_PORT:?}
@@ -259,6 +260,53 @@ load big "$TARGET_PORT" ${DB}_big
 for t in big s1 s2 s3 s4; do
   check "$t: equal to the source after the resumed dump" same_checksum ${DB}_big "$t"
 done
+
+# ---- the server restarted in the middle of the dump: the step retries, keeping finished tables
+MARIADB_SH=$(cd "$(dirname "$0")" && pwd)/mariadb.sh
+PRIVATE_PORT=$(( ${MIGRATE_TEST_PORT_BASE:-18480} + 20 ))
+trap 'bash "$MARIADB_SH" stop "$WORK/private" "$PRIVATE_PORT"; cleanup_e2e' EXIT
+if bash "$MARIADB_SH" start "$WORK/private" "$PRIVATE_PORT" source > private.log 2>&1; then
+  db "$PRIVATE_PORT" -e "CREATE DATABASE ${DB}_restart"
+  db "$PRIVATE_PORT" ${DB}_restart -e "CREATE TABLE big (id INT PRIMARY KEY, pad VARCHAR(500), b BLOB);
+    INSERT INTO big SELECT seq, REPEAT(MD5(seq), 12), RANDOM_BYTES(200) FROM seq_1_to_60000"
+  for t in s1 s2 s3; do
+    db "$PRIVATE_PORT" ${DB}_restart -e "CREATE TABLE $t (id INT PRIMARY KEY, v VARCHAR(20)); INSERT INTO $t SELECT seq, CONCAT('$t-', seq) FROM seq_1_to_1000"
+  done
+  cat > restart.yaml <<YAML
+version: 1
+name: dump-restart
+connections:
+  private: { type: mysql, host: 127.0.0.1, port: $PRIVATE_PORT, user: migrate, password: "\${secret:MIGRATE_TEST_DB_PW}", database: ${DB}_restart }
+phases:
+  - id: p
+    steps:
+      - id: dump
+        kind: mysql.dump
+        retry: { attempts: 20, backoff: 500ms, max_backoff: 1s }
+        with: { connection: private, to: "$WORK/restart", threads: 2, level: 19 }
+YAML
+  "$MIGRATE" run restart.yaml --rehearsal --yes --journal restart.jsonl > restart.out 2>&1 &
+  runner=$!
+  three_done() { [ "$(events restart.jsonl step.checkpoint 2> /dev/null | wc -l)" -ge 3 ]; }
+  check "the small tables finish while the big one is read" wait_for 60 three_done
+  bash "$MARIADB_SH" stop "$WORK/private" "$PRIVATE_PORT"
+  sleep 1
+  bash "$MARIADB_SH" restart "$WORK/private" "$PRIVATE_PORT" >> private.log 2>&1
+  wait "$runner"
+  check "the run ended ok after the restart" test $? = 0
+  check "the step was retried" test "$(events restart.jsonl step.retry | wc -l)" -ge 1
+  check "the retry names the connection" contains <(events restart.jsonl step.retry | head -1) "connection 'private' (127.0.0.1:$PRIVATE_PORT)"
+  check "the retry kept the three finished tables" test "$(events restart.jsonl step.end | jq -r .metrics.tables_kept)" = 3
+  check "the dump is complete" test "$(manifest restart .complete)" = true -a -e restart/migrate-dump.complete
+  db "$PRIVATE_PORT" -e "CREATE DATABASE ${DB}_restart_copy"
+  load restart "$PRIVATE_PORT" ${DB}_restart_copy
+  for t in big s1 s2 s3; do
+    check "$t: equal to the source after the retried dump" test \
+      "$(db "$PRIVATE_PORT" ${DB}_restart -e "CHECKSUM TABLE $t" | cut -f2)" = "$(db "$PRIVATE_PORT" ${DB}_restart_copy -e "CHECKSUM TABLE $t" | cut -f2)"
+  done
+else
+  FAILED=$((FAILED + 1)); echo "FAIL could not start a private MariaDB on $PRIVATE_PORT:"; cat private.log
+fi
 
 # ---- a wrong password: the connection is named, the password shown nowhere
 export MIGRATE_TEST_WRONG_PW='wrong-Pw-Dump77-secret'
