@@ -14,7 +14,9 @@ namespace {
 
 constexpr char k_hex_digits[] = "0123456789abcdef";
 
-bool is_glob(std::string_view pattern) { return pattern.find_first_of("*?[") != std::string_view::npos; }
+bool is_glob(std::string_view pattern) {
+    return pattern.find_first_of("*?[") != std::string_view::npos;
+}
 
 bool matches_any(const std::vector<std::string>& patterns, const std::string& name) {
     for (const std::string& pattern : patterns)
@@ -58,8 +60,10 @@ bool is_string_type(unsigned type) {
         case MYSQL_TYPE_MEDIUM_BLOB:
         case MYSQL_TYPE_LONG_BLOB:
         case MYSQL_TYPE_BLOB:
-        case MYSQL_TYPE_GEOMETRY: return true;
-        default: return false;
+        case MYSQL_TYPE_GEOMETRY:
+            return true;
+        default:
+            return false;
     }
 }
 
@@ -69,7 +73,8 @@ std::string encode_table_name(std::string_view name) {
     std::string out;
     out.reserve(name.size());
     for (unsigned char c : name) {
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-') {
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '_' || c == '-') {
             out.push_back(static_cast<char>(c));
         } else {
             out.push_back('%');
@@ -81,17 +86,22 @@ std::string encode_table_name(std::string_view name) {
 }
 
 std::string dump_marker_line(const std::string& manifest_sha256) {
-    return "migrate-dump " + std::to_string(k_dump_format_version) + " sha256=" + manifest_sha256 + "\n";
+    return "migrate-dump " + std::to_string(k_dump_format_version) + " sha256=" + manifest_sha256 +
+           "\n";
 }
 
-TableSelection select_tables(const std::vector<std::string>& tables, const std::vector<std::string>& include,
+TableSelection select_tables(const std::vector<std::string>& tables,
+                             const std::vector<std::string>& include,
                              const std::vector<std::string>& exclude) {
     for (const std::string& entry : include) {
         bool found = false;
         for (const std::string& table : tables) found = found || glob_match(entry, table);
         if (found) continue;
-        if (is_glob(entry)) throw StepError("'include': the pattern '" + entry + "' matches no table", false);
-        throw StepError("'include': the database has no table '" + entry + "'" + did_you_mean(entry, tables), false);
+        if (is_glob(entry))
+            throw StepError("'include': the pattern '" + entry + "' matches no table", false);
+        throw StepError(
+            "'include': the database has no table '" + entry + "'" + did_you_mean(entry, tables),
+            false);
     }
     TableSelection selection;
     for (const std::string& table : tables) {
@@ -155,9 +165,15 @@ void append_value(std::string& out, ValueStyle style, bool is_null, std::string_
         return;
     }
     switch (style) {
-        case ValueStyle::number: out.append(value); break;
-        case ValueStyle::hex: append_hex(out, value); break;
-        case ValueStyle::quoted: append_quoted(out, value); break;
+        case ValueStyle::number:
+            out.append(value);
+            break;
+        case ValueStyle::hex:
+            append_hex(out, value);
+            break;
+        case ValueStyle::quoted:
+            append_quoted(out, value);
+            break;
     }
 }
 
@@ -202,7 +218,8 @@ std::string strip_definer(std::string_view create_statement) {
         ++end;
     }
     while (end < create_statement.size() && create_statement[end] == ' ') ++end;
-    return std::string(create_statement.substr(0, definer)) + std::string(create_statement.substr(end));
+    return std::string(create_statement.substr(0, definer)) +
+           std::string(create_statement.substr(end));
 }
 
 }  // namespace migrate::steps

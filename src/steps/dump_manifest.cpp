@@ -32,7 +32,9 @@ Json file_json(const DumpFile& file) {
     return j;
 }
 
-Json optional_file_json(const std::optional<DumpFile>& file) { return file ? file_json(*file) : Json(nullptr); }
+Json optional_file_json(const std::optional<DumpFile>& file) {
+    return file ? file_json(*file) : Json(nullptr);
+}
 
 DumpFile file_from(const nlohmann::json& j) {
     DumpFile file{j.at("file").get<std::string>(), j.at("bytes").get<std::uint64_t>(),
@@ -62,7 +64,8 @@ Json position_json(const SnapshotPosition& position) {
 
 SnapshotPosition position_from(const nlohmann::json& j) {
     return SnapshotPosition{optional_from<std::string>(j, "binlog_file"),
-                            optional_from<std::uint64_t>(j, "binlog_position"), optional_from<std::string>(j, "gtid")};
+                            optional_from<std::uint64_t>(j, "binlog_position"),
+                            optional_from<std::string>(j, "gtid")};
 }
 
 void write_whole(const std::string& path, const std::string& text) {
@@ -109,8 +112,10 @@ Json DumpManifest::to_json() const {
         views_json.push_back(entry);
     }
     Json snapshots_json = Json::array();
-    for (const SnapshotPosition& position : snapshots) snapshots_json.push_back(position_json(position));
-    Json snapshot = snapshots.empty() ? position_json(SnapshotPosition{}) : position_json(snapshots.front());
+    for (const SnapshotPosition& position : snapshots)
+        snapshots_json.push_back(position_json(position));
+    Json snapshot =
+        snapshots.empty() ? position_json(SnapshotPosition{}) : position_json(snapshots.front());
     snapshot["consistent"] = consistent;
     snapshot["connections"] = connections;
     return Json{{"format", "migrate-dump"},
@@ -142,7 +147,8 @@ DumpManifest DumpManifest::from_json(const nlohmann::json& j) {
     DumpManifest m;
     m.written_by = j.value("written_by", "");
     m.started = j.value("started", "");
-    m.finished = j.contains("finished") && j["finished"].is_string() ? j["finished"].get<std::string>() : "";
+    m.finished =
+        j.contains("finished") && j["finished"].is_string() ? j["finished"].get<std::string>() : "";
     m.complete = j.at("complete").get<bool>();
     m.database = j.at("database").get<std::string>();
     m.compression = j.at("compression").get<std::string>();
@@ -153,13 +159,17 @@ DumpManifest DumpManifest::from_json(const nlohmann::json& j) {
     m.options = j.at("options");
     m.excluded = j.at("excluded").get<std::vector<std::string>>();
     for (const auto& t : j.at("tables")) {
-        DumpTable table{t.at("name").get<std::string>(), t.at("rows").get<std::uint64_t>(),
-                        t.at("snapshot").get<std::size_t>(), optional_file_from(t.at("schema")), {},
+        DumpTable table{t.at("name").get<std::string>(),
+                        t.at("rows").get<std::uint64_t>(),
+                        t.at("snapshot").get<std::size_t>(),
+                        optional_file_from(t.at("schema")),
+                        {},
                         optional_file_from(t.at("triggers"))};
         for (const auto& file : t.at("data")) table.data.push_back(file_from(file));
         m.tables.push_back(std::move(table));
     }
-    for (const auto& v : j.at("views")) m.views.push_back(DumpView{v.at("name").get<std::string>(), file_from(v)});
+    for (const auto& v : j.at("views"))
+        m.views.push_back(DumpView{v.at("name").get<std::string>(), file_from(v)});
     m.routines = optional_file_from(j.at("routines"));
     for (const auto& s : j.at("snapshots")) m.snapshots.push_back(position_from(s));
     return m;
@@ -230,7 +240,8 @@ bool marker_matches(const std::string& directory) {
     std::error_code error;
     std::string marker = directory + "/" + k_dump_marker;
     std::string manifest = directory + "/" + k_dump_manifest;
-    if (!std::filesystem::exists(marker, error) || !std::filesystem::exists(manifest, error)) return false;
+    if (!std::filesystem::exists(marker, error) || !std::filesystem::exists(manifest, error))
+        return false;
     return read_whole(marker) == dump_marker_line(hash_file(manifest, DigestAlgorithm::sha256));
 }
 
@@ -240,8 +251,10 @@ std::string check_dump_file(const std::string& directory, const DumpFile& file) 
     std::uint64_t size = std::filesystem::file_size(path, error);
     if (error) return file.file + " is missing";
     if (size != file.bytes)
-        return file.file + " has " + std::to_string(size) + " bytes, the manifest says " + std::to_string(file.bytes);
-    if (hash_file(path, DigestAlgorithm::sha256) != file.sha256) return file.file + " does not match its SHA-256";
+        return file.file + " has " + std::to_string(size) + " bytes, the manifest says " +
+               std::to_string(file.bytes);
+    if (hash_file(path, DigestAlgorithm::sha256) != file.sha256)
+        return file.file + " does not match its SHA-256";
     return "";
 }
 

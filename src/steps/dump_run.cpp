@@ -2,11 +2,11 @@
 // snapshot, the tables read in parallel, the manifest rewritten and a checkpoint journaled
 // after each finished table, then the views, the routines and the completion marker.
 #include <algorithm>
-#include <cstring>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
-#include <map>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -52,11 +52,13 @@ DirectoryState inspect_directory(const DumpOptions& options) {
     state.complete = state.earlier && marker_matches(options.directory);
     for (const fs::directory_entry& entry : fs::directory_iterator(options.directory)) {
         std::string name = entry.path().filename().string();
-        if (name != k_dump_manifest && name != k_dump_marker && !is_dump_file(name)) state.foreign.push_back(name);
+        if (name != k_dump_manifest && name != k_dump_marker && !is_dump_file(name))
+            state.foreign.push_back(name);
     }
     if (state.earlier && state.earlier->database != options.database)
-        throw StepError("'to': " + options.directory + " holds a dump of database '" + state.earlier->database +
-                            "', not '" + options.database + "'; remove it or name another directory",
+        throw StepError("'to': " + options.directory + " holds a dump of database '" +
+                            state.earlier->database + "', not '" + options.database +
+                            "'; remove it or name another directory",
                         false);
     return state;
 }
@@ -68,12 +70,15 @@ void refuse_unusable(const DirectoryState& state, const DumpOptions& options, bo
                             state.earlier->finished + "); remove it or name another directory",
                         false);
     if (!state.earlier && !state.foreign.empty())
-        throw StepError("'to': " + options.directory + " is not empty (" + join(state.foreign, ", ") +
+        throw StepError("'to': " + options.directory + " is not empty (" +
+                            join(state.foreign, ", ") +
                             ") and holds no unfinished dump; a dump needs a new or empty directory",
                         false);
 }
 
-std::string now_utc(StepContext& context) { return format_utc_ms(context.services.clock.wall_ms()); }
+std::string now_utc(StepContext& context) {
+    return format_utc_ms(context.services.clock.wall_ms());
+}
 
 // Removes what no kept table needs: files of tables read again, .partial files, the marker.
 void clear_unkept(const DumpOptions& options, const DumpManifest& manifest) {
@@ -83,7 +88,8 @@ void clear_unkept(const DumpOptions& options, const DumpManifest& manifest) {
     for (const fs::directory_entry& entry : fs::directory_iterator(options.directory)) {
         std::string name = entry.path().filename().string();
         bool ours = is_dump_file(name) || name == k_dump_marker;
-        if (ours && std::find(keep.begin(), keep.end(), name) == keep.end()) fs::remove(entry.path());
+        if (ours && std::find(keep.begin(), keep.end(), name) == keep.end())
+            fs::remove(entry.path());
     }
 }
 
@@ -98,12 +104,15 @@ std::size_t snapshot_index(DumpManifest& manifest, const SnapshotPosition& posit
 
 // Which finished tables of an earlier attempt stay: still chosen, read with the same
 // options, and their files as recorded. Says why each other one is read again.
-std::vector<DumpTable> tables_to_keep(StepContext& context, const DumpOptions& options, const DumpManifest& earlier,
-                                      const std::vector<TableInfo>& chosen, const SnapshotPosition& now) {
+std::vector<DumpTable> tables_to_keep(StepContext& context, const DumpOptions& options,
+                                      const DumpManifest& earlier,
+                                      const std::vector<TableInfo>& chosen,
+                                      const SnapshotPosition& now) {
     std::string prefix = context.step.id + ": ";
     if (options.resume == "restart") {
         if (!earlier.tables.empty())
-            context.events.say(prefix + "resume: restart: the " + std::to_string(earlier.tables.size()) +
+            context.events.say(prefix + "resume: restart: the " +
+                               std::to_string(earlier.tables.size()) +
                                " tables finished before are read again");
         return {};
     }
@@ -111,19 +120,25 @@ std::vector<DumpTable> tables_to_keep(StepContext& context, const DumpOptions& o
     bool same_options = nlohmann::json::parse(earlier.options.dump()) ==
                         nlohmann::json::parse(options.manifest_options().dump());
     if (earlier.compression != compression_name(options.compressor.format) || !same_options) {
-        context.events.say(prefix + "the options changed since the unfinished dump began; every table is read again");
+        context.events.say(
+            prefix +
+            "the options changed since the unfinished dump began; every table is read again");
         return {};
     }
     if (options.resume == "consistent")
         for (const DumpTable& table : earlier.tables)
-            if (!now.known() || table.snapshot >= earlier.snapshots.size() || earlier.snapshots[table.snapshot] != now) {
-                context.events.say(prefix + "resume: consistent: the source changed since the finished tables were "
-                                            "read (or its binary log position is unknown); every table is read again");
+            if (!now.known() || table.snapshot >= earlier.snapshots.size() ||
+                earlier.snapshots[table.snapshot] != now) {
+                context.events.say(
+                    prefix +
+                    "resume: consistent: the source changed since the finished tables were "
+                    "read (or its binary log position is unknown); every table is read again");
                 return {};
             }
     std::vector<DumpTable> kept;
     for (const DumpTable& table : earlier.tables) {
-        bool still_chosen = std::any_of(chosen.begin(), chosen.end(), [&](const TableInfo& t) { return t.name == table.name; });
+        bool still_chosen = std::any_of(chosen.begin(), chosen.end(),
+                                        [&](const TableInfo& t) { return t.name == table.name; });
         if (!still_chosen) continue;
         std::string problem;
         for (const DumpFile* file : table.files())
@@ -166,9 +181,11 @@ public:
     // Waits up to `wait` for news; returns the parts finished since the last call.
     std::vector<TablePart> collect(Millis wait) {
         std::unique_lock lock(m_mutex);
-        m_changed.wait_for(lock, wait, [&] { return !m_finished.empty() || m_readers_done != m_readers_seen; });
+        m_changed.wait_for(lock, wait,
+                           [&] { return !m_finished.empty() || m_readers_done != m_readers_seen; });
         m_readers_seen = m_readers_done;
-        std::vector<TablePart> done(std::make_move_iterator(m_finished.begin()), std::make_move_iterator(m_finished.end()));
+        std::vector<TablePart> done(std::make_move_iterator(m_finished.begin()),
+                                    std::make_move_iterator(m_finished.end()));
         m_finished.clear();
         return done;
     }
@@ -191,8 +208,11 @@ private:
     std::exception_ptr m_failure;
 };
 
-nlohmann::ordered_json progress_metrics(const DumpManifest& manifest, const DumpCounters& counters) {
-    return {{"rows", counters.rows.load()}, {"raw_bytes", counters.raw_bytes.load()}, {"tables", manifest.tables.size()},
+nlohmann::ordered_json progress_metrics(const DumpManifest& manifest,
+                                        const DumpCounters& counters) {
+    return {{"rows", counters.rows.load()},
+            {"raw_bytes", counters.raw_bytes.load()},
+            {"tables", manifest.tables.size()},
             {"bytes", manifest.bytes()}};
 }
 
@@ -204,7 +224,9 @@ public:
         std::vector<TablePart>& parts = m_parts[part.task.table];
         parts.push_back(std::move(part));
         if (parts.size() < parts.front().task.chunks) return std::nullopt;
-        std::sort(parts.begin(), parts.end(), [](const TablePart& a, const TablePart& b) { return a.task.chunk < b.task.chunk; });
+        std::sort(parts.begin(), parts.end(), [](const TablePart& a, const TablePart& b) {
+            return a.task.chunk < b.task.chunk;
+        });
         DumpTable table;
         table.name = parts.front().task.table;
         table.snapshot = snapshot_at;
@@ -225,8 +247,9 @@ private:
 
 // Does `tasks` with the snapshot's readers, one thread each; this thread records each
 // finished table (manifest, checkpoint) as its last part arrives.
-void read_tables(StepContext& context, const DumpOptions& options, Snapshot& snapshot, std::size_t snapshot_at,
-                 std::vector<TableTask> tasks, std::size_t total_tables, DumpManifest& manifest) {
+void read_tables(StepContext& context, const DumpOptions& options, Snapshot& snapshot,
+                 std::size_t snapshot_at, std::vector<TableTask> tasks, std::size_t total_tables,
+                 DumpManifest& manifest) {
     TableQueue queue(std::move(tasks));
     TableAssembly assembly;
     DumpCounters counters;
@@ -255,12 +278,14 @@ void read_tables(StepContext& context, const DumpOptions& options, Snapshot& sna
                 manifest.tables.push_back(std::move(*table));
                 manifest.consistent = manifest.one_snapshot();
                 write_manifest(options.directory, manifest);
-                context.events.checkpoint({{"tables_done", manifest.tables.size()}, {"table", name}});
+                context.events.checkpoint(
+                    {{"tables_done", manifest.tables.size()}, {"table", name}});
             }
             if (context.services.clock.steady_ms() - last_report >= k_progress_interval.count()) {
                 last_report = context.services.clock.steady_ms();
-                context.events.progress(std::to_string(manifest.tables.size()) + " of " + std::to_string(total_tables) +
-                                            " tables, " + std::to_string(counters.rows.load()) + " rows",
+                context.events.progress(std::to_string(manifest.tables.size()) + " of " +
+                                            std::to_string(total_tables) + " tables, " +
+                                            std::to_string(counters.rows.load()) + " rows",
                                         progress_metrics(manifest, counters));
             }
             if (queue.failure()) counters.stop = true;
@@ -274,8 +299,8 @@ void read_tables(StepContext& context, const DumpOptions& options, Snapshot& sna
     if (std::exception_ptr failure = queue.failure()) std::rethrow_exception(failure);
 }
 
-DumpManifest new_manifest(StepContext& context, const DumpOptions& options, engine::MysqlSession& control,
-                          const DatabaseObjects& objects) {
+DumpManifest new_manifest(StepContext& context, const DumpOptions& options,
+                          engine::MysqlSession& control, const DatabaseObjects& objects) {
     DumpManifest manifest;
     manifest.written_by = std::string("migrate ") + MIGRATE_VERSION;
     manifest.started = now_utc(context);
@@ -289,21 +314,24 @@ DumpManifest new_manifest(StepContext& context, const DumpOptions& options, engi
 }
 
 // A dump an earlier attempt finished just before it was stopped: checked, then taken as it is.
-std::optional<DumpResult> finished_before(StepContext& context, const DumpOptions& options, const DirectoryState& state) {
+std::optional<DumpResult> finished_before(StepContext& context, const DumpOptions& options,
+                                          const DirectoryState& state) {
     if (!state.complete) return std::nullopt;
     for (const DumpTable& table : state.earlier->tables)
         for (const DumpFile* file : table.files())
             if (!check_dump_file(options.directory, *file).empty()) return std::nullopt;
     context.events.say(context.step.id + ": the dump in " + options.directory +
                        " was completed by the earlier attempt; its files check out");
-    return DumpResult{*state.earlier, hash_file(options.directory + "/" + k_dump_manifest, DigestAlgorithm::sha256),
+    return DumpResult{*state.earlier,
+                      hash_file(options.directory + "/" + k_dump_manifest, DigestAlgorithm::sha256),
                       state.earlier->tables.size()};
 }
 
 void check_selection(const DumpOptions& options, const DatabaseObjects& objects) {
     if (objects.tables.empty() && objects.views.empty() && !options.routines)
-        throw StepError("nothing to dump: database '" + options.database + "' has no table that 'include' and "
-                        "'exclude' select",
+        throw StepError("nothing to dump: database '" + options.database +
+                            "' has no table that 'include' and "
+                            "'exclude' select",
                         false);
 }
 
@@ -314,13 +342,15 @@ void check_directory_for_dry_run(StepContext& context, const DumpOptions& option
     refuse_unusable(state, options, false);
     if (state.earlier)
         context.events.say(options.directory + " holds an unfinished dump (" +
-                           std::to_string(state.earlier->tables.size()) + " tables finished): the run resumes it");
+                           std::to_string(state.earlier->tables.size()) +
+                           " tables finished): the run resumes it");
 }
 
 DumpResult run_dump(StepContext& context, const DumpOptions& given) {
     DumpOptions options = given;
     options.compressor.cancel = &context.cancel;
-    options.compressor.threads = 1;  // one zstd worker per file: compression overlaps the formatting
+    options.compressor.threads =
+        1;  // one zstd worker per file: compression overlaps the formatting
     DirectoryState state = inspect_directory(options);
     bool resuming = context.last_checkpoint.has_value();
     refuse_unusable(state, options, resuming);
@@ -333,14 +363,16 @@ DumpResult run_dump(StepContext& context, const DumpOptions& given) {
     check_selection(options, objects);
     std::size_t pending = objects.tables.size();
     if (state.earlier) pending -= std::min(pending, state.earlier->tables.size());
-    int connections = std::clamp<int>(options.threads, 1, static_cast<int>(std::max<std::size_t>(1, pending)));
+    int connections =
+        std::clamp<int>(options.threads, 1, static_cast<int>(std::max<std::size_t>(1, pending)));
     Snapshot snapshot = take_snapshot(context, options, *control, connections);
     if (!snapshot.note.empty()) context.events.say(context.step.id + ": " + snapshot.note);
 
     DumpManifest manifest = new_manifest(context, options, *control, objects);
     manifest.connections = static_cast<int>(snapshot.readers.size());
     if (state.earlier) {
-        manifest.tables = tables_to_keep(context, options, *state.earlier, objects.tables, snapshot.position);
+        manifest.tables =
+            tables_to_keep(context, options, *state.earlier, objects.tables, snapshot.position);
         if (!manifest.tables.empty()) {
             manifest.started = state.earlier->started;
             manifest.snapshots = state.earlier->snapshots;
@@ -348,12 +380,15 @@ DumpResult run_dump(StepContext& context, const DumpOptions& given) {
     }
     std::size_t kept = manifest.tables.size();
     std::size_t snapshot_at = snapshot_index(manifest, snapshot.position);
-    manifest.consistent = manifest.one_snapshot() && (manifest.tables.empty() || manifest.tables.front().snapshot == snapshot_at);
+    manifest.consistent =
+        manifest.one_snapshot() &&
+        (manifest.tables.empty() || manifest.tables.front().snapshot == snapshot_at);
     if (kept > 0) {
-        context.events.say(context.step.id + ": keeping " + std::to_string(kept) + " tables finished before" +
-                           (manifest.consistent ? " (the source has not changed since)"
-                                                : "; the source changed since they were read: the dump is not one "
-                                                  "consistent snapshot"));
+        context.events.say(
+            context.step.id + ": keeping " + std::to_string(kept) + " tables finished before" +
+            (manifest.consistent ? " (the source has not changed since)"
+                                 : "; the source changed since they were read: the dump is not one "
+                                   "consistent snapshot"));
     }
     clear_unkept(options, manifest);
     write_manifest(options.directory, manifest);
@@ -361,12 +396,16 @@ DumpResult run_dump(StepContext& context, const DumpOptions& given) {
     std::vector<TableTask> tasks;
     for (const TableInfo& table : objects.tables)
         if (!manifest.find_table(table.name))
-            for (TableTask& task : plan_table(*control, options, table)) tasks.push_back(std::move(task));
+            for (TableTask& task : plan_table(*control, options, table))
+                tasks.push_back(std::move(task));
     // The biggest first, so that no reader is left with a big piece at the end.
-    std::stable_sort(tasks.begin(), tasks.end(),
-                     [](const TableTask& a, const TableTask& b) { return a.estimated_bytes > b.estimated_bytes; });
-    read_tables(context, options, snapshot, snapshot_at, std::move(tasks), objects.tables.size(), manifest);
-    manifest.consistent = manifest.one_snapshot() && (kept == 0 || manifest.tables.front().snapshot == snapshot_at);
+    std::stable_sort(tasks.begin(), tasks.end(), [](const TableTask& a, const TableTask& b) {
+        return a.estimated_bytes > b.estimated_bytes;
+    });
+    read_tables(context, options, snapshot, snapshot_at, std::move(tasks), objects.tables.size(),
+                manifest);
+    manifest.consistent =
+        manifest.one_snapshot() && (kept == 0 || manifest.tables.front().snapshot == snapshot_at);
     for (auto& reader : snapshot.readers) reader->execute("COMMIT");
     snapshot.readers.clear();
 

@@ -10,7 +10,9 @@ namespace migrate::steps {
 namespace {
 
 // Refusals of FLUSH TABLES WITH READ LOCK for want of a privilege (RELOAD).
-bool is_privilege_error(unsigned code) { return code == 1044 || code == 1045 || code == 1142 || code == 1227; }
+bool is_privilege_error(unsigned code) {
+    return code == 1044 || code == 1045 || code == 1142 || code == 1227;
+}
 
 std::string first_value(engine::MysqlSession& session, const std::string& sql) {
     std::unique_ptr<engine::MysqlResult> result = session.query(sql);
@@ -63,20 +65,24 @@ SnapshotPosition position_under_lock(engine::MysqlSession& session) {
 SnapshotPosition position_of_transaction(engine::MysqlSession& session) {
     SnapshotPosition position;
     try {
-        std::unique_ptr<engine::MysqlResult> result = session.query("SHOW STATUS LIKE 'binlog_snapshot_%'");
+        std::unique_ptr<engine::MysqlResult> result =
+            session.query("SHOW STATUS LIKE 'binlog_snapshot_%'");
         engine::MysqlRow row;
         while (result->next(row)) {
             if (row.size() < 2 || row.is_null(1) || row.view(1).empty()) continue;
-            if (row.view(0) == "Binlog_snapshot_file") position.binlog_file = std::string(row.view(1));
-            if (row.view(0) == "Binlog_snapshot_position") position.binlog_position = std::stoull(std::string(row.view(1)));
+            if (row.view(0) == "Binlog_snapshot_file")
+                position.binlog_file = std::string(row.view(1));
+            if (row.view(0) == "Binlog_snapshot_position")
+                position.binlog_position = std::stoull(std::string(row.view(1)));
         }
     } catch (const engine::MysqlError& e) {
         if (e.retryable()) throw;
     }
     if (position.binlog_file && position.binlog_position) {
         try {
-            position.gtid = non_empty(first_value(session, "SELECT BINLOG_GTID_POS('" + session.escape(*position.binlog_file) +
-                                                               "', " + std::to_string(*position.binlog_position) + ")"));
+            position.gtid = non_empty(first_value(
+                session, "SELECT BINLOG_GTID_POS('" + session.escape(*position.binlog_file) +
+                             "', " + std::to_string(*position.binlog_position) + ")"));
         } catch (const engine::MysqlError& e) {
             if (e.retryable()) throw;
         }
@@ -95,15 +101,18 @@ void start_snapshot_transaction(engine::MysqlSession& session) {
 }  // namespace
 
 nlohmann::ordered_json DumpOptions::manifest_options() const {
-    return {{"schema", schema},   {"data", data},       {"triggers", triggers}, {"views", views},
+    return {{"schema", schema},     {"data", data},       {"triggers", triggers}, {"views", views},
             {"routines", routines}, {"include", include}, {"exclude", exclude}};
 }
 
 DatabaseObjects list_objects(engine::MysqlSession& session, const DumpOptions& options) {
     std::string database = session.escape(options.database);
-    if (first_value(session, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '" + database + "'") ==
-        "0")
-        throw StepError("the database '" + options.database + "' does not exist on " + session.spec().describe(), false);
+    if (first_value(session,
+                    "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '" +
+                        database + "'") == "0")
+        throw StepError("the database '" + options.database + "' does not exist on " +
+                            session.spec().describe(),
+                        false);
     std::vector<TableInfo> tables;
     std::vector<std::string> views;
     std::vector<std::string> names;
@@ -142,23 +151,27 @@ DatabaseObjects list_objects(engine::MysqlSession& session, const DumpOptions& o
     return objects;
 }
 
-std::unique_ptr<engine::MysqlSession> open_dump_session(StepContext& context, const DumpOptions& options) {
+std::unique_ptr<engine::MysqlSession> open_dump_session(StepContext& context,
+                                                        const DumpOptions& options) {
     std::unique_ptr<engine::MysqlSession> session = connect(context, options.connection);
-    if (session->spec().database != options.database) session->execute("USE " + quote_identifier(options.database));
+    if (session->spec().database != options.database)
+        session->execute("USE " + quote_identifier(options.database));
     // UTC for TIMESTAMPs; a reader slowed by the compressor must not be dropped by the server;
     // SHOW CREATE in the server's plain form (backticks, whatever the global sql_mode says).
     session->execute(
-        "SET SESSION time_zone = '+00:00', SESSION net_write_timeout = 3600, SESSION net_read_timeout = 3600, "
+        "SET SESSION time_zone = '+00:00', SESSION net_write_timeout = 3600, SESSION "
+        "net_read_timeout = 3600, "
         "SESSION sql_mode = '', SESSION sql_quote_show_create = 1");
     return session;
 }
 
-Snapshot take_snapshot(StepContext& context, const DumpOptions& options, engine::MysqlSession& control,
-                       int connections) {
+Snapshot take_snapshot(StepContext& context, const DumpOptions& options,
+                       engine::MysqlSession& control, int connections) {
     Snapshot snapshot;
     // The readers connect before the lock is taken: the lock lasts only as long as it takes to
     // start their transactions.
-    for (int i = 0; i < connections; ++i) snapshot.readers.push_back(open_dump_session(context, options));
+    for (int i = 0; i < connections; ++i)
+        snapshot.readers.push_back(open_dump_session(context, options));
     bool locked = false;
     if (connections > 1) {
         try {

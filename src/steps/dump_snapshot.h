@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "migrate/steps/dump_manifest.h"
 #include "migrate/engine/mysql.h"
+#include "migrate/steps/dump_manifest.h"
 #include "migrate/steps/kind.h"
 #include "migrate/util/compression.h"
 
@@ -41,7 +41,7 @@ struct TableInfo {
 };
 
 struct DatabaseObjects {
-    std::vector<TableInfo> tables;  // selected, in name order
+    std::vector<TableInfo> tables;   // selected, in name order
     std::vector<std::string> views;  // selected
     std::vector<std::string> excluded;
 };
@@ -59,12 +59,13 @@ struct Snapshot {
 
 // Opens `connections` sessions on the step's connection, each in `database`, with the dump's
 // session settings (UTC, long write timeout).
-std::unique_ptr<engine::MysqlSession> open_dump_session(StepContext& context, const DumpOptions& options);
+std::unique_ptr<engine::MysqlSession> open_dump_session(StepContext& context,
+                                                        const DumpOptions& options);
 // Takes a brief global read lock on `control`, notes the binary log position, starts a
 // consistent-snapshot transaction on each reader, unlocks. When the lock is refused, one
 // reader (still one snapshot).
-Snapshot take_snapshot(StepContext& context, const DumpOptions& options, engine::MysqlSession& control,
-                       int connections);
+Snapshot take_snapshot(StepContext& context, const DumpOptions& options,
+                       engine::MysqlSession& control, int connections);
 
 // Counters the readers add to as they go, for progress reports.
 struct DumpCounters {
@@ -100,11 +101,12 @@ struct TablePart {
 
 // The tasks of one table: chunks of about options.chunk_rows rows by ranges of its integer
 // primary key when it is that big and has one; else one task.
-std::vector<TableTask> plan_table(engine::MysqlSession& session, const DumpOptions& options, const TableInfo& table);
+std::vector<TableTask> plan_table(engine::MysqlSession& session, const DumpOptions& options,
+                                  const TableInfo& table);
 
 // Writes one task's files with `session`.
-TablePart dump_table_part(engine::MysqlSession& session, const DumpOptions& options, const TableTask& task,
-                          DumpCounters& counters);
+TablePart dump_table_part(engine::MysqlSession& session, const DumpOptions& options,
+                          const TableTask& task, DumpCounters& counters);
 std::vector<DumpView> dump_views(engine::MysqlSession& session, const DumpOptions& options,
                                  const std::vector<std::string>& views);
 std::optional<DumpFile> dump_routines(engine::MysqlSession& session, const DumpOptions& options);

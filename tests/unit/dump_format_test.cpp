@@ -21,14 +21,18 @@ std::string value_of(ValueStyle style, std::string_view value, bool is_null = fa
 }
 
 // The protocol's type codes (MYSQL_TYPE_*), which the tests do not take from the client library.
-constexpr unsigned k_long = 3, k_date = 10, k_time = 11, k_datetime = 12, k_bit = 16, k_newdecimal = 246, k_blob = 252,
-                   k_string = 254;
+constexpr unsigned k_long = 3, k_date = 10, k_time = 11, k_datetime = 12, k_bit = 16,
+                   k_newdecimal = 246, k_blob = 252, k_string = 254;
 
-engine::MysqlColumn column(unsigned type, bool numeric, bool binary) { return engine::MysqlColumn{"c", type, numeric, binary}; }
+engine::MysqlColumn column(unsigned type, bool numeric, bool binary) {
+    return engine::MysqlColumn{"c", type, numeric, binary};
+}
 
 const std::vector<std::string> k_field_tables = {
-    "qu_g_accounts", "qu_g_logs", "qu_g_mail_message_sources", "qu_g_queue_items", "qu_g_queue_stats",
-    "qu_g_queued_jobs", "qu_g_sessions", "qu_g_users", "qu_la_conversations", "qu_la_page_visits"};
+    "qu_g_accounts",    "qu_g_logs",        "qu_g_mail_message_sources",
+    "qu_g_queue_items", "qu_g_queue_stats", "qu_g_queued_jobs",
+    "qu_g_sessions",    "qu_g_users",       "qu_la_conversations",
+    "qu_la_page_visits"};
 
 }  // namespace
 
@@ -42,17 +46,21 @@ TEST_CASE("table names become file names with %XX for every byte outside [A-Za-z
 }
 
 TEST_CASE("the field ignore list leaves out its tables and globs, and names what it left out") {
-    std::vector<std::string> exclude = {"qu_g_logs", "qu_g_mail_message_sources", "qu_g_queued_jobs", "qu_g_queue_*",
-                                        "qu_g_sessions", "qu_la_page_visits", "qu_g_news"};
+    std::vector<std::string> exclude = {
+        "qu_g_logs",     "qu_g_mail_message_sources", "qu_g_queued_jobs", "qu_g_queue_*",
+        "qu_g_sessions", "qu_la_page_visits",         "qu_g_news"};
     TableSelection selection = select_tables(k_field_tables, {}, exclude);
-    CHECK(selection.chosen == std::vector<std::string>{"qu_g_accounts", "qu_g_users", "qu_la_conversations"});
-    CHECK(selection.excluded == std::vector<std::string>{"qu_g_logs", "qu_g_mail_message_sources", "qu_g_queue_items",
-                                                         "qu_g_queue_stats", "qu_g_queued_jobs", "qu_g_sessions",
+    CHECK(selection.chosen ==
+          std::vector<std::string>{"qu_g_accounts", "qu_g_users", "qu_la_conversations"});
+    CHECK(selection.excluded == std::vector<std::string>{"qu_g_logs", "qu_g_mail_message_sources",
+                                                         "qu_g_queue_items", "qu_g_queue_stats",
+                                                         "qu_g_queued_jobs", "qu_g_sessions",
                                                          "qu_la_page_visits"});
 }
 
 TEST_CASE("include picks tables by name and glob, exclude wins over include") {
-    TableSelection selection = select_tables(k_field_tables, {"qu_la_*", "qu_g_users"}, {"qu_la_page_visits"});
+    TableSelection selection =
+        select_tables(k_field_tables, {"qu_la_*", "qu_g_users"}, {"qu_la_page_visits"});
     CHECK(selection.chosen == std::vector<std::string>{"qu_g_users", "qu_la_conversations"});
     CHECK(selection.excluded == std::vector<std::string>{"qu_la_page_visits"});
 }
@@ -62,10 +70,12 @@ TEST_CASE("an include entry that names no table is an error naming it, with a di
         select_tables(k_field_tables, {"qu_g_user"}, {});
         FAIL("no error");
     } catch (const StepError& e) {
-        CHECK(std::string(e.what()) == "'include': the database has no table 'qu_g_user'; did you mean 'qu_g_users'?");
+        CHECK(std::string(e.what()) ==
+              "'include': the database has no table 'qu_g_user'; did you mean 'qu_g_users'?");
         CHECK_FALSE(e.retryable());
     }
-    CHECK_THROWS_WITH(select_tables(k_field_tables, {"crm_*"}, {}), "'include': the pattern 'crm_*' matches no table");
+    CHECK_THROWS_WITH(select_tables(k_field_tables, {"crm_*"}, {}),
+                      "'include': the pattern 'crm_*' matches no table");
 }
 
 TEST_CASE("text values are quoted with mysqldump's escapes") {
@@ -89,7 +99,8 @@ TEST_CASE("binary values are 0x hex, '' when empty; numbers as printed; NULL for
     CHECK(value_of(ValueStyle::hex, "", true) == "NULL");
 }
 
-TEST_CASE("a column's style: strings of the binary charset are hex, dates are quoted although binary") {
+TEST_CASE(
+    "a column's style: strings of the binary charset are hex, dates are quoted although binary") {
     CHECK(value_style(column(k_long, true, false)) == ValueStyle::number);
     CHECK(value_style(column(k_newdecimal, true, false)) == ValueStyle::number);
     CHECK(value_style(column(k_blob, false, true)) == ValueStyle::hex);
@@ -107,13 +118,17 @@ TEST_CASE("identifiers are backticked with backticks doubled") {
 }
 
 TEST_CASE("DEFINER clauses are removed from CREATE statements, not from bodies") {
-    CHECK(strip_definer("CREATE ALGORITHM=UNDEFINED DEFINER=`migrate`@`127.0.0.1` SQL SECURITY DEFINER VIEW `v` AS "
-                        "select 1") == "CREATE ALGORITHM=UNDEFINED SQL SECURITY DEFINER VIEW `v` AS select 1");
-    CHECK(strip_definer("CREATE DEFINER=`a b`@`%` TRIGGER `t` BEFORE INSERT ON `x` FOR EACH ROW SET NEW.a = 1") ==
+    CHECK(strip_definer("CREATE ALGORITHM=UNDEFINED DEFINER=`migrate`@`127.0.0.1` SQL SECURITY "
+                        "DEFINER VIEW `v` AS "
+                        "select 1") ==
+          "CREATE ALGORITHM=UNDEFINED SQL SECURITY DEFINER VIEW `v` AS select 1");
+    CHECK(strip_definer("CREATE DEFINER=`a b`@`%` TRIGGER `t` BEFORE INSERT ON `x` FOR EACH ROW "
+                        "SET NEW.a = 1") ==
           "CREATE TRIGGER `t` BEFORE INSERT ON `x` FOR EACH ROW SET NEW.a = 1");
     CHECK(strip_definer("CREATE DEFINER=`x``y`@`h` PROCEDURE `p`() SELECT 'DEFINER=z'") ==
           "CREATE PROCEDURE `p`() SELECT 'DEFINER=z'");
-    CHECK(strip_definer("CREATE PROCEDURE `p`() SELECT 'DEFINER=z'") == "CREATE PROCEDURE `p`() SELECT 'DEFINER=z'");
+    CHECK(strip_definer("CREATE PROCEDURE `p`() SELECT 'DEFINER=z'") ==
+          "CREATE PROCEDURE `p`() SELECT 'DEFINER=z'");
 }
 
 TEST_CASE("a manifest reads back as written, and its marker matches only that manifest") {
@@ -127,8 +142,12 @@ TEST_CASE("a manifest reads back as written, and its marker matches only that ma
     m.compression = "zstd";
     m.excluded = {"qu_g_logs"};
     m.snapshots.push_back(SnapshotPosition{"mysql-bin.000003", 4711, "0-1-42"});
-    m.tables.push_back(DumpTable{"accounts", 12, 0, DumpFile{"accounts.schema.sql.zst", 10, 20, "aa"},
-                                 {DumpFile{"accounts.data.sql.zst", 30, 40, "bb"}}, std::nullopt});
+    m.tables.push_back(DumpTable{"accounts",
+                                 12,
+                                 0,
+                                 DumpFile{"accounts.schema.sql.zst", 10, 20, "aa"},
+                                 {DumpFile{"accounts.data.sql.zst", 30, 40, "bb"}},
+                                 std::nullopt});
     std::string sha = write_manifest(dir.string(), m);
     std::optional<DumpManifest> back = read_manifest(dir.string());
     REQUIRE(back);
@@ -149,5 +168,6 @@ TEST_CASE("a manifest reads back as written, and its marker matches only that ma
 TEST_CASE("a manifest of a newer format version is refused, saying so") {
     nlohmann::json j = DumpManifest{}.to_json();
     j["format_version"] = 2;
-    CHECK_THROWS_WITH(DumpManifest::from_json(j), "dump format version 2 is newer than this build of migrate reads (1)");
+    CHECK_THROWS_WITH(DumpManifest::from_json(j),
+                      "dump format version 2 is newer than this build of migrate reads (1)");
 }

@@ -30,7 +30,8 @@ struct TableSelection {
 // `include` (empty: all) and `exclude` hold names or globs (*, ?, [..]). An include entry
 // without glob characters that names no table, or a glob matching none, is an error: throws
 // StepError naming it, with a did-you-mean.
-TableSelection select_tables(const std::vector<std::string>& tables, const std::vector<std::string>& include,
+TableSelection select_tables(const std::vector<std::string>& tables,
+                             const std::vector<std::string>& include,
                              const std::vector<std::string>& exclude);
 
 // How a column's values are written in SQL.
