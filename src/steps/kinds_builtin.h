@@ -13,6 +13,7 @@ KindSpec download_kind();
 KindSpec verify_kind();
 KindSpec extract_kind();
 KindSpec compress_kind();
+KindSpec mysql_dump_kind();
 KindSpec reconcile_kind();
 KindSpec noop_kind();
 KindSpec sql_kind();
