@@ -391,18 +391,17 @@ private:
         m_changed.notify_all();
     }
 
-    // A table that failed for good is dropped, so a half-loaded table is never left looking
-    // loaded; one that may succeed on the next attempt is reloaded from scratch then.
+    // A table whose load failed (or was stopped because another one failed) is dropped, so
+    // a half-loaded table is never left looking loaded; a next attempt loads it from
+    // scratch anyway. When the server is gone, that attempt's schema file drops it.
     void fail(engine::MysqlSession& session, const DumpTable& table, const StepError& error) {
         std::string message = error.what();
-        if (!error.retryable() && !m_stop.load()) {
-            try {
-                session.execute("ROLLBACK");
-                session.execute("DROP TABLE IF EXISTS " + quote_name(table.name));
-                message += "; table " + quote_name(table.name) + " was half-loaded and is dropped";
-            } catch (const StepError&) {
-                message += "; table " + quote_name(table.name) + " is half-loaded";
-            }
+        try {
+            session.execute("ROLLBACK");
+            session.execute("DROP TABLE IF EXISTS " + quote_name(table.name));
+            message += "; table " + quote_name(table.name) + " was half-loaded and is dropped";
+        } catch (const StepError&) {
+            message += "; table " + quote_name(table.name) + " is half-loaded";
         }
         if (const auto* mysql = dynamic_cast<const engine::MysqlError*>(&error))
             fail_with(std::make_exception_ptr(engine::MysqlError(message, mysql->code(), mysql->retryable())));
@@ -454,12 +453,34 @@ private:
         }
     }
 
+    // A routine that exists is replaced when the step may replace, or when an earlier
+    // attempt that reached the routines may have made it.
     void load_routines(engine::MysqlSession& session) {
         if (!m_manifest.routines) return;
         SqlLoadOptions options;
-        // An attempt that reached the routines before may have made some already.
-        if (m_resume.objects_started) options.tolerated_errors = {k_routine_exists};
+        if (m_resume.objects_started || m_context.params.boolean("replace"))
+            options.recover = [](engine::MysqlSession& on, const engine::MysqlError& error) {
+                std::string drop = drop_existing_routine(error);
+                if (drop.empty()) return false;
+                on.execute(drop);
+                return true;
+            };
         load_file(session, *m_manifest.routines, options);
+    }
+
+    // "PROCEDURE count_types already exists (error 1304)" -> its DROP, or "".
+    static std::string drop_existing_routine(const engine::MysqlError& error) {
+        if (error.code() != k_routine_exists) return "";
+        std::string message = error.what();
+        std::size_t end = message.rfind(" already exists");
+        if (end == std::string::npos) return "";
+        for (std::string kind : {"PROCEDURE", "FUNCTION"}) {
+            std::size_t at = message.rfind(kind + " ", end);
+            if (at == std::string::npos) continue;
+            std::size_t start = at + kind.size() + 1;
+            return "DROP " + kind + " IF EXISTS " + quote_name(message.substr(start, end - start));
+        }
+        return "";
     }
 
     void report_progress(bool force) {
@@ -522,10 +543,11 @@ public:
                                 " is one SQL file, loaded whole",
                             false);
         std::unique_ptr<engine::MysqlSession> session = open_admin_session(m_context, m_target);
-        std::size_t resume_after = resume_point();
-        if (resume_after == 0 && !m_owned) check_target(*session);
-        m_context.events.checkpoint(state(resume_after));
         m_size = fs::file_size(m_path);
+        std::size_t resume_after = resume_point();
+        if (!m_owned) check_target(*session);
+        m_checkpointed = resume_after;
+        m_context.events.checkpoint(state(resume_after));
         SqlLoadOptions options;
         options.commit_bytes = k_commit_bytes;
         options.before = [&](const SqlStatement& statement) { return before(*session, statement, resume_after); };
@@ -539,15 +561,23 @@ public:
 
 private:
     Json state(std::size_t statements_done) const {
-        return {{"database", m_target.database}, {"file", m_path}, {"statements_done", statements_done}};
+        return {{"database", m_target.database},
+                {"file", m_path},
+                {"file_bytes", m_size},
+                {"statements_done", statements_done}};
     }
 
     // An earlier attempt's checkpoint: the statements before the table it was loading.
     std::size_t resume_point() {
         if (!m_context.last_checkpoint || !m_context.last_checkpoint->is_object()) return 0;
         const Json& state = *m_context.last_checkpoint;
-        if (state.value("database", "") != m_target.database || state.value("file", "") != m_path) return 0;
+        if (state.value("database", "") != m_target.database) return 0;
         m_owned = true;
+        if (state.value("file", "") != m_path || state.value("file_bytes", std::uint64_t{0}) != m_size) {
+            m_context.events.say(m_context.step.id + ": the file is not the one an earlier attempt loaded; loading it "
+                                                     "from the start");
+            return 0;
+        }
         std::size_t done = state.value("statements_done", std::size_t{0});
         if (done > 0)
             m_context.events.say(m_context.step.id + ": statements 1 to " + std::to_string(done) +

@@ -37,6 +37,16 @@ std::string position_of(const SqlStatement& statement) {
            statement_summary(statement.text) + ")";
 }
 
+// mariadb-dump (10.11.8 and later) begins its files with a command for the mariadb client,
+// hidden from the server in a comment for version 99.99.99: the client command goes.
+std::string_view without_sandbox_command(std::string_view text) {
+    static constexpr std::string_view k_sandbox = "/*M!999999\\- enable the sandbox mode */";
+    if (text.substr(0, k_sandbox.size()) != k_sandbox) return text;
+    text.remove_prefix(k_sandbox.size());
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+    return text;
+}
+
 class FileLoad {
 public:
     FileLoad(engine::MysqlSession& session, const std::string& name, const SqlLoadOptions& options,
@@ -63,12 +73,17 @@ private:
         if (m_cancel.cancelled() || (m_options.stop != nullptr && m_options.stop->load()))
             throw StepError(m_name + ": stopped before " + position_of(statement), true);
         if (m_options.before && !m_options.before(statement)) return;
-        try {
-            m_session.execute(statement.text);
-        } catch (const engine::MysqlError& e) {
-            for (unsigned code : m_options.tolerated_errors)
-                if (e.code() == code) return;
-            throw engine::MysqlError(m_name + ": " + position_of(statement) + ": " + e.what(), e.code(), e.retryable());
+        std::string_view text = without_sandbox_command(statement.text);
+        if (text.empty()) return;
+        for (bool again = true;; again = false) {
+            try {
+                m_session.execute(text);
+                break;
+            } catch (const engine::MysqlError& e) {
+                if (again && m_options.recover && m_options.recover(m_session, e)) continue;
+                throw engine::MysqlError(m_name + ": " + position_of(statement) + ": " + e.what(), e.code(),
+                                         e.retryable());
+            }
         }
         m_tally.statements.fetch_add(1, std::memory_order_relaxed);
         m_uncommitted += statement.text.size();

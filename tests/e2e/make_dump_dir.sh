@@ -17,8 +17,8 @@ zstd) suffix=.zst; compress() { zstd -q -c; } ;;
 gzip) suffix=.gz; compress() { gzip -n -c; } ;;
 *) echo "compression must be zstd or gzip" >&2; exit 2 ;;
 esac
-client=(mariadb --no-defaults -h127.0.0.1 -P"$port" -umigrate -p"$password" -N -B)
-dumper=(mariadb-dump --no-defaults -h127.0.0.1 -P"$port" -umigrate -p"$password" --compact --skip-comments)
+client=(mariadb --no-defaults --default-character-set=utf8mb4 -h127.0.0.1 -P"$port" -umigrate -p"$password" -N -B)
+dumper=(mariadb-dump --no-defaults --default-character-set=utf8mb4 -h127.0.0.1 -P"$port" -umigrate -p"$password" --compact --skip-comments)
 
 rm -rf "$dir"
 mkdir -p "$dir"
@@ -28,7 +28,8 @@ trap 'rm -f "$entries"' EXIT
 # One file: SQL on stdin, compressed into DIR/NAME; prints its manifest entry.
 write_file() {
   local name=$1 raw
-  cat > "$dir/.raw"
+  # No client command: mariadb-dump's first line (the sandbox mode) is not in the format.
+  sed '/^\/\*M!999999/d' > "$dir/.raw"
   raw=$(stat -c %s "$dir/.raw")
   compress < "$dir/.raw" > "$dir/$name"
   rm -f "$dir/.raw"

@@ -15,7 +15,7 @@ P=e2e_load  # every database of this test begins so
 
 db() {
   local port=$1; shift
-  mariadb --no-defaults -h127.0.0.1 -P"$port" -umigrate -p"$MIGRATE_TEST_DB_PW" -N -B "$@"
+  mariadb --no-defaults --default-character-set=utf8mb4 -h127.0.0.1 -P"$port" -umigrate -p"$MIGRATE_TEST_DB_PW" -N -B "$@"
 }
 for port in "$SOURCE_PORT" "$TARGET_PORT"; do
   if ! db "$port" -e 'SELECT 1' > /dev/null 2>&1; then
@@ -27,7 +27,7 @@ done
 
 # The rows of a table as INSERTs, one per row, in key order: equal text is equal data.
 rows_of() {  # PORT DB TABLE
-  mariadb-dump --no-defaults -h127.0.0.1 -P"$1" -umigrate -p"$MIGRATE_TEST_DB_PW" --compact --skip-comments --hex-blob \
+  mariadb-dump --no-defaults --default-character-set=utf8mb4 -h127.0.0.1 -P"$1" -umigrate -p"$MIGRATE_TEST_DB_PW" --compact --skip-comments --hex-blob \
     --no-create-info --skip-extended-insert --order-by-primary --skip-triggers --tz-utc "$2" "$3" | grep -v '^/\*M!999999'
 }
 same_rows() {  # SOURCE_DB TARGET_DB TABLE: the target's rows are the source's
@@ -133,7 +133,7 @@ expect_exit 1 "an unknown table in 'tables' is refused" "$MIGRATE" run unknown.y
 check "with a did-you-mean" contains <(last_error unknown.jsonl) "'tables': the dump has no table 'every_typo'; did you mean 'every_type'?"
 
 # ---- 3. plain mariadb-dump files: .sql, .sql.gz, .sql.zst (DELIMITER for the trigger and procedure)
-mariadb-dump --no-defaults -h127.0.0.1 -P"$SOURCE_PORT" -umigrate -p"$MIGRATE_TEST_DB_PW" --single-transaction --hex-blob \
+mariadb-dump --no-defaults --default-character-set=utf8mb4 -h127.0.0.1 -P"$SOURCE_PORT" -umigrate -p"$MIGRATE_TEST_DB_PW" --single-transaction --hex-blob \
   --routines --triggers "$SRC" > plain.sql
 gzip -c plain.sql > plain.sql.gz
 zstd -q -c plain.sql > plain.sql.zst

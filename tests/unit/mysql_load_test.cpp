@@ -215,10 +215,22 @@ TEST_CASE("load sql file: a refused statement names the file, statement, line an
         CHECK(e.code() == 1062);
         CHECK_FALSE(e.retryable());
     }
-    // A tolerated error lets the load go on.
-    SqlLoadOptions tolerant;
-    tolerant.tolerated_errors = {1062};
-    CHECK_NOTHROW(load_sql_file(*session, path.string(), "accounts.data.sql", {}, tolerant, cancel, tally));
+    // A refused statement runs once more when the cause was fixed.
+    SqlLoadOptions recovering;
+    int recovered = 0;
+    recovering.recover = [&](engine::MysqlSession& on, const engine::MysqlError& e) {
+        on.execute("DELETE FROM `accounts` WHERE id = 1");
+        return e.code() == 1062 && ++recovered == 1;
+    };
+    FakeMysqlAnswer done;
+    mysql.script("INSERT INTO `accounts` VALUES (1)", done);
+    CHECK_NOTHROW(load_sql_file(*session, path.string(), "accounts.data.sql", {}, recovering, cancel, tally));
+    CHECK(recovered == 1);
+    std::vector<std::string> run = mysql.statements();
+    REQUIRE(run.size() >= 3);
+    CHECK(std::vector<std::string>(run.end() - 3, run.end()) ==
+          std::vector<std::string>{"target: INSERT INTO `accounts` VALUES (1)", "target: DELETE FROM `accounts` WHERE id = 1",
+                                   "target: INSERT INTO `accounts` VALUES (1)"});
     fs::remove(path);
 }
 

@@ -38,9 +38,9 @@ struct SqlLoadOptions {
     std::function<bool(const SqlStatement&)> before;
     // Set by someone else to stop between statements (another table's load failed).
     const std::atomic<bool>* stop = nullptr;
-    // Server errors that do not stop the load: the statement counts as run (a resumed load
-    // meeting what its earlier attempt made, such as a procedure that exists already).
-    std::vector<unsigned> tolerated_errors;
+    // Given a statement the server refused: true when it fixed the cause (dropped a
+    // procedure that exists already, say) and the statement should run once more.
+    std::function<bool(engine::MysqlSession&, const engine::MysqlError&)> recover;
 };
 
 // Loads `path` into `session`; messages name the file as `name`. Throws StepError
