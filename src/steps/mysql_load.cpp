@@ -1,8 +1,6 @@
 // mysql.load: a mysql.dump directory (checked whole first; schemas, then the tables' data
 // in parallel, biggest first, then triggers, views, routines; resumed by finished table)
 // or one plain .sql/.sql.gz/.sql.zst file as mysqldump writes it, into a target database.
-#include <fnmatch.h>
-
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
@@ -48,7 +46,7 @@ bool is_glob(const std::string& pattern) { return pattern.find_first_of("*?[") !
 
 bool matches_any(const std::vector<std::string>& patterns, const std::string& name) {
     for (const std::string& pattern : patterns)
-        if (fnmatch(pattern.c_str(), name.c_str(), 0) == 0) return true;
+        if (glob_match(pattern, name)) return true;
     return false;
 }
 
@@ -329,7 +327,11 @@ private:
         for (int i = 1; i < threads; ++i) sessions.push_back(open_session(m_context, database_spec()));
         std::vector<std::thread> workers;
         for (auto& session : sessions) workers.emplace_back([this, &session] { work(*session); });
-        watch_workers(workers.size());
+        try {
+            watch_workers(workers.size());
+        } catch (...) {
+            fail_with(std::current_exception());  // the workers stop at their next statement
+        }
         for (std::thread& worker : workers) worker.join();
         take_finished();
         if (m_error) std::rethrow_exception(m_error);

@@ -86,6 +86,7 @@ INSERT INTO every_type VALUES
 INSERT INTO every_type (id, b, txt, dec1, js, note)
   SELECT seq + 10, UNHEX(SHA2(seq, 512)), REPEAT(CONCAT('text ', seq, ' 😀 '), seq % 50), seq / 7, JSON_OBJECT('seq', seq), 'generated'
   FROM seq_1_to_2000;
+INSERT INTO audit (note) SELECT CONCAT('note ', seq) FROM seq_1_to_25;
 CREATE TRIGGER every_type_added AFTER INSERT ON every_type FOR EACH ROW INSERT INTO audit (note) VALUES (CONCAT('added ', NEW.id));
 CREATE VIEW v_ids AS SELECT id FROM every_type;
 CREATE VIEW v_top AS SELECT MAX(id) AS top FROM v_ids;
