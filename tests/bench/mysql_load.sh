@@ -39,10 +39,12 @@ bash "$here/mariadb_bench.sh" start "$work/server" "$PORT"
 bash "$here/mariadb_bench.sh" generate "$work/server" bench_src "$ROWS"
 echo "server:  $(bash "$here/mariadb_bench.sh" client "$work/server" -N -e 'SELECT VERSION()')"
 auth=(-h127.0.0.1 -P"$PORT" -umigrate -p"$MIGRATE_TEST_DB_PW")
+# mydumper and myloader parse options with glib: a value is its own argument.
+my_auth=(-h 127.0.0.1 -P "$PORT" -u migrate -p "$MIGRATE_TEST_DB_PW")
 
 echo "== the dumps"
 mariadb-dump --no-defaults "${auth[@]}" --single-transaction --hex-blob bench_src > dump.sql
-rm -rf mydumper && mydumper "${auth[@]}" -B bench_src -t 2 --trx-consistency-only -o mydumper
+rm -rf mydumper && mydumper "${my_auth[@]}" -B bench_src -t 2 --trx-consistency-only -o mydumper
 bash "$root/tests/e2e/make_dump_dir.sh" "$PORT" bench_src dumpdir zstd
 sql_bytes=$(stat -c %s dump.sql)
 echo "dump.sql: $sql_bytes bytes; mydumper: $(du -sb mydumper | cut -f1) bytes; dump dir (zstd): $(du -sb dumpdir | cut -f1) bytes"
@@ -67,7 +69,7 @@ client="mariadb --no-defaults ${auth[*]}"
 clean="$client -e 'DROP DATABASE IF EXISTS bench_dst' && rm -rf j.jsonl j.jsonl.logs"
 interleave load "$ROUNDS" "$clean" \
     -n "mysql < dump.sql" "$client -e 'CREATE DATABASE bench_dst' && $client bench_dst < dump.sql" \
-    -n "myloader -t 2" "myloader ${auth[*]} -d mydumper -B bench_dst -t 2 -o" \
+    -n "myloader -t 2" "myloader ${my_auth[*]} -d mydumper -B bench_dst -t 2 -o" \
     -n "migrate mysql.load, dump directory (zstd, threads 2)" "$MIGRATE run dir.yaml --rehearsal --yes --journal j.jsonl" \
     -n "migrate mysql.load, plain dump.sql" "$MIGRATE run plain.yaml --rehearsal --yes --journal j.jsonl"
 
