@@ -548,15 +548,23 @@ public:
         m_size = fs::file_size(m_path);
         std::size_t resume_after = resume_point();
         if (!m_owned) check_target(*session);
-        m_checkpointed = resume_after;
         m_context.events.checkpoint(state(resume_after));
-        SqlLoadOptions options;
-        options.commit_bytes = k_commit_bytes;
-        options.before = [&](const SqlStatement& statement) { return before(*session, statement, resume_after); };
-        load_sql_file(*session, m_path, fs::path(m_path).filename().string(), {}, options, m_context.cancel, m_tally);
+        // Each table's section of the file on one of `threads` sessions.
+        std::vector<std::unique_ptr<engine::MysqlSession>> sessions;
+        sessions.push_back(std::move(session));
+        engine::MysqlConnectionSpec spec = m_target.spec;
+        spec.database = m_target.database;
+        for (int i = 1; i < thread_count(m_context.params, "threads"); ++i) sessions.push_back(open_session(m_context, spec));
+        std::vector<engine::MysqlSession*> pointers;
+        for (auto& s : sessions) pointers.push_back(s.get());
+        SqlSectionHooks hooks;
+        hooks.checkpoint = [&](std::size_t done) { m_context.events.checkpoint(state(done)); };
+        hooks.progress = [&](const SqlStatement& statement) { report_progress(statement); };
+        load_sql_sections(pointers, m_path, fs::path(m_path).filename().string(), resume_after, k_commit_bytes,
+                          m_context.cancel, m_tally, hooks);
         m_context.metrics["bytes"] = m_tally.raw_bytes.load();
         m_context.metrics["statements"] = m_tally.statements.load();
-        m_context.metrics["tables"] = existing_tables(*session, m_target.database).size();
+        m_context.metrics["tables"] = existing_tables(*sessions.front(), m_target.database).size();
         m_context.outputs["database"] = m_target.database;
         m_context.outputs["tables"] = std::to_string(m_context.metrics["tables"].get<std::size_t>());
     }
@@ -601,21 +609,6 @@ private:
                         false);
     }
 
-    // Runs or passes a statement. Passed on resume: what was loaded before, but for the
-    // session settings. Each table of a mysqldump file begins with its DROP TABLE: all
-    // before it is committed there, and a checkpoint says a later attempt may start at it.
-    bool before(engine::MysqlSession& session, const SqlStatement& statement, std::size_t resume_after) {
-        if (statement.number <= resume_after) return sets_up_session(statement.text);
-        if (statement.number > 1 && statement.number - 1 > m_checkpointed &&
-            statement_keywords(statement.text, 2) == "DROP TABLE") {
-            session.execute("COMMIT");
-            m_checkpointed = statement.number - 1;
-            m_context.events.checkpoint(state(m_checkpointed));
-        }
-        report_progress(statement);
-        return true;
-    }
-
     void report_progress(const SqlStatement& statement) {
         if (!m_progress.due()) return;
         std::uint64_t raw = m_tally.raw_bytes.load();
@@ -633,7 +626,6 @@ private:
     std::string m_path;
     LoadTarget m_target;
     bool m_owned = false;
-    std::size_t m_checkpointed = 0;
     std::uint64_t m_size = 0;
     SqlLoadTally m_tally;
     ProgressLine m_progress;

@@ -263,3 +263,75 @@ TEST_CASE("load sql file: a hash or length that does not match the manifest fail
                Catch::Contains("zstd"));
     fs::remove(path);
 }
+
+TEST_CASE("load sql sections: tables side by side, settings on every session, views after all", "[mysql_load]") {
+    fs::path path = fs::temp_directory_path() / "migrate-load-test-sections.sql";
+    write_file(path,
+               "/*!40101 SET NAMES utf8mb4 */;\n"
+               "DROP TABLE IF EXISTS `a`;\nCREATE TABLE `a` (id INT);\nINSERT INTO `a` VALUES (1);\n"
+               "DROP TABLE IF EXISTS `b`;\nCREATE TABLE `b` (id INT);\nINSERT INTO `b` VALUES (2);\n"
+               "DELIMITER ;;\nCREATE TRIGGER t BEFORE INSERT ON b FOR EACH ROW SET @x = 1 ;;\nDELIMITER ;\n"
+               "/*!50001 DROP VIEW IF EXISTS `v`*/;\n/*!50001 CREATE VIEW `v` AS SELECT * FROM a, b */;\n");
+    FakeMysqlConnector mysql;
+    CancelToken cancel;
+    std::vector<std::unique_ptr<engine::MysqlSession>> sessions;
+    for (const char* name : {"s0", "s1"}) {
+        engine::MysqlConnectionSpec spec;
+        spec.name = name;
+        sessions.push_back(mysql.connect(spec, cancel));
+    }
+    std::vector<engine::MysqlSession*> pointers{sessions[0].get(), sessions[1].get()};
+    SqlLoadTally tally;
+    std::vector<std::size_t> checkpoints;
+    SqlSectionHooks hooks;
+    hooks.checkpoint = [&](std::size_t done) { checkpoints.push_back(done); };
+    load_sql_sections(pointers, path.string(), "dump.sql", 0, 1 << 20, cancel, tally, hooks);
+
+    std::vector<std::string> run = mysql.statements();
+    auto position = [&](const std::string& line) {
+        return std::find(run.begin(), run.end(), line) - run.begin();
+    };
+    // The settings before the first table ran on both sessions.
+    CHECK(position("s0: /*!40101 SET NAMES utf8mb4 */") < static_cast<long>(run.size()));
+    CHECK(position("s1: /*!40101 SET NAMES utf8mb4 */") < static_cast<long>(run.size()));
+    // Each table's statements ran on one session, in order.
+    for (const char* table : {"a", "b"}) {
+        std::string t = table;
+        std::string session = position("s0: DROP TABLE IF EXISTS `" + t + "`") < static_cast<long>(run.size()) ? "s0" : "s1";
+        CHECK(position(session + ": DROP TABLE IF EXISTS `" + t + "`") < position(session + ": CREATE TABLE `" + t + "` (id INT)"));
+        CHECK(position(session + ": CREATE TABLE `" + t + "` (id INT)") < position(session + ": INSERT INTO `" + t + "` VALUES (" + (t == "a" ? "1" : "2") + ")"));
+    }
+    // The view ran after both tables' rows.
+    long view = std::min(position("s0: /*!50001 CREATE VIEW `v` AS SELECT * FROM a, b */"),
+                         position("s1: /*!50001 CREATE VIEW `v` AS SELECT * FROM a, b */"));
+    REQUIRE(view < static_cast<long>(run.size()));
+    CHECK(std::min(position("s0: INSERT INTO `a` VALUES (1)"), position("s1: INSERT INTO `a` VALUES (1)")) < view);
+    CHECK(std::min(position("s0: INSERT INTO `b` VALUES (2)"), position("s1: INSERT INTO `b` VALUES (2)")) < view);
+    // Checkpoints only where a table's section begins (before statement 2 or 5), rising.
+    REQUIRE_FALSE(checkpoints.empty());
+    for (std::size_t i = 0; i < checkpoints.size(); ++i) {
+        CHECK((checkpoints[i] == 1 || checkpoints[i] == 4));
+        if (i > 0) CHECK(checkpoints[i] > checkpoints[i - 1]);
+    }
+    fs::remove(path);
+}
+
+TEST_CASE("load sql sections: a resumed load passes the finished tables but for their settings", "[mysql_load]") {
+    fs::path path = fs::temp_directory_path() / "migrate-load-test-resume.sql";
+    write_file(path,
+               "SET NAMES utf8mb4;\nDROP TABLE IF EXISTS `a`;\nINSERT INTO `a` VALUES (1);\n"
+               "DROP TABLE IF EXISTS `b`;\nINSERT INTO `b` VALUES (2);\n");
+    FakeMysqlConnector mysql;
+    CancelToken cancel;
+    engine::MysqlConnectionSpec spec;
+    spec.name = "s0";
+    auto session = mysql.connect(spec, cancel);
+    SqlLoadTally tally;
+    load_sql_sections({session.get()}, path.string(), "dump.sql", 3, 0, cancel, tally, {});
+    CHECK(mysql.statements() == std::vector<std::string>{"s0: SET NAMES utf8mb4", "s0: DROP TABLE IF EXISTS `b`",
+                                                         "s0: INSERT INTO `b` VALUES (2)", "s0: COMMIT", "s0: COMMIT"});
+    CHECK(starts_table_section("DROP TABLE IF EXISTS `b`"));
+    CHECK_FALSE(starts_table_section("/*!50001 DROP TABLE IF EXISTS `v`*/"));
+    CHECK_FALSE(starts_table_section("DROP VIEW IF EXISTS `v`"));
+    fs::remove(path);
+}

@@ -52,6 +52,30 @@ void load_sql_file(engine::MysqlSession& session, const std::string& path, const
                    const SqlFileExpectation& expected, const SqlLoadOptions& options, CancelToken& cancel,
                    SqlLoadTally& tally);
 
+// What a load of table sections tells its caller, on the caller's thread.
+struct SqlSectionHooks {
+    // Every statement up to `statements_done` is committed: a later attempt may start at
+    // the one after (a table's DROP TABLE).
+    std::function<void(std::size_t statements_done)> checkpoint;
+    // Between statements and while waiting, for progress reports (throttle them).
+    std::function<void(const SqlStatement&)> progress;
+};
+
+// A file as mysqldump writes it, loaded on several sessions at once. Each table's section
+// (from its DROP TABLE to the next table's) runs whole, in order, on one session; sections
+// of different tables run side by side. Statements that may depend on other tables (views,
+// triggers, routines, anything but the table's own CREATE, ALTER, LOCK, INSERT and SET)
+// wait until every other session is idle; the session settings before the first table, and
+// every USE, run on every session. Statements up to `resume_after` are passed, but for
+// their SET and USE (a resumed attempt). With one session it is the plain sequential load.
+void load_sql_sections(const std::vector<engine::MysqlSession*>& sessions, const std::string& path,
+                       const std::string& name, std::size_t resume_after, std::uint64_t commit_bytes,
+                       CancelToken& cancel, SqlLoadTally& tally, const SqlSectionHooks& hooks);
+
+// Does this statement begin a table's section of a mysqldump file (a DROP TABLE not inside
+// an executable comment)?
+bool starts_table_section(std::string_view statement);
+
 // The statement's first keywords, upper case, with executable comment markers
 // (`/*!40101 `, `/*M!100101 `) and plain comments before it passed over: "SET", "DROP TABLE".
 std::string statement_keywords(std::string_view statement, std::size_t words);
