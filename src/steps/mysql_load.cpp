@@ -613,8 +613,8 @@ private:
         if (!m_progress.due()) return;
         std::uint64_t raw = m_tally.raw_bytes.load();
         std::uint64_t read = m_tally.file_bytes.load();
-        m_context.events.progress(bar(read, m_size) + m_progress.rate_and_eta(read, m_size) + " of the file, " +
-                                      format_bytes(raw) + " of SQL, statement " + std::to_string(statement.number),
+        m_context.events.progress(bar(read, m_size) + " of the file read" + m_progress.rate_and_eta(read, m_size) +
+                                      ", " + format_bytes(raw) + " of SQL, statement " + std::to_string(statement.number),
                                   {{"bytes", raw},
                                    {"file_bytes", read},
                                    {"file_bytes_total", m_size},

@@ -447,12 +447,14 @@ void load_sql_sections(const std::vector<engine::MysqlSession*>& sessions, const
 }
 
 bool starts_table_section(std::string_view statement) {
+    statement = without_sandbox_command(statement);
     std::size_t first = statement.find_first_not_of(" \t\r\n");
     if (first == std::string_view::npos || statement.substr(first, 2) == "/*") return false;
     return statement_keywords(statement, 2) == "DROP TABLE";
 }
 
 std::string statement_keywords(std::string_view statement, std::size_t words) {
+    statement = without_sandbox_command(statement);
     std::string out;
     std::size_t i = 0, found = 0;
     while (i < statement.size() && found < words) {
@@ -468,6 +470,10 @@ std::string statement_keywords(std::string_view statement, std::size_t words) {
             i = end == std::string_view::npos ? statement.size() : end + 2;
         } else if (statement.compare(i, 2, "*/") == 0) {
             i += 2;
+        } else if (c == '#' || (statement.compare(i, 2, "--") == 0 &&
+                                (i + 2 == statement.size() || static_cast<unsigned char>(statement[i + 2]) <= ' '))) {
+            std::size_t end = statement.find('\n', i);
+            i = end == std::string_view::npos ? statement.size() : end + 1;
         } else if (is_word_char(c)) {
             if (!out.empty()) out += ' ';
             while (i < statement.size() && is_word_char(statement[i]))

@@ -156,6 +156,9 @@ TEST_CASE("statement keywords pass executable comment markers", "[mysql_load]") 
     CHECK(statement_keywords("/* note */ USE `shop`", 1) == "USE");
     CHECK(sets_up_session("/*!40014 SET FOREIGN_KEY_CHECKS=0 */"));
     CHECK(sets_up_session("USE shop"));
+    // mariadb-dump's first statement carries the client's sandbox command before its SET.
+    CHECK(sets_up_session("/*M!999999\\- enable the sandbox mode */ \n-- MariaDB dump 10.19\n--\n# more\n\n"
+                          "/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */"));
     CHECK_FALSE(sets_up_session("INSERT INTO `settings` VALUES (1)"));
     CHECK_FALSE(sets_up_session("/*!50003 CREATE*/ /*!50003 TRIGGER x */"));
 }
