@@ -668,6 +668,12 @@ public:
                                " of data as SQL, from server " + manifest.server_version);
         } else {
             check_plain_file(from);
+            PartReader reader({from});
+            Compression compression = sniff_compression(reader);
+            context.events.say("SQL file " + from + ": " + format_bytes(reader.total_size()) + ", " +
+                               (compression == Compression::gzip   ? "gzip"
+                                : compression == Compression::zstd ? "zstd"
+                                                                   : "not compressed"));
         }
         target_of(context);
         check_connection(context, context.params.string("connection"));
