@@ -209,8 +209,8 @@ check "it connected" contains last.out "connection 'target' (127.0.0.1:$TARGET_P
 check "it made nothing" test -z "$(db "$TARGET_PORT" -e "SHOW DATABASES LIKE '${P}_dry'")"
 book dryplain.yaml "{ connection: target, from: $WORK/misnamed.sql.gz, database: ${P}_dry }"
 expect_exit 0 "a dry run of a plain file passes" "$MIGRATE" run dryplain.yaml --dry-run
-check "it tells the compression by the bytes, not the name" contains last.out "misnamed.sql.gz: $(numfmt --to=iec-i --suffix=B --format=%.1f "$(stat -c %s misnamed.sql.gz)" | sed 's/\.0//')"
-check "zstd" contains last.out ", zstd"
+check "it tells the compression by the bytes, not the name" contains last.out "SQL file $WORK/misnamed.sql.gz: "
+check "(zstd)" contains last.out "iB, zstd"
 check "it made nothing" test -z "$(db "$TARGET_PORT" -e "SHOW DATABASES LIKE '${P}_dry'")"
 book drycut.yaml "{ connection: target, from: $WORK/cut, database: ${P}_dry }"
 expect_exit 1 "a dry run finds the file cut short" "$MIGRATE" run drycut.yaml --dry-run
