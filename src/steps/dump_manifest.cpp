@@ -15,8 +15,9 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
 std::string newer_version(std::int64_t version) {
-    return "dump format version " + std::to_string(version) + " is newer than this build of migrate reads (" +
-           std::to_string(k_dump_format_version) + "); load it with a newer build";
+    return "dump format version " + std::to_string(version) +
+           " is newer than this build of migrate reads (" + std::to_string(k_dump_format_version) +
+           "); load it with a newer build";
 }
 
 // Reads the manifest's fields, naming where a field is wrong.
@@ -24,7 +25,9 @@ class ManifestReader {
 public:
     explicit ManifestReader(std::string where) : m_where(std::move(where)) {}
 
-    [[noreturn]] void fail(const std::string& problem) const { throw StepError(m_where + ": " + problem, false); }
+    [[noreturn]] void fail(const std::string& problem) const {
+        throw StepError(m_where + ": " + problem, false);
+    }
 
     const Json& member(const Json& object, const std::string& key, const std::string& path) const {
         if (!object.is_object() || !object.contains(key)) fail("'" + path + key + "' is missing");
@@ -39,7 +42,8 @@ public:
 
     std::uint64_t count(const Json& object, const std::string& key, const std::string& path) const {
         const Json& value = member(object, key, path);
-        if (!value.is_number_unsigned() && !(value.is_number_integer() && value.get<std::int64_t>() >= 0))
+        if (!value.is_number_unsigned() &&
+            !(value.is_number_integer() && value.get<std::int64_t>() >= 0))
             fail("'" + path + key + "' must be a whole number of 0 or more");
         return value.get<std::uint64_t>();
     }
@@ -47,19 +51,23 @@ public:
     DumpFile file(const Json& object, const std::string& path) const {
         DumpFile file;
         file.file = text(object, "file", path);
-        if (file.file.empty() || file.file == "." || file.file == ".." || file.file.find('/') != std::string::npos ||
-            file.file.find('\0') != std::string::npos)
-            fail("'" + path + "file' (" + file.file + ") must name a file inside the dump directory");
+        if (file.file.empty() || file.file == "." || file.file == ".." ||
+            file.file.find('/') != std::string::npos || file.file.find('\0') != std::string::npos)
+            fail("'" + path + "file' (" + file.file +
+                 ") must name a file inside the dump directory");
         file.bytes = count(object, "bytes", path);
         file.raw_bytes = count(object, "raw_bytes", path);
         file.sha256 = text(object, "sha256", path);
-        if (file.sha256.size() != 64 || file.sha256.find_first_not_of("0123456789abcdef") != std::string::npos)
+        if (file.sha256.size() != 64 ||
+            file.sha256.find_first_not_of("0123456789abcdef") != std::string::npos)
             fail("'" + path + "sha256' must be 64 lowercase hex digits");
-        if (object.contains("rows") && !object["rows"].is_null()) file.rows = count(object, "rows", path);
+        if (object.contains("rows") && !object["rows"].is_null())
+            file.rows = count(object, "rows", path);
         return file;
     }
 
-    std::optional<DumpFile> optional_file(const Json& object, const std::string& key, const std::string& path) const {
+    std::optional<DumpFile> optional_file(const Json& object, const std::string& key,
+                                          const std::string& path) const {
         if (!object.contains(key) || object[key].is_null()) return std::nullopt;
         return file(object[key], path + key + ".");
     }
@@ -73,7 +81,8 @@ DumpTable table_of(const ManifestReader& read, const Json& entry, std::size_t in
     DumpTable table;
     table.name = read.text(entry, "name", path);
     if (table.name.empty()) read.fail("'" + path + "name' is empty");
-    table.rows = entry.contains("rows") && !entry["rows"].is_null() ? read.count(entry, "rows", path) : 0;
+    table.rows =
+        entry.contains("rows") && !entry["rows"].is_null() ? read.count(entry, "rows", path) : 0;
     table.schema = read.optional_file(entry, "schema", path);
     if (entry.contains("data") && !entry["data"].is_null()) {
         const Json& data = entry["data"];
@@ -113,11 +122,14 @@ std::string marker_hash(const std::string& directory) {
     } catch (const std::exception&) {
         number = -1;
     }
-    if (format != "migrate-dump" || number < 1 || hash.rfind("sha256=", 0) != 0 || hash.size() != 7 + 64)
-        throw StepError(path + ": not a migrate dump marker (expected 'migrate-dump 1 sha256=<hex>', found '" +
-                            line.substr(0, 80) + "')",
-                        false);
-    if (number > k_dump_format_version) throw StepError(directory + ": " + newer_version(number), false);
+    if (format != "migrate-dump" || number < 1 || hash.rfind("sha256=", 0) != 0 ||
+        hash.size() != 7 + 64)
+        throw StepError(
+            path + ": not a migrate dump marker (expected 'migrate-dump 1 sha256=<hex>', found '" +
+                line.substr(0, 80) + "')",
+            false);
+    if (number > k_dump_format_version)
+        throw StepError(directory + ": " + newer_version(number), false);
     return hash.substr(7);
 }
 
@@ -127,7 +139,8 @@ void check_files_present(const DumpManifest& manifest) {
         std::error_code error;
         std::uintmax_t size = fs::file_size(path, error);
         if (error)
-            throw StepError(path + " is missing (the manifest lists it); the dump is incomplete", false);
+            throw StepError(path + " is missing (the manifest lists it); the dump is incomplete",
+                            false);
         if (size != file.bytes)
             throw StepError(path + " has " + std::to_string(size) + " bytes, the manifest says " +
                                 std::to_string(file.bytes) + ": the file is " +
@@ -161,7 +174,8 @@ DumpManifest parse_dump_manifest(const std::string& directory, const std::string
         read.fail(std::string("not valid JSON: ") + e.what());
     }
     if (!json.is_object()) read.fail("not a JSON object");
-    if (!json.contains("format") || json["format"] != "migrate-dump") read.fail("'format' is not \"migrate-dump\"");
+    if (!json.contains("format") || json["format"] != "migrate-dump")
+        read.fail("'format' is not \"migrate-dump\"");
     const Json& version = read.member(json, "format_version", "");
     if (!version.is_number_integer() || version.get<std::int64_t>() < 1)
         read.fail("'format_version' must be a whole number of 1 or more");
@@ -171,19 +185,23 @@ DumpManifest parse_dump_manifest(const std::string& directory, const std::string
         read.fail("the manifest says the dump is not complete ('complete' is not true)");
     DumpManifest manifest;
     manifest.directory = directory;
-    manifest.database = json.contains("database") && json["database"].is_string() ? json["database"].get<std::string>() : "";
-    if (json.contains("server") && json["server"].is_object() && json["server"].contains("version") &&
-        json["server"]["version"].is_string())
+    manifest.database = json.contains("database") && json["database"].is_string()
+                            ? json["database"].get<std::string>()
+                            : "";
+    if (json.contains("server") && json["server"].is_object() &&
+        json["server"].contains("version") && json["server"]["version"].is_string())
         manifest.server_version = json["server"]["version"].get<std::string>();
     const Json& tables = read.member(json, "tables", "");
     if (!tables.is_array()) read.fail("'tables' must be a list");
-    for (std::size_t i = 0; i < tables.size(); ++i) manifest.tables.push_back(table_of(read, tables[i], i));
+    for (std::size_t i = 0; i < tables.size(); ++i)
+        manifest.tables.push_back(table_of(read, tables[i], i));
     if (json.contains("views") && !json["views"].is_null()) {
         if (!json["views"].is_array()) read.fail("'views' must be a list");
         for (std::size_t i = 0; i < json["views"].size(); ++i) {
             std::string path = "views[" + std::to_string(i) + "].";
             const Json& entry = json["views"][i];
-            manifest.views.push_back(DumpView{read.text(entry, "name", path), read.file(entry, path)});
+            manifest.views.push_back(
+                DumpView{read.text(entry, "name", path), read.file(entry, path)});
         }
     }
     manifest.routines = read.optional_file(json, "routines", "");
@@ -192,16 +210,19 @@ DumpManifest parse_dump_manifest(const std::string& directory, const std::string
 
 DumpManifest read_dump_directory(const std::string& directory) {
     std::error_code error;
-    if (!fs::is_directory(directory, error)) throw StepError(directory + " is not a directory", false);
+    if (!fs::is_directory(directory, error))
+        throw StepError(directory + " is not a directory", false);
     std::string expected = marker_hash(directory);
     std::string manifest_path = directory + "/" + k_dump_manifest_name;
     if (!fs::exists(manifest_path, error))
-        throw StepError(manifest_path + " is missing: " + directory + " is not a migrate dump", false);
+        throw StepError(manifest_path + " is missing: " + directory + " is not a migrate dump",
+                        false);
     std::string text = read_whole(manifest_path);
     std::string actual = sha256_hex(text);
     if (actual != expected)
-        throw StepError(manifest_path + " does not match " + k_dump_marker_name + " (SHA-256 " + actual.substr(0, 12) +
-                            "..., the marker says " + expected.substr(0, 12) +
+        throw StepError(manifest_path + " does not match " + k_dump_marker_name + " (SHA-256 " +
+                            actual.substr(0, 12) + "..., the marker says " +
+                            expected.substr(0, 12) +
                             "...): the manifest was changed or damaged after the dump finished",
                         false);
     DumpManifest manifest = parse_dump_manifest(directory, text);

@@ -5,7 +5,6 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
-#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -14,11 +13,11 @@
 #include "migrate/steps/archive_stream.h"
 #include "migrate/steps/connections.h"
 #include "migrate/steps/dump_manifest.h"
+#include "migrate/steps/sql_file_load.h"
 #include "migrate/util/clock.h"
 #include "migrate/util/error.h"
 #include "migrate/util/text.h"
 #include "migrate/util/units.h"
-#include "migrate/steps/sql_file_load.h"
 
 namespace migrate::steps {
 namespace {
@@ -40,9 +39,13 @@ std::string quote_name(std::string_view name) {
     return out + "`";
 }
 
-std::string quote_text(engine::MysqlSession& session, std::string_view text) { return "'" + session.escape(text) + "'"; }
+std::string quote_text(engine::MysqlSession& session, std::string_view text) {
+    return "'" + session.escape(text) + "'";
+}
 
-bool is_glob(const std::string& pattern) { return pattern.find_first_of("*?[") != std::string::npos; }
+bool is_glob(const std::string& pattern) {
+    return pattern.find_first_of("*?[") != std::string::npos;
+}
 
 bool matches_any(const std::vector<std::string>& patterns, const std::string& name) {
     for (const std::string& pattern : patterns)
@@ -52,7 +55,8 @@ bool matches_any(const std::vector<std::string>& patterns, const std::string& na
 
 std::string names_list(const std::vector<std::string>& names, std::size_t shown = 5) {
     std::vector<std::string> quoted;
-    for (std::size_t i = 0; i < names.size() && i < shown; ++i) quoted.push_back(quote_name(names[i]));
+    for (std::size_t i = 0; i < names.size() && i < shown; ++i)
+        quoted.push_back(quote_name(names[i]));
     std::string text = join(quoted, ", ");
     if (names.size() > shown) text += " and " + std::to_string(names.size() - shown) + " more";
     return text;
@@ -66,10 +70,11 @@ struct LoadTarget {
 
 LoadTarget target_of(const StepContext& context) {
     LoadTarget target{connection_spec(context, context.params.string("connection")), ""};
-    target.database = context.params.has("database") ? context.params.string("database") : target.spec.database;
+    target.database =
+        context.params.has("database") ? context.params.string("database") : target.spec.database;
     if (target.database.empty())
-        throw StepError("no database to load into: give 'database', or 'database' on connection '" + target.spec.name +
-                            "'",
+        throw StepError("no database to load into: give 'database', or 'database' on connection '" +
+                            target.spec.name + "'",
                         false);
     return target;
 }
@@ -82,16 +87,21 @@ std::string from_of(const Params& params) {
 
 // The tables of a dump that the step's `tables` and `exclude` select, in the dump's order.
 std::vector<const DumpTable*> selected_tables(const DumpManifest& manifest, const Params& params) {
-    std::vector<std::string> include = params.has("tables") ? params.string_list("tables") : std::vector<std::string>{};
-    std::vector<std::string> exclude = params.has("exclude") ? params.string_list("exclude") : std::vector<std::string>{};
+    std::vector<std::string> include =
+        params.has("tables") ? params.string_list("tables") : std::vector<std::string>{};
+    std::vector<std::string> exclude =
+        params.has("exclude") ? params.string_list("exclude") : std::vector<std::string>{};
     std::vector<std::string> names;
     for (const DumpTable& table : manifest.tables) names.push_back(table.name);
     for (const std::string& name : include)
         if (!is_glob(name) && std::find(names.begin(), names.end(), name) == names.end())
-            throw StepError("'tables': the dump has no table '" + name + "'" + did_you_mean(name, names), false);
+            throw StepError(
+                "'tables': the dump has no table '" + name + "'" + did_you_mean(name, names),
+                false);
     std::vector<const DumpTable*> selected;
     for (const DumpTable& table : manifest.tables)
-        if ((include.empty() || matches_any(include, table.name)) && !matches_any(exclude, table.name))
+        if ((include.empty() || matches_any(include, table.name)) &&
+            !matches_any(exclude, table.name))
             selected.push_back(&table);
     return selected;
 }
@@ -99,16 +109,19 @@ std::vector<const DumpTable*> selected_tables(const DumpManifest& manifest, cons
 // Opens a session on the target, set up for loading: no foreign key or unique checks (a
 // dump is consistent; mysqldump sets the same), transactions committed by the loader,
 // optionally no binary log.
-std::unique_ptr<engine::MysqlSession> open_session(StepContext& context, const engine::MysqlConnectionSpec& spec) {
-    std::unique_ptr<engine::MysqlSession> session = context.services.mysql.connect(spec, context.cancel);
+std::unique_ptr<engine::MysqlSession> open_session(StepContext& context,
+                                                   const engine::MysqlConnectionSpec& spec) {
+    std::unique_ptr<engine::MysqlSession> session =
+        context.services.mysql.connect(spec, context.cancel);
     session->execute("SET SESSION foreign_key_checks = 0, unique_checks = 0, autocommit = 0");
     if (!context.params.boolean("write_binlog")) {
         try {
             session->execute("SET SESSION sql_log_bin = 0");
         } catch (const engine::MysqlError& e) {
-            throw StepError(std::string("write_binlog: false: ") + e.what() +
-                                " (needs the SUPER or BINLOG ADMIN privilege; leave write_binlog at true)",
-                            false);
+            throw StepError(
+                std::string("write_binlog: false: ") + e.what() +
+                    " (needs the SUPER or BINLOG ADMIN privilege; leave write_binlog at true)",
+                false);
         }
     }
     return session;
@@ -116,19 +129,21 @@ std::unique_ptr<engine::MysqlSession> open_session(StepContext& context, const e
 
 // A session on the server without a database, which makes the database when it is missing
 // and then uses it.
-std::unique_ptr<engine::MysqlSession> open_admin_session(StepContext& context, const LoadTarget& target) {
+std::unique_ptr<engine::MysqlSession> open_admin_session(StepContext& context,
+                                                         const LoadTarget& target) {
     engine::MysqlConnectionSpec spec = target.spec;
     spec.database.clear();
     std::unique_ptr<engine::MysqlSession> session = open_session(context, spec);
-    std::unique_ptr<engine::MysqlResult> result = session->query(
-        "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = " + quote_text(*session, target.database));
+    std::unique_ptr<engine::MysqlResult> result =
+        session->query("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = " +
+                       quote_text(*session, target.database));
     engine::MysqlRow row;
     bool exists = result->next(row);
     result.reset();
     if (!exists) {
         session->execute("CREATE DATABASE IF NOT EXISTS " + quote_name(target.database));
-        context.events.say(context.step.id + ": created database " + quote_name(target.database) + " on " +
-                           target.spec.describe());
+        context.events.say(context.step.id + ": created database " + quote_name(target.database) +
+                           " on " + target.spec.describe());
     }
     session->execute("USE " + quote_name(target.database));
     return session;
@@ -142,9 +157,11 @@ std::vector<std::string> column_of(engine::MysqlSession& session, const std::str
     return values;
 }
 
-std::vector<std::string> existing_tables(engine::MysqlSession& session, const std::string& database) {
-    return column_of(session, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
-                                  quote_text(session, database) + " ORDER BY TABLE_NAME");
+std::vector<std::string> existing_tables(engine::MysqlSession& session,
+                                         const std::string& database) {
+    return column_of(session,
+                     "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
+                         quote_text(session, database) + " ORDER BY TABLE_NAME");
 }
 
 // Rate and time left from the last few seconds, as download reports them.
@@ -158,7 +175,9 @@ public:
         m_rate = seconds > 0 ? (done - m_samples.front().second) / seconds : 0;
         std::string text = " at " + format_bytes(static_cast<std::uint64_t>(m_rate)) + "/s";
         if (total > done && m_rate > 0)
-            text += ", ETA " + format_duration(Millis(static_cast<std::int64_t>((total - done) / m_rate * 1000)));
+            text +=
+                ", ETA " +
+                format_duration(Millis(static_cast<std::int64_t>((total - done) / m_rate * 1000)));
         return text;
     }
     std::uint64_t rate() const { return static_cast<std::uint64_t>(m_rate); }
@@ -170,7 +189,9 @@ public:
     }
 
     static std::int64_t now_ms() {
-        return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now().time_since_epoch()).count();
+        return std::chrono::duration_cast<Millis>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+            .count();
     }
 
 private:
@@ -180,9 +201,11 @@ private:
 };
 
 std::string bar(std::uint64_t done, std::uint64_t total) {
-    int percent = total == 0 ? 100 : static_cast<int>(std::min<std::uint64_t>(100, done * 100 / total));
-    return "[" + std::string(percent / 5, '#') + std::string(20 - percent / 5, '.') + "] " + format_bytes(done) +
-           " of " + format_bytes(total) + " (" + std::to_string(percent) + "%)";
+    int percent =
+        total == 0 ? 100 : static_cast<int>(std::min<std::uint64_t>(100, done * 100 / total));
+    return "[" + std::string(percent / 5, '#') + std::string(20 - percent / 5, '.') + "] " +
+           format_bytes(done) + " of " + format_bytes(total) + " (" + std::to_string(percent) +
+           "%)";
 }
 
 // ---------------------------------------------------------------- a dump directory
@@ -194,15 +217,18 @@ struct DumpResume {
     bool objects_started = false;
 };
 
-DumpResume dump_resume_of(StepContext& context, const DumpManifest& manifest, const std::string& database) {
+DumpResume dump_resume_of(StepContext& context, const DumpManifest& manifest,
+                          const std::string& database) {
     DumpResume resume;
     if (!context.last_checkpoint || !context.last_checkpoint->is_object()) return resume;
     const Json& state = *context.last_checkpoint;
     if (state.value("database", "") != database) return resume;
     resume.owned = true;
     if (state.value("dump", "") != manifest.sha256) {
-        context.events.say(context.step.id + ": the dump is not the one an earlier attempt loaded from; loading every "
-                                             "table again");
+        context.events.say(
+            context.step.id +
+            ": the dump is not the one an earlier attempt loaded from; loading every "
+            "table again");
         return resume;
     }
     if (state.contains("tables_done") && state["tables_done"].is_array())
@@ -215,8 +241,11 @@ DumpResume dump_resume_of(StepContext& context, const DumpManifest& manifest, co
 class DumpLoad {
 public:
     DumpLoad(StepContext& context, const DumpManifest& manifest, LoadTarget target)
-        : m_context(context), m_manifest(manifest), m_target(std::move(target)),
-          m_tables(selected_tables(manifest, context.params)), m_resume(dump_resume_of(context, manifest, m_target.database)) {}
+        : m_context(context),
+          m_manifest(manifest),
+          m_target(std::move(target)),
+          m_tables(selected_tables(manifest, context.params)),
+          m_resume(dump_resume_of(context, manifest, m_target.database)) {}
 
     void run() {
         std::unique_ptr<engine::MysqlSession> admin = open_admin_session(m_context, m_target);
@@ -229,9 +258,10 @@ public:
                 m_pending.push_back(table);
             }
         if (!m_kept.empty())
-            m_context.events.say(m_context.step.id + ": " + std::to_string(m_kept.size()) +
-                                 " tables were loaded by an earlier attempt and are kept; loading the other " +
-                                 std::to_string(m_pending.size()) + " from scratch");
+            m_context.events.say(
+                m_context.step.id + ": " + std::to_string(m_kept.size()) +
+                " tables were loaded by an earlier attempt and are kept; loading the other " +
+                std::to_string(m_pending.size()) + " from scratch");
         checkpoint("tables");
         load_schemas(*admin);
         load_data(std::move(admin));
@@ -278,10 +308,13 @@ private:
         for (const DumpView& view : m_manifest.views)
             if (present.count(view.name)) clashes.push_back(view.name);
         if (clashes.empty() || m_context.params.boolean("replace")) return;
-        throw StepError("database " + quote_name(m_target.database) + " on " + m_target.spec.describe() + " already has " +
-                            std::to_string(clashes.size()) + (clashes.size() == 1 ? " table" : " tables") +
+        throw StepError("database " + quote_name(m_target.database) + " on " +
+                            m_target.spec.describe() + " already has " +
+                            std::to_string(clashes.size()) +
+                            (clashes.size() == 1 ? " table" : " tables") +
                             " of the dump: " + names_list(clashes) +
-                            "; nothing was loaded. Set 'replace: true' to drop and load them again, or load into "
+                            "; nothing was loaded. Set 'replace: true' to drop and load them "
+                            "again, or load into "
                             "another database",
                         false);
     }
@@ -290,14 +323,20 @@ private:
         Json done = Json::array();
         for (const DumpTable* table : m_kept) done.push_back(table->name);
         for (const DumpTable* table : m_finished) done.push_back(table->name);
-        m_context.events.checkpoint(
-            {{"database", m_target.database}, {"dump", m_manifest.sha256}, {"stage", stage}, {"tables_done", done}});
+        m_context.events.checkpoint({{"database", m_target.database},
+                                     {"dump", m_manifest.sha256},
+                                     {"stage", stage},
+                                     {"tables_done", done}});
     }
 
-    SqlFileExpectation expectation(const DumpFile& file) const { return {file.raw_bytes, file.sha256}; }
+    SqlFileExpectation expectation(const DumpFile& file) const {
+        return {file.raw_bytes, file.sha256};
+    }
 
-    void load_file(engine::MysqlSession& session, const DumpFile& file, const SqlLoadOptions& options) {
-        load_sql_file(session, m_manifest.path_of(file), file.file, expectation(file), options, m_context.cancel, m_tally);
+    void load_file(engine::MysqlSession& session, const DumpFile& file,
+                   const SqlLoadOptions& options) {
+        load_sql_file(session, m_manifest.path_of(file), file.file, expectation(file), options,
+                      m_context.cancel, m_tally);
     }
 
     // Every pending table's DROP TABLE IF EXISTS and CREATE TABLE, so a half-loaded table of
@@ -321,10 +360,12 @@ private:
             return a->data_raw_bytes() > b->data_raw_bytes();
         });
         m_queue.assign(order.begin(), order.end());
-        int threads = std::max(1, std::min<int>(thread_count(m_context.params, "threads"), static_cast<int>(order.size())));
+        int threads = std::max(1, std::min<int>(thread_count(m_context.params, "threads"),
+                                                static_cast<int>(order.size())));
         std::vector<std::unique_ptr<engine::MysqlSession>> sessions;
         sessions.push_back(std::move(first));
-        for (int i = 1; i < threads; ++i) sessions.push_back(open_session(m_context, database_spec()));
+        for (int i = 1; i < threads; ++i)
+            sessions.push_back(open_session(m_context, database_spec()));
         std::vector<std::thread> workers;
         for (auto& session : sessions) workers.emplace_back([this, &session] { work(*session); });
         try {
@@ -406,7 +447,8 @@ private:
             message += "; table " + quote_name(table.name) + " is half-loaded";
         }
         if (const auto* mysql = dynamic_cast<const engine::MysqlError*>(&error))
-            fail_with(std::make_exception_ptr(engine::MysqlError(message, mysql->code(), mysql->retryable())));
+            fail_with(std::make_exception_ptr(
+                engine::MysqlError(message, mysql->code(), mysql->retryable())));
         else
             fail_with(std::make_exception_ptr(StepError(message, error.retryable())));
     }
@@ -423,9 +465,11 @@ private:
             if (!table->triggers) continue;
             // A resumed load may meet triggers of its earlier attempt: drop them first.
             for (const std::string& name :
-                 column_of(session, "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = " +
-                                        quote_text(session, m_target.database) +
-                                        " AND EVENT_OBJECT_TABLE = " + quote_text(session, table->name)))
+                 column_of(session,
+                           "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE "
+                           "EVENT_OBJECT_SCHEMA = " +
+                               quote_text(session, m_target.database) +
+                               " AND EVENT_OBJECT_TABLE = " + quote_text(session, table->name)))
                 session.execute("DROP TRIGGER IF EXISTS " + quote_name(name));
             load_file(session, *table->triggers, {});
             report_progress(false);
@@ -491,7 +535,8 @@ private:
         std::uint64_t total = total_bytes();
         std::size_t tables = m_kept.size() + m_finished.size();
         m_context.events.progress(bar(done, total) + m_progress.rate_and_eta(done, total) + ", " +
-                                      std::to_string(tables) + " of " + std::to_string(m_tables.size()) + " tables",
+                                      std::to_string(tables) + " of " +
+                                      std::to_string(m_tables.size()) + " tables",
                                   {{"bytes", done},
                                    {"bytes_total", total},
                                    {"rate", m_progress.rate()},
@@ -554,19 +599,21 @@ public:
         sessions.push_back(std::move(session));
         engine::MysqlConnectionSpec spec = m_target.spec;
         spec.database = m_target.database;
-        for (int i = 1; i < thread_count(m_context.params, "threads"); ++i) sessions.push_back(open_session(m_context, spec));
+        for (int i = 1; i < thread_count(m_context.params, "threads"); ++i)
+            sessions.push_back(open_session(m_context, spec));
         std::vector<engine::MysqlSession*> pointers;
         for (auto& s : sessions) pointers.push_back(s.get());
         SqlSectionHooks hooks;
         hooks.checkpoint = [&](std::size_t done) { m_context.events.checkpoint(state(done)); };
         hooks.progress = [&](const SqlStatement& statement) { report_progress(statement); };
-        load_sql_sections(pointers, m_path, fs::path(m_path).filename().string(), resume_after, k_commit_bytes,
-                          m_context.cancel, m_tally, hooks);
+        load_sql_sections(pointers, m_path, fs::path(m_path).filename().string(), resume_after,
+                          k_commit_bytes, m_context.cancel, m_tally, hooks);
         m_context.metrics["bytes"] = m_tally.raw_bytes.load();
         m_context.metrics["statements"] = m_tally.statements.load();
         m_context.metrics["tables"] = existing_tables(*sessions.front(), m_target.database).size();
         m_context.outputs["database"] = m_target.database;
-        m_context.outputs["tables"] = std::to_string(m_context.metrics["tables"].get<std::size_t>());
+        m_context.outputs["tables"] =
+            std::to_string(m_context.metrics["tables"].get<std::size_t>());
     }
 
 private:
@@ -583,15 +630,18 @@ private:
         const Json& state = *m_context.last_checkpoint;
         if (state.value("database", "") != m_target.database) return 0;
         m_owned = true;
-        if (state.value("file", "") != m_path || state.value("file_bytes", std::uint64_t{0}) != m_size) {
-            m_context.events.say(m_context.step.id + ": the file is not the one an earlier attempt loaded; loading it "
-                                                     "from the start");
+        if (state.value("file", "") != m_path ||
+            state.value("file_bytes", std::uint64_t{0}) != m_size) {
+            m_context.events.say(m_context.step.id +
+                                 ": the file is not the one an earlier attempt loaded; loading it "
+                                 "from the start");
             return 0;
         }
         std::size_t done = state.value("statements_done", std::size_t{0});
         if (done > 0)
             m_context.events.say(m_context.step.id + ": statements 1 to " + std::to_string(done) +
-                                 " were loaded by an earlier attempt; going on with the table after them (statement " +
+                                 " were loaded by an earlier attempt; going on with the table "
+                                 "after them (statement " +
                                  std::to_string(done + 1) + ")");
         return done;
     }
@@ -601,10 +651,13 @@ private:
     void check_target(engine::MysqlSession& session) {
         std::vector<std::string> existing = existing_tables(session, m_target.database);
         if (existing.empty() || m_context.params.boolean("replace")) return;
-        throw StepError("database " + quote_name(m_target.database) + " on " + m_target.spec.describe() + " already has " +
-                            std::to_string(existing.size()) + (existing.size() == 1 ? " table" : " tables") + " (" +
+        throw StepError("database " + quote_name(m_target.database) + " on " +
+                            m_target.spec.describe() + " already has " +
+                            std::to_string(existing.size()) +
+                            (existing.size() == 1 ? " table" : " tables") + " (" +
                             names_list(existing) + "), which " + m_path +
-                            " may drop and recreate; nothing was loaded. Set 'replace: true' to load over them, or "
+                            " may drop and recreate; nothing was loaded. Set 'replace: true' to "
+                            "load over them, or "
                             "load into another database",
                         false);
     }
@@ -613,13 +666,14 @@ private:
         if (!m_progress.due()) return;
         std::uint64_t raw = m_tally.raw_bytes.load();
         std::uint64_t read = m_tally.file_bytes.load();
-        m_context.events.progress(bar(read, m_size) + " of the file read" + m_progress.rate_and_eta(read, m_size) +
-                                      ", " + format_bytes(raw) + " of SQL, statement " + std::to_string(statement.number),
-                                  {{"bytes", raw},
-                                   {"file_bytes", read},
-                                   {"file_bytes_total", m_size},
-                                   {"rate", m_progress.rate()},
-                                   {"statements", m_tally.statements.load()}});
+        m_context.events.progress(
+            bar(read, m_size) + " of the file read" + m_progress.rate_and_eta(read, m_size) + ", " +
+                format_bytes(raw) + " of SQL, statement " + std::to_string(statement.number),
+            {{"bytes", raw},
+             {"file_bytes", read},
+             {"file_bytes_total", m_size},
+             {"rate", m_progress.rate()},
+             {"statements", m_tally.statements.load()}});
     }
 
     StepContext& m_context;
@@ -637,8 +691,8 @@ std::string describe_source(const std::string& from) {
     if (!looks_like_dump_directory(from)) return "the SQL file " + from;
     try {
         DumpManifest manifest = read_dump_directory(from);
-        return "the dump " + from + " (" + std::to_string(manifest.tables.size()) + " tables of database " +
-               quote_name(manifest.database) + ")";
+        return "the dump " + from + " (" + std::to_string(manifest.tables.size()) +
+               " tables of database " + quote_name(manifest.database) + ")";
     } catch (const StepError&) {
         return "the dump " + from;
     }
@@ -648,29 +702,34 @@ class MysqlLoadRunner : public StepRunner {
 public:
     std::string describe(const StepContext& context) const override {
         const Params& p = context.params;
-        std::string into = p.has("database") ? "database " + quote_name(p.string("database")) + " on " : "";
-        return "load " + describe_source(from_of(p)) + " into " + into + "connection '" + p.string("connection") +
-               "', " + p.string("threads") + " threads" + (p.boolean("replace") ? ", replacing tables that exist" : "");
+        std::string into =
+            p.has("database") ? "database " + quote_name(p.string("database")) + " on " : "";
+        return "load " + describe_source(from_of(p)) + " into " + into + "connection '" +
+               p.string("connection") + "', " + p.string("threads") + " threads" +
+               (p.boolean("replace") ? ", replacing tables that exist" : "");
     }
 
     void preflight(StepContext& context) override {
         std::string from = from_of(context.params);
         std::error_code error;
         if (!fs::exists(from, error)) {
-            context.events.say("note: " + from + " does not exist yet; an earlier step must make it");
+            context.events.say("note: " + from +
+                               " does not exist yet; an earlier step must make it");
         } else if (looks_like_dump_directory(from)) {
             DumpManifest manifest = read_dump_directory(from);
             std::vector<const DumpTable*> tables = selected_tables(manifest, context.params);
             std::uint64_t raw = 0;
             for (const DumpTable* table : tables) raw += table->data_raw_bytes();
-            context.events.say("dump " + from + ": complete, " + std::to_string(tables.size()) + " of " +
-                               std::to_string(manifest.tables.size()) + " tables selected, " + format_bytes(raw) +
+            context.events.say("dump " + from + ": complete, " + std::to_string(tables.size()) +
+                               " of " + std::to_string(manifest.tables.size()) +
+                               " tables selected, " + format_bytes(raw) +
                                " of data as SQL, from server " + manifest.server_version);
         } else {
             check_plain_file(from);
             PartReader reader({from});
             Compression compression = sniff_compression(reader);
-            context.events.say("SQL file " + from + ": " + format_bytes(reader.total_size()) + ", " +
+            context.events.say("SQL file " + from + ": " + format_bytes(reader.total_size()) +
+                               ", " +
                                (compression == Compression::gzip   ? "gzip"
                                 : compression == Compression::zstd ? "zstd"
                                                                    : "not compressed"));
@@ -696,7 +755,8 @@ public:
 private:
     static void check_plain_file(const std::string& path) {
         std::error_code error;
-        if (!fs::is_regular_file(path, error)) throw StepError(path + " is neither a dump directory nor a file", false);
+        if (!fs::is_regular_file(path, error))
+            throw StepError(path + " is neither a dump directory nor a file", false);
         PartReader reader({path});
         sniff_compression(reader);  // opens and reads it: a file that cannot be read says so here
     }
@@ -707,14 +767,20 @@ private:
 KindSpec mysql_load_kind() {
     return KindSpec{
         "mysql.load",
-        "load a mysql.dump directory (tables in parallel, resumed by finished table) or a mysqldump .sql/.sql.gz/.sql.zst "
+        "load a mysql.dump directory (tables in parallel, resumed by finished table) or a "
+        "mysqldump .sql/.sql.gz/.sql.zst "
         "file into a database",
         {{"connection", ParamType::connection, true, "", "the target: a name under 'connections:'"},
-         {"from", ParamType::string, true, "", "a mysql.dump directory, or one .sql, .sql.gz or .sql.zst file"},
-         {"database", ParamType::string, false, "", "the database to load into (default: the connection's); made if missing"},
-         {"threads", ParamType::integer, false, "2", "tables loaded at once, each on its own connection (0: one per core)"},
-         {"tables", ParamType::string_list, false, "", "load only these tables of a dump (names or globs)"},
-         {"exclude", ParamType::string_list, false, "", "leave out these tables of a dump (names or globs)"},
+         {"from", ParamType::string, true, "",
+          "a mysql.dump directory, or one .sql, .sql.gz or .sql.zst file"},
+         {"database", ParamType::string, false, "",
+          "the database to load into (default: the connection's); made if missing"},
+         {"threads", ParamType::integer, false, "2",
+          "tables loaded at once, each on its own connection (0: one per core)"},
+         {"tables", ParamType::string_list, false, "",
+          "load only these tables of a dump (names or globs)"},
+         {"exclude", ParamType::string_list, false, "",
+          "leave out these tables of a dump (names or globs)"},
          {"replace", ParamType::boolean, false, "false",
           "drop and load again tables that exist in the target (default: refuse to touch them)"},
          {"write_binlog", ParamType::boolean, false, "true",

@@ -3,11 +3,11 @@
 
 #include <cctype>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <mutex>
-#include <thread>
-#include <cstring>
 #include <stdexcept>
+#include <thread>
 
 #include "migrate/steps/archive_stream.h"
 #include "migrate/util/digest.h"
@@ -37,8 +37,8 @@ private:
 
 // "statement 12 (line 40, INSERT INTO `accounts` ...)"
 std::string position_of(const SqlStatement& statement) {
-    return "statement " + std::to_string(statement.number) + " (line " + std::to_string(statement.line) + ", " +
-           statement_summary(statement.text) + ")";
+    return "statement " + std::to_string(statement.number) + " (line " +
+           std::to_string(statement.line) + ", " + statement_summary(statement.text) + ")";
 }
 
 // mariadb-dump (10.11.8 and later) begins its files with a command for the mariadb client,
@@ -47,7 +47,8 @@ std::string_view without_sandbox_command(std::string_view text) {
     static constexpr std::string_view k_sandbox = "/*M!999999\\- enable the sandbox mode */";
     if (text.substr(0, k_sandbox.size()) != k_sandbox) return text;
     text.remove_prefix(k_sandbox.size());
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+        text.remove_prefix(1);
     return text;
 }
 
@@ -55,8 +56,8 @@ std::string_view without_sandbox_command(std::string_view text) {
 // `commit_bytes` of SQL.
 class StatementRunner {
 public:
-    StatementRunner(engine::MysqlSession& session, const std::string& name, const SqlLoadOptions& options,
-                    CancelToken& cancel, SqlLoadTally& tally)
+    StatementRunner(engine::MysqlSession& session, const std::string& name,
+                    const SqlLoadOptions& options, CancelToken& cancel, SqlLoadTally& tally)
         : m_session(session), m_name(name), m_options(options), m_cancel(cancel), m_tally(tally) {}
 
     void run(const SqlStatement& statement) {
@@ -71,8 +72,8 @@ public:
                 break;
             } catch (const engine::MysqlError& e) {
                 if (again && m_options.recover && m_options.recover(m_session, e)) continue;
-                throw engine::MysqlError(m_name + ": " + position_of(statement) + ": " + e.what(), e.code(),
-                                         e.retryable());
+                throw engine::MysqlError(m_name + ": " + position_of(statement) + ": " + e.what(),
+                                         e.code(), e.retryable());
             }
         }
         m_tally.statements.fetch_add(1, std::memory_order_relaxed);
@@ -105,14 +106,16 @@ private:
 };
 
 // Reads, decodes and splits a file, handing each statement to `sink` as it is complete.
-void stream_sql_file(const std::string& path, const std::string& name, const SqlFileExpectation& expected,
-                     SqlLoadTally& tally, const std::function<void(const SqlStatement&)>& sink) {
+void stream_sql_file(const std::string& path, const std::string& name,
+                     const SqlFileExpectation& expected, SqlLoadTally& tally,
+                     const std::function<void(const SqlStatement&)>& sink) {
     PartReader reader({path});
     Compression compression = sniff_compression(reader);
     Sha256 digest;
     if (!expected.sha256.empty()) reader.hash_into(&digest);
-    std::unique_ptr<Decoder> decoder = compression == Compression::none ? std::make_unique<PlainDecoder>(reader)
-                                                                         : make_decoder(compression, reader);
+    std::unique_ptr<Decoder> decoder = compression == Compression::none
+                                           ? std::make_unique<PlainDecoder>(reader)
+                                           : make_decoder(compression, reader);
     SqlSplitter splitter;
     std::uint64_t raw = 0;
     tally.file_bytes.store(0);
@@ -135,16 +138,19 @@ void stream_sql_file(const std::string& path, const std::string& name, const Sql
     if (!expected.sha256.empty()) {
         std::string actual = digest.hex_digest();
         if (actual != expected.sha256)
-            throw StepError(name + ": SHA-256 " + actual + " does not match the manifest's " + expected.sha256 +
+            throw StepError(name + ": SHA-256 " + actual + " does not match the manifest's " +
+                                expected.sha256 +
                                 ": the file was damaged or replaced after the dump",
                             false);
     }
     if (expected.raw_bytes && raw != *expected.raw_bytes)
-        throw StepError(name + ": decompresses to " + std::to_string(raw) + " bytes of SQL, the manifest says " +
+        throw StepError(name + ": decompresses to " + std::to_string(raw) +
+                            " bytes of SQL, the manifest says " +
                             std::to_string(*expected.raw_bytes),
                         false);
     std::string problem = splitter.finish(sink);
-    if (!problem.empty()) throw StepError(name + ": " + problem + " (is the file cut short?)", false);
+    if (!problem.empty())
+        throw StepError(name + ": " + problem + " (is the file cut short?)", false);
 }
 
 // ---- table sections on several sessions
@@ -166,20 +172,27 @@ struct QueuedStatement {
 bool may_run_beside_other_tables(std::string_view statement) {
     std::string words = statement_keywords(statement, 2);
     std::string first = words.substr(0, words.find(' '));
-    return first == "INSERT" || first == "REPLACE" || first == "SET" || first == "LOCK" || first == "UNLOCK" ||
-           words == "ALTER TABLE" || words == "CREATE TABLE";
+    return first == "INSERT" || first == "REPLACE" || first == "SET" || first == "LOCK" ||
+           first == "UNLOCK" || words == "ALTER TABLE" || words == "CREATE TABLE";
 }
 
 class SectionLoad {
 public:
-    SectionLoad(const std::vector<engine::MysqlSession*>& sessions, const std::string& name, std::size_t resume_after,
-                std::uint64_t commit_bytes, CancelToken& cancel, SqlLoadTally& tally, const SqlSectionHooks& hooks)
-        : m_name(name), m_resume_after(resume_after), m_cancel(cancel), m_tally(tally), m_hooks(hooks),
+    SectionLoad(const std::vector<engine::MysqlSession*>& sessions, const std::string& name,
+                std::size_t resume_after, std::uint64_t commit_bytes, CancelToken& cancel,
+                SqlLoadTally& tally, const SqlSectionHooks& hooks)
+        : m_name(name),
+          m_resume_after(resume_after),
+          m_cancel(cancel),
+          m_tally(tally),
+          m_hooks(hooks),
           m_checkpointed(resume_after) {
         m_options.commit_bytes = commit_bytes;
         m_options.stop = &m_stop;
-        for (engine::MysqlSession* session : sessions) m_workers.push_back(std::make_unique<Worker>(session));
-        for (std::size_t i = 0; i < m_workers.size(); ++i) m_workers[i]->thread = std::thread([this, i] { work(i); });
+        for (engine::MysqlSession* session : sessions)
+            m_workers.push_back(std::make_unique<Worker>(session));
+        for (std::size_t i = 0; i < m_workers.size(); ++i)
+            m_workers[i]->thread = std::thread([this, i] { work(i); });
     }
     ~SectionLoad() { close(); }
     SectionLoad(const SectionLoad&) = delete;
@@ -240,7 +253,8 @@ private:
     };
 
     static QueuedStatement queued(const SqlStatement& statement, std::size_t section) {
-        return QueuedStatement{std::string(statement.text), statement.number, statement.line, section, false};
+        return QueuedStatement{std::string(statement.text), statement.number, statement.line,
+                               section, false};
     }
 
     void begin_section(const SqlStatement& statement) {
@@ -331,9 +345,12 @@ private:
         {
             std::lock_guard lock(m_mutex);
             if (m_error) return;
-            while (m_first_open < m_sections.size() && m_sections[m_first_open].done) ++m_first_open;
-            if (m_first_open < m_sections.size()) safe = m_sections[m_first_open].start - 1;
-            else if (next_start > 0) safe = next_start - 1;
+            while (m_first_open < m_sections.size() && m_sections[m_first_open].done)
+                ++m_first_open;
+            if (m_first_open < m_sections.size())
+                safe = m_sections[m_first_open].start - 1;
+            else if (next_start > 0)
+                safe = next_start - 1;
         }
         if (safe > m_checkpointed) {
             m_checkpointed = safe;
@@ -359,8 +376,10 @@ private:
             bool ok = false;
             try {
                 if (!m_stop.load()) {
-                    if (item.section_end) runner.commit("at the end of a table");
-                    else runner.run(SqlStatement{item.text, item.number, item.line});
+                    if (item.section_end)
+                        runner.commit("at the end of a table");
+                    else
+                        runner.run(SqlStatement{item.text, item.number, item.line});
                     ok = true;
                 }
             } catch (...) {
@@ -371,7 +390,8 @@ private:
             {
                 std::lock_guard lock(m_mutex);
                 w.busy = false;
-                if (ok && item.section_end && item.section != k_no_section) m_sections[item.section].done = true;
+                if (ok && item.section_end && item.section != k_no_section)
+                    m_sections[item.section].done = true;
             }
             m_changed.notify_all();
         }
@@ -431,18 +451,21 @@ bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) |
 }  // namespace
 
 void load_sql_file(engine::MysqlSession& session, const std::string& path, const std::string& name,
-                   const SqlFileExpectation& expected, const SqlLoadOptions& options, CancelToken& cancel,
-                   SqlLoadTally& tally) {
+                   const SqlFileExpectation& expected, const SqlLoadOptions& options,
+                   CancelToken& cancel, SqlLoadTally& tally) {
     StatementRunner runner(session, name, options, cancel, tally);
-    stream_sql_file(path, name, expected, tally, [&](const SqlStatement& statement) { runner.run(statement); });
+    stream_sql_file(path, name, expected, tally,
+                    [&](const SqlStatement& statement) { runner.run(statement); });
     runner.flush();
 }
 
 void load_sql_sections(const std::vector<engine::MysqlSession*>& sessions, const std::string& path,
-                       const std::string& name, std::size_t resume_after, std::uint64_t commit_bytes,
-                       CancelToken& cancel, SqlLoadTally& tally, const SqlSectionHooks& hooks) {
+                       const std::string& name, std::size_t resume_after,
+                       std::uint64_t commit_bytes, CancelToken& cancel, SqlLoadTally& tally,
+                       const SqlSectionHooks& hooks) {
     SectionLoad load(sessions, name, resume_after, commit_bytes, cancel, tally, hooks);
-    stream_sql_file(path, name, {}, tally, [&](const SqlStatement& statement) { load.dispatch(statement); });
+    stream_sql_file(path, name, {}, tally,
+                    [&](const SqlStatement& statement) { load.dispatch(statement); });
     load.finish();
 }
 
@@ -464,14 +487,16 @@ std::string statement_keywords(std::string_view statement, std::size_t words) {
         } else if (statement.compare(i, 3, "/*!") == 0 || statement.compare(i, 4, "/*M!") == 0) {
             // An executable comment: its version number, then code.
             i += statement[i + 2] == 'M' ? 4 : 3;
-            while (i < statement.size() && std::isdigit(static_cast<unsigned char>(statement[i]))) ++i;
+            while (i < statement.size() && std::isdigit(static_cast<unsigned char>(statement[i])))
+                ++i;
         } else if (statement.compare(i, 2, "/*") == 0) {
             std::size_t end = statement.find("*/", i + 2);
             i = end == std::string_view::npos ? statement.size() : end + 2;
         } else if (statement.compare(i, 2, "*/") == 0) {
             i += 2;
         } else if (c == '#' || (statement.compare(i, 2, "--") == 0 &&
-                                (i + 2 == statement.size() || static_cast<unsigned char>(statement[i + 2]) <= ' '))) {
+                                (i + 2 == statement.size() ||
+                                 static_cast<unsigned char>(statement[i + 2]) <= ' '))) {
             std::size_t end = statement.find('\n', i);
             i = end == std::string_view::npos ? statement.size() : end + 1;
         } else if (is_word_char(c)) {

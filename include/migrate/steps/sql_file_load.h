@@ -49,8 +49,8 @@ struct SqlLoadOptions {
 // when the server's error is (a lost connection, a deadlock); not retryable for damaged
 // data, a hash or length that does not match, a quote left open at the end.
 void load_sql_file(engine::MysqlSession& session, const std::string& path, const std::string& name,
-                   const SqlFileExpectation& expected, const SqlLoadOptions& options, CancelToken& cancel,
-                   SqlLoadTally& tally);
+                   const SqlFileExpectation& expected, const SqlLoadOptions& options,
+                   CancelToken& cancel, SqlLoadTally& tally);
 
 // What a load of table sections tells its caller, on the caller's thread.
 struct SqlSectionHooks {
@@ -69,8 +69,9 @@ struct SqlSectionHooks {
 // every USE, run on every session. Statements up to `resume_after` are passed, but for
 // their SET and USE (a resumed attempt). With one session it is the plain sequential load.
 void load_sql_sections(const std::vector<engine::MysqlSession*>& sessions, const std::string& path,
-                       const std::string& name, std::size_t resume_after, std::uint64_t commit_bytes,
-                       CancelToken& cancel, SqlLoadTally& tally, const SqlSectionHooks& hooks);
+                       const std::string& name, std::size_t resume_after,
+                       std::uint64_t commit_bytes, CancelToken& cancel, SqlLoadTally& tally,
+                       const SqlSectionHooks& hooks);
 
 // Does this statement begin a table's section of a mysqldump file (a DROP TABLE not inside
 // an executable comment)?
