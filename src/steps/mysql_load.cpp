@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -359,9 +360,14 @@ private:
         std::stable_sort(order.begin(), order.end(), [](const DumpTable* a, const DumpTable* b) {
             return a->data_raw_bytes() > b->data_raw_bytes();
         });
-        m_queue.assign(order.begin(), order.end());
+        // A table cut into chunk files is loaded chunk by chunk, side by side, as tables are.
+        for (const DumpTable* table : order) {
+            m_chunks_left[table] = std::max<std::size_t>(1, table->data.size());
+            if (table->data.empty()) m_queue.push_back(DataJob{table, nullptr});
+            for (const DumpFile& file : table->data) m_queue.push_back(DataJob{table, &file});
+        }
         int threads = std::max(1, std::min<int>(thread_count(m_context.params, "threads"),
-                                                static_cast<int>(order.size())));
+                                                static_cast<int>(m_queue.size())));
         std::vector<std::unique_ptr<engine::MysqlSession>> sessions;
         sessions.push_back(std::move(first));
         for (int i = 1; i < threads; ++i)
@@ -403,23 +409,23 @@ private:
 
     void work(engine::MysqlSession& session) {
         for (;;) {
-            const DumpTable* table = nullptr;
+            DataJob job;
             {
                 std::lock_guard lock(m_mutex);
                 if (m_queue.empty() || m_stop) break;
-                table = m_queue.front();
+                job = m_queue.front();
                 m_queue.pop_front();
             }
             try {
                 SqlLoadOptions options;
                 options.commit_bytes = k_commit_bytes;
                 options.stop = &m_stop;
-                for (const DumpFile& file : table->data) load_file(session, file, options);
+                if (job.file != nullptr) load_file(session, *job.file, options);
                 session.execute("COMMIT");
                 std::lock_guard lock(m_mutex);
-                m_just_finished.push_back(table);
+                if (--m_chunks_left[job.table] == 0) m_just_finished.push_back(job.table);
             } catch (const StepError& e) {
-                fail(session, *table, e);
+                fail(session, *job.table, e);
                 break;
             } catch (...) {
                 fail_with(std::current_exception());
@@ -570,7 +576,12 @@ private:
 
     std::mutex m_mutex;  // guards what the workers share with the main thread
     std::condition_variable m_changed;
-    std::deque<const DumpTable*> m_queue;
+    struct DataJob {
+        const DumpTable* table = nullptr;
+        const DumpFile* file = nullptr;  // nullptr: a table without rows
+    };
+    std::deque<DataJob> m_queue;
+    std::map<const DumpTable*, std::size_t> m_chunks_left;
     std::vector<const DumpTable*> m_just_finished;
     std::size_t m_workers_done = 0;
     std::exception_ptr m_error;
