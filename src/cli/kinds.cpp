@@ -60,8 +60,10 @@ CommandAction setup_kinds(CLI::App& app, GlobalOptions& global) {
             print_json(list);
             return 0;
         }
+        std::size_t width = 10;  // the longest name and two spaces ("mysql.load" needs 12)
+        for (const steps::KindSpec& kind : table) width = std::max(width, kind.name.size() + 2);
         for (const steps::KindSpec& kind : table)
-            std::cout << std::left << std::setw(10) << kind.name << kind.summary << "\n";
+            std::cout << std::left << std::setw(static_cast<int>(width)) << kind.name << kind.summary << "\n";
         std::cout << "\n'migrate kinds KIND' shows a kind's parameters.\n";
         return 0;
     };

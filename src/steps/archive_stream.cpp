@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "migrate/util/digest.h"
 #include "migrate/util/error.h"
 
 namespace migrate::steps {
@@ -159,6 +160,7 @@ std::size_t PartReader::read(char* buffer, std::size_t size) {
         if (got < 0 && errno == EINTR) continue;
         if (got < 0) throw StepError("cannot read " + current_part() + ": " + std::strerror(errno), false);
         if (got > 0) {
+            if (m_digest != nullptr) m_digest->update(buffer, static_cast<std::size_t>(got));
             m_position.fetch_add(static_cast<std::uint64_t>(got), std::memory_order_relaxed);
             return static_cast<std::size_t>(got);
         }

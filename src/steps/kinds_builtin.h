@@ -14,6 +14,7 @@ KindSpec verify_kind();
 KindSpec extract_kind();
 KindSpec compress_kind();
 KindSpec mysql_dump_kind();
+KindSpec mysql_load_kind();
 KindSpec reconcile_kind();
 KindSpec noop_kind();
 KindSpec sql_kind();

@@ -1,6 +1,7 @@
 // The SQL statement splitter: a small state machine over the text, kept across chunks.
 #include "migrate/steps/sql_split.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace migrate::steps {
@@ -43,9 +44,26 @@ void SqlSplitter::scan(bool at_end, const Sink& sink) {
         const char c = m_buffer[m_pos];
         switch (m_state) {
             case State::code: {
-                if (c == ';') {
-                    emit(m_pos++, sink);
+                if (m_first != std::string::npos && !m_special[static_cast<unsigned char>(c)]) {
+                    // Inside a statement's code (hex literals, numbers, names): nothing here
+                    // changes the state.
+                    ++m_pos;
+                    while (m_pos < size && !m_special[static_cast<unsigned char>(m_buffer[m_pos])]) ++m_pos;
                     continue;
+                }
+                if (c == m_delimiter[0]) {
+                    int found = delimiter_at(at_end);
+                    if (found < 0) return;
+                    if (found > 0) {
+                        emit(m_pos, sink);
+                        m_pos += m_delimiter.size();
+                        continue;
+                    }
+                }
+                if (m_first == std::string::npos && (c == 'd' || c == 'D')) {
+                    int command = delimiter_command(at_end);
+                    if (command < 0) return;
+                    if (command > 0) continue;
                 }
                 if (c == '\n') ++m_line;
                 if (is_space(c)) {
@@ -136,6 +154,49 @@ int SqlSplitter::comment_opener(bool at_end, bool& executable) const {
     if (ahead(2) == 'M' && ahead(3) < 0 && !at_end) return -1;
     executable = ahead(2) == '!' || (ahead(2) == 'M' && ahead(3) == '!');
     return 2;
+}
+
+int SqlSplitter::delimiter_at(bool at_end) const {
+    if (m_delimiter.size() == 1) return 1;
+    std::size_t available = m_buffer.size() - m_pos;
+    std::size_t compared = std::min(available, m_delimiter.size());
+    if (m_buffer.compare(m_pos, compared, m_delimiter, 0, compared) != 0) return 0;
+    if (compared < m_delimiter.size()) return at_end ? 0 : -1;
+    return 1;
+}
+
+int SqlSplitter::delimiter_command(bool at_end) {
+    static constexpr std::string_view k_word = "delimiter";
+    std::size_t available = m_buffer.size() - m_pos;
+    for (std::size_t i = 0; i < k_word.size(); ++i) {
+        if (i >= available) return at_end ? 0 : -1;
+        if ((m_buffer[m_pos + i] | 0x20) != k_word[i]) return 0;
+    }
+    if (available == k_word.size()) return at_end ? 0 : -1;
+    char after = m_buffer[m_pos + k_word.size()];
+    if (after != ' ' && after != '\t' && after != '\n' && after != '\r') return 0;
+    std::size_t end = m_buffer.find('\n', m_pos);
+    if (end == std::string::npos && !at_end) return -1;  // the command is the whole line
+    if (end == std::string::npos) end = m_buffer.size();
+    std::string_view rest = std::string_view(m_buffer).substr(m_pos + k_word.size(), end - m_pos - k_word.size());
+    std::size_t start = 0;
+    while (start < rest.size() && is_space(rest[start])) ++start;
+    std::size_t stop = start;
+    while (stop < rest.size() && !is_space(rest[stop])) ++stop;
+    if (stop == start)
+        throw std::invalid_argument("line " + std::to_string(m_line) +
+                                    ": DELIMITER needs the new delimiter after it (as in DELIMITER ;;)");
+    set_delimiter(std::string(rest.substr(start, stop - start)));
+    m_pos = end < m_buffer.size() ? end + 1 : end;
+    if (end < m_buffer.size()) ++m_line;
+    return 1;
+}
+
+void SqlSplitter::set_delimiter(std::string delimiter) {
+    m_delimiter = std::move(delimiter);
+    for (bool& special : m_special) special = false;
+    for (unsigned char c : std::string_view("'\"`-/#\n")) m_special[c] = true;
+    m_special[static_cast<unsigned char>(m_delimiter[0])] = true;
 }
 
 void SqlSplitter::mark_code() {

@@ -127,3 +127,61 @@ TEST_CASE("sql split: summaries are the first line, shortened without splitting 
     CHECK(statement_summary("SELECT 1") == "SELECT 1");
     CHECK(statement_summary("SELECT 'ééé'", 10) == "SELECT 'é ...");
 }
+
+TEST_CASE("sql split: DELIMITER changes the delimiter, as mysqldump writes triggers", "[sql_split][delimiter]") {
+    std::string sql =
+        "CREATE TABLE t (id INT);\n"
+        "DELIMITER ;;\n"
+        "/*!50003 CREATE*/ /*!50003 TRIGGER tr BEFORE INSERT ON t FOR EACH ROW BEGIN\n"
+        "  SET NEW.id = NEW.id + 1; SET @x = ';;';\nEND */;;\n"
+        "DELIMITER ;\n"
+        "INSERT INTO t VALUES (1);\n";
+    Strings whole = split_in_chunks(sql, sql.size());
+    REQUIRE(whole.size() == 3);
+    CHECK(whole[0] == "1@1:CREATE TABLE t (id INT)");
+    CHECK(whole[1] ==
+          "2@3:/*!50003 CREATE*/ /*!50003 TRIGGER tr BEFORE INSERT ON t FOR EACH ROW BEGIN\n"
+          "  SET NEW.id = NEW.id + 1; SET @x = ';;';\nEND */");
+    CHECK(whole[2] == "3@7:INSERT INTO t VALUES (1)");
+    for (std::size_t size : {1, 2, 3, 5, 7, 13}) {
+        INFO("chunks of " << size);
+        CHECK(split_in_chunks(sql, size) == whole);
+    }
+}
+
+TEST_CASE("sql split: the delimiter may be any string, the command any case", "[sql_split][delimiter]") {
+    CHECK(texts("delimiter //\nCREATE PROCEDURE p() BEGIN SELECT 1; END//\nDelimiter $$ \nSELECT 2$$ SELECT 3$$") ==
+          Strings{"CREATE PROCEDURE p() BEGIN SELECT 1; END", "SELECT 2", "SELECT 3"});
+    // A delimiter longer than one character is not split by its first character alone.
+    CHECK(texts("DELIMITER ;;\nSELECT 1; SELECT 2;;") == Strings{"SELECT 1; SELECT 2"});
+    // The last statement needs no delimiter, and the command may end the text.
+    CHECK(texts("DELIMITER ;;\nSELECT 1") == Strings{"SELECT 1"});
+    CHECK(texts("SELECT 1;\nDELIMITER ;;").size() == 1);
+}
+
+TEST_CASE("sql split: DELIMITER is a command only at the start of a statement", "[sql_split][delimiter]") {
+    // Inside a statement, in quotes or as part of a name, it is SQL.
+    CHECK(texts("SELECT 1 AS x,\nDELIMITER ;\nSELECT 'DELIMITER ;;'; SELECT delimiter_x FROM t;") ==
+          Strings{"SELECT 1 AS x,\nDELIMITER", "SELECT 'DELIMITER ;;'", "SELECT delimiter_x FROM t"});
+    // After a comment it still starts the statement.
+    CHECK(texts("-- routines\nDELIMITER ;;\nSELECT 1;;") == Strings{"SELECT 1"});
+    // Line numbers go on counting across it.
+    std::vector<SqlStatementText> statements = split_sql("SELECT 1;\nDELIMITER ;;\n\nSELECT 2;;");
+    REQUIRE(statements.size() == 2);
+    CHECK(statements[1].line == 4);
+}
+
+TEST_CASE("sql split: DELIMITER without a delimiter is an error naming its line", "[sql_split][delimiter]") {
+    CHECK_THROWS_WITH(split_sql("SELECT 1;\nDELIMITER   \nSELECT 2;"),
+                      "line 2: DELIMITER needs the new delimiter after it (as in DELIMITER ;;)");
+}
+
+TEST_CASE("sql split: hex literals and long code run through the fast path unchanged", "[sql_split]") {
+    std::string hex = "0x";
+    for (int i = 0; i < 5000; ++i) hex += "0aFf";
+    std::string sql = "INSERT INTO t VALUES (1," + hex + ",-2),(2,'a;b',NULL);\nINSERT INTO t VALUES (3,'',0x00);";
+    Strings whole = split_in_chunks(sql, sql.size());
+    REQUIRE(whole.size() == 2);
+    CHECK(whole[0] == "1@1:INSERT INTO t VALUES (1," + hex + ",-2),(2,'a;b',NULL)");
+    for (std::size_t size : {1, 7, 4096}) CHECK(split_in_chunks(sql, size) == whole);
+}

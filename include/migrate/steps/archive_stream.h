@@ -15,6 +15,10 @@
 #include <thread>
 #include <vector>
 
+namespace migrate {
+class Digest;
+}
+
 namespace migrate::steps {
 
 class PartReader {
@@ -32,6 +36,9 @@ public:
     std::uint64_t total_size() const { return m_ends.empty() ? 0 : m_ends.back(); }
     // The part being read: its path, with "(part 3 of 4)" when there are several.
     std::string current_part() const;
+    // Every byte read from now on also goes into `digest` (a hash computed as the file
+    // streams, not in a pass of its own); nullptr stops it.
+    void hash_into(Digest* digest) { m_digest = digest; }
 
 private:
     void open_part(std::size_t index);
@@ -42,6 +49,7 @@ private:
     int m_fd = -1;
     std::atomic<std::uint64_t> m_position{0};
     std::atomic<std::size_t> m_reading{0};  // m_index, for the other thread's messages
+    Digest* m_digest = nullptr;
 };
 
 enum class Compression { none, gzip, zstd };

@@ -1,5 +1,6 @@
 // The manifest of a dump directory (docs/dump-format.md): what mysql.dump records after each
-// finished table, reads back to resume, and seals with the completion marker.
+// finished table, reads back to resume, and seals with the completion marker; and what
+// mysql.load checks before it touches a target (src/steps/dump_directory.cpp).
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "migrate/steps/dump_format.h"
 
 namespace migrate::steps {
 
@@ -27,6 +30,7 @@ struct DumpTable {
     std::vector<DumpFile> data;
     std::optional<DumpFile> triggers;
     std::vector<const DumpFile*> files() const;
+    std::uint64_t data_raw_bytes() const;
 };
 
 struct DumpView {
@@ -44,6 +48,8 @@ struct SnapshotPosition {
 };
 
 struct DumpManifest {
+    std::string directory;  // where it was read from (mysql.load)
+    std::string sha256;     // of migrate-dump.json, as the marker gives it (mysql.load)
     std::string written_by;
     std::string started;
     std::string finished;
@@ -71,6 +77,7 @@ struct DumpManifest {
     std::uint64_t rows() const;
     std::uint64_t bytes() const;
     std::uint64_t raw_bytes() const;
+    std::string path_of(const DumpFile& file) const { return directory + "/" + file.file; }
 };
 
 // Writes the manifest through a .partial and a rename (fsynced); returns the SHA-256 of the
@@ -85,5 +92,18 @@ void write_marker(const std::string& directory, const std::string& manifest_sha2
 bool marker_matches(const std::string& directory);
 // "" when the file on disk has the recorded size and SHA-256, else what differs.
 std::string check_dump_file(const std::string& directory, const DumpFile& file);
+
+// mysql.load's reading (dump_directory.cpp). Reads and checks a manifest's text. Throws
+// StepError (not retryable) saying what is wrong, naming the manifest.
+DumpManifest parse_dump_manifest(const std::string& directory, const std::string& text);
+
+// Reads the marker and the manifest of `directory` and checks them and that every file
+// exists with its size. Throws StepError (not retryable): no marker (an unfinished dump),
+// a manifest that does not hash to the marker, a newer format version, a missing or
+// cut-short file.
+DumpManifest read_dump_directory(const std::string& directory);
+
+// Is `path` a dump directory (it holds a manifest or a marker), rather than one SQL file?
+bool looks_like_dump_directory(const std::string& path);
 
 }  // namespace migrate::steps

@@ -21,12 +21,18 @@ struct SqlStatement {
 // MySQL's rules: '...' and "..." with backslash escapes and doubled quotes, `...` with
 // doubled backticks, `-- ` (a space or control character after the dashes) and `#` to the
 // end of the line, /* ... */. Executable comments (/*! ... */, /*M! ... */) are code.
-// A piece holding only whitespace and comments is no statement. No DELIMITER.
+// A piece holding only whitespace and comments is no statement.
+// The mysql client's DELIMITER command, as mysqldump writes it around triggers and
+// routines (`DELIMITER ;;` ... `DELIMITER ;`): at the start of a statement, the word and
+// the first word after it on its line, which becomes the delimiter (any string).
 class SqlSplitter {
 public:
+    SqlSplitter() { set_delimiter(";"); }
+
     using Sink = std::function<void(const SqlStatement&)>;
 
-    // Calls `sink` for every statement the chunk completes.
+    // Calls `sink` for every statement the chunk completes. Throws std::invalid_argument
+    // for a DELIMITER command without a delimiter.
     void feed(std::string_view chunk, const Sink& sink);
     // The input ended: what follows the last `;` is a statement too. Returns "" or what is
     // wrong: a quote or comment left open, and the line it opened on.
@@ -39,6 +45,11 @@ private:
     void scan(bool at_end, const Sink& sink);
     // How many characters starting at m_pos a comment opener takes (0: none; -1: undecided).
     int comment_opener(bool at_end, bool& executable) const;
+    // Does the delimiter start at m_pos? 1 yes, 0 no, -1 undecided until more is fed.
+    int delimiter_at(bool at_end) const;
+    // A DELIMITER command at m_pos: 1 taken (m_pos is past its line), 0 none, -1 undecided.
+    int delimiter_command(bool at_end);
+    void set_delimiter(std::string delimiter);
     void mark_code();
     void emit(std::size_t end, const Sink& sink);
     void compact();
@@ -53,6 +64,10 @@ private:
     std::size_t m_first_line = 0;
     std::size_t m_open_line = 0;  // where the open quote or comment began
     std::size_t m_count = 0;
+    std::string m_delimiter;
+    // Characters that may change the state inside a statement's code: quotes, comment
+    // openers, a newline, the delimiter's first; the others are skipped in one go.
+    bool m_special[256] = {};
 };
 
 struct SqlStatementText {
@@ -61,7 +76,7 @@ struct SqlStatementText {
 };
 
 // The statements of a whole text; throws std::invalid_argument when a quote or comment is
-// left open.
+// left open or a DELIMITER command has no delimiter.
 std::vector<SqlStatementText> split_sql(std::string_view text);
 
 // A statement's first line, shortened to `max_chars`, for messages.

@@ -1,0 +1,389 @@
+// mysql.load's pieces without a server: the dump directory's marker and manifest checks,
+// and one SQL file streamed (plain, gzip, zstd) into a fake session.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "fakes.h"
+#include "migrate/steps/dump_manifest.h"
+#include "migrate/steps/sql_file_load.h"
+#include "migrate/util/compression.h"
+#include "migrate/util/digest.h"
+
+using namespace migrate;
+using namespace migrate::steps;
+using namespace migrate::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string compressed(const std::string& text, CompressionFormat format) {
+    std::string out;
+    CompressorOptions options;
+    options.format = format;
+    options.level = 3;
+    options.threads = 0;
+    auto compressor = make_compressor(options, [&](const unsigned char* data, std::size_t size) {
+        out.append(reinterpret_cast<const char*>(data), size);
+    });
+    compressor->write(text.data(), text.size());
+    compressor->finish();
+    return out;
+}
+
+void write_file(const fs::path& path, const std::string& bytes) {
+    std::ofstream(path, std::ios::binary) << bytes;
+}
+
+// A dump directory as docs/dump-format.md describes it: one table, a marker that fits.
+struct DumpDir {
+    fs::path dir = fs::temp_directory_path() / "migrate-load-test-dump";
+    std::string schema_sql = "DROP TABLE IF EXISTS `t`;\nCREATE TABLE `t` (id INT PRIMARY KEY);\n";
+    std::string data_sql =
+        "INSERT INTO `t` (`id`) VALUES (1),(2);\nINSERT INTO `t` (`id`) VALUES (3);\n";
+    nlohmann::ordered_json manifest;
+
+    DumpDir() {
+        fs::remove_all(dir);
+        fs::create_directories(dir);
+        manifest = {{"format", "migrate-dump"},
+                    {"format_version", 1},
+                    {"complete", true},
+                    {"database", "shop"},
+                    {"server", {{"version", "10.11.6-MariaDB"}}},
+                    {"tables",
+                     {{{"name", "t"},
+                       {"rows", 3},
+                       {"schema", add("t.schema.sql.zst", schema_sql)},
+                       {"data", {add("t.data.sql.zst", data_sql)}},
+                       {"triggers", nullptr}}}},
+                    {"views", nlohmann::ordered_json::array()},
+                    {"routines", nullptr}};
+        seal();
+    }
+    ~DumpDir() { fs::remove_all(dir); }
+
+    nlohmann::ordered_json add(const std::string& name, const std::string& sql) {
+        std::string bytes = compressed(sql, CompressionFormat::zstd);
+        write_file(dir / name, bytes);
+        return {{"file", name},
+                {"bytes", bytes.size()},
+                {"raw_bytes", sql.size()},
+                {"sha256", sha256_hex(bytes)}};
+    }
+
+    // Writes the manifest and a marker that names its hash.
+    void seal(int marker_version = 1) {
+        std::string text = manifest.dump(2);
+        write_file(dir / k_dump_manifest, text);
+        write_file(dir / k_dump_marker, "migrate-dump " + std::to_string(marker_version) +
+                                                 " sha256=" + sha256_hex(text) + "\n");
+    }
+};
+
+std::string error_of(const std::function<void()>& action) {
+    try {
+        action();
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("dump manifest: a complete dump reads with its tables and files", "[mysql_load]") {
+    DumpDir dump;
+    DumpManifest manifest = read_dump_directory(dump.dir.string());
+    CHECK(manifest.database == "shop");
+    CHECK(manifest.server_version == "10.11.6-MariaDB");
+    REQUIRE(manifest.tables.size() == 1);
+    CHECK(manifest.tables[0].name == "t");
+    CHECK(manifest.tables[0].rows == 3);
+    REQUIRE(manifest.tables[0].data.size() == 1);
+    CHECK(manifest.tables[0].data_raw_bytes() == dump.data_sql.size());
+    CHECK(manifest.path_of(manifest.tables[0].data[0]) == dump.dir.string() + "/t.data.sql.zst");
+    CHECK(manifest.sha256 == sha256_hex(dump.manifest.dump(2)));
+}
+
+TEST_CASE("dump manifest: a dump without its completion marker is refused", "[mysql_load]") {
+    DumpDir dump;
+    fs::remove(dump.dir / k_dump_marker);
+    CHECK_THAT(
+        error_of([&] { read_dump_directory(dump.dir.string()); }),
+        Catch::Contains(
+            "is not a complete dump: migrate-dump.complete is missing (the dump did not finish"));
+}
+
+TEST_CASE("dump manifest: a manifest changed after the marker is refused", "[mysql_load]") {
+    DumpDir dump;
+    write_file(dump.dir / k_dump_manifest, dump.manifest.dump(1));
+    CHECK_THAT(error_of([&] { read_dump_directory(dump.dir.string()); }),
+               Catch::Contains("migrate-dump.json does not match migrate-dump.complete"));
+}
+
+TEST_CASE("dump manifest: a newer format version is refused with the contract's message",
+          "[mysql_load]") {
+    DumpDir dump;
+    dump.manifest["format_version"] = 2;
+    dump.seal(2);
+    CHECK_THAT(
+        error_of([&] { read_dump_directory(dump.dir.string()); }),
+        Catch::Contains("dump format version 2 is newer than this build of migrate reads (1)"));
+    // The manifest's own version counts even when the marker's line says 1.
+    dump.seal(1);
+    CHECK_THAT(
+        error_of([&] { read_dump_directory(dump.dir.string()); }),
+        Catch::Contains("dump format version 2 is newer than this build of migrate reads (1)"));
+}
+
+TEST_CASE("dump manifest: a file cut short or missing is named before anything loads",
+          "[mysql_load]") {
+    DumpDir dump;
+    fs::resize_file(dump.dir / "t.data.sql.zst", fs::file_size(dump.dir / "t.data.sql.zst") - 3);
+    CHECK_THAT(error_of([&] { read_dump_directory(dump.dir.string()); }),
+               Catch::Contains("t.data.sql.zst has") &&
+                   Catch::Contains("the file is cut short; nothing was loaded"));
+    fs::remove(dump.dir / "t.data.sql.zst");
+    CHECK_THAT(error_of([&] { read_dump_directory(dump.dir.string()); }),
+               Catch::Contains("t.data.sql.zst is missing (the manifest lists it)"));
+}
+
+TEST_CASE("dump manifest: bad fields are named with their path", "[mysql_load]") {
+    DumpDir dump;
+    dump.manifest["tables"][0]["data"][0]["file"] = "../etc/passwd";
+    dump.seal();
+    CHECK_THAT(
+        error_of([&] { read_dump_directory(dump.dir.string()); }),
+        Catch::Contains(
+            "'tables[0].data[0].file' (../etc/passwd) must name a file inside the dump directory"));
+    dump.manifest["tables"][0]["data"][0]["file"] = "t.data.sql.zst";
+    dump.manifest["tables"][0]["data"][0].erase("sha256");
+    dump.seal();
+    CHECK_THAT(error_of([&] { read_dump_directory(dump.dir.string()); }),
+               Catch::Contains("'tables[0].data[0].sha256' is missing"));
+    dump.manifest["complete"] = false;
+    dump.seal();
+    CHECK_THAT(error_of([&] { read_dump_directory(dump.dir.string()); }),
+               Catch::Contains("'complete' is not true"));
+}
+
+TEST_CASE("statement keywords pass executable comment markers", "[mysql_load]") {
+    CHECK(statement_keywords("/*!40101 SET NAMES utf8mb4 */", 1) == "SET");
+    CHECK(statement_keywords("/*M!100101 set @x = 1 */", 1) == "SET");
+    CHECK(statement_keywords("drop table if exists `t`", 2) == "DROP TABLE");
+    CHECK(statement_keywords("/* note */ USE `shop`", 1) == "USE");
+    CHECK(sets_up_session("/*!40014 SET FOREIGN_KEY_CHECKS=0 */"));
+    CHECK(sets_up_session("USE shop"));
+    // mariadb-dump's first statement carries the client's sandbox command before its SET.
+    CHECK(sets_up_session(
+        "/*M!999999\\- enable the sandbox mode */ \n-- MariaDB dump 10.19\n--\n# more\n\n"
+        "/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */"));
+    CHECK_FALSE(sets_up_session("INSERT INTO `settings` VALUES (1)"));
+    CHECK_FALSE(sets_up_session("/*!50003 CREATE*/ /*!50003 TRIGGER x */"));
+}
+
+TEST_CASE("load sql file: plain, gzip and zstd stream into the session, DELIMITER included",
+          "[mysql_load]") {
+    fs::path dir = fs::temp_directory_path() / "migrate-load-test-files";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    std::string sql =
+        "/*!40101 SET NAMES utf8mb4 */;\nINSERT INTO t VALUES (1,'a;b');\nDELIMITER ;;\n"
+        "CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW BEGIN SET NEW.id = 1; END ;;\nDELIMITER "
+        ";\nSELECT 2";
+    for (auto [name, bytes] : std::vector<std::pair<std::string, std::string>>{
+             {"plain.sql", sql},
+             {"dump.sql.gz", compressed(sql, CompressionFormat::gzip)},
+             {"named-wrongly.sql.gz", compressed(sql, CompressionFormat::zstd)}}) {
+        INFO(name);
+        write_file(dir / name, bytes);
+        FakeMysqlConnector mysql;
+        CancelToken cancel;
+        engine::MysqlConnectionSpec spec;
+        spec.name = "target";
+        auto session = mysql.connect(spec, cancel);
+        SqlLoadTally tally;
+        SqlLoadOptions options;
+        options.commit_bytes = 1;
+        load_sql_file(*session, (dir / name).string(), name, {sql.size(), sha256_hex(bytes)},
+                      options, cancel, tally);
+        CHECK(mysql.statements() ==
+              std::vector<std::string>{"target: /*!40101 SET NAMES utf8mb4 */", "target: COMMIT",
+                                       "target: INSERT INTO t VALUES (1,'a;b')", "target: COMMIT",
+                                       "target: CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW "
+                                       "BEGIN SET NEW.id = 1; END",
+                                       "target: COMMIT", "target: SELECT 2", "target: COMMIT",
+                                       "target: COMMIT"});
+        CHECK(tally.raw_bytes.load() == sql.size());
+        CHECK(tally.statements.load() == 4);
+    }
+    fs::remove_all(dir);
+}
+
+TEST_CASE("load sql file: a refused statement names the file, statement, line and server message",
+          "[mysql_load]") {
+    fs::path path = fs::temp_directory_path() / "migrate-load-test-error.sql";
+    write_file(path, "SELECT 1;\n\nINSERT INTO `accounts` VALUES (1);\n");
+    FakeMysqlConnector mysql;
+    FakeMysqlAnswer duplicate;
+    duplicate.error = 1062;
+    duplicate.message = "Duplicate entry '1' for key 'PRIMARY'";
+    mysql.script("INSERT INTO `accounts` VALUES (1)", duplicate);
+    CancelToken cancel;
+    engine::MysqlConnectionSpec spec;
+    spec.name = "target";
+    auto session = mysql.connect(spec, cancel);
+    SqlLoadTally tally;
+    try {
+        load_sql_file(*session, path.string(), "accounts.data.sql", {}, {}, cancel, tally);
+        FAIL("no error");
+    } catch (const engine::MysqlError& e) {
+        CHECK_THAT(
+            std::string(e.what()),
+            Catch::StartsWith(
+                "accounts.data.sql: statement 2 (line 3, INSERT INTO `accounts` VALUES (1)): ") &&
+                Catch::Contains("Duplicate entry '1' for key 'PRIMARY'"));
+        CHECK(e.code() == 1062);
+        CHECK_FALSE(e.retryable());
+    }
+    // A refused statement runs once more when the cause was fixed.
+    SqlLoadOptions recovering;
+    int recovered = 0;
+    recovering.recover = [&](engine::MysqlSession& on, const engine::MysqlError& e) {
+        on.execute("DELETE FROM `accounts` WHERE id = 1");
+        return e.code() == 1062 && ++recovered == 1;
+    };
+    FakeMysqlAnswer done;
+    mysql.script("INSERT INTO `accounts` VALUES (1)", done);
+    CHECK_NOTHROW(
+        load_sql_file(*session, path.string(), "accounts.data.sql", {}, recovering, cancel, tally));
+    CHECK(recovered == 1);
+    std::vector<std::string> run = mysql.statements();
+    REQUIRE(run.size() >= 3);
+    CHECK(std::vector<std::string>(run.end() - 3, run.end()) ==
+          std::vector<std::string>{"target: INSERT INTO `accounts` VALUES (1)",
+                                   "target: DELETE FROM `accounts` WHERE id = 1",
+                                   "target: INSERT INTO `accounts` VALUES (1)"});
+    fs::remove(path);
+}
+
+TEST_CASE("load sql file: a hash or length that does not match the manifest fails the file",
+          "[mysql_load]") {
+    fs::path path = fs::temp_directory_path() / "migrate-load-test-hash.sql.zst";
+    std::string sql = "INSERT INTO t VALUES (1);\n";
+    std::string bytes = compressed(sql, CompressionFormat::zstd);
+    write_file(path, bytes);
+    FakeMysqlConnector mysql;
+    CancelToken cancel;
+    engine::MysqlConnectionSpec spec;
+    auto session = mysql.connect(spec, cancel);
+    SqlLoadTally tally;
+    CHECK_THAT(error_of([&] {
+                   load_sql_file(*session, path.string(), "t.data.sql.zst",
+                                 {sql.size(), std::string(64, '0')}, {}, cancel, tally);
+               }),
+               Catch::Contains("t.data.sql.zst: SHA-256 " + sha256_hex(bytes) +
+                               " does not match the manifest's 0000"));
+    CHECK_THAT(error_of([&] {
+                   load_sql_file(*session, path.string(), "t.data.sql.zst",
+                                 {sql.size() + 1, sha256_hex(bytes)}, {}, cancel, tally);
+               }),
+               Catch::Contains("decompresses to " + std::to_string(sql.size()) +
+                               " bytes of SQL, the manifest says"));
+    // Damaged bytes in the middle of the stream.
+    std::string damaged = bytes;
+    damaged[damaged.size() / 2] ^= 0x55;
+    write_file(path, damaged);
+    CHECK_THAT(error_of([&] {
+                   load_sql_file(*session, path.string(), "t.data.sql.zst", {}, {}, cancel, tally);
+               }),
+               Catch::Contains("zstd"));
+    fs::remove(path);
+}
+
+TEST_CASE("load sql sections: tables side by side, settings on every session, views after all",
+          "[mysql_load]") {
+    fs::path path = fs::temp_directory_path() / "migrate-load-test-sections.sql";
+    write_file(
+        path,
+        "/*!40101 SET NAMES utf8mb4 */;\n"
+        "DROP TABLE IF EXISTS `a`;\nCREATE TABLE `a` (id INT);\nINSERT INTO `a` VALUES (1);\n"
+        "DROP TABLE IF EXISTS `b`;\nCREATE TABLE `b` (id INT);\nINSERT INTO `b` VALUES (2);\n"
+        "DELIMITER ;;\nCREATE TRIGGER t BEFORE INSERT ON b FOR EACH ROW SET @x = 1 ;;\nDELIMITER "
+        ";\n"
+        "/*!50001 DROP VIEW IF EXISTS `v`*/;\n/*!50001 CREATE VIEW `v` AS SELECT * FROM a, b "
+        "*/;\n");
+    FakeMysqlConnector mysql;
+    CancelToken cancel;
+    std::vector<std::unique_ptr<engine::MysqlSession>> sessions;
+    for (const char* name : {"s0", "s1"}) {
+        engine::MysqlConnectionSpec spec;
+        spec.name = name;
+        sessions.push_back(mysql.connect(spec, cancel));
+    }
+    std::vector<engine::MysqlSession*> pointers{sessions[0].get(), sessions[1].get()};
+    SqlLoadTally tally;
+    std::vector<std::size_t> checkpoints;
+    SqlSectionHooks hooks;
+    hooks.checkpoint = [&](std::size_t done) { checkpoints.push_back(done); };
+    load_sql_sections(pointers, path.string(), "dump.sql", 0, 1 << 20, cancel, tally, hooks);
+
+    std::vector<std::string> run = mysql.statements();
+    auto position = [&](const std::string& line) {
+        return std::find(run.begin(), run.end(), line) - run.begin();
+    };
+    // The settings before the first table ran on both sessions.
+    CHECK(position("s0: /*!40101 SET NAMES utf8mb4 */") < static_cast<long>(run.size()));
+    CHECK(position("s1: /*!40101 SET NAMES utf8mb4 */") < static_cast<long>(run.size()));
+    // Each table's statements ran on one session, in order.
+    for (const char* table : {"a", "b"}) {
+        std::string t = table;
+        std::string session =
+            position("s0: DROP TABLE IF EXISTS `" + t + "`") < static_cast<long>(run.size()) ? "s0"
+                                                                                             : "s1";
+        CHECK(position(session + ": DROP TABLE IF EXISTS `" + t + "`") <
+              position(session + ": CREATE TABLE `" + t + "` (id INT)"));
+        CHECK(position(session + ": CREATE TABLE `" + t + "` (id INT)") <
+              position(session + ": INSERT INTO `" + t + "` VALUES (" + (t == "a" ? "1" : "2") +
+                       ")"));
+    }
+    // The view ran after both tables' rows.
+    long view = std::min(position("s0: /*!50001 CREATE VIEW `v` AS SELECT * FROM a, b */"),
+                         position("s1: /*!50001 CREATE VIEW `v` AS SELECT * FROM a, b */"));
+    REQUIRE(view < static_cast<long>(run.size()));
+    CHECK(std::min(position("s0: INSERT INTO `a` VALUES (1)"),
+                   position("s1: INSERT INTO `a` VALUES (1)")) < view);
+    CHECK(std::min(position("s0: INSERT INTO `b` VALUES (2)"),
+                   position("s1: INSERT INTO `b` VALUES (2)")) < view);
+    // Checkpoints only where a table's section begins (before statement 2 or 5), rising.
+    REQUIRE_FALSE(checkpoints.empty());
+    for (std::size_t i = 0; i < checkpoints.size(); ++i) {
+        CHECK((checkpoints[i] == 1 || checkpoints[i] == 4));
+        if (i > 0) CHECK(checkpoints[i] > checkpoints[i - 1]);
+    }
+    fs::remove(path);
+}
+
+TEST_CASE("load sql sections: a resumed load passes the finished tables but for their settings",
+          "[mysql_load]") {
+    fs::path path = fs::temp_directory_path() / "migrate-load-test-resume.sql";
+    write_file(path,
+               "SET NAMES utf8mb4;\nDROP TABLE IF EXISTS `a`;\nINSERT INTO `a` VALUES (1);\n"
+               "DROP TABLE IF EXISTS `b`;\nINSERT INTO `b` VALUES (2);\n");
+    FakeMysqlConnector mysql;
+    CancelToken cancel;
+    engine::MysqlConnectionSpec spec;
+    spec.name = "s0";
+    auto session = mysql.connect(spec, cancel);
+    SqlLoadTally tally;
+    load_sql_sections({session.get()}, path.string(), "dump.sql", 3, 0, cancel, tally, {});
+    CHECK(mysql.statements() ==
+          std::vector<std::string>{"s0: SET NAMES utf8mb4", "s0: DROP TABLE IF EXISTS `b`",
+                                   "s0: INSERT INTO `b` VALUES (2)", "s0: COMMIT", "s0: COMMIT"});
+    CHECK(starts_table_section("DROP TABLE IF EXISTS `b`"));
+    CHECK_FALSE(starts_table_section("/*!50001 DROP TABLE IF EXISTS `v`*/"));
+    CHECK_FALSE(starts_table_section("DROP VIEW IF EXISTS `v`"));
+    fs::remove(path);
+}
