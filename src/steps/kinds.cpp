@@ -11,7 +11,8 @@ namespace migrate::steps {
 
 const KindTable& builtin_kinds() {
     static const KindTable k_table = {shell_kind(),    manual_kind(), wait_kind(),    http_kind(),     sql_kind(),
-                                       download_kind(), verify_kind(), extract_kind(), compress_kind(), noop_kind()};
+                                       download_kind(), verify_kind(), extract_kind(), compress_kind(), delta_kind(),
+                                       noop_kind()};
     return k_table;
 }
 

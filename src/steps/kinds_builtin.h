@@ -13,6 +13,7 @@ KindSpec download_kind();
 KindSpec verify_kind();
 KindSpec extract_kind();
 KindSpec compress_kind();
+KindSpec delta_kind();
 KindSpec noop_kind();
 KindSpec sql_kind();
 
