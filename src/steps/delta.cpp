@@ -523,14 +523,21 @@ bool watermark_indexed(engine::MysqlSession& source, const TablePlan& plan) {
                 .empty();
 }
 
+// In a dry run an earlier step's output is not known yet: the engine shows it as <step.name>.
+bool since_unknown(const TablePlan& plan) {
+    static const std::regex k_placeholder("<[^<>]+>");
+    return std::regex_match(plan.since, k_placeholder);
+}
+
 std::vector<TablePlan> resolve_all(StepContext& context, engine::MysqlSession& source, engine::MysqlSession& target,
                                    std::optional<std::int64_t>* lag_ms) {
     std::vector<TablePlan> plans;
     for (const TableRequest& request : table_requests(context.params)) {
         TablePlan plan = resolve(source, target, request);
-        std::string type = column_type(source, plan);
-        std::optional<std::int64_t> lag = watermark_lag_ms(source, plan, type);
-        if (lag_ms != nullptr && lag && (!*lag_ms || *lag > **lag_ms)) *lag_ms = lag;
+        if (context.mode != RunMode::dry_run || !since_unknown(plan)) {
+            std::optional<std::int64_t> lag = watermark_lag_ms(source, plan, column_type(source, plan));
+            if (lag_ms != nullptr && lag && (!*lag_ms || *lag > **lag_ms)) *lag_ms = lag;
+        }
         if (!watermark_indexed(source, plan))
             context.events.say(context.step.id + ": warning: table '" + plan.name + "' has no index that starts with its watermark column '" +
                                plan.columns[plan.watermark] + "'; every batch scans the table");
@@ -580,9 +587,13 @@ class DeltaRunner : public StepRunner {
 public:
     std::string describe(const StepContext& context) const override {
         const Params& p = context.params;
-        return "rows changed since " + (p.has("since") ? "'" + p.string("since") + "'" : std::string("each table's 'since'")) +
-               " from '" + p.string("source") + "' to '" + p.string("target") + "': " + table_list(p) + " (batches of " +
-               std::to_string(p.integer("batch")) + (p.boolean("upsert") ? ", upsert)" : ", insert)");
+        std::string what = "rows changed since " + (p.has("since") ? "'" + p.string("since") + "'" : std::string("each table's 'since'")) +
+                           " from '" + p.string("source") + "' to '" + p.string("target") + "': " + table_list(p);
+        try {
+            return what + " (batches of " + std::to_string(p.integer("batch")) + (p.boolean("upsert") ? ", upsert)" : ", insert)");
+        } catch (const StepError&) {
+            return what;
+        }
     }
 
     void preflight(StepContext& context) override {
@@ -592,6 +603,11 @@ public:
         context.events.say(source->spec().describe() + " accepts connections: server " + source->server_version());
         context.events.say(target->spec().describe() + " accepts connections: server " + target->server_version());
         for (const TablePlan& plan : resolve_all(context, *source, *target, nullptr)) {
+            if (since_unknown(plan)) {
+                context.events.say("table '" + plan.name + "': since comes from an earlier step's output (" + plan.since +
+                                   "); the rows to copy are counted when it runs");
+                continue;
+            }
             std::unique_ptr<engine::MysqlResult> result = source->query(bound_query(plan, *source, true));
             engine::MysqlRow row;
             result->next(row);
