@@ -74,7 +74,7 @@ peer="{ $dump --where='id > $since_tickets' bench_delta_src tickets; $dump --whe
 echo "== rounds"
 interleave delta "$ROUNDS" "bash $work/prepare.sh" \
     -n "migrate delta (batch 1000)" "$MIGRATE run $work/delta.yaml --rehearsal --yes --journal $work/j.jsonl" \
-    -n "mysqldump --where | mariadb" "$peer"
+    -n "mysqldump --where, piped to mariadb" "$peer"
 
 # Both left the same rows behind: the last run of each is checked against the source.
 fingerprint() {  # DB TABLE SINCE

@@ -28,6 +28,14 @@ done
 connection() {  # NAME PORT [PASSWORD_SECRET]
   echo "  $1: { type: mysql, host: 127.0.0.1, port: $2, user: migrate, password: \"\${secret:${3:-MIGRATE_TEST_DB_PW}}\", database: $DB }"
 }
+# A runbook's head: the connections `source` and TARGET_NAME (default `target`), any further
+# connection lines, and one phase whose steps follow.
+header() {  # NAME [TARGET_NAME TARGET_PORT [MORE_CONNECTIONS]]
+  printf 'version: 1\nname: %s\nconnections:\n%s\n%s\n' "$1" "$(connection source "$SOURCE_PORT")" \
+    "$(connection "${2:-target}" "${3:-$TARGET_PORT}")"
+  [ -z "${4:-}" ] || printf '%s\n' "$4"
+  printf 'phases:\n  - id: p\n    steps:\n'
+}
 both() { db "$SOURCE_PORT" "$DB" -e "$1"; db "$TARGET_PORT" "$DB" -e "$1"; }
 # An order-independent fingerprint of a query's rows: count and sum of CRC32s.
 fingerprint() {  # PORT TABLE COLUMNS [WHERE]
@@ -58,14 +66,7 @@ db "$SOURCE_PORT" "$DB" -e "
   UPDATE orders SET note = 'silently changed' WHERE id = 7;
   INSERT INTO leads (name, created) SELECT CONCAT('new lead ', seq), '2026-02-02' FROM seq_1_to_50"
 cat > book.yaml <<YAML
-version: 1
-name: delta-e2e
-connections:
-$(connection source "$SOURCE_PORT")
-$(connection target "$TARGET_PORT")
-phases:
-  - id: p
-    steps:
+$(header delta-e2e)
       - id: orders
         kind: delta
         with:
@@ -115,14 +116,7 @@ db "$SOURCE_PORT" "$DB" -e "INSERT INTO big SELECT seq, seq % 17, REPEAT(CHAR(65
   TIMESTAMPADD(SECOND, seq DIV 7, '2026-03-01') FROM seq_1_to_200000"
 BIG_COLUMNS="id, grp, payload, changed"
 cat > big.yaml <<YAML
-version: 1
-name: delta-kill
-connections:
-$(connection source "$SOURCE_PORT")
-$(connection target "$TARGET_PORT")
-phases:
-  - id: p
-    steps:
+$(header delta-kill)
       - id: copy-big
         kind: delta
         with: { source: source, target: target, since: "2026-01-01", watermark: changed, tables: [big], batch: 1000 }
@@ -156,14 +150,7 @@ db "$SOURCE_PORT" "$DB" -e "INSERT INTO parents VALUES (99);
   UPDATE docs SET note = 'far too long for the target' WHERE id = 1700"
 quarantine_book() {  # MAX
   cat > q.yaml <<YAML
-version: 1
-name: delta-quarantine
-connections:
-$(connection source "$SOURCE_PORT")
-$(connection target "$TARGET_PORT")
-phases:
-  - id: p
-    steps:
+$(header delta-quarantine)
       - id: docs
         kind: delta
         with: { source: source, target: target, since: "2026-03-01", watermark: changed, tables: [docs], max_quarantined: $1 }
@@ -196,15 +183,7 @@ check "the batches before were copied" test "$(db "$TARGET_PORT" "$DB" -e "SELEC
 # ---- bad input: an unknown table, a since that is no date, a wrong password; the dry run
 export MIGRATE_TEST_WRONG_PW='wrong-Pw-Dx41-secret'
 cat > bad.yaml <<YAML
-version: 1
-name: delta-bad
-connections:
-$(connection source "$SOURCE_PORT")
-$(connection target "$TARGET_PORT")
-$(connection wrong "$TARGET_PORT" MIGRATE_TEST_WRONG_PW)
-phases:
-  - id: p
-    steps:
+$(header delta-bad target "$TARGET_PORT" "$(connection wrong "$TARGET_PORT" MIGRATE_TEST_WRONG_PW)")
       - { id: unknown, kind: delta, on_failure: continue, with: { source: source, target: target, since: "2026-01-01", watermark: updated_at, tables: [ordres] } }
       - { id: notadate, kind: delta, on_failure: continue, with: { source: source, target: target, since: "yesterday", watermark: updated_at, tables: [orders] } }
       - { id: password, kind: delta, on_failure: continue, with: { source: source, target: wrong, since: "2026-01-01", watermark: updated_at, tables: [orders] } }
@@ -220,14 +199,7 @@ for f in bad.jsonl bad.log bad.out; do
   check "the password is not in $f" not_contains "$f" "$MIGRATE_TEST_WRONG_PW"
 done
 cat > unvalid.yaml <<YAML
-version: 1
-name: delta-invalid
-connections:
-$(connection source "$SOURCE_PORT")
-$(connection target "$TARGET_PORT")
-phases:
-  - id: p
-    steps:
+$(header delta-invalid)
       - { id: d, kind: delta, with: { source: source, target: target, since: "1", tables: [ { table: t, watermark: id, keys: [id] }, plain ] } }
 YAML
 expect_exit 2 "validate finds a misspelt table field and a table without watermark" "$MIGRATE" validate unvalid.yaml
@@ -245,14 +217,7 @@ if bash "$MARIADB_SH" start "$WORK/private" "$PRIVATE_PORT" > private.log 2>&1; 
   db "$PRIVATE_PORT" -e "CREATE DATABASE $DB"
   db "$PRIVATE_PORT" "$DB" -e "CREATE TABLE big (id BIGINT PRIMARY KEY, grp INT NOT NULL, payload VARCHAR(100), changed DATETIME NOT NULL, KEY (changed))"
   cat > restart.yaml <<YAML
-version: 1
-name: delta-restart
-connections:
-$(connection source "$SOURCE_PORT")
-$(connection private "$PRIVATE_PORT")
-phases:
-  - id: p
-    steps:
+$(header delta-restart private "$PRIVATE_PORT")
       - id: through-restart
         kind: delta
         retry: { attempts: 30, backoff: 500ms, max_backoff: 1s }
