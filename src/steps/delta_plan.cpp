@@ -277,6 +277,55 @@ Value value_from_json(const nlohmann::ordered_json& json) {
     throw StepError("a checkpoint holds a value that is neither text, hex nor null: " + json.dump(), false);
 }
 
+Json state_json(const std::vector<TablePlan>& plans, const CopyState& state) {
+    Json tables = Json::array();
+    for (std::size_t i = 0; i < plans.size(); ++i) {
+        const TableState& t = state.tables[i];
+        Json entry{{"table", plans[i].name}, {"since", plans[i].since}, {"rows", t.rows}, {"quarantined", t.quarantined},
+                   {"done", t.done}};
+        if (t.bounded) entry["until"] = value_json(t.until, false);
+        if (t.cursor.started) {
+            Json key = Json::array();
+            for (std::size_t k = 0; k < t.cursor.key.size(); ++k)
+                key.push_back(value_json(t.cursor.key[k], plans[i].literals[plans[i].key[k]] == Literal::binary));
+            entry["after"] = Json{{"watermark", value_json(t.cursor.watermark, false)}, {"key", key}};
+        }
+        tables.push_back(entry);
+    }
+    Json state_out{{"tables", tables}, {"rows", state.rows}, {"batches", state.batches}, {"quarantined", state.quarantined}};
+    if (state.lag_ms) state_out["watermark_lag_ms"] = *state.lag_ms;
+    return state_out;
+}
+
+const Json* checkpoint_entry(const Json& checkpoint, const TablePlan& plan) {
+    if (!checkpoint.contains("tables") || !checkpoint["tables"].is_array()) return nullptr;
+    for (const Json& entry : checkpoint["tables"])
+        if (entry.value("table", "") == plan.name && entry.value("since", "") == plan.since) return &entry;
+    return nullptr;
+}
+
+TableState table_state_of(const Json& entry, const TablePlan& plan) {
+    TableState t;
+    t.rows = entry.value("rows", std::uint64_t{0});
+    t.quarantined = entry.value("quarantined", std::uint64_t{0});
+    t.done = entry.value("done", false);
+    if (entry.contains("until")) {
+        t.bounded = true;
+        t.until = value_from_json(entry["until"]);
+    }
+    if (entry.contains("after") && entry["after"].is_object()) {
+        const Json& after = entry["after"];
+        t.cursor.started = true;
+        t.cursor.watermark = value_from_json(after.value("watermark", Json()));
+        for (const Json& key : after.value("key", Json::array())) t.cursor.key.push_back(value_from_json(key));
+        if (t.cursor.key.size() != plan.key.size())
+            throw StepError("table '" + plan.name + "': the checkpoint's key has " + std::to_string(t.cursor.key.size()) +
+                                " columns, the table's key " + std::to_string(plan.key.size()),
+                            false);
+    }
+    return t;
+}
+
 bool error_is_about_rows(unsigned code) {
     switch (code) {
         case 1048:  // column cannot be null (and the unique-key guard of upsert_statement)

@@ -165,3 +165,35 @@ TEST_CASE("delta: which errors are about the rows") {
     CHECK_FALSE(error_is_about_rows(1146));  // no such table: not the rows' fault
     CHECK_FALSE(error_is_about_rows(2013));  // lost connection: retried, not quarantined
 }
+
+TEST_CASE("delta: a checkpoint round-trips the cursor, the bound and the counts; a changed since starts again") {
+    TablePlan plan = orders_plan();
+    plan.key = {0, 2};  // id and a binary column
+    CopyState state;
+    state.tables.resize(1);
+    TableState& table = state.tables[0];
+    table.bounded = true;
+    table.until = std::string("2026-02-01 12:00:00");
+    table.cursor = cursor_after(plan, Row{std::string("42"), std::string("x"), std::string("\x00\xfe", 2), std::string("2026-02-01")});
+    table.rows = 3000;
+    table.quarantined = 2;
+    state.rows = 3000;
+    state.batches = 3;
+    state.lag_ms = 123;
+    Json checkpoint = state_json({plan}, state);
+    CHECK(checkpoint["tables"][0]["after"]["key"][1] == Json{{"hex", "00fe"}});
+    CHECK(checkpoint["watermark_lag_ms"] == 123);
+    const Json* entry = checkpoint_entry(checkpoint, plan);
+    REQUIRE(entry != nullptr);
+    TableState back = table_state_of(*entry, plan);
+    CHECK(back.bounded);
+    CHECK(back.until == table.until);
+    CHECK(back.cursor.started);
+    CHECK(back.cursor.watermark == table.cursor.watermark);
+    CHECK(back.cursor.key == table.cursor.key);
+    CHECK(back.rows == 3000);
+    CHECK(back.quarantined == 2);
+    CHECK_FALSE(back.done);
+    plan.since = "2026-01-20 00:00:00";
+    CHECK(checkpoint_entry(checkpoint, plan) == nullptr);
+}

@@ -90,6 +90,31 @@ std::string upsert_statement(const TablePlan& plan, const std::vector<Row>& rows
 // The cursor after `row`.
 Cursor cursor_after(const TablePlan& plan, const Row& row);
 
+// Where a table's copy stands, and the step's: what a checkpoint holds.
+struct TableState {
+    bool bounded = false;  // `until` is fixed
+    Value until;           // the highest watermark at the start: rows changed later are the next delta's
+    Cursor cursor;
+    bool done = false;
+    std::uint64_t rows = 0;
+    std::uint64_t quarantined = 0;
+};
+
+struct CopyState {
+    std::vector<TableState> tables;  // one per plan
+    std::uint64_t rows = 0;
+    std::uint64_t batches = 0;
+    std::uint64_t quarantined = 0;
+    std::optional<std::int64_t> lag_ms;
+    bool lag_measured = false;
+};
+
+// The checkpoint of `state`, and back. An entry is found by table name and `since`: a table
+// whose `since` changed starts again. Throws StepError on a checkpoint that does not fit.
+nlohmann::ordered_json state_json(const std::vector<TablePlan>& plans, const CopyState& state);
+const nlohmann::ordered_json* checkpoint_entry(const nlohmann::ordered_json& checkpoint, const TablePlan& plan);
+TableState table_state_of(const nlohmann::ordered_json& entry, const TablePlan& plan);
+
 // Values in JSON: a string when it is valid UTF-8 and not binary, else {"hex": "..."}.
 nlohmann::ordered_json value_json(const Value& value, bool binary);
 Value value_from_json(const nlohmann::ordered_json& json);
