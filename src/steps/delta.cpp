@@ -12,9 +12,9 @@
 #include <future>
 #include <regex>
 
+#include "delta_catalogue.h"
 #include "kinds_builtin.h"
 #include "migrate/steps/connections.h"
-#include "delta_catalogue.h"
 #include "migrate/steps/delta_plan.h"
 #include "migrate/util/error.h"
 #include "migrate/util/text.h"
@@ -201,7 +201,6 @@ public:
             state.quarantined += refused;
             ++state.batches;
             m_context.events.checkpoint(state_json(plans, state));
-            ++m_batches_now;
             m_rows_now += batch.rows.size() - refused;
             m_context.events.progress(plan.name + ": " + std::to_string(table.rows) + " rows copied",
                                       {{"rows", state.rows}, {"batches", state.batches}, {"quarantined", state.quarantined}});
@@ -264,7 +263,6 @@ private:
     engine::MysqlSession& m_target;
     QuarantineFile& m_quarantine;
     std::uint64_t m_rows_now = 0;
-    std::uint64_t m_batches_now = 0;
 };
 
 // ---- sessions, the watermark's lag, outputs
