@@ -12,7 +12,7 @@ namespace migrate::steps {
 const KindTable& builtin_kinds() {
     static const KindTable k_table = {shell_kind(),    manual_kind(), wait_kind(),    http_kind(),     sql_kind(),
                                        download_kind(), verify_kind(), extract_kind(), compress_kind(),
-                                       mysql_dump_kind(), mysql_load_kind(), reconcile_kind(), noop_kind()};
+                                       mysql_dump_kind(), mysql_load_kind(), delta_kind(), reconcile_kind(), noop_kind()};
     return k_table;
 }
 

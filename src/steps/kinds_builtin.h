@@ -9,15 +9,16 @@ KindSpec shell_kind();
 KindSpec manual_kind();
 KindSpec wait_kind();
 KindSpec http_kind();
+KindSpec sql_kind();
 KindSpec download_kind();
 KindSpec verify_kind();
 KindSpec extract_kind();
 KindSpec compress_kind();
 KindSpec mysql_dump_kind();
 KindSpec mysql_load_kind();
+KindSpec delta_kind();
 KindSpec reconcile_kind();
 KindSpec noop_kind();
-KindSpec sql_kind();
 
 // Shared by http and wait: builds a request from the common parameters.
 engine::HttpRequest http_request_from(const Params& params, Millis default_timeout);
