@@ -132,6 +132,34 @@ check "the view exists" test "$(db "$TARGET_PORT" ${DB}_types -e 'SELECT COUNT(*
 check "the procedure exists" test "$(db "$TARGET_PORT" ${DB}_types -e 'CALL count_types(@n); SELECT @n')" = 4
 check "the function exists" test "$(db "$TARGET_PORT" ${DB}_types -e 'SELECT twice(21)')" = 42
 
+# ---- the same dump through mysql.load: the round trip of the two kinds
+db "$TARGET_PORT" -e "DROP DATABASE IF EXISTS ${DB}_loaded"
+cat > load-types.yaml <<YAML
+version: 1
+name: load-types
+connections:
+  target: { type: mysql, host: 127.0.0.1, port: $TARGET_PORT, user: migrate, password: "\${secret:MIGRATE_TEST_DB_PW}", database: ${DB}_loaded }
+phases:
+  - id: p
+    steps:
+      - id: load
+        kind: mysql.load
+        with: { connection: target, from: types }
+YAML
+expect_exit 0 "mysql.load loads the dump mysql.dump wrote" "$MIGRATE" run load-types.yaml --rehearsal --yes --journal load-types.jsonl
+check "it counts the rows the manifest lists" test "$(events load-types.jsonl step.end | jq -r .metrics.rows)" = 5
+for table in types audit odd.name; do
+  query="SELECT * FROM \`$table\` ORDER BY 1"
+  check "$table: every row equal after dump and load" \
+    diff <(db "$SOURCE_PORT" ${DB}_types -e "$query") <(db "$TARGET_PORT" ${DB}_loaded -e "$query")
+  check "$table: CHECKSUM TABLE equal after dump and load" \
+    test "$(checksum "$SOURCE_PORT" ${DB}_types "$table")" = "$(checksum "$TARGET_PORT" ${DB}_loaded "$table")"
+done
+objects='SELECT COUNT(*) FROM positive; CALL count_types(@n); SELECT @n; SELECT twice(21)'
+check "the view, procedure and function came through mysql.load" \
+  test "$(db "$TARGET_PORT" ${DB}_loaded -e "$objects" | tr '\n' ' ')" = "$(db "$SOURCE_PORT" ${DB}_types -e "$objects" | tr '\n' ' ')"
+check "the trigger came through mysql.load" test "$(db "$TARGET_PORT" ${DB}_loaded -e "SELECT COUNT(*) FROM information_schema.triggers WHERE trigger_schema = '${DB}_loaded'")" = 1
+
 # ---- the field ignore list against tables of those names
 tables="qu_g_logs qu_g_mail_message_sources qu_g_eventqueues qu_g_eventsubscriptions qu_g_news qu_g_usernews
   qu_g_passwd_requests qu_g_queued_jobs qu_g_queued_plans qu_g_queue_items qu_g_queue_stats qu_g_sessions
