@@ -232,6 +232,17 @@ std::optional<DumpManifest> read_manifest(const std::string& directory) {
     }
 }
 
+void write_checksums(const std::string& directory, const DumpManifest& manifest, const std::string& manifest_sha256) {
+    std::string text;
+    auto line = [&](const std::string& sha256, const std::string& file) { text += sha256 + "  " + file + "\n"; };
+    for (const DumpTable& table : manifest.tables)
+        for (const DumpFile* file : table.files()) line(file->sha256, file->file);
+    for (const DumpView& view : manifest.views) line(view.file.sha256, view.file.file);
+    if (manifest.routines) line(manifest.routines->sha256, manifest.routines->file);
+    line(manifest_sha256, k_dump_manifest);
+    write_whole(directory + "/" + k_dump_checksums, text);
+}
+
 void write_marker(const std::string& directory, const std::string& manifest_sha256) {
     write_whole(directory + "/" + k_dump_marker, dump_marker_line(manifest_sha256));
 }

@@ -52,7 +52,7 @@ DirectoryState inspect_directory(const DumpOptions& options) {
     state.complete = state.earlier && marker_matches(options.directory);
     for (const fs::directory_entry& entry : fs::directory_iterator(options.directory)) {
         std::string name = entry.path().filename().string();
-        if (name != k_dump_manifest && name != k_dump_marker && !is_dump_file(name))
+        if (name != k_dump_manifest && name != k_dump_marker && name != k_dump_checksums && !is_dump_file(name))
             state.foreign.push_back(name);
     }
     if (state.earlier && state.earlier->database != options.database)
@@ -87,7 +87,7 @@ void clear_unkept(const DumpOptions& options, const DumpManifest& manifest) {
         for (const DumpFile* file : table.files()) keep.push_back(file->file);
     for (const fs::directory_entry& entry : fs::directory_iterator(options.directory)) {
         std::string name = entry.path().filename().string();
-        bool ours = is_dump_file(name) || name == k_dump_marker;
+        bool ours = is_dump_file(name) || name == k_dump_marker || name == k_dump_checksums;
         if (ours && std::find(keep.begin(), keep.end(), name) == keep.end())
             fs::remove(entry.path());
     }
@@ -414,6 +414,7 @@ DumpResult run_dump(StepContext& context, const DumpOptions& given) {
     manifest.complete = true;
     manifest.finished = now_utc(context);
     std::string sha = write_manifest(options.directory, manifest);
+    write_checksums(options.directory, manifest, sha);
     write_marker(options.directory, sha);
     return DumpResult{manifest, sha, kept};
 }

@@ -113,6 +113,8 @@ check "the odd name is %-encoded" test -e "types/odd%2Ename.data.sql.zst"
 check "the view and routines are there" test -e types/positive.view.sql.zst -a -e types/routines.sql.zst
 check "each file's size and SHA-256 are recorded" bash -c "cd types && jq -r '.tables[] | (.schema, .data[], .triggers) | select(. != null) | \"\(.sha256)  \(.file)\"' migrate-dump.json | sha256sum -c --quiet"
 check "every file tests whole" bash -c "zstd -tq types/*.zst"
+check "SHA256SUMS lists every file and the manifest, and sha256sum -c accepts it" \
+  bash -c "cd types && sha256sum -c --quiet SHA256SUMS && test \$(wc -l < SHA256SUMS) = \$(ls *.zst migrate-dump.json | wc -l)"
 check "the metric rows counts every table" test "$(events types.jsonl step.end | jq -r .metrics.rows)" = 5
 check "the files hold no database name" not_contains <(zstdcat types/*.zst) "${DB}_types"
 check "binary values are hex, as --hex-blob writes" contains <(zstdcat types/types.data.sql.zst) "0x00ff0a27"

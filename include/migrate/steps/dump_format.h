@@ -14,6 +14,9 @@ namespace migrate::steps {
 constexpr int k_dump_format_version = 1;
 constexpr const char* k_dump_manifest = "migrate-dump.json";
 constexpr const char* k_dump_marker = "migrate-dump.complete";
+// Every file of a finished dump with its SHA-256, in sha256sum's format: `sha256sum -c` and
+// the `verify` kind check a copy of the dump against it.
+constexpr const char* k_dump_checksums = "SHA256SUMS";
 
 // A table's name for its files: every byte outside [A-Za-z0-9_-] written %XX.
 std::string encode_table_name(std::string_view name);
