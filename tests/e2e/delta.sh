@@ -4,23 +4,14 @@
 # and --resume, a target restarted mid-copy, refused rows quarantined with the server's reason,
 # max_quarantined, the journal's checkpoints and metrics, the forecast, bad input, a dry run.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/mariadb_lib.sh"
 MARIADB_SH=$(cd "$(dirname "$0")" && pwd)/mariadb.sh
 SOURCE_PORT=${MIGRATE_TEST_MYSQL_SOURCE_PORT:?}
 TARGET_PORT=${MIGRATE_TEST_MYSQL_TARGET_PORT:?}
-PRIVATE_PORT=$(( ${MIGRATE_TEST_PORT_BASE:-18480} + 20 ))  # a target of this test's own, to restart
-export MIGRATE_TEST_DB_PW=${MIGRATE_TEST_MYSQL_PASSWORD:-migrate-test-pw}
+PRIVATE_PORT=$(( ${MIGRATE_TEST_PORT_BASE:-18480} + 22 ))  # a target of this test's own, to restart
 DB=e2e_delta
 
-db() {
-  local port=$1; shift
-  mariadb --no-defaults --default-character-set=utf8mb4 -h127.0.0.1 -P"$port" -umigrate -p"$MIGRATE_TEST_DB_PW" -N -B "$@"
-}
-for port in "$SOURCE_PORT" "$TARGET_PORT"; do
-  if ! db "$port" -e 'SELECT 1' > /dev/null 2>&1; then
-    echo "FAIL MariaDB is not answering on 127.0.0.1:$port (the mariadb_source and mariadb_target fixtures start it)"
-    FAILED=1; finish; exit 1
-  fi
-done
+require_fixture_servers
 for port in "$SOURCE_PORT" "$TARGET_PORT"; do
   db "$port" -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB"
 done

@@ -6,21 +6,12 @@
 # mid-dump (retried, finished tables kept); the lock refused (one connection); a wrong
 # password kept secret; a dry run that writes nothing.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/mariadb_lib.sh"
 SOURCE_PORT=${MIGRATE_TEST_MYSQL_SOURCE_PORT:?}
 TARGET_PORT=${MIGRATE_TEST_MYSQL_TARGET_PORT:?}
-export MIGRATE_TEST_DB_PW=${MIGRATE_TEST_MYSQL_PASSWORD:-migrate-test-pw}
 DB=e2e_dump
 
-db() {
-  local port=$1; shift
-  mariadb --no-defaults --default-character-set=utf8mb4 -h127.0.0.1 -P"$port" -umigrate -p"$MIGRATE_TEST_DB_PW" -N -B "$@"
-}
-for port in "$SOURCE_PORT" "$TARGET_PORT"; do
-  if ! db "$port" -e 'SELECT 1' > /dev/null 2>&1; then
-    echo "FAIL MariaDB is not answering on 127.0.0.1:$port (the mariadb_source and mariadb_target fixtures start it)"
-    FAILED=1; finish; exit 1
-  fi
-done
+require_fixture_servers
 for name in types field consist big; do
   db "$SOURCE_PORT" -e "DROP DATABASE IF EXISTS ${DB}_$name; CREATE DATABASE ${DB}_$name CHARACTER SET utf8mb4"
   db "$TARGET_PORT" -e "DROP DATABASE IF EXISTS ${DB}_$name; CREATE DATABASE ${DB}_$name CHARACTER SET utf8mb4"

@@ -6,22 +6,15 @@
 # mid-load; refused input (no marker, a file cut short, a newer format, a statement the
 # server refuses, tables that exist already); a dry run that writes nothing.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/mariadb_lib.sh"
 E2E=$(cd "$(dirname "$0")" && pwd)
 SOURCE_PORT=${MIGRATE_TEST_MYSQL_SOURCE_PORT:?}
 TARGET_PORT=${MIGRATE_TEST_MYSQL_TARGET_PORT:?}
-PRIVATE_PORT=$(( ${MIGRATE_TEST_PORT_BASE:-18480} + 20 ))  # a server of this test's own, to restart
-export MIGRATE_TEST_DB_PW=${MIGRATE_TEST_MYSQL_PASSWORD:-migrate-test-pw}
+PRIVATE_PORT=$(( ${MIGRATE_TEST_PORT_BASE:-18480} + 21 ))  # a server of this test's own, to restart
 P=e2e_load  # every database of this test begins so
 
-db() {
-  local port=$1; shift
-  mariadb --no-defaults --default-character-set=utf8mb4 -h127.0.0.1 -P"$port" -umigrate -p"$MIGRATE_TEST_DB_PW" -N -B "$@"
-}
+require_fixture_servers
 for port in "$SOURCE_PORT" "$TARGET_PORT"; do
-  if ! db "$port" -e 'SELECT 1' > /dev/null 2>&1; then
-    echo "FAIL MariaDB is not answering on 127.0.0.1:$port (the mariadb_source and mariadb_target fixtures start it)"
-    FAILED=1; finish; exit 1
-  fi
   for old in $(db "$port" -e "SHOW DATABASES LIKE '${P}%'"); do db "$port" -e "DROP DATABASE \`$old\`"; done
 done
 

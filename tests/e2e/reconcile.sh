@@ -6,23 +6,14 @@
 # records them and succeeds, with a report file; tolerance; unknown table and column; wrong
 # password; the dry run; a server restarted mid-check.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/mariadb_lib.sh"
 MARIADB_SH=$(cd "$(dirname "$0")" && pwd)/mariadb.sh
 SOURCE_PORT=${MIGRATE_TEST_MYSQL_SOURCE_PORT:?}
 TARGET_PORT=${MIGRATE_TEST_MYSQL_TARGET_PORT:?}
-PRIVATE_PORT=$(( ${MIGRATE_TEST_PORT_BASE:-18480} + 20 ))  # a server of this test's own, restarted mid-step
-export MIGRATE_TEST_DB_PW=${MIGRATE_TEST_MYSQL_PASSWORD:-migrate-test-pw}
+PRIVATE_PORT=$(( ${MIGRATE_TEST_PORT_BASE:-18480} + 23 ))  # a server of this test's own, restarted mid-step
 DB=e2e_reconcile
 
-db() {
-  local port=$1; shift
-  mariadb --no-defaults --default-character-set=utf8mb4 -h127.0.0.1 -P"$port" -umigrate -p"$MIGRATE_TEST_DB_PW" -N -B "$@"
-}
-for port in "$SOURCE_PORT" "$TARGET_PORT"; do
-  if ! db "$port" -e 'SELECT 1' > /dev/null 2>&1; then
-    echo "FAIL MariaDB is not answering on 127.0.0.1:$port (the mariadb_source and mariadb_target fixtures start it)"
-    FAILED=1; finish; exit 1
-  fi
-done
+require_fixture_servers
 
 # The same deterministic data on a server: `docs` (50,000 rows) and `doc_lines` (composite key).
 make_data() {
