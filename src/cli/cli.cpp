@@ -9,6 +9,7 @@
 #include <iostream>
 #include <mutex>
 
+#include "migrate/steps/kinds.h"
 #include "migrate/util/error.h"
 #include "migrate/util/redactor.h"
 
@@ -88,7 +89,7 @@ void print_json(const Json& value) {
 
 runbook::LoadedRunbook load_checked(const std::string& path, const runbook::ValidateOptions& options,
                                     const GlobalOptions& global, bool print_warnings) {
-    runbook::LoadedRunbook loaded = runbook::load_and_validate(path, steps::builtin_kinds(), options);
+    runbook::LoadedRunbook loaded = runbook::load_and_validate(path, kinds::schemas_of(steps::builtin_kinds()), options);
     const runbook::Diagnostics& diagnostics = *loaded.diagnostics;
     if (diagnostics.has_errors()) {
         if (global.json())

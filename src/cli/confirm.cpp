@@ -7,8 +7,9 @@
 #include <thread>
 
 #include "cli.h"
-#include "migrate/engine/confirm.h"
-#include "migrate/journal/progress.h"
+#include "migrate/steps/kinds.h"
+#include "migrate/io/confirm.h"
+#include "migrate/report/progress.h"
 #include "migrate/util/error.h"
 #include "migrate/util/text.h"
 
@@ -52,8 +53,8 @@ CommandAction setup_confirm(CLI::App& app, GlobalOptions& global) {
         journal::ReadResult read = journal::read_journal(options->journal);
         if (!journal::is_locked(options->journal))
             throw UsageError(options->journal + ": no migrate run is running on this journal, so nothing waits for a confirmation");
-        journal::RunStanding run = journal::standing_of(read, true);
-        const journal::StepStanding* step = run.find(options->step);
+        report::RunStanding run = report::standing_of(read, true);
+        const report::StepStanding* step = run.find(options->step);
         if (step == nullptr) {
             std::vector<std::string> ids;
             for (const auto& s : run.steps) ids.push_back(s.id);
@@ -61,12 +62,12 @@ CommandAction setup_confirm(CLI::App& app, GlobalOptions& global) {
         }
         if (step->state != "waiting")
             throw UsageError("step '" + options->step + "' is not waiting for a confirmation (it is " + step->state +
-                             (step->kind.empty() || step->kind == "manual" ? "" : ", and of kind " + step->kind) + ")");
+                             (step->kind.empty() || steps::is_people_kind(step->kind) ? "" : ", and of kind " + step->kind) + ")");
         if (step->role != options->role)
             throw UsageError("step '" + options->step + "' is for the role '" + step->role + "', not '" + options->role +
                              "'; confirm it --as " + step->role);
         std::string by = options->by.empty() ? current_user() : options->by;
-        engine::post_to_inbox(options->journal, {options->step, options->role, by, options->note});
+        io::post_to_inbox(options->journal, {options->step, options->role, by, options->note});
         bool landed = recorded(options->journal, options->step, step->start_line);
         if (global.json())
             print_json(Json{{"step", options->step}, {"role", options->role}, {"by", by}, {"recorded", landed}});

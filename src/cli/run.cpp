@@ -8,11 +8,12 @@
 #include <random>
 
 #include "cli.h"
-#include "migrate/engine/confirm.h"
+#include "migrate/steps/kinds.h"
+#include "migrate/io/confirm.h"
 #include "migrate/engine/engine.h"
-#include "migrate/engine/http.h"
-#include "migrate/engine/mysql.h"
-#include "migrate/engine/process.h"
+#include "migrate/io/http.h"
+#include "migrate/io/db/drivers.h"
+#include "migrate/io/process.h"
 #include "migrate/engine/secrets.h"
 #include "migrate/engine/signals.h"
 #include "migrate/runbook/graph.h"
@@ -76,11 +77,11 @@ void check_step_ids(const runbook::StepGraph& graph, const RunArgs& args) {
 }
 
 std::map<std::string, std::string> resolve_run_variables(const runbook::Runbook& book, const RunArgs& args,
-                                                         steps::RunMode mode, const std::string& run_id,
+                                                         kinds::RunMode mode, const std::string& run_id,
                                                          const engine::SecretStore& secrets) {
     using runbook::Reference;
     std::map<std::string, std::string> builtins{{"env", args.env},
-                                                {"mode", steps::run_mode_name(mode)},
+                                                {"mode", kinds::run_mode_name(mode)},
                                                 {"runbook_dir", fs::absolute(args.runbook).parent_path().string()},
                                                 {"run_id", run_id}};
     auto raw = runbook::raw_variables(book, args.env, parse_sets(args.sets), builtins);
@@ -189,7 +190,7 @@ engine::PriorState check_resume(const runbook::Runbook& book, const journal::Wri
     return prior;
 }
 
-Json run_start_fields(const runbook::Runbook& book, const RunArgs& args, steps::RunMode mode,
+Json run_start_fields(const runbook::Runbook& book, const RunArgs& args, kinds::RunMode mode,
                       const engine::PriorState* prior) {
     Json steps = Json::array();
     Json hashes = Json::object();
@@ -198,7 +199,7 @@ Json run_start_fields(const runbook::Runbook& book, const RunArgs& args, steps::
         hashes[step->id] = step->definition_hash;
     }
     Json fields{{"runbook", fs::absolute(args.runbook).string()}, {"runbook_sha256", book.sha256}, {"name", book.name},
-                {"env", args.env}, {"mode", steps::run_mode_name(mode)}, {"host", host_name()}, {"user", login_name()},
+                {"env", args.env}, {"mode", kinds::run_mode_name(mode)}, {"host", host_name()}, {"user", login_name()},
                 {"pid", ::getpid()}, {"version", MIGRATE_VERSION}, {"steps", steps}, {"step_hashes", hashes}};
     if (book.downtime_budget) fields["downtime_budget_ms"] = book.downtime_budget->count();
     if (prior != nullptr) {
@@ -212,9 +213,9 @@ Json run_start_fields(const runbook::Runbook& book, const RunArgs& args, steps::
 }
 
 int execute(const RunArgs& args, const GlobalOptions& global) {
-    steps::RunMode mode = args.dry_run ? steps::RunMode::dry_run
-                          : args.rehearsal ? steps::RunMode::rehearsal
-                                           : steps::RunMode::production;
+    kinds::RunMode mode = args.dry_run ? kinds::RunMode::dry_run
+                          : args.rehearsal ? kinds::RunMode::rehearsal
+                                           : kinds::RunMode::production;
     runbook::ValidateOptions validate;
     if (!args.env.empty()) validate.env = args.env;
     validate.sets = parse_sets(args.sets);
@@ -234,20 +235,20 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
     SystemClock clock;
     std::string run_id = new_run_id(clock.wall_ms());
     auto variables = resolve_run_variables(book, args, mode, run_id, secrets);
-    if (mode != steps::RunMode::dry_run) check_run_inputs(book, secrets);
-    if (mode == steps::RunMode::production) confirm_production(book, args);
+    if (mode != kinds::RunMode::dry_run) check_run_inputs(book, secrets);
+    if (mode == kinds::RunMode::production) confirm_production(book, args);
 
-    engine::SystemProcessRunner processes;
-    engine::CurlHttpClient http;
-    engine::MariadbConnector mysql;
+    io::SystemProcessRunner processes;
+    io::CurlHttpClient http;
+    std::unique_ptr<io::db::Connector> mysql = io::db::find_driver("mysql")->make();
     engine::Console console(std::cout, ::isatty(1) != 0, global.json());
     engine::RunOptions run_options{mode, args.from.empty() ? std::nullopt : std::optional(args.from), args.only,
                                    args.max_parallel, ""};
     auto secret_lookup = [&secrets](const std::string& name) { return secrets.get(name); };
 
-    if (mode == steps::RunMode::dry_run) {
-        engine::EngineConfirmations confirmations("", false, false);
-        engine::Services services{processes, http, confirmations, clock, mysql};
+    if (mode == kinds::RunMode::dry_run) {
+        io::EngineConfirmations confirmations("", false, false);
+        io::Services services{processes, http, confirmations, clock, *mysql};
         console.line("dry run of '" + book.name + "': preflight checks only, nothing is changed or journaled");
         engine::Engine engine({book, steps::builtin_kinds(), services, nullptr, console, run_options, variables, secret_lookup});
         engine::RunOutcome outcome = engine.dry_run();
@@ -269,11 +270,11 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
     }
     run_options.log_dir = journal_path + ".logs";
     fs::create_directories(run_options.log_dir);
-    engine::EngineConfirmations confirmations(journal_path, args.yes && mode == steps::RunMode::rehearsal, ::isatty(0) != 0);
-    engine::Services services{processes, http, confirmations, clock, mysql};
+    io::EngineConfirmations confirmations(journal_path, args.yes && mode == kinds::RunMode::rehearsal, ::isatty(0) != 0);
+    io::Services services{processes, http, confirmations, clock, *mysql};
     writer->append(args.resume ? "run.resume" : "run.start", run_start_fields(book, resolved, mode, args.resume ? &prior : nullptr), true);
     console.line(std::string(args.resume ? "resuming" : "run") + " " + run_id + " of '" + book.name + "' (" +
-                 steps::run_mode_name(mode) + (args.env.empty() ? "" : ", env " + args.env) + "), journal " + journal_path);
+                 kinds::run_mode_name(mode) + (args.env.empty() ? "" : ", env " + args.env) + "), journal " + journal_path);
     engine::install_stop_signals();
     engine::Engine engine({book, steps::builtin_kinds(), services, writer.get(), console, run_options, variables, secret_lookup});
     engine::RunOutcome outcome = engine.run(prior);
@@ -286,7 +287,7 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
         if (!outcome.tolerated.empty()) summary += "; failed but tolerated (on_failure: continue): " + join(outcome.tolerated, ", ");
         if (outcome.status != "ok")
             summary += "\ncontinue with: migrate run " + args.runbook + (args.env.empty() ? "" : " --env " + args.env) +
-                       (mode == steps::RunMode::rehearsal ? " --rehearsal" : "") + " --journal " + journal_path + " --resume";
+                       (mode == kinds::RunMode::rehearsal ? " --rehearsal" : "") + " --journal " + journal_path + " --resume";
         console.line(summary);
     }
     return outcome.exit_code;

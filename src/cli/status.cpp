@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "cli.h"
-#include "migrate/journal/progress.h"
+#include "migrate/report/progress.h"
 #include "migrate/util/units.h"
 
 namespace migrate::cli {
@@ -13,7 +13,7 @@ CommandAction setup_status(CLI::App& app, GlobalOptions& global) {
     app.add_option("journal", *path, "the run's journal")->required();
     return [path, &global] {
         journal::ReadResult read = journal::read_journal(*path);
-        journal::RunStanding run = journal::standing_of(read, journal::is_locked(*path));
+        report::RunStanding run = report::standing_of(read, journal::is_locked(*path));
         std::map<std::string, int> counts;
         for (const auto& step : run.steps) ++counts[step.state];
         if (global.json()) {

@@ -35,7 +35,7 @@ void StepControl::cancel(CancelReason reason) {
 
 namespace {
 
-class ExecutorEvents : public steps::StepEvents {
+class ExecutorEvents : public kinds::StepEvents {
 public:
     ExecutorEvents(RunShared& shared, const runbook::Step& step) : m_shared(shared), m_step(step) {}
     void progress(const std::string& message, const Json& metrics) override {
@@ -51,7 +51,7 @@ public:
     }
     // The next attempt of the step starts from the newest checkpoint, not the run's first.
     void remember_checkpoints_in(std::optional<Json>* latest) { m_latest = latest; }
-    void confirmed(const Confirmation& confirmation, Millis waited) override {
+    void confirmed(const io::Confirmation& confirmation, Millis waited) override {
         m_shared.journal("step.confirm", Json{{"step", m_step.id},
                                               {"role", m_step.role},
                                               {"by", confirmation.by},
@@ -174,21 +174,21 @@ StepResult StepExecutor::execute() {
     Json start = step_fields();
     if (!m_step.name.empty()) start["name"] = m_step.name;
     m_shared.journal("step.start", start);
-    const steps::KindSpec* kind = steps::find_kind(setup.kinds, m_step.kind);
+    const kinds::KindSpec* kind = kinds::find_kind(setup.kinds, m_step.kind);
     if (kind == nullptr) return finish({StepState::failed, "unknown kind '" + m_step.kind + "'"}, nullptr, started, 0);
-    steps::Params params;
+    kinds::Params params;
     try {
-        params = steps::Params(interpolate(m_step.with), &kind->params);
+        params = kinds::Params(interpolate(m_step.with), &kind->schema.params);
     } catch (const StepError& e) {
         return finish({StepState::failed, e.what()}, nullptr, started, 0);
     }
-    std::unique_ptr<steps::StepRunner> runner = kind->make();
+    std::unique_ptr<kinds::StepRunner> runner = kind->make();
     ExecutorEvents events(m_shared, m_step);
     std::optional<Json> checkpoint;
     if (auto it = m_shared.checkpoints.find(m_step.id); it != m_shared.checkpoints.end()) checkpoint = it->second;
     std::string log_path = setup.options.log_dir.empty() ? "" : setup.options.log_dir + "/" + m_step.id + ".log";
     auto role = setup.book.roles.find(m_step.role);
-    steps::StepContext context{m_step, params, m_control.stop, setup.services, events, setup.options.mode,
+    kinds::StepContext context{m_step, params, m_control.stop, setup.services, events, setup.options.mode,
                                role == setup.book.roles.end() ? "" : role->second, log_path, checkpoint,
                                connection_lookup()};
     events.remember_checkpoints_in(&context.last_checkpoint);
@@ -207,7 +207,7 @@ StepResult StepExecutor::execute() {
     return finish(result, &context, started, attempts);
 }
 
-StepResult StepExecutor::attempt_loop(steps::StepContext& context, steps::StepRunner& runner) {
+StepResult StepExecutor::attempt_loop(kinds::StepContext& context, kinds::StepRunner& runner) {
     const EngineSetup& setup = m_shared.setup;
     const runbook::RetryPolicy& retry = m_step.retry;
     Millis backoff = retry.backoff;
@@ -220,7 +220,7 @@ StepResult StepExecutor::attempt_loop(steps::StepContext& context, steps::StepRu
             if (m_control.stop.cancelled()) return {StepState::interrupted, "stopped before the attempt started"};
         }
         m_control.deadline_ms = m_step.timeout ? setup.services.clock.steady_ms() + m_step.timeout->count() : 0;
-        steps::StepContext attempt_context{context.step, context.params, *token, context.services, context.events,
+        kinds::StepContext attempt_context{context.step, context.params, *token, context.services, context.events,
                                            context.mode, context.role_description, context.log_path,
                                            context.last_checkpoint, context.connections};
         std::string error;
@@ -259,7 +259,7 @@ StepResult StepExecutor::attempt_loop(steps::StepContext& context, steps::StepRu
     }
 }
 
-StepResult StepExecutor::finish(StepResult result, const steps::StepContext* context, std::int64_t started, int attempts) {
+StepResult StepExecutor::finish(StepResult result, const kinds::StepContext* context, std::int64_t started, int attempts) {
     const EngineSetup& setup = m_shared.setup;
     std::int64_t duration = setup.services.clock.steady_ms() - started;
     Json fields = step_fields();
@@ -290,18 +290,18 @@ StepResult StepExecutor::finish(StepResult result, const steps::StepContext* con
 
 StepResult StepExecutor::preflight() {
     const EngineSetup& setup = m_shared.setup;
-    const steps::KindSpec* kind = steps::find_kind(setup.kinds, m_step.kind);
+    const kinds::KindSpec* kind = kinds::find_kind(setup.kinds, m_step.kind);
     if (kind == nullptr) return {StepState::failed, "unknown kind '" + m_step.kind + "'"};
     try {
         if (m_step.when.present && !runbook::evaluate_condition(expand_text(m_step.when.text, m_step.when.mark))) {
             setup.console.line("  skip   " + m_step.id + " (when: " + m_step.when.text + " is false)");
             return {StepState::skipped, ""};
         }
-        steps::Params params(interpolate(m_step.with), &kind->params);
-        std::unique_ptr<steps::StepRunner> runner = kind->make();
+        kinds::Params params(interpolate(m_step.with), &kind->schema.params);
+        std::unique_ptr<kinds::StepRunner> runner = kind->make();
         ExecutorEvents events(m_shared, m_step);
         auto role = setup.book.roles.find(m_step.role);
-        steps::StepContext context{m_step, params, m_control.stop, setup.services, events, steps::RunMode::dry_run,
+        kinds::StepContext context{m_step, params, m_control.stop, setup.services, events, kinds::RunMode::dry_run,
                                    role == setup.book.roles.end() ? "" : role->second, "", std::nullopt,
                                    connection_lookup()};
         setup.console.line("  would  " + m_step.id + " (" + m_step.role + ", " + m_step.kind + "): " + one_line(runner->describe(context)));

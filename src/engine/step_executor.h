@@ -50,12 +50,12 @@ private:
     Json interpolate(const runbook::Node& node) const;
     // The runbook's connection `name`, interpolated like `with`.
     Json connection(const std::string& name) const;
-    steps::ConnectionLookup connection_lookup() const {
+    kinds::ConnectionLookup connection_lookup() const {
         return [this](const std::string& name) { return connection(name); };
     }
     std::string expand_text(const std::string& text, const runbook::Mark& mark) const;
-    StepResult attempt_loop(steps::StepContext& context, steps::StepRunner& runner);
-    StepResult finish(StepResult result, const steps::StepContext* context, std::int64_t started, int attempts);
+    StepResult attempt_loop(kinds::StepContext& context, kinds::StepRunner& runner);
+    StepResult finish(StepResult result, const kinds::StepContext* context, std::int64_t started, int attempts);
     Json step_fields() const;
 
     RunShared& m_shared;

@@ -10,6 +10,7 @@
 #include "migrate/runbook/graph.h"
 #include "migrate/runbook/interpolate.h"
 #include "migrate/runbook/validate.h"
+#include "migrate/steps/kinds.h"
 #include "migrate/util/text.h"
 
 namespace migrate::report {
@@ -159,7 +160,7 @@ private:
         out.phase = step.phase_id;
         out.role = step.role;
         out.kind = step.kind;
-        out.people = step.kind == "manual";
+        out.people = steps::is_people_kind(step.kind);
         const std::vector<Sample>& samples = m_samples[step.id];
         out.samples = static_cast<int>(samples.size());
         for (const Sample& s : samples) out.people = out.people || s.people;

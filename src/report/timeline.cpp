@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "migrate/journal/scan.h"
+#include "migrate/steps/kinds.h"
 #include "migrate/util/error.h"
 
 namespace migrate::report {
@@ -144,6 +145,7 @@ private:
         step.step = id;
         step.phase = std::string(e.phase);
         step.kind = std::string(e.kind);
+        step.people_kind = steps::is_people_kind(step.kind);
         step.role = std::string(e.role);
         step.run_id = std::string(e.run);
         step.start_ms = step.end_ms = at;

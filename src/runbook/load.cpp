@@ -279,13 +279,9 @@ private:
     }
 
     // `instructions:` may stand on a manual step itself (as in the specification's example);
-    // it is the same as `with: { instructions: ... }`.
+    // it is the same as `with: { instructions: ... }`. The validator, which knows the kinds,
+    // refuses it on a step whose kind is not people's work.
     void move_instructions(const Node& instructions, Step& step) {
-        if (step.kind != "manual") {
-            m_diagnostics.error(instructions.mark, "'instructions' belongs to manual steps; step '" + step.id +
-                                                       "' is of kind '" + step.kind + "'");
-            return;
-        }
         if (step.with.find("instructions")) {
             m_diagnostics.error(instructions.mark, "step '" + step.id + "' has 'instructions' twice: here and in 'with'");
             return;
@@ -300,6 +296,7 @@ private:
         key.value = "instructions";
         key.mark = instructions.mark;
         step.with.entries.emplace_back(key, instructions);
+        step.instructions_mark = instructions.mark;
     }
 
     void load_step_flow(const Node& node, Step& step, bool is_rollback) {

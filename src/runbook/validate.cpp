@@ -49,7 +49,7 @@ namespace {
 
 class Validator {
 public:
-    Validator(const Runbook& book, const steps::KindTable& kinds, const ValidateOptions& options,
+    Validator(const Runbook& book, const KindSchemas& kinds, const ValidateOptions& options,
               Diagnostics& diagnostics)
         : m_book(book), m_kinds(kinds), m_options(options), m_diagnostics(diagnostics), m_graph(book) {}
 
@@ -173,19 +173,25 @@ private:
 
     void check_kind(const Step& step) {
         if (step.kind.empty()) return;
-        const steps::KindSpec* kind = steps::find_kind(m_kinds, step.kind);
+        const KindSchema* kind = find_schema(m_kinds, step.kind);
         if (kind == nullptr) {
-            std::vector<std::string> names = steps::kind_names(m_kinds);
+            std::vector<std::string> names = schema_names(m_kinds);
             error(step.kind_mark, "unknown kind '" + step.kind + "'" + did_you_mean(step.kind, names) +
                                       " (kinds: " + join(names, ", ") + ")");
             return;
         }
         if (!step.with.is_null() && !step.with.is_mapping()) return;  // reported by the loader
         std::vector<std::string> names;
-        for (const steps::ParamSpec& param : kind->params) names.push_back(param.name);
+        for (const ParamSpec& param : kind->params) names.push_back(param.name);
         for (const auto& [key, value] : step.with.entries) {
+            if (key.value == "instructions" && step.instructions_mark && key.mark == *step.instructions_mark &&
+                !kind->people) {
+                error(key.mark, "'instructions' belongs to manual steps; step '" + step.id + "' is of kind '" +
+                                    kind->name + "'");
+                continue;
+            }
             auto spec = std::find_if(kind->params.begin(), kind->params.end(),
-                                     [&](const steps::ParamSpec& p) { return p.name == key.value; });
+                                     [&](const ParamSpec& p) { return p.name == key.value; });
             if (spec == kind->params.end()) {
                 error(key.mark, "unknown parameter '" + key.value + "' for kind '" + kind->name + "'" +
                                     did_you_mean(key.value, names) + " (parameters: " + join(names, ", ") + ")");
@@ -193,7 +199,7 @@ private:
             }
             check_param(*spec, value);
         }
-        for (const steps::ParamSpec& param : kind->params)
+        for (const ParamSpec& param : kind->params)
             if (param.required && !step.with.find(param.name))
                 error(step.with_mark,
                       "step '" + step.id + "' of kind '" + kind->name + "' needs 'with." + param.name + "' (" + param.help + ")");
@@ -208,8 +214,7 @@ private:
                                                       ") has no 'timeout'; it will wait as long as it takes");
     }
 
-    void check_param(const steps::ParamSpec& spec, const Node& value) {
-        using steps::ParamType;
+    void check_param(const ParamSpec& spec, const Node& value) {
         std::string what = "parameter '" + spec.name + "'";
         switch (spec.type) {
             case ParamType::any: return;
@@ -229,7 +234,7 @@ private:
                 if (!value.is_scalar())
                     return error(value.mark, what + " must be a single value, found " + value.describe());
                 if (has_references(value.value)) return;  // checked once interpolated, at run time
-                if (std::string problem = steps::check_scalar(spec.type, value.value, spec.choices); !problem.empty())
+                if (std::string problem = check_scalar(spec.type, value.value, spec.choices); !problem.empty())
                     error(value.mark, what + ": " + problem);
                 if (spec.type == ParamType::connection) check_connection_name(value);
         }
@@ -385,8 +390,8 @@ private:
         if (user != source->id && !m_graph.depends_on(user, source->id))
             return error(at, "step '" + step->id + "' uses an output of step '" + source->id +
                                  "', which does not run before it; add '" + source->id + "' to its 'needs'");
-        if (const steps::KindSpec* kind = steps::find_kind(m_kinds, source->kind)) {
-            std::vector<std::string> outputs = steps::outputs_of(*kind, source->with);
+        if (const KindSchema* kind = find_schema(m_kinds, source->kind)) {
+            std::vector<std::string> outputs = outputs_of(*kind, source->with);
             if (std::find(outputs.begin(), outputs.end(), ref.name) == outputs.end())
                 error(at, "step '" + source->id + "' (kind " + kind->name + ") has no output '" + ref.name + "'" +
                               did_you_mean(ref.name, outputs) + " (outputs: " + (outputs.empty() ? "none" : join(outputs, ", ")) + ")");
@@ -394,7 +399,7 @@ private:
     }
 
     const Runbook& m_book;
-    const steps::KindTable& m_kinds;
+    const KindSchemas& m_kinds;
     const ValidateOptions& m_options;
     Diagnostics& m_diagnostics;
     StepGraph m_graph;
@@ -406,12 +411,12 @@ private:
 
 }  // namespace
 
-void validate_runbook(const Runbook& book, const steps::KindTable& kinds, const ValidateOptions& options,
+void validate_runbook(const Runbook& book, const KindSchemas& kinds, const ValidateOptions& options,
                       Diagnostics& diagnostics) {
     Validator(book, kinds, options, diagnostics).run();
 }
 
-LoadedRunbook load_and_validate(const std::string& path, const steps::KindTable& kinds,
+LoadedRunbook load_and_validate(const std::string& path, const KindSchemas& kinds,
                                 const ValidateOptions& options) {
     std::shared_ptr<SourceFile> source = read_source(path);
     LoadedRunbook loaded{std::make_shared<Diagnostics>(source), {}};

@@ -1,44 +1,39 @@
-// The one registry: kind name -> specification and factory. Explicit, so nothing depends on
-// static initialisers the linker could drop.
-#include <algorithm>
-#include <thread>
+// The one table: kind name -> specification and factory, one row per kind, grouped by family.
+// Explicit, so nothing depends on static initialisers the linker could drop.
+#include "migrate/steps/kinds.h"
 
-#include "kinds_builtin.h"
-#include "migrate/util/error.h"
-#include "migrate/util/text.h"
+#include "families.h"
 
 namespace migrate::steps {
 
-const KindTable& builtin_kinds() {
-    static const KindTable k_table = {shell_kind(),    manual_kind(), wait_kind(),    http_kind(),     sql_kind(),
-                                       download_kind(), verify_kind(), extract_kind(), compress_kind(),
-                                       mysql_dump_kind(), mysql_load_kind(), delta_kind(), reconcile_kind(), noop_kind()};
+const kinds::KindTable& builtin_kinds() {
+    static const kinds::KindTable k_table = {
+        // basic: commands, people, conditions, requests
+        basic::shell_kind(),
+        basic::manual_kind(),
+        basic::wait_kind(),
+        basic::http_kind(),
+        // sql: statements on a connection
+        sql::sql_kind(),
+        // files: fetch, check, unpack, pack
+        files::download_kind(),
+        files::verify_kind(),
+        files::extract_kind(),
+        files::compress_kind(),
+        // mysql: the database pipeline
+        mysql::mysql_dump_kind(),
+        mysql::mysql_load_kind(),
+        mysql::delta_kind(),
+        mysql::reconcile_kind(),
+        // last: the kind that does nothing (tests, placeholders)
+        basic::noop_kind(),
+    };
     return k_table;
 }
 
-std::vector<std::string> outputs_map_names(const runbook::Node& with) {
-    std::vector<std::string> names;
-    if (const runbook::Node* outputs = with.find("outputs"))
-        for (const auto& [key, value] : outputs->entries) names.push_back(key.value);
-    return names;
-}
-
-void check_exactly_one(const runbook::Node& with, const std::vector<std::string>& names, const std::string& kind,
-                       runbook::Diagnostics& diagnostics) {
-    std::vector<const runbook::Node*> found;
-    for (const std::string& name : names)
-        if (const runbook::Node* node = with.find(name)) found.push_back(node);
-    if (found.empty())
-        diagnostics.error(with.mark, "a " + kind + " step needs one of: " + join(names, ", "));
-    for (std::size_t i = 1; i < found.size(); ++i)
-        diagnostics.error(found[i]->mark, "a " + kind + " step takes only one of: " + join(names, ", "));
-}
-
-int thread_count(const Params& params, const std::string& name) {
-    std::int64_t threads = params.integer(name);
-    if (threads < 0) throw StepError("parameter '" + name + "' must be 0 (one per core) or more", false);
-    if (threads == 0) return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    return static_cast<int>(threads);
+bool is_people_kind(const std::string& kind) {
+    const kinds::KindSpec* spec = kinds::find_kind(builtin_kinds(), kind);
+    return spec != nullptr && spec->schema.people;
 }
 
 }  // namespace migrate::steps

@@ -8,11 +8,11 @@
 #include <filesystem>
 #include <fstream>
 
-#include "migrate/steps/archive_stream.h"
+#include "migrate/steps/files/archive_stream.h"
 #include "migrate/util/error.h"
 
 using namespace migrate;
-using namespace migrate::steps;
+using namespace migrate::steps::files;
 using Catch::Matchers::Contains;
 
 namespace {

@@ -4,13 +4,13 @@
 #include <filesystem>
 #include <fstream>
 
-#include "migrate/steps/checksums.h"
+#include "migrate/steps/files/checksums.h"
 #include "migrate/util/digest.h"
 #include "migrate/util/error.h"
 #include "migrate/util/partial_file.h"
 
 using namespace migrate;
-using namespace migrate::steps;
+using namespace migrate::steps::files;
 
 namespace {
 const std::string k_sha_abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";

@@ -3,11 +3,11 @@
 #include <catch2/catch.hpp>
 
 #include "fakes.h"
-#include "migrate/steps/delta_plan.h"
+#include "migrate/steps/mysql/delta_plan.h"
 #include "migrate/util/error.h"
 
 using namespace migrate;
-using namespace migrate::steps::delta;
+using namespace migrate::steps::mysql::delta;
 using Catch::Matchers::Contains;
 using Json = nlohmann::ordered_json;
 
@@ -16,9 +16,9 @@ namespace {
 struct Escaper {
     test::FakeMysqlConnector connector;
     CancelToken cancel;
-    std::unique_ptr<engine::MysqlSession> session;
+    std::unique_ptr<io::db::Session> session;
     Escaper() {
-        engine::MysqlConnectionSpec spec;
+        io::db::ConnectionSpec spec;
         spec.name = "fake";
         spec.host = "127.0.0.1";
         session = connector.connect(spec, cancel);
@@ -42,8 +42,8 @@ TablePlan orders_plan() {
 }
 
 std::vector<TableRequest> requests_of(const Json& with) {
-    static const std::vector<steps::ParamSpec> k_specs = {{"batch", steps::ParamType::integer, false, "1000", ""}};
-    steps::Params params(with, &k_specs);
+    static const std::vector<runbook::ParamSpec> k_specs = {{"batch", runbook::ParamType::integer, false, "1000", ""}};
+    kinds::Params params(with, &k_specs);
     return table_requests(params);
 }
 

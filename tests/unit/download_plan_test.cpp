@@ -1,9 +1,9 @@
 // Download planning and resume state, without a network.
 #include <catch2/catch.hpp>
 
-#include "migrate/steps/download_plan.h"
+#include "migrate/steps/files/download_plan.h"
 
-using namespace migrate::steps;
+using namespace migrate::steps::files;
 
 TEST_CASE("segments cover the file exactly, aligned, no smaller than asked") {
     std::vector<Segment> segments = plan_segments(100'000'000, true, 4, 4 << 20);

@@ -5,12 +5,13 @@
 #include <filesystem>
 #include <fstream>
 
-#include "migrate/steps/dump_format.h"
-#include "migrate/steps/dump_manifest.h"
+#include "migrate/io/db/mysql/mariadb.h"
+#include "migrate/steps/mysql/dump_format.h"
+#include "migrate/steps/mysql/dump_manifest.h"
 #include "migrate/util/error.h"
 
 using namespace migrate;
-using namespace migrate::steps;
+using namespace migrate::steps::mysql;
 
 namespace {
 
@@ -20,12 +21,13 @@ std::string value_of(ValueStyle style, std::string_view value, bool is_null = fa
     return out.substr(1);
 }
 
-// The protocol's type codes (MYSQL_TYPE_*), which the tests do not take from the client library.
+// The protocol's type codes (MYSQL_TYPE_*), which the tests do not take from the client library;
+// the driver maps them to the seam's column types as a real result would.
 constexpr unsigned k_long = 3, k_date = 10, k_time = 11, k_datetime = 12, k_bit = 16,
                    k_newdecimal = 246, k_blob = 252, k_string = 254;
 
-engine::MysqlColumn column(unsigned type, bool numeric, bool binary) {
-    return engine::MysqlColumn{"c", type, numeric, binary};
+io::db::Column column(unsigned type, bool numeric, bool binary) {
+    return io::db::Column{"c", io::db::mysql::column_type_of(type, numeric), numeric, binary};
 }
 
 const std::vector<std::string> k_field_tables = {

@@ -636,7 +636,7 @@ TEST_CASE("engine: a dry run runs every preflight and nothing else", "[engine][d
         kind: http
         with: { url: "https://example.invalid/" }
 )"));
-    h.http.script("HEAD", "https://example.invalid/", engine::HttpResponse{200, "", ""});
+    h.http.script("HEAD", "https://example.invalid/", io::HttpResponse{200, "", ""});
     engine::RunOutcome outcome = h.dry_run();
     CHECK(outcome.status == "failed");
     CHECK(outcome.exit_code == 1);
@@ -914,7 +914,7 @@ TEST_CASE("engine: secrets never reach the journal", "[engine][secrets]") {
 
 TEST_CASE("engine: a manual step is confirmed through the confirmation source", "[engine][manual]") {
     EngineHarness h;
-    h.confirmations.answer_with(engine::Confirmation{"alice", "agents are out", "terminal"});
+    h.confirmations.answer_with(io::Confirmation{"alice", "agents are out", "terminal"});
     h.load(runbook_with(R"(
       - id: agents-out
         kind: manual
@@ -961,8 +961,8 @@ TEST_CASE("engine: an unconfirmed manual step is interrupted by a stop signal", 
 
 TEST_CASE("engine: shell steps run through the process runner and retry", "[engine][shell]") {
     EngineHarness h;
-    h.processes.script("./migrate-data.sh", engine::ProcessResult{1, 0, "", "connection reset"});
-    h.processes.script("./migrate-data.sh", engine::ProcessResult{0, 0, "copied 42 rows\n", "copied 42 rows"});
+    h.processes.script("./migrate-data.sh", io::ProcessResult{1, 0, "", "connection reset"});
+    h.processes.script("./migrate-data.sh", io::ProcessResult{0, 0, "copied 42 rows\n", "copied 42 rows"});
     h.load(runbook_with(R"(
       - id: copy
         kind: shell
@@ -991,7 +991,7 @@ TEST_CASE("engine: shell steps run through the process runner and retry", "[engi
 TEST_CASE("engine: http steps use the HTTP client and take outputs from the answer", "[engine][http]") {
     EngineHarness h;
     h.http.script("POST", "https://api.example.com/backups",
-                  engine::HttpResponse{201, R"({"data": {"id": "b-17"}})", ""});
+                  io::HttpResponse{201, R"({"data": {"id": "b-17"}})", ""});
     h.load(runbook_with(R"(
       - id: order-backup
         kind: http

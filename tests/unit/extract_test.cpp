@@ -5,12 +5,12 @@
 #include <filesystem>
 #include <fstream>
 
-#include "migrate/steps/archive_parts.h"
-#include "migrate/steps/archive_paths.h"
+#include "migrate/steps/files/archive_parts.h"
+#include "migrate/steps/files/archive_paths.h"
 #include "migrate/util/error.h"
 
 using namespace migrate;
-using namespace migrate::steps;
+using namespace migrate::steps::files;
 using Catch::Matchers::Contains;
 
 namespace {

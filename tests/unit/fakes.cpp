@@ -10,6 +10,8 @@
 #include <sstream>
 #include <thread>
 
+#include "migrate/io/db/mysql/mariadb.h"
+#include "migrate/steps/kinds.h"
 #include "migrate/runbook/document.h"
 #include "migrate/runbook/validate.h"
 #include "migrate/util/error.h"
@@ -36,51 +38,51 @@ std::vector<Millis> FakeClock::sleeps() const {
 
 // ---- FakeProcessRunner ----
 
-void FakeProcessRunner::script(const std::string& command, engine::ProcessResult result) {
+void FakeProcessRunner::script(const std::string& command, io::ProcessResult result) {
     std::lock_guard lock(m_mutex);
     m_scripts[command].push_back(std::move(result));
 }
 
-engine::ProcessResult FakeProcessRunner::run(const engine::ProcessSpec& spec, CancelToken&) {
+io::ProcessResult FakeProcessRunner::run(const io::ProcessSpec& spec, CancelToken&) {
     std::lock_guard lock(m_mutex);
     m_calls.push_back(spec);
     auto it = m_scripts.find(spec.command);
-    if (it == m_scripts.end() || it->second.empty()) return engine::ProcessResult{0, 0, "", ""};
-    engine::ProcessResult result = it->second.front();
+    if (it == m_scripts.end() || it->second.empty()) return io::ProcessResult{0, 0, "", ""};
+    io::ProcessResult result = it->second.front();
     if (it->second.size() > 1) it->second.pop_front();
     return result;
 }
 
-std::vector<engine::ProcessSpec> FakeProcessRunner::calls() const {
+std::vector<io::ProcessSpec> FakeProcessRunner::calls() const {
     std::lock_guard lock(m_mutex);
     return m_calls;
 }
 
 // ---- FakeHttpClient ----
 
-void FakeHttpClient::script(const std::string& method, const std::string& url, engine::HttpResponse response) {
+void FakeHttpClient::script(const std::string& method, const std::string& url, io::HttpResponse response) {
     std::lock_guard lock(m_mutex);
     m_scripts[method + " " + url] = std::move(response);
 }
 
-engine::HttpResponse FakeHttpClient::perform(const engine::HttpRequest& request, CancelToken&) {
+io::HttpResponse FakeHttpClient::perform(const io::HttpRequest& request, CancelToken&) {
     std::lock_guard lock(m_mutex);
     m_calls.push_back(request);
     auto it = m_scripts.find(request.method + " " + request.url);
-    if (it == m_scripts.end()) return engine::HttpResponse{0, "", "connection refused (fake)"};
+    if (it == m_scripts.end()) return io::HttpResponse{0, "", "connection refused (fake)"};
     return it->second;
 }
 
-std::vector<engine::HttpRequest> FakeHttpClient::calls() const {
+std::vector<io::HttpRequest> FakeHttpClient::calls() const {
     std::lock_guard lock(m_mutex);
     return m_calls;
 }
 
 // ---- FakeConfirmations ----
 
-std::optional<engine::Confirmation> FakeConfirmations::wait(const engine::ConfirmationRequest& request,
+std::optional<io::Confirmation> FakeConfirmations::wait(const io::ConfirmationRequest& request,
                                                             CancelToken& cancel) {
-    std::optional<engine::Confirmation> answer;
+    std::optional<io::Confirmation> answer;
     {
         std::lock_guard lock(m_mutex);
         m_requests.push_back(request);
@@ -92,7 +94,7 @@ std::optional<engine::Confirmation> FakeConfirmations::wait(const engine::Confir
     return std::nullopt;
 }
 
-std::vector<engine::ConfirmationRequest> FakeConfirmations::requests() const {
+std::vector<io::ConfirmationRequest> FakeConfirmations::requests() const {
     std::lock_guard lock(m_mutex);
     return m_requests;
 }
@@ -101,13 +103,13 @@ std::vector<engine::ConfirmationRequest> FakeConfirmations::requests() const {
 
 namespace {
 
-class FakeMysqlResult : public engine::MysqlResult {
+class FakeMysqlResult : public io::db::Result {
 public:
     explicit FakeMysqlResult(FakeMysqlAnswer answer) : m_answer(std::move(answer)) {
-        for (const std::string& name : m_answer.columns) m_columns.push_back(engine::MysqlColumn{name, 253, false, false});
+        for (const std::string& name : m_answer.columns) m_columns.push_back(io::db::Column{name, io::db::ColumnType::string, false, false});
     }
-    const std::vector<engine::MysqlColumn>& columns() const override { return m_columns; }
-    bool next(engine::MysqlRow& row) override {
+    const std::vector<io::db::Column>& columns() const override { return m_columns; }
+    bool next(io::db::Row& row) override {
         if (m_next >= m_answer.rows.size()) return false;
         const auto& values = m_answer.rows[m_next++];
         m_pointers.clear();
@@ -116,36 +118,36 @@ public:
             m_pointers.push_back(value ? value->data() : nullptr);
             m_lengths.push_back(value ? value->size() : 0);
         }
-        row = engine::MysqlRow(m_pointers.data(), m_lengths.data(), values.size());
+        row = io::db::Row(m_pointers.data(), m_lengths.data(), values.size());
         return true;
     }
     std::uint64_t affected_rows() const override { return m_columns.empty() ? m_answer.affected : m_next; }
 
 private:
     FakeMysqlAnswer m_answer;
-    std::vector<engine::MysqlColumn> m_columns;
+    std::vector<io::db::Column> m_columns;
     std::size_t m_next = 0;
     std::vector<const char*> m_pointers;
     std::vector<unsigned long> m_lengths;
 };
 
-class FakeMysqlSession : public engine::MysqlSession {
+class FakeMysqlSession : public io::db::Session {
 public:
-    FakeMysqlSession(FakeMysqlConnector& connector, engine::MysqlConnectionSpec spec)
+    FakeMysqlSession(FakeMysqlConnector& connector, io::db::ConnectionSpec spec)
         : m_connector(connector), m_spec(std::move(spec)) {}
     ~FakeMysqlSession() override { m_connector.session_closed(); }
     std::uint64_t execute(std::string_view sql) override {
         auto result = query(sql);
-        engine::MysqlRow row;
+        io::db::Row row;
         while (result->next(row)) {
         }
         return result->affected_rows();
     }
-    std::unique_ptr<engine::MysqlResult> query(std::string_view sql) override {
+    std::unique_ptr<io::db::Result> query(std::string_view sql) override {
         FakeMysqlAnswer answer = m_connector.answer(m_spec.name, std::string(sql));
         if (answer.error != 0)
-            throw engine::MysqlError(m_spec.describe() + ": " + answer.message + " (error " + std::to_string(answer.error) + ")",
-                                     answer.error, engine::mysql_error_is_transient(answer.error));
+            throw io::db::DbError(m_spec.describe() + ": " + answer.message + " (error " + std::to_string(answer.error) + ")",
+                                     answer.error, io::db::mysql::error_is_transient(answer.error));
         return std::make_unique<FakeMysqlResult>(std::move(answer));
     }
     std::string server_version() override { return "10.11.0-fake"; }
@@ -156,11 +158,11 @@ public:
             out += c;
         }
     }
-    const engine::MysqlConnectionSpec& spec() const override { return m_spec; }
+    const io::db::ConnectionSpec& spec() const override { return m_spec; }
 
 private:
     FakeMysqlConnector& m_connector;
-    engine::MysqlConnectionSpec m_spec;
+    io::db::ConnectionSpec m_spec;
 };
 
 }  // namespace
@@ -175,14 +177,14 @@ void FakeMysqlConnector::fail_connects(const std::string& name, unsigned code, i
     for (int i = 0; i < times; ++i) m_connect_failures[name].push_back(code);
 }
 
-std::unique_ptr<engine::MysqlSession> FakeMysqlConnector::connect(const engine::MysqlConnectionSpec& spec, CancelToken&) {
+std::unique_ptr<io::db::Session> FakeMysqlConnector::connect(const io::db::ConnectionSpec& spec, CancelToken&) {
     Redactor::global().add_secret(spec.password);
     std::lock_guard lock(m_mutex);
     if (auto it = m_connect_failures.find(spec.name); it != m_connect_failures.end() && !it->second.empty()) {
         unsigned code = it->second.front();
         it->second.pop_front();
-        throw engine::MysqlError(spec.describe() + ": cannot connect: fake refusal (error " + std::to_string(code) + ")", code,
-                                 engine::mysql_error_is_transient(code));
+        throw io::db::DbError(spec.describe() + ": cannot connect: fake refusal (error " + std::to_string(code) + ")", code,
+                                 io::db::mysql::error_is_transient(code));
     }
     m_connects.push_back(spec);
     ++m_open;
@@ -204,7 +206,7 @@ std::vector<std::string> FakeMysqlConnector::statements() const {
     return m_statements;
 }
 
-std::vector<engine::MysqlConnectionSpec> FakeMysqlConnector::connects() const {
+std::vector<io::db::ConnectionSpec> FakeMysqlConnector::connects() const {
     std::lock_guard lock(m_mutex);
     return m_connects;
 }
@@ -248,16 +250,16 @@ void ProbeWorld::enter_gate(int gate, std::chrono::milliseconds linger) {
 
 namespace {
 
-class ProbeRunner : public steps::StepRunner {
+class ProbeRunner : public kinds::StepRunner {
 public:
     explicit ProbeRunner(ProbeWorld& world) : m_world(world) {}
 
-    std::string describe(const steps::StepContext& context) const override {
+    std::string describe(const kinds::StepContext& context) const override {
         return "probe " + context.params.string("note");
     }
 
-    void run(steps::StepContext& context) override {
-        const steps::Params& params = context.params;
+    void run(kinds::StepContext& context) override {
+        const kinds::Params& params = context.params;
         int attempt = m_world.record_call(ProbeCall{context.step.id, params.raw(), context.last_checkpoint});
         if (params.has("checkpoint")) context.events.checkpoint(Json{{"at", params.string("checkpoint")}});
         if (params.boolean("raise_signal")) std::raise(SIGTERM);
@@ -272,7 +274,7 @@ public:
     }
 
 private:
-    void block(steps::StepContext& context) {
+    void block(kinds::StepContext& context) {
         Millis tick = context.params.has("tick") ? context.params.duration("tick") : Millis(0);
         Millis limit = context.params.has("limit_ms") ? Millis(context.params.integer("limit_ms")) : k_probe_safety_limit;
         auto give_up = std::chrono::steady_clock::now() + limit;
@@ -290,33 +292,30 @@ private:
 
 }  // namespace
 
-steps::KindSpec probe_kind(ProbeWorld& world) {
-    using steps::ParamType;
-    return steps::KindSpec{"probe",
-                           "a scripted step for engine tests",
-                           {{"fail_times", ParamType::integer, false, "0", "attempts that fail first"},
-                            {"retryable", ParamType::boolean, false, "true", "whether failures are retryable"},
-                            {"error", ParamType::text, false, "probe failed", "the failure message"},
-                            {"block", ParamType::boolean, false, "false", "wait until cancelled"},
-                            {"tick", ParamType::duration, false, "", "fake time per wait while blocking"},
-                            {"gate", ParamType::integer, false, "", "wait for this many probes to enter"},
-                            {"linger_ms", ParamType::integer, false, "0", "real time to stay after the gate"},
-                            {"raise_signal", ParamType::boolean, false, "false", "raise SIGTERM first"},
-                            {"output", ParamType::text, false, "", "the output 'out'"},
-                            {"checkpoint", ParamType::string, false, "", "a checkpoint to journal"},
-                            {"limit_ms", ParamType::integer, false, "", "real-time limit of a block"},
-                            {"note", ParamType::text, false, "", "anything"}},
-                           {"out"},
-                           nullptr,
-                           true,
-                           nullptr,
-                           [&world] { return std::make_unique<ProbeRunner>(world); }};
+kinds::KindSpec probe_kind(ProbeWorld& world) {
+    using runbook::ParamType;
+    return kinds::KindSpec{
+        .schema = {.name = "probe", .summary = "a scripted step for engine tests", .params = {{"fail_times", runbook::ParamType::integer, false, "0", "attempts that fail first"},
+                            {"retryable", runbook::ParamType::boolean, false, "true", "whether failures are retryable"},
+                            {"error", runbook::ParamType::text, false, "probe failed", "the failure message"},
+                            {"block", runbook::ParamType::boolean, false, "false", "wait until cancelled"},
+                            {"tick", runbook::ParamType::duration, false, "", "fake time per wait while blocking"},
+                            {"gate", runbook::ParamType::integer, false, "", "wait for this many probes to enter"},
+                            {"linger_ms", runbook::ParamType::integer, false, "0", "real time to stay after the gate"},
+                            {"raise_signal", runbook::ParamType::boolean, false, "false", "raise SIGTERM first"},
+                            {"output", runbook::ParamType::text, false, "", "the output 'out'"},
+                            {"checkpoint", runbook::ParamType::string, false, "", "a checkpoint to journal"},
+                            {"limit_ms", runbook::ParamType::integer, false, "", "real-time limit of a block"},
+                            {"note", runbook::ParamType::text, false, "", "anything"}}, .outputs = {"out"}},
+        .resumable_inside = true,
+        .make = [&world] { return std::make_unique<ProbeRunner>(world); },
+    };
 }
 
-steps::KindTable test_kinds(ProbeWorld& world) {
-    steps::KindTable table{probe_kind(world)};
+kinds::KindTable test_kinds(ProbeWorld& world) {
+    kinds::KindTable table{probe_kind(world)};
     for (const char* name : {"manual", "shell", "http", "wait", "sql"})
-        if (const steps::KindSpec* kind = steps::find_kind(steps::builtin_kinds(), name)) table.push_back(*kind);
+        if (const kinds::KindSpec* kind = kinds::find_kind(steps::builtin_kinds(), name)) table.push_back(*kind);
     return table;
 }
 
@@ -329,7 +328,7 @@ struct Loaded {
     runbook::Runbook book;
 };
 
-Loaded load_yaml(const std::string& yaml, const steps::KindTable& kinds) {
+Loaded load_yaml(const std::string& yaml, const kinds::KindTable& table) {
     auto source = std::make_shared<runbook::SourceFile>("test.yaml", yaml);
     Loaded loaded{std::make_shared<runbook::Diagnostics>(source), {}};
     runbook::Document document{source, runbook::parse_document(*source, *loaded.diagnostics)};
@@ -338,24 +337,24 @@ Loaded load_yaml(const std::string& yaml, const steps::KindTable& kinds) {
         return loaded;
     }
     loaded.book = runbook::load_runbook(document, *loaded.diagnostics);
-    runbook::validate_runbook(loaded.book, kinds, runbook::ValidateOptions{}, *loaded.diagnostics);
+    runbook::validate_runbook(loaded.book, kinds::schemas_of(table), runbook::ValidateOptions{}, *loaded.diagnostics);
     return loaded;
 }
 
 }  // namespace
 
-runbook::Runbook load_test_runbook(const std::string& yaml, const steps::KindTable& kinds) {
+runbook::Runbook load_test_runbook(const std::string& yaml, const kinds::KindTable& kinds) {
     Loaded loaded = load_yaml(yaml, kinds);
     if (loaded.diagnostics->has_errors())
         throw std::runtime_error("the test runbook does not validate:\n" + loaded.diagnostics->format());
     return std::move(loaded.book);
 }
 
-std::string runbook_diagnostics(const std::string& yaml, const steps::KindTable& kinds) {
+std::string runbook_diagnostics(const std::string& yaml, const kinds::KindTable& kinds) {
     return load_yaml(yaml, kinds).diagnostics->format();
 }
 
-std::vector<std::string> runbook_problems(const std::string& yaml, const steps::KindTable& kinds) {
+std::vector<std::string> runbook_problems(const std::string& yaml, const kinds::KindTable& kinds) {
     std::vector<std::string> problems;
     Loaded loaded = load_yaml(yaml, kinds);
     for (const runbook::Diagnostic& d : loaded.diagnostics->all())
@@ -433,7 +432,7 @@ engine::RunOutcome EngineHarness::run_with(journal::Writer* writer, engine::RunO
 
 engine::RunOutcome EngineHarness::dry_run() {
     engine::RunOptions options;
-    options.mode = steps::RunMode::dry_run;
+    options.mode = kinds::RunMode::dry_run;
     engine::Engine engine(setup(nullptr, options));
     return engine.dry_run();
 }

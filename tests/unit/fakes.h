@@ -19,10 +19,10 @@
 
 #include "migrate/engine/console.h"
 #include "migrate/engine/engine.h"
-#include "migrate/engine/services.h"
+#include "migrate/io/services.h"
 #include "migrate/journal/journal.h"
 #include "migrate/runbook/model.h"
-#include "migrate/steps/kind.h"
+#include "migrate/kinds/kind.h"
 #include "migrate/util/clock.h"
 
 namespace migrate::test {
@@ -47,42 +47,42 @@ private:
 };
 
 // Scripted results per command string; unscripted commands exit 0 with no output.
-class FakeProcessRunner : public engine::ProcessRunner {
+class FakeProcessRunner : public io::ProcessRunner {
 public:
-    void script(const std::string& command, engine::ProcessResult result);
-    engine::ProcessResult run(const engine::ProcessSpec& spec, CancelToken& cancel) override;
-    std::vector<engine::ProcessSpec> calls() const;
+    void script(const std::string& command, io::ProcessResult result);
+    io::ProcessResult run(const io::ProcessSpec& spec, CancelToken& cancel) override;
+    std::vector<io::ProcessSpec> calls() const;
 
 private:
     mutable std::mutex m_mutex;
-    std::map<std::string, std::deque<engine::ProcessResult>> m_scripts;  // the last one repeats
-    std::vector<engine::ProcessSpec> m_calls;
+    std::map<std::string, std::deque<io::ProcessResult>> m_scripts;  // the last one repeats
+    std::vector<io::ProcessSpec> m_calls;
 };
 
 // Scripted responses per "METHOD URL"; unscripted requests get a transport error.
-class FakeHttpClient : public engine::HttpClient {
+class FakeHttpClient : public io::HttpClient {
 public:
-    void script(const std::string& method, const std::string& url, engine::HttpResponse response);
-    engine::HttpResponse perform(const engine::HttpRequest& request, CancelToken& cancel) override;
-    std::vector<engine::HttpRequest> calls() const;
+    void script(const std::string& method, const std::string& url, io::HttpResponse response);
+    io::HttpResponse perform(const io::HttpRequest& request, CancelToken& cancel) override;
+    std::vector<io::HttpRequest> calls() const;
 
 private:
     mutable std::mutex m_mutex;
-    std::map<std::string, engine::HttpResponse> m_scripts;
-    std::vector<engine::HttpRequest> m_calls;
+    std::map<std::string, io::HttpResponse> m_scripts;
+    std::vector<io::HttpRequest> m_calls;
 };
 
 // Answers every request with `answer`, or (when none is set) waits until cancelled.
-class FakeConfirmations : public engine::ConfirmationSource {
+class FakeConfirmations : public io::ConfirmationSource {
 public:
-    void answer_with(engine::Confirmation confirmation) { m_answer = std::move(confirmation); }
-    std::optional<engine::Confirmation> wait(const engine::ConfirmationRequest& request, CancelToken& cancel) override;
-    std::vector<engine::ConfirmationRequest> requests() const;
+    void answer_with(io::Confirmation confirmation) { m_answer = std::move(confirmation); }
+    std::optional<io::Confirmation> wait(const io::ConfirmationRequest& request, CancelToken& cancel) override;
+    std::vector<io::ConfirmationRequest> requests() const;
 
 private:
     mutable std::mutex m_mutex;
-    std::optional<engine::Confirmation> m_answer;
-    std::vector<engine::ConfirmationRequest> m_requests;
+    std::optional<io::Confirmation> m_answer;
+    std::vector<io::ConfirmationRequest> m_requests;
 };
 
 // What the fake database answers to one statement.
@@ -96,15 +96,15 @@ struct FakeMysqlAnswer {
 
 // A scripted database. Answers per statement text (a queue; the last one repeats);
 // unscripted statements change no rows. Connects can be made to fail.
-class FakeMysqlConnector : public engine::MysqlConnector {
+class FakeMysqlConnector : public io::db::Connector {
 public:
     void script(const std::string& sql, FakeMysqlAnswer answer);
     // The next `times` connects to the connection named `name` fail with `code`.
     void fail_connects(const std::string& name, unsigned code, int times = 1);
-    std::unique_ptr<engine::MysqlSession> connect(const engine::MysqlConnectionSpec& spec, CancelToken& cancel) override;
+    std::unique_ptr<io::db::Session> connect(const io::db::ConnectionSpec& spec, CancelToken& cancel) override;
     // "NAME: SQL", in the order run; statements that failed included.
     std::vector<std::string> statements() const;
-    std::vector<engine::MysqlConnectionSpec> connects() const;  // successful ones
+    std::vector<io::db::ConnectionSpec> connects() const;  // successful ones
     int open_sessions() const { return m_open.load(); }
 
     // Used by the fake sessions.
@@ -116,7 +116,7 @@ private:
     std::map<std::string, std::deque<FakeMysqlAnswer>> m_scripts;
     std::map<std::string, std::deque<unsigned>> m_connect_failures;
     std::vector<std::string> m_statements;
-    std::vector<engine::MysqlConnectionSpec> m_connects;
+    std::vector<io::db::ConnectionSpec> m_connects;
     std::atomic<int> m_open{0};
 };
 
@@ -164,18 +164,18 @@ constexpr std::chrono::milliseconds k_probe_safety_limit{3000};
 //   output: TEXT       becomes the output `out`
 //   checkpoint: TEXT   journals a checkpoint {"at": TEXT} before anything else
 //   note: TEXT         anything; shows up in the call log
-steps::KindSpec probe_kind(ProbeWorld& world);
+kinds::KindSpec probe_kind(ProbeWorld& world);
 // The probe kind plus the builtin "manual", "shell", "http", "wait" and "sql" kinds.
-steps::KindTable test_kinds(ProbeWorld& world);
+kinds::KindTable test_kinds(ProbeWorld& world);
 
 // Loads and validates a runbook from YAML text; throws std::runtime_error with the formatted
 // diagnostics when it has errors.
-runbook::Runbook load_test_runbook(const std::string& yaml, const steps::KindTable& kinds);
+runbook::Runbook load_test_runbook(const std::string& yaml, const kinds::KindTable& kinds);
 
 // The formatted diagnostics (errors and warnings) of loading and validating `yaml`.
-std::string runbook_diagnostics(const std::string& yaml, const steps::KindTable& kinds);
+std::string runbook_diagnostics(const std::string& yaml, const kinds::KindTable& kinds);
 // The same as "line:col: message" ("line:col: warning: message"), one per diagnostic.
-std::vector<std::string> runbook_problems(const std::string& yaml, const steps::KindTable& kinds);
+std::vector<std::string> runbook_problems(const std::string& yaml, const kinds::KindTable& kinds);
 
 // A unique path in the temp directory, removed (with "<path>.*" siblings) on destruction.
 class TempPath {
@@ -224,8 +224,8 @@ public:
     FakeConfirmations confirmations;
     FakeMysqlConnector mysql;
     ProbeWorld world{&clock};
-    steps::KindTable kinds;
-    engine::Services services{processes, http, confirmations, clock, mysql};
+    kinds::KindTable kinds;
+    io::Services services{processes, http, confirmations, clock, mysql};
     std::ostringstream console_text;
     engine::Console console{console_text, false};
     TempPath journal_path;

@@ -6,13 +6,13 @@
 #include <fstream>
 
 #include "fakes.h"
-#include "migrate/steps/dump_manifest.h"
-#include "migrate/steps/sql_file_load.h"
+#include "migrate/steps/mysql/dump_manifest.h"
+#include "migrate/steps/mysql/sql_file_load.h"
 #include "migrate/util/compression.h"
 #include "migrate/util/digest.h"
 
 using namespace migrate;
-using namespace migrate::steps;
+using namespace migrate::steps::mysql;
 using namespace migrate::test;
 namespace fs = std::filesystem;
 
@@ -201,7 +201,7 @@ TEST_CASE("load sql file: plain, gzip and zstd stream into the session, DELIMITE
         write_file(dir / name, bytes);
         FakeMysqlConnector mysql;
         CancelToken cancel;
-        engine::MysqlConnectionSpec spec;
+        io::db::ConnectionSpec spec;
         spec.name = "target";
         auto session = mysql.connect(spec, cancel);
         SqlLoadTally tally;
@@ -232,14 +232,14 @@ TEST_CASE("load sql file: a refused statement names the file, statement, line an
     duplicate.message = "Duplicate entry '1' for key 'PRIMARY'";
     mysql.script("INSERT INTO `accounts` VALUES (1)", duplicate);
     CancelToken cancel;
-    engine::MysqlConnectionSpec spec;
+    io::db::ConnectionSpec spec;
     spec.name = "target";
     auto session = mysql.connect(spec, cancel);
     SqlLoadTally tally;
     try {
         load_sql_file(*session, path.string(), "accounts.data.sql", {}, {}, cancel, tally);
         FAIL("no error");
-    } catch (const engine::MysqlError& e) {
+    } catch (const io::db::DbError& e) {
         CHECK_THAT(
             std::string(e.what()),
             Catch::StartsWith(
@@ -251,7 +251,7 @@ TEST_CASE("load sql file: a refused statement names the file, statement, line an
     // A refused statement runs once more when the cause was fixed.
     SqlLoadOptions recovering;
     int recovered = 0;
-    recovering.recover = [&](engine::MysqlSession& on, const engine::MysqlError& e) {
+    recovering.recover = [&](io::db::Session& on, const io::db::DbError& e) {
         on.execute("DELETE FROM `accounts` WHERE id = 1");
         return e.code() == 1062 && ++recovered == 1;
     };
@@ -277,7 +277,7 @@ TEST_CASE("load sql file: a hash or length that does not match the manifest fail
     write_file(path, bytes);
     FakeMysqlConnector mysql;
     CancelToken cancel;
-    engine::MysqlConnectionSpec spec;
+    io::db::ConnectionSpec spec;
     auto session = mysql.connect(spec, cancel);
     SqlLoadTally tally;
     CHECK_THAT(error_of([&] {
@@ -317,13 +317,13 @@ TEST_CASE("load sql sections: tables side by side, settings on every session, vi
         "*/;\n");
     FakeMysqlConnector mysql;
     CancelToken cancel;
-    std::vector<std::unique_ptr<engine::MysqlSession>> sessions;
+    std::vector<std::unique_ptr<io::db::Session>> sessions;
     for (const char* name : {"s0", "s1"}) {
-        engine::MysqlConnectionSpec spec;
+        io::db::ConnectionSpec spec;
         spec.name = name;
         sessions.push_back(mysql.connect(spec, cancel));
     }
-    std::vector<engine::MysqlSession*> pointers{sessions[0].get(), sessions[1].get()};
+    std::vector<io::db::Session*> pointers{sessions[0].get(), sessions[1].get()};
     SqlLoadTally tally;
     std::vector<std::size_t> checkpoints;
     SqlSectionHooks hooks;
@@ -374,7 +374,7 @@ TEST_CASE("load sql sections: a resumed load passes the finished tables but for 
                "DROP TABLE IF EXISTS `b`;\nINSERT INTO `b` VALUES (2);\n");
     FakeMysqlConnector mysql;
     CancelToken cancel;
-    engine::MysqlConnectionSpec spec;
+    io::db::ConnectionSpec spec;
     spec.name = "s0";
     auto session = mysql.connect(spec, cancel);
     SqlLoadTally tally;

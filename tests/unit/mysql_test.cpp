@@ -3,7 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include "fakes.h"
-#include "migrate/steps/connections.h"
+#include "migrate/io/db/mysql/mariadb.h"
+#include "migrate/kinds/connections.h"
 #include "migrate/util/error.h"
 #include "migrate/util/redactor.h"
 
@@ -13,9 +14,9 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-const steps::KindTable& kinds() {
+const kinds::KindTable& test_table() {
     static ProbeWorld world{nullptr};
-    static const steps::KindTable table = test_kinds(world);
+    static const kinds::KindTable table = test_kinds(world);
     return table;
 }
 
@@ -38,7 +39,7 @@ const std::string k_source =
     "  source: { type: mysql, host: \"${db_host}\", port: 3306, user: migrate, password: \"${secret:DB_PW}\", database: crm }\n";
 
 std::vector<std::string> problems(const std::string& connections, const std::string& steps) {
-    return runbook_problems(runbook_with(connections, steps), kinds());
+    return runbook_problems(runbook_with(connections, steps), test_table());
 }
 
 const std::string k_noop_step = "      - { id: a, kind: probe }\n";
@@ -115,7 +116,7 @@ TEST_CASE("connections: a step's connection must be declared", "[connections]") 
           Strings{"11:49: unknown connection 'sorce'; did you mean 'source'? (declared: source)"});
     std::string no_connections = "version: 1\nname: db\nphases:\n  - id: main\n    steps:\n"
                                  "      - { id: a, kind: sql, with: { connection: source, statements: SELECT 1 } }\n";
-    CHECK(runbook_problems(no_connections, kinds()) ==
+    CHECK(runbook_problems(no_connections, test_table()) ==
           Strings{"6:49: unknown connection 'source' (no connections are declared; add it under 'connections:')"});
     CHECK(problems(k_source, "      - { id: a, kind: sql, with: { statements: SELECT 1 } }\n") ==
           Strings{"11:29: step 'a' of kind 'sql' needs 'with.connection' (a name under 'connections:')"});
@@ -145,7 +146,7 @@ TEST_CASE("connections: settings from the interpolated fields", "[connections]")
     Json fields{{"type", "mysql"}, {"host", "db.internal"}, {"port", "3307"}, {"user", "migrate"},
                 {"password", "s3cret-pw-771"}, {"database", "crm"}, {"tls", {{"ca_file", "/ca.pem"}}},
                 {"read_timeout", "2h"}};
-    engine::MysqlConnectionSpec spec = steps::mysql_connection_spec("source", fields);
+    io::db::ConnectionSpec spec = kinds::mysql_connection_spec("source", fields);
     CHECK(spec.host == "db.internal");
     CHECK(spec.port == 3307);
     CHECK(spec.tls.enabled);
@@ -155,15 +156,15 @@ TEST_CASE("connections: settings from the interpolated fields", "[connections]")
     CHECK(spec.describe() == "connection 'source' (db.internal:3307)");
     CHECK(Redactor::global().redact("pw s3cret-pw-771") == "pw ***");
     fields["port"] = "db";
-    CHECK_THROWS_WITH(steps::mysql_connection_spec("source", fields),
+    CHECK_THROWS_WITH(kinds::mysql_connection_spec("source", fields),
                       "connection 'source', 'port': expected a whole number, found 'db'");
     Json socket{{"type", "mysql"}, {"socket", "/run/mysqld/mysqld.sock"}};
-    CHECK(steps::mysql_connection_spec("local", socket).describe() == "connection 'local' (socket /run/mysqld/mysqld.sock)");
+    CHECK(kinds::mysql_connection_spec("local", socket).describe() == "connection 'local' (socket /run/mysqld/mysqld.sock)");
 }
 
 TEST_CASE("connections: which errors are worth another attempt", "[connections]") {
-    for (unsigned code : {2002u, 2003u, 2006u, 2013u, 1205u, 1213u, 1053u}) CHECK(engine::mysql_error_is_transient(code));
-    for (unsigned code : {1045u, 1049u, 1064u, 1146u, 1062u, 0u}) CHECK_FALSE(engine::mysql_error_is_transient(code));
+    for (unsigned code : {2002u, 2003u, 2006u, 2013u, 1205u, 1213u, 1053u}) CHECK(io::db::mysql::error_is_transient(code));
+    for (unsigned code : {1045u, 1049u, 1064u, 1146u, 1062u, 0u}) CHECK_FALSE(io::db::mysql::error_is_transient(code));
 }
 
 // ---- the sql kind ----

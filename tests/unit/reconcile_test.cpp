@@ -3,11 +3,12 @@
 #include <catch2/catch.hpp>
 
 #include "fakes.h"
-#include "migrate/steps/reconcile_plan.h"
+#include "migrate/steps/kinds.h"
+#include "migrate/steps/mysql/reconcile_plan.h"
 #include "migrate/util/decimal.h"
 
 using namespace migrate;
-using namespace migrate::steps;
+using namespace migrate::steps::mysql;
 using namespace migrate::test;
 using Catch::Matchers::Contains;
 using Strings = std::vector<std::string>;
@@ -233,7 +234,7 @@ std::string book(const std::string& extra) {
 
 // The harness's kinds, and reconcile (kept out of the shared test table so the other data
 // kinds' tests do not depend on it).
-void add_reconcile(steps::KindTable& table) { table.push_back(*find_kind(builtin_kinds(), "reconcile")); }
+void add_reconcile(kinds::KindTable& table) { table.push_back(*kinds::find_kind(steps::builtin_kinds(), "reconcile")); }
 
 void script_databases(EngineHarness& h) {
     add_reconcile(h.kinds);
@@ -299,7 +300,7 @@ TEST_CASE("reconcile: an unknown table names the check and the side", "[reconcil
 
 TEST_CASE("reconcile: validate finds wrong checks at their lines", "[reconcile]") {
     ProbeWorld world{nullptr};
-    steps::KindTable table = test_kinds(world);
+    kinds::KindTable table = test_kinds(world);
     add_reconcile(table);
     std::string yaml = book("            - { table: docs, chunk: 0, checksum: true, tolerance: 2% }\n            - { table: docs, cnt: true }\n");
     Strings problems = runbook_problems(yaml, table);

@@ -11,7 +11,7 @@
 #include "migrate/report/render.h"
 #include "migrate/report/timeline.h"
 #include "migrate/runbook/validate.h"
-#include "migrate/steps/kind.h"
+#include "migrate/steps/kinds.h"
 #include "migrate/util/error.h"
 
 using namespace migrate;
@@ -111,7 +111,7 @@ runbook::Runbook book_from(const std::string& yaml, std::shared_ptr<runbook::Dia
     keep = std::make_shared<runbook::Diagnostics>(source);
     runbook::Document document{source, runbook::parse_document(*source, *keep)};
     runbook::Runbook book = runbook::load_runbook(document, *keep);
-    runbook::validate_runbook(book, steps::builtin_kinds(), {}, *keep);
+    runbook::validate_runbook(book, kinds::schemas_of(steps::builtin_kinds()), {}, *keep);
     INFO(keep->format());
     REQUIRE_FALSE(keep->has_errors());
     return book;

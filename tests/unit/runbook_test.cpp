@@ -11,9 +11,9 @@ using Catch::Matchers::StartsWith;
 
 namespace {
 
-const steps::KindTable& kinds() {
+const kinds::KindTable& test_table() {
     static ProbeWorld world{nullptr};
-    static const steps::KindTable table = test_kinds(world);
+    static const kinds::KindTable table = test_kinds(world);
     return table;
 }
 
@@ -27,7 +27,7 @@ const std::string k_head =
     "  - id: main\n"
     "    steps:\n";
 
-std::vector<std::string> problems(const std::string& steps) { return runbook_problems(k_head + steps, kinds()); }
+std::vector<std::string> problems(const std::string& steps) { return runbook_problems(k_head + steps, test_table()); }
 
 }  // namespace
 
@@ -58,7 +58,7 @@ TEST_CASE("runbook: a good runbook and what it becomes", "[runbook]") {
         kind: probe
         with: { note: "${steps.a.out}" }
 )",
-                                              kinds());
+                                              test_table());
     CHECK(book.version == 1);
     CHECK(book.name == "rb");
     CHECK(book.roles.at("customer") == "Customer administrator");
@@ -97,7 +97,7 @@ TEST_CASE("runbook: a good runbook and what it becomes", "[runbook]") {
 TEST_CASE("runbook: JSON is the same schema", "[runbook]") {
     runbook::Runbook book = load_test_runbook(
         R"({"version": 1, "name": "j", "phases": [{"id": "p", "steps": [{"id": "a", "kind": "probe", "timeout": "2h"}]}]})",
-        kinds());
+        test_table());
     REQUIRE(book.find_step("a") != nullptr);
     CHECK(book.find_step("a")->timeout == Millis(7'200'000));
 }
@@ -109,10 +109,10 @@ TEST_CASE("runbook: an unknown field, with a hint, at its key", "[runbook]") {
         kind: probe
         neds: [a]
 )";
-    CHECK(runbook_problems(yaml, kinds()) ==
+    CHECK(runbook_problems(yaml, test_table()) ==
           std::vector<std::string>{"12:9: unknown field 'neds' in a step; did you mean 'needs'?"});
     // The printed form: file:line:col, the source line, a caret under the key.
-    CHECK(runbook_diagnostics(yaml, kinds()) ==
+    CHECK(runbook_diagnostics(yaml, test_table()) ==
           "test.yaml:12:9: unknown field 'neds' in a step; did you mean 'needs'?\n"
           "            neds: [a]\n"
           "            ^\n");
@@ -152,16 +152,16 @@ TEST_CASE("runbook: structure errors at their line:col", "[runbook]") {
                   "13:20: rollback steps run in their listed order; 'needs' is not allowed there"});
     }
     SECTION("steps that are not a list") {
-        CHECK(runbook_problems("version: 1\nname: rb\nphases:\n  - id: main\n    steps: nothing\n", kinds()) ==
+        CHECK(runbook_problems("version: 1\nname: rb\nphases:\n  - id: main\n    steps: nothing\n", test_table()) ==
               std::vector<std::string>{"5:12: 'steps' must be a list, found a value ('nothing')"});
     }
     SECTION("a missing version and name") {
-        CHECK(runbook_problems("phases:\n  - id: main\n    steps:\n      - id: a\n        kind: probe\n", kinds()) ==
+        CHECK(runbook_problems("phases:\n  - id: main\n    steps:\n      - id: a\n        kind: probe\n", test_table()) ==
               std::vector<std::string>{"1:1: missing 'version'; this migrate reads 'version: 1'", "1:1: missing 'name'"});
     }
     SECTION("an unsupported version") {
         CHECK(runbook_problems("version: 2\nname: x\nphases:\n  - id: main\n    steps:\n      - id: a\n        kind: probe\n",
-                               kinds()) ==
+                               test_table()) ==
               std::vector<std::string>{"1:10: unsupported runbook version '2'; this migrate reads 'version: 1'"});
     }
     SECTION("a tab in the indentation") {
@@ -203,7 +203,7 @@ TEST_CASE("runbook: semantic errors at their line:col", "[runbook]") {
     SECTION("an undefined variable, at the reference inside the value") {
         CHECK(runbook_problems(k_head + "      - id: a\n        kind: probe\n        with: { note: \"x ${dbb}\" }\n"
                                         "vars:\n  db: main\n",
-                               kinds()) == std::vector<std::string>{"10:26: undefined variable 'dbb'; did you mean 'db'?"});
+                               test_table()) == std::vector<std::string>{"10:26: undefined variable 'dbb'; did you mean 'db'?"});
     }
     SECTION("an unknown parameter of the kind") {
         std::vector<std::string> found = problems("      - id: a\n        kind: probe\n        with: { nte: x }\n");
@@ -245,6 +245,6 @@ TEST_CASE("runbook: semantic errors at their line:col", "[runbook]") {
 }
 
 TEST_CASE("runbook: load_test_runbook refuses a runbook with errors", "[runbook]") {
-    CHECK_THROWS_WITH(load_test_runbook(k_head + "      - id: a\n        kind: nope\n", kinds()),
+    CHECK_THROWS_WITH(load_test_runbook(k_head + "      - id: a\n        kind: nope\n", test_table()),
                       Contains("test.yaml:9:15: unknown kind 'nope'"));
 }

@@ -1,9 +1,9 @@
 // The SQL statement splitter: quotes, escapes, backticks, comments, lines, and chunks.
 #include <catch2/catch.hpp>
 
-#include "migrate/steps/sql_split.h"
+#include "migrate/steps/sql/sql_split.h"
 
-using namespace migrate::steps;
+using namespace migrate::steps::sql;
 
 namespace {
 

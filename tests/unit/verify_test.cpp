@@ -4,11 +4,11 @@
 #include <filesystem>
 #include <fstream>
 
-#include "migrate/steps/verify_files.h"
+#include "migrate/steps/files/verify_files.h"
 #include "migrate/util/digest.h"
 
 using namespace migrate;
-using namespace migrate::steps;
+using namespace migrate::steps::files;
 
 namespace {
 

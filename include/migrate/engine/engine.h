@@ -12,10 +12,10 @@
 #include <nlohmann/json.hpp>
 
 #include "migrate/engine/console.h"
-#include "migrate/engine/services.h"
+#include "migrate/io/services.h"
 #include "migrate/journal/journal.h"
 #include "migrate/runbook/model.h"
-#include "migrate/steps/kind.h"
+#include "migrate/kinds/kind.h"
 
 namespace migrate::engine {
 
@@ -23,7 +23,7 @@ using Json = nlohmann::ordered_json;
 using SecretLookup = std::function<std::optional<std::string>(const std::string& name)>;
 
 struct RunOptions {
-    steps::RunMode mode = steps::RunMode::rehearsal;
+    kinds::RunMode mode = kinds::RunMode::rehearsal;
     std::optional<std::string> from;  // steps before it are skipped
     std::vector<std::string> only;    // when given, every other step is skipped
     int max_parallel = 4;
@@ -54,8 +54,8 @@ struct RunOutcome {
 
 struct EngineSetup {
     const runbook::Runbook& book;
-    const steps::KindTable& kinds;
-    Services& services;
+    const kinds::KindTable& kinds;
+    io::Services& services;
     journal::Writer* journal;  // null: nothing is journaled (a dry run without --journal)
     Console& console;
     RunOptions options;

@@ -47,7 +47,8 @@ struct StepExecution {
     std::string error;
     std::string downtime;  // start / end on the markers
     std::string rollback_of;
-    bool people() const { return kind == "manual" || waited_ms > 0; }
+    bool people_kind = false;  // a kind whose steps are people's work (manual)
+    bool people() const { return people_kind || waited_ms > 0; }
 };
 
 struct Timeline {

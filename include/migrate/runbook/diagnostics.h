@@ -13,6 +13,7 @@ namespace migrate::runbook {
 struct Mark {
     int line = 0;    // 1-based; 0 means "the whole file"
     int column = 0;  // 1-based
+    bool operator==(const Mark&) const = default;
 };
 
 // The text of a runbook, kept so diagnostics can quote it.

@@ -55,6 +55,7 @@ struct Step {
     std::optional<Millis> estimate;
     std::optional<ScaleSpec> scale;
     Node with;  // the kind's own parameters, still uninterpolated
+    std::optional<Mark> instructions_mark;  // a step-level `instructions:`, moved into `with`
     Mark with_mark;  // of the `with` key (the kind's mark when there is none)
     std::string phase_id;
     bool is_rollback = false;

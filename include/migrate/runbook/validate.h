@@ -7,7 +7,7 @@
 #include <string>
 
 #include "migrate/runbook/model.h"
-#include "migrate/steps/kind.h"
+#include "migrate/runbook/kind_schema.h"
 
 namespace migrate::runbook {
 
@@ -16,7 +16,7 @@ struct ValidateOptions {
     std::map<std::string, std::string> sets;  // --set k=v
 };
 
-void validate_runbook(const Runbook& book, const steps::KindTable& kinds, const ValidateOptions& options,
+void validate_runbook(const Runbook& book, const KindSchemas& kinds, const ValidateOptions& options,
                       Diagnostics& diagnostics);
 
 // Names the engine defines for every run; a runbook may not declare them.
@@ -38,7 +38,7 @@ struct LoadedRunbook {
     std::shared_ptr<Diagnostics> diagnostics;
     Runbook book;
 };
-LoadedRunbook load_and_validate(const std::string& path, const steps::KindTable& kinds,
+LoadedRunbook load_and_validate(const std::string& path, const KindSchemas& kinds,
                                 const ValidateOptions& options);
 
 }  // namespace migrate::runbook

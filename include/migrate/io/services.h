@@ -1,0 +1,87 @@
+// Interfaces at every side effect a step has: processes, HTTP, people's confirmations,
+// MySQL sessions (mysql.h), the clock. The engine gets real ones; unit tests get fakes.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "migrate/io/db/session.h"
+#include "migrate/util/clock.h"
+
+namespace migrate::io {
+
+struct ProcessSpec {
+    std::string command;  // run by /bin/sh -c
+    std::string cwd;
+    std::map<std::string, std::string> env;  // added to the inherited environment
+    std::string log_path;  // stdout and stderr, redacted; "" for none
+};
+
+struct ProcessResult {
+    int exit_code = -1;   // -1 when killed by a signal
+    int term_signal = 0;  // the signal that ended it, if any
+    std::string stdout_text;  // capped at 64 KiB, redacted
+    std::string output_tail;  // last lines of stdout+stderr, redacted
+};
+
+class ProcessRunner {
+public:
+    virtual ~ProcessRunner() = default;
+    // Runs to completion, or until `cancel` fires: then the whole process group gets SIGTERM,
+    // and SIGKILL after a grace period.
+    virtual ProcessResult run(const ProcessSpec& spec, CancelToken& cancel) = 0;
+};
+
+struct HttpRequest {
+    std::string method = "GET";
+    std::string url;
+    std::vector<std::string> headers;  // "Name: value"
+    std::string body;
+    Millis timeout{std::chrono::seconds(60)};
+    bool insecure = false;
+    std::string ca_file;
+};
+
+struct HttpResponse {
+    long status = 0;     // 0 when no answer came
+    std::string body;    // capped at 1 MiB
+    std::string error;   // transport error, "" when an answer came
+};
+
+class HttpClient {
+public:
+    virtual ~HttpClient() = default;
+    virtual HttpResponse perform(const HttpRequest& request, CancelToken& cancel) = 0;
+};
+
+struct Confirmation {
+    std::string by;
+    std::string note;
+    std::string via;  // "terminal", "migrate confirm", "--yes"
+};
+
+struct ConfirmationRequest {
+    std::string step_id;
+    std::string role;
+    std::string role_description;
+    std::string instructions;
+};
+
+class ConfirmationSource {
+public:
+    virtual ~ConfirmationSource() = default;
+    // Blocks until someone in the role confirms; nullopt when `cancel` fired first.
+    virtual std::optional<Confirmation> wait(const ConfirmationRequest& request, CancelToken& cancel) = 0;
+};
+
+struct Services {
+    ProcessRunner& processes;
+    HttpClient& http;
+    ConfirmationSource& confirmations;
+    Clock& clock;
+    io::db::Connector& mysql;
+};
+
+}  // namespace migrate::io
