@@ -18,12 +18,15 @@ namespace migrate::cli {
 const std::vector<Command>& commands() {
     static const std::vector<Command> k_commands = {
         {"validate", "parse and check a runbook; every error as file:line:col", setup_validate},
-        {"plan", "the ordered plan: phases, steps, roles, dependencies, downtime window", setup_plan},
+        {"plan", "the ordered plan: phases, steps, roles, dependencies, downtime window",
+         setup_plan},
         {"run", "execute a runbook, journaling every action", setup_run},
         {"confirm", "confirm a manual step of a running run, from another terminal", setup_confirm},
         {"status", "where a run stands: done, running, waiting for whom, left", setup_status},
-        {"report", "the timeline of a run: steps, durations, throughput, the downtime window", setup_report},
-        {"estimate", "forecast the next run and its downtime window from journals (P50/P90)", setup_estimate},
+        {"report", "the timeline of a run: steps, durations, throughput, the downtime window",
+         setup_report},
+        {"estimate", "forecast the next run and its downtime window from journals (P50/P90)",
+         setup_estimate},
         {"diff", "two runs side by side, step by step", setup_diff},
         {"journal", "journal tools: verify", setup_journal},
         {"kinds", "the step kinds and their parameters", setup_kinds},
@@ -40,7 +43,8 @@ public:
 
 protected:
     void sink_it_(const spdlog::details::log_msg& message) override {
-        std::string text = Redactor::global().redact(std::string_view(message.payload.data(), message.payload.size()));
+        std::string text = Redactor::global().redact(
+            std::string_view(message.payload.data(), message.payload.size()));
         spdlog::details::log_msg copy = message;
         copy.payload = text;
         m_inner->log(copy);
@@ -54,13 +58,16 @@ private:
 void set_up_logging(const GlobalOptions& global) {
     auto level = spdlog::level::from_str(global.log_level);
     if (spdlog::level::to_string_view(level) != global.log_level && global.log_level != "warn")
-        throw UsageError("unknown --log-level '" + global.log_level + "' (trace, debug, info, warn, error, off)");
+        throw UsageError("unknown --log-level '" + global.log_level +
+                         "' (trace, debug, info, warn, error, off)");
     std::vector<spdlog::sink_ptr> sinks;
-    auto terminal = std::make_shared<RedactingSink>(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+    auto terminal =
+        std::make_shared<RedactingSink>(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
     terminal->set_level(level);
     sinks.push_back(terminal);
     if (!global.log_file.empty()) {
-        auto file = std::make_shared<RedactingSink>(std::make_shared<spdlog::sinks::basic_file_sink_mt>(global.log_file));
+        auto file = std::make_shared<RedactingSink>(
+            std::make_shared<spdlog::sinks::basic_file_sink_mt>(global.log_file));
         file->set_level(std::min(level, spdlog::level::info));
         sinks.push_back(file);
     }
@@ -84,12 +91,16 @@ std::map<std::string, std::string> parse_sets(const std::vector<std::string>& se
 }
 
 void print_json(const Json& value) {
-    std::cout << Redactor::global().redact(value.dump(2, ' ', false, Json::error_handler_t::replace)) << std::endl;
+    std::cout << Redactor::global().redact(
+                     value.dump(2, ' ', false, Json::error_handler_t::replace))
+              << std::endl;
 }
 
-runbook::LoadedRunbook load_checked(const std::string& path, const runbook::ValidateOptions& options,
+runbook::LoadedRunbook load_checked(const std::string& path,
+                                    const runbook::ValidateOptions& options,
                                     const GlobalOptions& global, bool print_warnings) {
-    runbook::LoadedRunbook loaded = runbook::load_and_validate(path, kinds::schemas_of(steps::builtin_kinds()), options);
+    runbook::LoadedRunbook loaded =
+        runbook::load_and_validate(path, kinds::schemas_of(steps::builtin_kinds()), options);
     const runbook::Diagnostics& diagnostics = *loaded.diagnostics;
     if (diagnostics.has_errors()) {
         if (global.json())
@@ -98,20 +109,24 @@ runbook::LoadedRunbook load_checked(const std::string& path, const runbook::Vali
             std::cerr << diagnostics.format();
         int errors = 0;
         for (const auto& d : diagnostics.all()) errors += d.severity == runbook::Severity::error;
-        throw Fatal(std::to_string(errors) + " error" + (errors == 1 ? "" : "s") + " in " + path, exit_code::k_usage);
+        throw Fatal(std::to_string(errors) + " error" + (errors == 1 ? "" : "s") + " in " + path,
+                    exit_code::k_usage);
     }
     if (print_warnings && !global.json()) std::cerr << diagnostics.format();
     return loaded;
 }
 
 int run_main(int argc, char** argv) {
-    CLI::App app{"migrate: migration runbook executor; rehearse, journal, forecast the downtime", "migrate"};
+    CLI::App app{"migrate: migration runbook executor; rehearse, journal, forecast the downtime",
+                 "migrate"};
     app.require_subcommand(1);
     app.set_version_flag("--version", MIGRATE_VERSION);
     GlobalOptions global;
-    app.add_option("--log-level", global.log_level, "trace, debug, info, warn, error, off")->capture_default_str();
+    app.add_option("--log-level", global.log_level, "trace, debug, info, warn, error, off")
+        ->capture_default_str();
     app.add_option("--log-file", global.log_file, "also write the log to this file");
-    app.add_option("--format", global.format, "output format")->check(CLI::IsMember({"text", "json"}));
+    app.add_option("--format", global.format, "output format")
+        ->check(CLI::IsMember({"text", "json"}));
     std::map<CLI::App*, CommandAction> actions;
     for (const Command& command : commands()) {
         CLI::App* sub = app.add_subcommand(command.name, command.help);
@@ -125,7 +140,8 @@ int run_main(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        std::cerr << "migrate: " << e.what() << "\n(run 'migrate --help' for the commands)" << std::endl;
+        std::cerr << "migrate: " << e.what() << "\n(run 'migrate --help' for the commands)"
+                  << std::endl;
         return exit_code::k_usage;
     }
     set_up_logging(global);

@@ -54,7 +54,8 @@ std::map<std::string, std::string> parse_sets(const std::vector<std::string>& se
 
 // Loads and validates; prints diagnostics (text to stderr, or into `json_out`); returns the
 // runbook or throws ValidationFailed (exit 2) when there are errors.
-runbook::LoadedRunbook load_checked(const std::string& path, const runbook::ValidateOptions& options,
+runbook::LoadedRunbook load_checked(const std::string& path,
+                                    const runbook::ValidateOptions& options,
                                     const GlobalOptions& global, bool print_warnings = true);
 
 void print_json(const Json& value);

@@ -7,9 +7,9 @@
 #include <thread>
 
 #include "cli.h"
-#include "migrate/steps/kinds.h"
 #include "migrate/io/confirm.h"
 #include "migrate/report/progress.h"
+#include "migrate/steps/kinds.h"
 #include "migrate/util/error.h"
 #include "migrate/util/text.h"
 
@@ -27,7 +27,9 @@ bool recorded(const std::string& path, const std::string& step, int after_line) 
     for (int i = 0; i < 50; ++i) {
         journal::ReadResult read = journal::read_journal(path);
         for (const journal::Record& record : read.records)
-            if (record.line > after_line && record.event() == "step.confirm" && record.string("step") == step) return true;
+            if (record.line > after_line && record.event() == "step.confirm" &&
+                record.string("step") == step)
+                return true;
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     return false;
@@ -52,29 +54,41 @@ CommandAction setup_confirm(CLI::App& app, GlobalOptions& global) {
     return [options, &global] {
         journal::ReadResult read = journal::read_journal(options->journal);
         if (!journal::is_locked(options->journal))
-            throw UsageError(options->journal + ": no migrate run is running on this journal, so nothing waits for a confirmation");
+            throw UsageError(
+                options->journal +
+                ": no migrate run is running on this journal, so nothing waits for a confirmation");
         report::RunStanding run = report::standing_of(read, true);
         const report::StepStanding* step = run.find(options->step);
         if (step == nullptr) {
             std::vector<std::string> ids;
             for (const auto& s : run.steps) ids.push_back(s.id);
-            throw UsageError("the run has no step '" + options->step + "'" + did_you_mean(options->step, ids));
+            throw UsageError("the run has no step '" + options->step + "'" +
+                             did_you_mean(options->step, ids));
         }
         if (step->state != "waiting")
-            throw UsageError("step '" + options->step + "' is not waiting for a confirmation (it is " + step->state +
-                             (step->kind.empty() || steps::is_people_kind(step->kind) ? "" : ", and of kind " + step->kind) + ")");
+            throw UsageError("step '" + options->step +
+                             "' is not waiting for a confirmation (it is " + step->state +
+                             (step->kind.empty() || steps::is_people_kind(step->kind)
+                                  ? ""
+                                  : ", and of kind " + step->kind) +
+                             ")");
         if (step->role != options->role)
-            throw UsageError("step '" + options->step + "' is for the role '" + step->role + "', not '" + options->role +
-                             "'; confirm it --as " + step->role);
+            throw UsageError("step '" + options->step + "' is for the role '" + step->role +
+                             "', not '" + options->role + "'; confirm it --as " + step->role);
         std::string by = options->by.empty() ? current_user() : options->by;
         io::post_to_inbox(options->journal, {options->step, options->role, by, options->note});
         bool landed = recorded(options->journal, options->step, step->start_line);
         if (global.json())
-            print_json(Json{{"step", options->step}, {"role", options->role}, {"by", by}, {"recorded", landed}});
+            print_json(Json{{"step", options->step},
+                            {"role", options->role},
+                            {"by", by},
+                            {"recorded", landed}});
         else if (landed)
-            std::cout << "confirmed '" << options->step << "' as " << options->role << " (by " << by << "); the run goes on\n";
+            std::cout << "confirmed '" << options->step << "' as " << options->role << " (by " << by
+                      << "); the run goes on\n";
         else
-            std::cout << "confirmation for '" << options->step << "' sent; the run has not recorded it yet (is it stuck?)\n";
+            std::cout << "confirmation for '" << options->step
+                      << "' sent; the run has not recorded it yet (is it stuck?)\n";
         return landed ? 0 : 1;
     };
 }

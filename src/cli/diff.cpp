@@ -14,13 +14,16 @@ CommandAction setup_diff(CLI::App& app, GlobalOptions& global) {
     auto options = std::make_shared<Options>();
     app.add_option("journal_a", options->a, "the earlier run")->required();
     app.add_option("journal_b", options->b, "the later run")->required();
-    app.add_flag("--force", options->force, "read the records before the first bad line of journals that do not verify");
+    app.add_flag("--force", options->force,
+                 "read the records before the first bad line of journals that do not verify");
     return [options, &global] {
         report::Timeline a = report::load_timeline(options->a, options->force);
         report::Timeline b = report::load_timeline(options->b, options->force);
         report::RunDiff diff = report::diff_runs(a, options->a, b, options->b);
-        if (global.json()) print_json(report::diff_json(diff));
-        else std::cout << report::diff_text(diff);
+        if (global.json())
+            print_json(report::diff_json(diff));
+        else
+            std::cout << report::diff_text(diff);
         return 0;
     };
 }

@@ -27,12 +27,18 @@ CommandAction setup_estimate(CLI::App& app, GlobalOptions& global) {
     };
     auto options = std::make_shared<Options>();
     app.add_option("runbook", options->runbook, "the runbook of the next run")->required();
-    app.add_option("--journal", options->journals, "a journal of an earlier run (rehearsal); give several for P50/P90")->required();
-    app.add_option("--set", options->sets, "override a variable, e.g. an expected volume: backup_bytes=35GB");
+    app.add_option("--journal", options->journals,
+                   "a journal of an earlier run (rehearsal); give several for P50/P90")
+        ->required();
+    app.add_option("--set", options->sets,
+                   "override a variable, e.g. an expected volume: backup_bytes=35GB");
     app.add_option("--env", options->env, "the environment whose variables apply");
-    app.add_option("--budget", options->budget, "the downtime budget (default: the runbook's downtime_budget)");
-    app.add_option("--lag", options->lag, "time between the watermark (the backup) and the delta copy, e.g. 44h");
-    app.add_flag("--force", options->force, "read the records before the first bad line of journals that do not verify");
+    app.add_option("--budget", options->budget,
+                   "the downtime budget (default: the runbook's downtime_budget)");
+    app.add_option("--lag", options->lag,
+                   "time between the watermark (the backup) and the delta copy, e.g. 44h");
+    app.add_flag("--force", options->force,
+                 "read the records before the first bad line of journals that do not verify");
     return [options, &global] {
         runbook::ValidateOptions validate;
         if (!options->env.empty()) validate.env = options->env;
@@ -43,14 +49,20 @@ CommandAction setup_estimate(CLI::App& app, GlobalOptions& global) {
         estimate_options.sets = validate.sets;
         auto duration = [](const std::string& text, const char* option) {
             auto parsed = parse_duration(text);
-            if (!parsed) throw UsageError(std::string(option) + ": bad duration '" + text + "'; write it like 90s, 15m, 2h or 1h30m");
+            if (!parsed)
+                throw UsageError(std::string(option) + ": bad duration '" + text +
+                                 "'; write it like 90s, 15m, 2h or 1h30m");
             return *parsed;
         };
-        if (!options->budget.empty()) estimate_options.budget = duration(options->budget, "--budget");
+        if (!options->budget.empty())
+            estimate_options.budget = duration(options->budget, "--budget");
         if (!options->lag.empty()) estimate_options.lag = duration(options->lag, "--lag");
-        report::Forecast forecast = report::estimate(loaded.book, read_journals(options->journals, options->force), estimate_options);
-        if (global.json()) print_json(report::forecast_json(forecast));
-        else std::cout << report::forecast_text(forecast);
+        report::Forecast forecast = report::estimate(
+            loaded.book, read_journals(options->journals, options->force), estimate_options);
+        if (global.json())
+            print_json(report::forecast_json(forecast));
+        else
+            std::cout << report::forecast_text(forecast);
         return forecast.over_budget ? exit_code::k_over_budget : 0;
     };
 }

@@ -13,23 +13,32 @@ namespace {
 
 std::string marker(const runbook::Step& step) {
     switch (step.downtime) {
-        case runbook::DowntimeMarker::start: return "downtime starts";
-        case runbook::DowntimeMarker::end: return "downtime ends";
-        default: return "";
+        case runbook::DowntimeMarker::start:
+            return "downtime starts";
+        case runbook::DowntimeMarker::end:
+            return "downtime ends";
+        default:
+            return "";
     }
 }
 
-Json plan_json(const runbook::Runbook& book, const runbook::StepGraph& graph, const std::string& env) {
+Json plan_json(const runbook::Runbook& book, const runbook::StepGraph& graph,
+               const std::string& env) {
     Json phases = Json::array();
     for (const runbook::Phase& phase : book.phases) {
         Json steps = Json::array();
         for (const runbook::Step& step : phase.steps) {
-            Json item{{"id", step.id}, {"kind", step.kind}, {"role", step.role}, {"needs", graph.needs(step.id)}};
+            Json item{{"id", step.id},
+                      {"kind", step.kind},
+                      {"role", step.role},
+                      {"needs", graph.needs(step.id)}};
             if (!step.name.empty()) item["name"] = step.name;
             if (step.when.present) item["when"] = step.when.text;
             if (step.timeout) item["timeout_ms"] = step.timeout->count();
             if (step.retry.attempts > 1) item["attempts"] = step.retry.attempts;
-            if (!marker(step).empty()) item["downtime"] = step.downtime == runbook::DowntimeMarker::start ? "start" : "end";
+            if (!marker(step).empty())
+                item["downtime"] =
+                    step.downtime == runbook::DowntimeMarker::start ? "start" : "end";
             if (step.estimate) item["estimate_ms"] = step.estimate->count();
             Json rollback = Json::array();
             for (const runbook::Step& undo : step.rollback) rollback.push_back(undo.id);
@@ -41,7 +50,10 @@ Json plan_json(const runbook::Runbook& book, const runbook::StepGraph& graph, co
     Json roles = Json::object();
     roles["executor"] = book.roles.count("executor") ? book.roles.at("executor") : "";
     for (const auto& [id, description] : book.roles) roles[id] = description;
-    return Json{{"name", book.name}, {"env", env}, {"roles", roles}, {"phases", phases},
+    return Json{{"name", book.name},
+                {"env", env},
+                {"roles", roles},
+                {"phases", phases},
                 {"downtime_window", graph.downtime_steps()}};
 }
 
@@ -58,7 +70,8 @@ CommandAction setup_plan(CLI::App& app, GlobalOptions& global) {
     app.add_option("runbook", options->runbook, "the runbook")->required();
     app.add_option("--env", options->env, "the environment");
     app.add_option("--set", options->sets, "override a variable: name=value");
-    app.add_option("--journal", options->journals, "journals of earlier runs: show the estimates beside the plan");
+    app.add_option("--journal", options->journals,
+                   "journals of earlier runs: show the estimates beside the plan");
     return [options, &global] {
         runbook::ValidateOptions validate;
         if (!options->env.empty()) validate.env = options->env;
@@ -72,7 +85,8 @@ CommandAction setup_plan(CLI::App& app, GlobalOptions& global) {
             report::EstimateOptions estimate_options;
             if (!options->env.empty()) estimate_options.env = options->env;
             estimate_options.sets = validate.sets;
-            forecast = report::estimate(book, read_journals(options->journals, false), estimate_options);
+            forecast =
+                report::estimate(book, read_journals(options->journals, false), estimate_options);
             for (const report::StepForecast& step : forecast->steps) figures[step.id] = &step;
         }
         if (global.json()) {
@@ -81,7 +95,8 @@ CommandAction setup_plan(CLI::App& app, GlobalOptions& global) {
             print_json(out);
             return 0;
         }
-        std::cout << "plan '" << book.name << "'" << (options->env.empty() ? "" : " (env " + options->env + ")") << ": "
+        std::cout << "plan '" << book.name << "'"
+                  << (options->env.empty() ? "" : " (env " + options->env + ")") << ": "
                   << book.phases.size() << " phases, " << graph.order().size() << " steps\n";
         int number = 0;
         for (const runbook::Phase& phase : book.phases) {
@@ -89,38 +104,45 @@ CommandAction setup_plan(CLI::App& app, GlobalOptions& global) {
                       << (phase.urgency.empty() ? "" : " [urgency " + phase.urgency + "]") << "\n";
             for (const runbook::Step& step : phase.steps) {
                 const auto& needs = graph.needs(step.id);
-                std::cout << "  " << std::right << std::setw(3) << ++number << "  " << std::left << std::setw(22) << step.id
-                          << std::setw(12) << step.role << std::setw(8) << step.kind
-                          << "after: " << (needs.empty() ? "-" : join(needs, ", "));
+                std::cout << "  " << std::right << std::setw(3) << ++number << "  " << std::left
+                          << std::setw(22) << step.id << std::setw(12) << step.role << std::setw(8)
+                          << step.kind << "after: " << (needs.empty() ? "-" : join(needs, ", "));
                 if (step.when.present) std::cout << "  when: " << step.when.text;
                 if (step.timeout) std::cout << "  timeout " << format_duration(*step.timeout);
                 if (step.retry.attempts > 1) std::cout << "  attempts " << step.retry.attempts;
                 if (!marker(step).empty()) std::cout << "  <- " << marker(step);
                 if (const report::StepForecast* figure = figures[step.id])
                     std::cout << "\n       estimate: "
-                              << (figure->source == "unknown" ? "unknown"
-                                                              : "P50 " + report::format_ms(figure->p50_ms) + ", P90 " +
-                                                                    report::format_ms(figure->p90_ms) + " (" + figure->source +
-                                                                    (figure->detail.empty() ? "" : ": " + figure->detail) + ")");
+                              << (figure->source == "unknown"
+                                      ? "unknown"
+                                      : "P50 " + report::format_ms(figure->p50_ms) + ", P90 " +
+                                            report::format_ms(figure->p90_ms) + " (" +
+                                            figure->source +
+                                            (figure->detail.empty() ? "" : ": " + figure->detail) +
+                                            ")");
                 std::cout << "\n";
                 if (!step.name.empty()) std::cout << "       " << step.name << "\n";
             }
         }
         std::vector<std::string> window = graph.downtime_steps();
         std::cout << "\ndowntime window: ";
-        if (window.empty()) std::cout << "none marked (add 'downtime: start' and 'downtime: end' to steps)\n";
-        else std::cout << window.size() << " steps, from '" << window.front() << "' to '" << window.back() << "'\n";
+        if (window.empty())
+            std::cout << "none marked (add 'downtime: start' and 'downtime: end' to steps)\n";
+        else
+            std::cout << window.size() << " steps, from '" << window.front() << "' to '"
+                      << window.back() << "'\n";
         if (forecast) {
-            std::cout << "estimated: whole run P50 " << report::format_ms(forecast->total_p50_ms) << ", P90 "
-                      << report::format_ms(forecast->total_p90_ms);
+            std::cout << "estimated: whole run P50 " << report::format_ms(forecast->total_p50_ms)
+                      << ", P90 " << report::format_ms(forecast->total_p90_ms);
             if (forecast->has_window)
-                std::cout << "; downtime window P50 " << report::format_ms(forecast->window_p50_ms) << ", P90 "
-                          << report::format_ms(forecast->window_p90_ms);
+                std::cout << "; downtime window P50 " << report::format_ms(forecast->window_p50_ms)
+                          << ", P90 " << report::format_ms(forecast->window_p90_ms);
             std::cout << "\n";
         }
         std::cout << "roles: executor";
         for (const auto& [id, description] : book.roles)
-            if (id != "executor") std::cout << ", " << id << (description.empty() ? "" : " (" + description + ")");
+            if (id != "executor")
+                std::cout << ", " << id << (description.empty() ? "" : " (" + description + ")");
         std::cout << "\n";
         return 0;
     };

@@ -17,13 +17,16 @@ CommandAction setup_report(CLI::App& app, GlobalOptions& global) {
     };
     auto options = std::make_shared<Options>();
     app.add_option("journal", options->journal, "the run's journal")->required();
-    app.add_option("--format", options->format, "text, json, md or html")->check(CLI::IsMember({"text", "json", "md", "html"}));
+    app.add_option("--format", options->format, "text, json, md or html")
+        ->check(CLI::IsMember({"text", "json", "md", "html"}));
     app.add_option("-o,--output", options->output, "write to this file instead of stdout");
-    app.add_flag("--force", options->force, "read the records before the first bad line of a journal that does not verify");
+    app.add_flag("--force", options->force,
+                 "read the records before the first bad line of a journal that does not verify");
     return [options, &global] {
         std::string format = options->format.empty() ? global.format : options->format;
         report::Timeline timeline = report::load_timeline(options->journal, options->force);
-        std::string text = format == "json"   ? report::report_json(timeline, options->journal).dump(2) + "\n"
+        std::string text = format == "json"
+                               ? report::report_json(timeline, options->journal).dump(2) + "\n"
                            : format == "md"   ? report::report_markdown(timeline, options->journal)
                            : format == "html" ? report::report_html(timeline, options->journal)
                                               : report::report_text(timeline, options->journal);
@@ -38,7 +41,8 @@ CommandAction setup_report(CLI::App& app, GlobalOptions& global) {
             out << text;
             if (!out.flush()) throw Fatal(partial + ": cannot write the report");
         }
-        if (std::rename(partial.c_str(), options->output.c_str()) != 0) throw Fatal(options->output + ": cannot write the report");
+        if (std::rename(partial.c_str(), options->output.c_str()) != 0)
+            throw Fatal(options->output + ": cannot write the report");
         std::cerr << "report written to " << options->output << "\n";
         return 0;
     };

@@ -8,16 +8,16 @@
 #include <random>
 
 #include "cli.h"
-#include "migrate/steps/kinds.h"
-#include "migrate/io/confirm.h"
 #include "migrate/engine/engine.h"
-#include "migrate/io/http.h"
-#include "migrate/io/db/drivers.h"
-#include "migrate/io/process.h"
 #include "migrate/engine/secrets.h"
 #include "migrate/engine/signals.h"
+#include "migrate/io/confirm.h"
+#include "migrate/io/db/drivers.h"
+#include "migrate/io/http.h"
+#include "migrate/io/process.h"
 #include "migrate/runbook/graph.h"
 #include "migrate/runbook/interpolate.h"
+#include "migrate/steps/kinds.h"
 #include "migrate/util/error.h"
 #include "migrate/util/text.h"
 
@@ -70,40 +70,49 @@ void check_step_ids(const runbook::StepGraph& graph, const RunArgs& args) {
     for (const runbook::Step* step : graph.order()) ids.push_back(step->id);
     auto check = [&](const std::string& id, const char* option) {
         if (!graph.contains(id))
-            throw UsageError(std::string(option) + ": the runbook has no step '" + id + "'" + did_you_mean(id, ids));
+            throw UsageError(std::string(option) + ": the runbook has no step '" + id + "'" +
+                             did_you_mean(id, ids));
     };
     if (!args.from.empty()) check(args.from, "--from");
     for (const std::string& id : args.only) check(id, "--only");
 }
 
-std::map<std::string, std::string> resolve_run_variables(const runbook::Runbook& book, const RunArgs& args,
-                                                         kinds::RunMode mode, const std::string& run_id,
+std::map<std::string, std::string> resolve_run_variables(const runbook::Runbook& book,
+                                                         const RunArgs& args, kinds::RunMode mode,
+                                                         const std::string& run_id,
                                                          const engine::SecretStore& secrets) {
     using runbook::Reference;
-    std::map<std::string, std::string> builtins{{"env", args.env},
-                                                {"mode", kinds::run_mode_name(mode)},
-                                                {"runbook_dir", fs::absolute(args.runbook).parent_path().string()},
-                                                {"run_id", run_id}};
+    std::map<std::string, std::string> builtins{
+        {"env", args.env},
+        {"mode", kinds::run_mode_name(mode)},
+        {"runbook_dir", fs::absolute(args.runbook).parent_path().string()},
+        {"run_id", run_id}};
     auto raw = runbook::raw_variables(book, args.env, parse_sets(args.sets), builtins);
     std::string failed;
     try {
-        return runbook::resolve_variables(raw, [&](const Reference& ref) -> std::optional<std::string> {
-            if (ref.kind == Reference::Kind::env) {
-                if (const char* value = std::getenv(ref.name.c_str())) return std::string(value);
+        return runbook::resolve_variables(
+            raw,
+            [&](const Reference& ref) -> std::optional<std::string> {
+                if (ref.kind == Reference::Kind::env) {
+                    if (const char* value = std::getenv(ref.name.c_str()))
+                        return std::string(value);
+                    return std::nullopt;
+                }
+                if (ref.kind == Reference::Kind::secret) return secrets.get(ref.name);
                 return std::nullopt;
-            }
-            if (ref.kind == Reference::Kind::secret) return secrets.get(ref.name);
-            return std::nullopt;
-        }, failed);
+            },
+            failed);
     } catch (const runbook::InterpolationError& e) {
         const runbook::Located* where = nullptr;
-        if (auto env = book.environments.find(args.env); env != book.environments.end() && env->second.vars.count(failed))
+        if (auto env = book.environments.find(args.env);
+            env != book.environments.end() && env->second.vars.count(failed))
             where = &env->second.vars.at(failed);
         else if (book.vars.count(failed))
             where = &book.vars.at(failed);
-        std::string location = where ? book.source->path() + ":" + std::to_string(where->mark.line) + ":" +
-                                           std::to_string(where->mark.column) + ": "
-                                     : "--set " + failed + ": ";
+        std::string location = where
+                                   ? book.source->path() + ":" + std::to_string(where->mark.line) +
+                                         ":" + std::to_string(where->mark.column) + ": "
+                                   : "--set " + failed + ": ";
         throw UsageError(location + "variable '" + failed + "': " + e.what());
     }
 }
@@ -116,15 +125,19 @@ void check_run_inputs(const runbook::Runbook& book, const engine::SecretStore& s
     auto check_text = [&](const std::string& text, const runbook::Mark& mark) {
         if (!runbook::has_references(text)) return;
         for (const runbook::Reference& ref : runbook::find_references(text)) {
-            bool missing = (ref.kind == runbook::Reference::Kind::env && std::getenv(ref.name.c_str()) == nullptr) ||
+            bool missing = (ref.kind == runbook::Reference::Kind::env &&
+                            std::getenv(ref.name.c_str()) == nullptr) ||
                            (ref.kind == runbook::Reference::Kind::secret && !secrets.get(ref.name));
             if (!missing) continue;
             runbook::Mark at = runbook::reference_mark(*book.source, mark, text, ref.offset);
-            throw UsageError(book.source->path() + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) + ": " +
-                             (ref.kind == runbook::Reference::Kind::env
-                                  ? "environment variable '" + ref.name + "' is not set"
-                                  : "secret '" + ref.name + "' is not set (export it, or put it in the --secrets file)") +
-                             "; nothing was run");
+            throw UsageError(
+                book.source->path() + ":" + std::to_string(at.line) + ":" +
+                std::to_string(at.column) + ": " +
+                (ref.kind == runbook::Reference::Kind::env
+                     ? "environment variable '" + ref.name + "' is not set"
+                     : "secret '" + ref.name +
+                           "' is not set (export it, or put it in the --secrets file)") +
+                "; nothing was run");
         }
     };
     visit = [&](const runbook::Node& node) {
@@ -143,16 +156,20 @@ void check_run_inputs(const runbook::Runbook& book, const engine::SecretStore& s
 void confirm_production(const runbook::Runbook& book, const RunArgs& args) {
     if (args.yes) return;
     if (!::isatty(0))
-        throw UsageError("this is a production run (no --rehearsal, no --dry-run) and there is no terminal to confirm it; "
-                         "add --yes to run it, or --rehearsal to rehearse");
-    std::cout << "This is a PRODUCTION run of '" << book.name << "'" << (args.env.empty() ? "" : " in environment " + args.env)
+        throw UsageError(
+            "this is a production run (no --rehearsal, no --dry-run) and there is no terminal to "
+            "confirm it; "
+            "add --yes to run it, or --rehearsal to rehearse");
+    std::cout << "This is a PRODUCTION run of '" << book.name << "'"
+              << (args.env.empty() ? "" : " in environment " + args.env)
               << ".\nType the runbook name to go on: " << std::flush;
     std::string answer;
     std::getline(std::cin, answer);
     if (trim(answer) != book.name) throw UsageError("not confirmed; nothing was run");
 }
 
-std::string default_journal(const runbook::Runbook& book, const RunArgs& args, const std::string& run_id) {
+std::string default_journal(const runbook::Runbook& book, const RunArgs& args,
+                            const std::string& run_id) {
     fs::create_directories("journals");
     std::string name = book.name.empty() ? "run" : book.name;
     for (char& c : name)
@@ -161,14 +178,17 @@ std::string default_journal(const runbook::Runbook& book, const RunArgs& args, c
 }
 
 // On resume: the steps whose definitions changed since the journal's run.start.
-std::vector<std::string> changed_steps(const runbook::Runbook& book, const engine::PriorState& prior) {
+std::vector<std::string> changed_steps(const runbook::Runbook& book,
+                                       const engine::PriorState& prior) {
     std::vector<std::string> changed;
     std::set<std::string> current;
     for (const runbook::Step* step : book.steps()) {
         current.insert(step->id);
         auto it = prior.step_hashes.find(step->id);
-        if (it == prior.step_hashes.end()) changed.push_back(step->id + " (new)");
-        else if (it->second != step->definition_hash) changed.push_back(step->id);
+        if (it == prior.step_hashes.end())
+            changed.push_back(step->id + " (new)");
+        else if (it->second != step->definition_hash)
+            changed.push_back(step->id);
     }
     for (const auto& [id, hash] : prior.step_hashes)
         if (!current.count(id)) changed.push_back(id + " (removed)");
@@ -176,15 +196,21 @@ std::vector<std::string> changed_steps(const runbook::Runbook& book, const engin
 }
 
 // Checks that resuming this journal makes sense; returns what earlier runs finished.
-engine::PriorState check_resume(const runbook::Runbook& book, const journal::Writer& writer, const RunArgs& args) {
+engine::PriorState check_resume(const runbook::Runbook& book, const journal::Writer& writer,
+                                const RunArgs& args) {
     engine::PriorState prior = engine::read_prior_state(writer.existing());
-    if (!prior.has_run) throw UsageError(args.journal + ": the journal holds no run to resume; run without --resume");
+    if (!prior.has_run)
+        throw UsageError(args.journal +
+                         ": the journal holds no run to resume; run without --resume");
     if (prior.last_status == "ok")
-        throw Fatal(args.journal + ": the run " + prior.last_run_id + " already completed; there is nothing to resume", 0);
+        throw Fatal(args.journal + ": the run " + prior.last_run_id +
+                        " already completed; there is nothing to resume",
+                    0);
     if (prior.runbook_sha256 != book.sha256 && !args.force) {
         std::vector<std::string> changed = changed_steps(book, prior);
         throw UsageError("the runbook changed since this journal's run began" +
-                         (changed.empty() ? std::string(" (no step definition changed)") : "; changed steps: " + join(changed, ", ")) +
+                         (changed.empty() ? std::string(" (no step definition changed)")
+                                          : "; changed steps: " + join(changed, ", ")) +
                          ". Resume anyway with --force, or start a new run with a new journal");
     }
     return prior;
@@ -198,14 +224,23 @@ Json run_start_fields(const runbook::Runbook& book, const RunArgs& args, kinds::
         steps.push_back(step->id);
         hashes[step->id] = step->definition_hash;
     }
-    Json fields{{"runbook", fs::absolute(args.runbook).string()}, {"runbook_sha256", book.sha256}, {"name", book.name},
-                {"env", args.env}, {"mode", kinds::run_mode_name(mode)}, {"host", host_name()}, {"user", login_name()},
-                {"pid", ::getpid()}, {"version", MIGRATE_VERSION}, {"steps", steps}, {"step_hashes", hashes}};
+    Json fields{{"runbook", fs::absolute(args.runbook).string()},
+                {"runbook_sha256", book.sha256},
+                {"name", book.name},
+                {"env", args.env},
+                {"mode", kinds::run_mode_name(mode)},
+                {"host", host_name()},
+                {"user", login_name()},
+                {"pid", ::getpid()},
+                {"version", MIGRATE_VERSION},
+                {"steps", steps},
+                {"step_hashes", hashes}};
     if (book.downtime_budget) fields["downtime_budget_ms"] = book.downtime_budget->count();
     if (prior != nullptr) {
         fields["resumes"] = prior->last_run_id;
         fields["done"] = Json(std::vector<std::string>(prior->done.begin(), prior->done.end()));
-        if (args.force && prior->runbook_sha256 != book.sha256) fields["forced"] = changed_steps(book, *prior);
+        if (args.force && prior->runbook_sha256 != book.sha256)
+            fields["forced"] = changed_steps(book, *prior);
     }
     if (!args.from.empty()) fields["from"] = args.from;
     if (!args.only.empty()) fields["only"] = args.only;
@@ -213,7 +248,7 @@ Json run_start_fields(const runbook::Runbook& book, const RunArgs& args, kinds::
 }
 
 int execute(const RunArgs& args, const GlobalOptions& global) {
-    kinds::RunMode mode = args.dry_run ? kinds::RunMode::dry_run
+    kinds::RunMode mode = args.dry_run     ? kinds::RunMode::dry_run
                           : args.rehearsal ? kinds::RunMode::rehearsal
                                            : kinds::RunMode::production;
     runbook::ValidateOptions validate;
@@ -224,14 +259,17 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
     if (args.env.empty() && !book.environments.empty()) {
         std::vector<std::string> names;
         for (const auto& [name, env] : book.environments) names.push_back(name);
-        throw UsageError("the runbook declares environments; choose one with --env (" + join(names, ", ") + ")");
+        throw UsageError("the runbook declares environments; choose one with --env (" +
+                         join(names, ", ") + ")");
     }
     runbook::StepGraph graph(book);
     check_step_ids(graph, args);
-    if (args.resume && args.journal.empty()) throw UsageError("--resume needs --journal: the journal of the run to continue");
+    if (args.resume && args.journal.empty())
+        throw UsageError("--resume needs --journal: the journal of the run to continue");
     if (args.resume && args.dry_run) throw UsageError("--resume and --dry-run do not go together");
     engine::SecretStore secrets(args.secrets_file.empty() && std::getenv("MIGRATE_SECRETS_FILE")
-                                    ? std::getenv("MIGRATE_SECRETS_FILE") : args.secrets_file);
+                                    ? std::getenv("MIGRATE_SECRETS_FILE")
+                                    : args.secrets_file);
     SystemClock clock;
     std::string run_id = new_run_id(clock.wall_ms());
     auto variables = resolve_run_variables(book, args, mode, run_id, secrets);
@@ -242,23 +280,31 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
     io::CurlHttpClient http;
     std::unique_ptr<io::db::Connector> mysql = io::db::find_driver("mysql")->make();
     engine::Console console(std::cout, ::isatty(1) != 0, global.json());
-    engine::RunOptions run_options{mode, args.from.empty() ? std::nullopt : std::optional(args.from), args.only,
-                                   args.max_parallel, ""};
+    engine::RunOptions run_options{mode,
+                                   args.from.empty() ? std::nullopt : std::optional(args.from),
+                                   args.only, args.max_parallel, ""};
     auto secret_lookup = [&secrets](const std::string& name) { return secrets.get(name); };
 
     if (mode == kinds::RunMode::dry_run) {
         io::EngineConfirmations confirmations("", false, false);
         io::Services services{processes, http, confirmations, clock, *mysql};
-        console.line("dry run of '" + book.name + "': preflight checks only, nothing is changed or journaled");
-        engine::Engine engine({book, steps::builtin_kinds(), services, nullptr, console, run_options, variables, secret_lookup});
+        console.line("dry run of '" + book.name +
+                     "': preflight checks only, nothing is changed or journaled");
+        engine::Engine engine({book, steps::builtin_kinds(), services, nullptr, console,
+                               run_options, variables, secret_lookup});
         engine::RunOutcome outcome = engine.dry_run();
-        if (global.json()) print_json(Json{{"mode", "dry-run"}, {"status", outcome.status}, {"failed", outcome.failed}});
-        else console.line(outcome.failed.empty() ? "dry run: every preflight check passed"
-                                                 : "dry run: preflight failed for " + join(outcome.failed, ", "));
+        if (global.json())
+            print_json(
+                Json{{"mode", "dry-run"}, {"status", outcome.status}, {"failed", outcome.failed}});
+        else
+            console.line(outcome.failed.empty()
+                             ? "dry run: every preflight check passed"
+                             : "dry run: preflight failed for " + join(outcome.failed, ", "));
         return outcome.exit_code;
     }
 
-    std::string journal_path = args.journal.empty() ? default_journal(book, args, run_id) : args.journal;
+    std::string journal_path =
+        args.journal.empty() ? default_journal(book, args, run_id) : args.journal;
     RunArgs resolved = args;
     resolved.journal = journal_path;
     auto writer = journal::Writer::open(journal_path, run_id, clock, args.force);
@@ -266,28 +312,41 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
     if (args.resume) {
         prior = check_resume(book, *writer, resolved);
     } else if (!writer->existing().records.empty()) {
-        throw UsageError(journal_path + " already holds a run; continue it with --resume, or give a new --journal");
+        throw UsageError(
+            journal_path +
+            " already holds a run; continue it with --resume, or give a new --journal");
     }
     run_options.log_dir = journal_path + ".logs";
     fs::create_directories(run_options.log_dir);
-    io::EngineConfirmations confirmations(journal_path, args.yes && mode == kinds::RunMode::rehearsal, ::isatty(0) != 0);
+    io::EngineConfirmations confirmations(
+        journal_path, args.yes && mode == kinds::RunMode::rehearsal, ::isatty(0) != 0);
     io::Services services{processes, http, confirmations, clock, *mysql};
-    writer->append(args.resume ? "run.resume" : "run.start", run_start_fields(book, resolved, mode, args.resume ? &prior : nullptr), true);
-    console.line(std::string(args.resume ? "resuming" : "run") + " " + run_id + " of '" + book.name + "' (" +
-                 kinds::run_mode_name(mode) + (args.env.empty() ? "" : ", env " + args.env) + "), journal " + journal_path);
+    writer->append(args.resume ? "run.resume" : "run.start",
+                   run_start_fields(book, resolved, mode, args.resume ? &prior : nullptr), true);
+    console.line(std::string(args.resume ? "resuming" : "run") + " " + run_id + " of '" +
+                 book.name + "' (" + kinds::run_mode_name(mode) +
+                 (args.env.empty() ? "" : ", env " + args.env) + "), journal " + journal_path);
     engine::install_stop_signals();
-    engine::Engine engine({book, steps::builtin_kinds(), services, writer.get(), console, run_options, variables, secret_lookup});
+    engine::Engine engine({book, steps::builtin_kinds(), services, writer.get(), console,
+                           run_options, variables, secret_lookup});
     engine::RunOutcome outcome = engine.run(prior);
     if (global.json()) {
-        print_json(Json{{"run", run_id}, {"journal", journal_path}, {"status", outcome.status},
-                        {"failed", outcome.failed}, {"tolerated", outcome.tolerated}});
+        print_json(Json{{"run", run_id},
+                        {"journal", journal_path},
+                        {"status", outcome.status},
+                        {"failed", outcome.failed},
+                        {"tolerated", outcome.tolerated}});
     } else {
         std::string summary = "run " + run_id + ": " + outcome.status;
         if (!outcome.failed.empty()) summary += "; failed: " + join(outcome.failed, ", ");
-        if (!outcome.tolerated.empty()) summary += "; failed but tolerated (on_failure: continue): " + join(outcome.tolerated, ", ");
+        if (!outcome.tolerated.empty())
+            summary +=
+                "; failed but tolerated (on_failure: continue): " + join(outcome.tolerated, ", ");
         if (outcome.status != "ok")
-            summary += "\ncontinue with: migrate run " + args.runbook + (args.env.empty() ? "" : " --env " + args.env) +
-                       (mode == kinds::RunMode::rehearsal ? " --rehearsal" : "") + " --journal " + journal_path + " --resume";
+            summary += "\ncontinue with: migrate run " + args.runbook +
+                       (args.env.empty() ? "" : " --env " + args.env) +
+                       (mode == kinds::RunMode::rehearsal ? " --rehearsal" : "") + " --journal " +
+                       journal_path + " --resume";
         console.line(summary);
     }
     return outcome.exit_code;
@@ -299,7 +358,8 @@ CommandAction setup_run(CLI::App& app, GlobalOptions& global) {
     auto args = std::make_shared<RunArgs>();
     app.add_option("runbook", args->runbook, "the runbook")->required();
     app.add_option("--env", args->env, "the environment to run against");
-    app.add_option("--journal", args->journal, "the journal (default: journals/NAME-ENV-RUNID.jsonl)");
+    app.add_option("--journal", args->journal,
+                   "the journal (default: journals/NAME-ENV-RUNID.jsonl)");
     app.add_flag("--dry-run", args->dry_run, "preflight checks only: no side effects, no journal");
     app.add_flag("--rehearsal", args->rehearsal, "a rehearsal (against pre-production)");
     app.add_flag("--resume", args->resume, "continue the run in --journal where it stopped");
@@ -307,10 +367,15 @@ CommandAction setup_run(CLI::App& app, GlobalOptions& global) {
     app.add_option("--from", args->from, "skip the steps before this one");
     app.add_option("--only", args->only, "run only these steps");
     app.add_option("--set", args->sets, "override a variable: name=value");
-    app.add_flag("--yes", args->yes, "no questions: confirms a production run; in a rehearsal also confirms manual steps");
-    app.add_option("--secrets", args->secrets_file, "a file of NAME=value secrets (default: $MIGRATE_SECRETS_FILE)");
-    app.add_option("--max-parallel", args->max_parallel, "how many independent steps may run at once")
-        ->check(CLI::Range(1, 64))->capture_default_str();
+    app.add_flag(
+        "--yes", args->yes,
+        "no questions: confirms a production run; in a rehearsal also confirms manual steps");
+    app.add_option("--secrets", args->secrets_file,
+                   "a file of NAME=value secrets (default: $MIGRATE_SECRETS_FILE)");
+    app.add_option("--max-parallel", args->max_parallel,
+                   "how many independent steps may run at once")
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
     return [args, &global] { return execute(*args, global); };
 }
 

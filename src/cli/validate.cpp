@@ -13,7 +13,8 @@ CommandAction setup_validate(CLI::App& app, GlobalOptions& global) {
     };
     auto options = std::make_shared<Options>();
     app.add_option("runbook", options->runbook, "the runbook (YAML or JSON)")->required();
-    app.add_option("--env", options->env, "check this environment only (default: every environment)");
+    app.add_option("--env", options->env,
+                   "check this environment only (default: every environment)");
     app.add_option("--set", options->sets, "override a variable: name=value");
     return [options, &global] {
         runbook::ValidateOptions validate;
@@ -28,8 +29,8 @@ CommandAction setup_validate(CLI::App& app, GlobalOptions& global) {
                             {"steps", steps},
                             {"diagnostics", loaded.diagnostics->to_json()}});
         } else {
-            std::cout << options->runbook << ": ok: '" << loaded.book.name << "', " << loaded.book.phases.size()
-                      << " phases, " << steps << " steps" << std::endl;
+            std::cout << options->runbook << ": ok: '" << loaded.book.name << "', "
+                      << loaded.book.phases.size() << " phases, " << steps << " steps" << std::endl;
         }
         return 0;
     };

@@ -26,7 +26,8 @@ PriorState read_prior_state(const journal::ReadResult& journal) {
                 prior.runbook_sha256 = record.string("runbook_sha256");
                 prior.step_hashes.clear();
                 if (data.contains("step_hashes"))
-                    for (const auto& [id, hash] : data["step_hashes"].items()) prior.step_hashes[id] = hash.get<std::string>();
+                    for (const auto& [id, hash] : data["step_hashes"].items())
+                        prior.step_hashes[id] = hash.get<std::string>();
             }
         } else if (event == "run.end") {
             prior.last_status = record.string("status");
@@ -60,7 +61,8 @@ PriorState read_prior_state(const journal::ReadResult& journal) {
 }
 
 struct Engine::Impl {
-    explicit Impl(EngineSetup setup_in) : setup(std::move(setup_in)), graph(setup.book), shared{setup} {}
+    explicit Impl(EngineSetup setup_in)
+        : setup(std::move(setup_in)), graph(setup.book), shared{setup} {}
 
     struct Slot {
         const runbook::Step* step = nullptr;
@@ -89,17 +91,19 @@ struct Engine::Impl {
     std::vector<std::string> tolerated;
     std::string rollback_trigger;
     // Bookkeeping that keeps scheduling linear in the number of steps.
-    std::set<std::size_t> ready_queue;          // pending slots whose needs are met, in file order
+    std::set<std::size_t> ready_queue;  // pending slots whose needs are met, in file order
     std::set<std::size_t> running_slots;
-    std::vector<std::size_t> finished_slots;    // filled by workers, drained by the scheduler
-    std::map<std::string, int> phase_open;      // steps of a phase not yet in a final state
+    std::vector<std::size_t> finished_slots;  // filled by workers, drained by the scheduler
+    std::map<std::string, int> phase_open;    // steps of a phase not yet in a final state
     std::map<std::string, bool> phase_failed;
 
     void skip(Slot& slot, const std::string& reason) {
         slot.state = StepState::skipped;
         shared.unavailable.insert(slot.step->id);
-        Json fields{{"step", slot.step->id}, {"phase", slot.step->phase_id}, {"kind", slot.step->kind},
-                    {"role", slot.step->role}, {"status", "skipped"}, {"reason", reason}, {"duration_ms", 0}};
+        Json fields{{"step", slot.step->id},   {"phase", slot.step->phase_id},
+                    {"kind", slot.step->kind}, {"role", slot.step->role},
+                    {"status", "skipped"},     {"reason", reason},
+                    {"duration_ms", 0}};
         shared.journal("step.end", fields);
         setup.console.line("  skip   " + slot.step->id + " (" + reason + ")");
     }
@@ -111,8 +115,10 @@ struct Engine::Impl {
         for (bool again = true; again;) {
             again = false;
             for (auto it = done.begin(); it != done.end();) {
-                const auto& needs = graph.contains(*it) ? graph.needs(*it) : std::vector<std::string>{};
-                bool stale = std::any_of(needs.begin(), needs.end(), [&](const std::string& n) { return !done.count(n); });
+                const auto& needs =
+                    graph.contains(*it) ? graph.needs(*it) : std::vector<std::string>{};
+                bool stale = std::any_of(needs.begin(), needs.end(),
+                                         [&](const std::string& n) { return !done.count(n); });
                 if (stale) {
                     it = done.erase(it);
                     again = true;
@@ -162,11 +168,13 @@ struct Engine::Impl {
     // A step reached a state its dependents may start after.
     void release_dependents(std::size_t index) {
         for (std::size_t dependent : slots[index].dependents)
-            if (--slots[dependent].unmet == 0 && slots[dependent].state == StepState::pending) ready_queue.insert(dependent);
+            if (--slots[dependent].unmet == 0 && slots[dependent].state == StepState::pending)
+                ready_queue.insert(dependent);
     }
 
     bool satisfied(StepState state) const {
-        return state == StepState::ok || state == StepState::skipped || state == StepState::tolerated;
+        return state == StepState::ok || state == StepState::skipped ||
+               state == StepState::tolerated;
     }
 
     void start_phase_if_new(const runbook::Step& step) {
@@ -174,15 +182,19 @@ struct Engine::Impl {
         for (const runbook::Phase& phase : setup.book.phases)
             if (phase.id == step.phase_id) {
                 shared.journal("phase.start", Json{{"phase", phase.id}, {"name", phase.name}});
-                setup.console.line("phase " + phase.id + (phase.name.empty() ? "" : ": " + phase.name));
+                setup.console.line("phase " + phase.id +
+                                   (phase.name.empty() ? "" : ": " + phase.name));
             }
     }
 
     void end_phase_if_complete(const runbook::Step& step, StepState state) {
-        if (state == StepState::failed || state == StepState::tolerated) phase_failed[step.phase_id] = true;
+        if (state == StepState::failed || state == StepState::tolerated)
+            phase_failed[step.phase_id] = true;
         if (state == StepState::interrupted || --phase_open[step.phase_id] > 0) return;
         if (phases_started.count(step.phase_id))
-            shared.journal("phase.end", Json{{"phase", step.phase_id}, {"status", phase_failed[step.phase_id] ? "failed" : "ok"}});
+            shared.journal("phase.end",
+                           Json{{"phase", step.phase_id},
+                                {"status", phase_failed[step.phase_id] ? "failed" : "ok"}});
     }
 
     void launch(std::size_t index) {
@@ -231,7 +243,8 @@ struct Engine::Impl {
         const runbook::Step& step = *slot.step;
         if (state == StepState::ok) completed_order.push_back(step.id);
         if (state == StepState::skipped) {
-            std::lock_guard outputs_lock(shared.outputs_mutex);  // step threads read it while expanding
+            std::lock_guard outputs_lock(
+                shared.outputs_mutex);  // step threads read it while expanding
             shared.unavailable.insert(step.id);
         }
         if (state == StepState::failed) {
@@ -260,7 +273,9 @@ struct Engine::Impl {
         for (;;) {
             if (stop_requests() > 0 && !interrupted) {
                 interrupted = true;
-                setup.console.line("stopping: signal received; running steps are being stopped (resume with --resume)");
+                setup.console.line(
+                    "stopping: signal received; running steps are being stopped (resume with "
+                    "--resume)");
                 cancel_running(CancelReason::interrupted);
             }
             check_deadlines();
@@ -357,7 +372,8 @@ struct Engine::Impl {
         RunOutcome outcome;
         outcome.failed = failed;
         outcome.tolerated = tolerated;
-        bool all_done = std::all_of(slots.begin(), slots.end(), [&](const Slot& slot) { return satisfied(slot.state); });
+        bool all_done = std::all_of(slots.begin(), slots.end(),
+                                    [&](const Slot& slot) { return satisfied(slot.state); });
         if (interrupted) {
             outcome.status = "interrupted";
             outcome.exit_code = exit_code::k_interrupted;
@@ -368,12 +384,18 @@ struct Engine::Impl {
             outcome.status = "ok";
         }
         for (const runbook::Phase& phase : setup.book.phases) {
-            bool open = phases_started.count(phase.id) && std::any_of(slots.begin(), slots.end(), [&](const Slot& slot) {
-                return slot.step->phase_id == phase.id && !satisfied(slot.state) && slot.state != StepState::failed;
-            });
-            if (open) shared.journal("phase.end", Json{{"phase", phase.id}, {"status", outcome.status == "ok" ? "ok" : "incomplete"}});
+            bool open = phases_started.count(phase.id) &&
+                        std::any_of(slots.begin(), slots.end(), [&](const Slot& slot) {
+                            return slot.step->phase_id == phase.id && !satisfied(slot.state) &&
+                                   slot.state != StepState::failed;
+                        });
+            if (open)
+                shared.journal("phase.end",
+                               Json{{"phase", phase.id},
+                                    {"status", outcome.status == "ok" ? "ok" : "incomplete"}});
         }
-        Json end{{"status", outcome.status}, {"duration_ms", setup.services.clock.steady_ms() - started}};
+        Json end{{"status", outcome.status},
+                 {"duration_ms", setup.services.clock.steady_ms() - started}};
         if (!failed.empty()) end["failed"] = failed;
         if (!tolerated.empty()) end["tolerated"] = tolerated;
         if (rollback_wanted) end["rolled_back"] = !interrupted;

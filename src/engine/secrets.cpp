@@ -31,8 +31,10 @@ SecretStore::SecretStore(const std::string& secrets_file) {
 
 std::optional<std::string> SecretStore::get(const std::string& name) const {
     std::optional<std::string> value;
-    if (const char* env = std::getenv(name.c_str())) value = env;
-    else if (auto it = m_file_values.find(name); it != m_file_values.end()) value = it->second;
+    if (const char* env = std::getenv(name.c_str()))
+        value = env;
+    else if (auto it = m_file_values.find(name); it != m_file_values.end())
+        value = it->second;
     if (value) Redactor::global().add_secret(*value);
     return value;
 }

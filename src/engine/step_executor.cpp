@@ -12,19 +12,27 @@ namespace migrate::engine {
 
 std::string state_name(StepState state) {
     switch (state) {
-        case StepState::pending: return "pending";
-        case StepState::running: return "running";
-        case StepState::ok: return "ok";
-        case StepState::failed: return "failed";
-        case StepState::tolerated: return "failed";
-        case StepState::skipped: return "skipped";
-        case StepState::interrupted: return "interrupted";
+        case StepState::pending:
+            return "pending";
+        case StepState::running:
+            return "running";
+        case StepState::ok:
+            return "ok";
+        case StepState::failed:
+            return "failed";
+        case StepState::tolerated:
+            return "failed";
+        case StepState::skipped:
+            return "skipped";
+        case StepState::interrupted:
+            return "interrupted";
     }
     return "?";
 }
 
 void RunShared::journal(const std::string& event, Json fields) const {
-    if (setup.journal != nullptr) setup.journal->append(event, std::move(fields), journal::is_sync_point(event));
+    if (setup.journal != nullptr)
+        setup.journal->append(event, std::move(fields), journal::is_sync_point(event));
 }
 
 void StepControl::cancel(CancelReason reason) {
@@ -43,7 +51,8 @@ public:
         m_shared.setup.console.progress(m_step.id, "  .. " + m_step.id + ": " + message, now);
         if (now - m_last_journaled < 1000 && m_last_journaled != 0) return;
         m_last_journaled = now;
-        m_shared.journal("step.progress", Json{{"step", m_step.id}, {"message", message}, {"metrics", metrics}});
+        m_shared.journal("step.progress",
+                         Json{{"step", m_step.id}, {"message", message}, {"metrics", metrics}});
     }
     void checkpoint(const Json& state) override {
         m_shared.journal("step.checkpoint", Json{{"step", m_step.id}, {"state", state}});
@@ -58,8 +67,8 @@ public:
                                               {"note", confirmation.note},
                                               {"via", confirmation.via},
                                               {"waited_ms", waited.count()}});
-        m_shared.setup.console.line("  confirmed " + m_step.id + " by " + confirmation.by + " (" + confirmation.via +
-                                    ") after " + format_duration(waited));
+        m_shared.setup.console.line("  confirmed " + m_step.id + " by " + confirmation.by + " (" +
+                                    confirmation.via + ") after " + format_duration(waited));
     }
     void say(const std::string& line) override { m_shared.setup.console.line("  " + line); }
 
@@ -78,7 +87,8 @@ std::string one_line(const std::string& text) {
 }
 
 std::string where(const runbook::SourceFile& source, const runbook::Mark& mark) {
-    return source.path() + ":" + std::to_string(mark.line) + ":" + std::to_string(mark.column) + ": ";
+    return source.path() + ":" + std::to_string(mark.line) + ":" + std::to_string(mark.column) +
+           ": ";
 }
 
 }  // namespace
@@ -94,18 +104,22 @@ std::string StepExecutor::expand_text(const std::string& text, const runbook::Ma
                     return it->second;
                 }
                 case Reference::Kind::env:
-                    if (const char* value = std::getenv(ref.name.c_str())) return std::string(value);
+                    if (const char* value = std::getenv(ref.name.c_str()))
+                        return std::string(value);
                     return std::nullopt;
-                case Reference::Kind::secret: return m_shared.setup.secrets(ref.name);
+                case Reference::Kind::secret:
+                    return m_shared.setup.secrets(ref.name);
                 case Reference::Kind::step_output: {
                     std::lock_guard lock(m_shared.outputs_mutex);
                     if (m_shared.dry_run) return "<" + ref.step_id + "." + ref.name + ">";
                     if (m_shared.unavailable.count(ref.step_id))
-                        throw runbook::InterpolationError("step '" + ref.step_id + "' was skipped, so its output '" +
+                        throw runbook::InterpolationError("step '" + ref.step_id +
+                                                              "' was skipped, so its output '" +
                                                               ref.name + "' does not exist",
                                                           ref.offset);
                     auto step = m_shared.outputs.find(ref.step_id);
-                    if (step == m_shared.outputs.end() || !step->second.contains(ref.name)) return std::nullopt;
+                    if (step == m_shared.outputs.end() || !step->second.contains(ref.name))
+                        return std::nullopt;
                     const Json& value = step->second[ref.name];
                     return value.is_string() ? value.get<std::string>() : value.dump();
                 }
@@ -114,14 +128,18 @@ std::string StepExecutor::expand_text(const std::string& text, const runbook::Ma
         });
     } catch (const runbook::InterpolationError& e) {
         const auto& source = *m_shared.setup.book.source;
-        throw StepError(where(source, runbook::reference_mark(source, mark, text, e.offset())) + e.what(), false);
+        throw StepError(
+            where(source, runbook::reference_mark(source, mark, text, e.offset())) + e.what(),
+            false);
     }
 }
 
 Json StepExecutor::interpolate(const runbook::Node& node) const {
     switch (node.type) {
-        case runbook::Node::Type::null: return nullptr;
-        case runbook::Node::Type::scalar: return expand_text(node.value, node.mark);
+        case runbook::Node::Type::null:
+            return nullptr;
+        case runbook::Node::Type::scalar:
+            return expand_text(node.value, node.mark);
         case runbook::Node::Type::sequence: {
             Json list = Json::array();
             for (const auto& item : node.items) list.push_back(interpolate(item));
@@ -144,7 +162,10 @@ Json StepExecutor::connection(const std::string& name) const {
 }
 
 Json StepExecutor::step_fields() const {
-    Json fields{{"step", m_step.id}, {"phase", m_step.phase_id}, {"kind", m_step.kind}, {"role", m_step.role}};
+    Json fields{{"step", m_step.id},
+                {"phase", m_step.phase_id},
+                {"kind", m_step.kind},
+                {"role", m_step.role}};
     if (m_step.is_rollback) fields["rollback_of"] = m_step.rollback_of;
     if (m_step.downtime != runbook::DowntimeMarker::none)
         fields["downtime"] = m_step.downtime == runbook::DowntimeMarker::start ? "start" : "end";
@@ -163,19 +184,23 @@ StepResult StepExecutor::execute() {
                 fields["reason"] = "when: '" + m_step.when.text + "' is false";
                 fields["duration_ms"] = 0;
                 m_shared.journal("step.end", fields);
-                setup.console.line("  skip   " + m_step.id + " (when: " + m_step.when.text + " is false)");
+                setup.console.line("  skip   " + m_step.id + " (when: " + m_step.when.text +
+                                   " is false)");
                 return {StepState::skipped, ""};
             }
         } catch (const std::exception& e) {
             m_shared.journal("step.start", step_fields());
-            return finish({StepState::failed, std::string("bad 'when': ") + e.what()}, nullptr, started, 0);
+            return finish({StepState::failed, std::string("bad 'when': ") + e.what()}, nullptr,
+                          started, 0);
         }
     }
     Json start = step_fields();
     if (!m_step.name.empty()) start["name"] = m_step.name;
     m_shared.journal("step.start", start);
     const kinds::KindSpec* kind = kinds::find_kind(setup.kinds, m_step.kind);
-    if (kind == nullptr) return finish({StepState::failed, "unknown kind '" + m_step.kind + "'"}, nullptr, started, 0);
+    if (kind == nullptr)
+        return finish({StepState::failed, "unknown kind '" + m_step.kind + "'"}, nullptr, started,
+                      0);
     kinds::Params params;
     try {
         params = kinds::Params(interpolate(m_step.with), &kind->schema.params);
@@ -185,14 +210,24 @@ StepResult StepExecutor::execute() {
     std::unique_ptr<kinds::StepRunner> runner = kind->make();
     ExecutorEvents events(m_shared, m_step);
     std::optional<Json> checkpoint;
-    if (auto it = m_shared.checkpoints.find(m_step.id); it != m_shared.checkpoints.end()) checkpoint = it->second;
-    std::string log_path = setup.options.log_dir.empty() ? "" : setup.options.log_dir + "/" + m_step.id + ".log";
+    if (auto it = m_shared.checkpoints.find(m_step.id); it != m_shared.checkpoints.end())
+        checkpoint = it->second;
+    std::string log_path =
+        setup.options.log_dir.empty() ? "" : setup.options.log_dir + "/" + m_step.id + ".log";
     auto role = setup.book.roles.find(m_step.role);
-    kinds::StepContext context{m_step, params, m_control.stop, setup.services, events, setup.options.mode,
-                               role == setup.book.roles.end() ? "" : role->second, log_path, checkpoint,
+    kinds::StepContext context{m_step,
+                               params,
+                               m_control.stop,
+                               setup.services,
+                               events,
+                               setup.options.mode,
+                               role == setup.book.roles.end() ? "" : role->second,
+                               log_path,
+                               checkpoint,
                                connection_lookup()};
     events.remember_checkpoints_in(&context.last_checkpoint);
-    setup.console.line("  start  " + m_step.id + " (" + m_step.role + ", " + m_step.kind + "): " + one_line(runner->describe(context)));
+    setup.console.line("  start  " + m_step.id + " (" + m_step.role + ", " + m_step.kind +
+                       "): " + one_line(runner->describe(context)));
     int attempts = 0;
     StepResult result;
     try {
@@ -217,12 +252,21 @@ StepResult StepExecutor::attempt_loop(kinds::StepContext& context, kinds::StepRu
         {
             std::lock_guard lock(m_control.mutex);
             m_control.attempt = token;
-            if (m_control.stop.cancelled()) return {StepState::interrupted, "stopped before the attempt started"};
+            if (m_control.stop.cancelled())
+                return {StepState::interrupted, "stopped before the attempt started"};
         }
-        m_control.deadline_ms = m_step.timeout ? setup.services.clock.steady_ms() + m_step.timeout->count() : 0;
-        kinds::StepContext attempt_context{context.step, context.params, *token, context.services, context.events,
-                                           context.mode, context.role_description, context.log_path,
-                                           context.last_checkpoint, context.connections};
+        m_control.deadline_ms =
+            m_step.timeout ? setup.services.clock.steady_ms() + m_step.timeout->count() : 0;
+        kinds::StepContext attempt_context{context.step,
+                                           context.params,
+                                           *token,
+                                           context.services,
+                                           context.events,
+                                           context.mode,
+                                           context.role_description,
+                                           context.log_path,
+                                           context.last_checkpoint,
+                                           context.connections};
         std::string error;
         bool retryable = false;
         try {
@@ -245,21 +289,29 @@ StepResult StepExecutor::attempt_loop(kinds::StepContext& context, kinds::StepRu
         context.metrics = attempt_context.metrics;
         CancelReason reason = token->reason();
         if (reason == CancelReason::interrupted || reason == CancelReason::aborted)
-            return {StepState::interrupted, reason == CancelReason::interrupted ? "interrupted by a signal" : "stopped: another step failed"};
+            return {StepState::interrupted, reason == CancelReason::interrupted
+                                                ? "interrupted by a signal"
+                                                : "stopped: another step failed"};
         if (reason == CancelReason::timeout) {
             error = "timed out after " + format_duration(*m_step.timeout);
             retryable = true;
         }
         if (!retryable || attempt >= retry.attempts) return {StepState::failed, error};
-        m_shared.journal("step.retry", Json{{"step", m_step.id}, {"attempt", attempt}, {"error", error}, {"backoff_ms", backoff.count()}});
-        setup.console.line("  retry  " + m_step.id + " in " + format_duration(backoff) + " (attempt " + std::to_string(attempt) +
-                           " of " + std::to_string(retry.attempts) + " failed: " + error + ")");
-        if (!setup.services.clock.sleep(backoff, m_control.stop)) return {StepState::interrupted, "interrupted during the retry backoff"};
+        m_shared.journal("step.retry", Json{{"step", m_step.id},
+                                            {"attempt", attempt},
+                                            {"error", error},
+                                            {"backoff_ms", backoff.count()}});
+        setup.console.line("  retry  " + m_step.id + " in " + format_duration(backoff) +
+                           " (attempt " + std::to_string(attempt) + " of " +
+                           std::to_string(retry.attempts) + " failed: " + error + ")");
+        if (!setup.services.clock.sleep(backoff, m_control.stop))
+            return {StepState::interrupted, "interrupted during the retry backoff"};
         backoff = std::min(backoff * 2, retry.max_backoff);
     }
 }
 
-StepResult StepExecutor::finish(StepResult result, const kinds::StepContext* context, std::int64_t started, int attempts) {
+StepResult StepExecutor::finish(StepResult result, const kinds::StepContext* context,
+                                std::int64_t started, int attempts) {
     const EngineSetup& setup = m_shared.setup;
     std::int64_t duration = setup.services.clock.steady_ms() - started;
     Json fields = step_fields();
@@ -278,10 +330,13 @@ StepResult StepExecutor::finish(StepResult result, const kinds::StepContext* con
     }
     if (!result.error.empty()) fields["error"] = result.error;
     m_shared.journal("step.end", fields);
-    std::string verdict = result.state == StepState::ok ? "ok    " : result.state == StepState::interrupted ? "stop  " : "FAILED";
+    std::string verdict = result.state == StepState::ok            ? "ok    "
+                          : result.state == StepState::interrupted ? "stop  "
+                                                                   : "FAILED";
     setup.console.line("  " + verdict + " " + m_step.id + " " + format_duration(Millis(duration)) +
                        (result.error.empty() ? "" : ": " + result.error));
-    if (result.state == StepState::failed && context != nullptr && context->details.contains("tail")) {
+    if (result.state == StepState::failed && context != nullptr &&
+        context->details.contains("tail")) {
         std::string tail = context->details["tail"].get<std::string>();
         if (!tail.empty()) setup.console.line("         output (last lines):\n" + tail);
     }
@@ -293,18 +348,28 @@ StepResult StepExecutor::preflight() {
     const kinds::KindSpec* kind = kinds::find_kind(setup.kinds, m_step.kind);
     if (kind == nullptr) return {StepState::failed, "unknown kind '" + m_step.kind + "'"};
     try {
-        if (m_step.when.present && !runbook::evaluate_condition(expand_text(m_step.when.text, m_step.when.mark))) {
-            setup.console.line("  skip   " + m_step.id + " (when: " + m_step.when.text + " is false)");
+        if (m_step.when.present &&
+            !runbook::evaluate_condition(expand_text(m_step.when.text, m_step.when.mark))) {
+            setup.console.line("  skip   " + m_step.id + " (when: " + m_step.when.text +
+                               " is false)");
             return {StepState::skipped, ""};
         }
         kinds::Params params(interpolate(m_step.with), &kind->schema.params);
         std::unique_ptr<kinds::StepRunner> runner = kind->make();
         ExecutorEvents events(m_shared, m_step);
         auto role = setup.book.roles.find(m_step.role);
-        kinds::StepContext context{m_step, params, m_control.stop, setup.services, events, kinds::RunMode::dry_run,
-                                   role == setup.book.roles.end() ? "" : role->second, "", std::nullopt,
+        kinds::StepContext context{m_step,
+                                   params,
+                                   m_control.stop,
+                                   setup.services,
+                                   events,
+                                   kinds::RunMode::dry_run,
+                                   role == setup.book.roles.end() ? "" : role->second,
+                                   "",
+                                   std::nullopt,
                                    connection_lookup()};
-        setup.console.line("  would  " + m_step.id + " (" + m_step.role + ", " + m_step.kind + "): " + one_line(runner->describe(context)));
+        setup.console.line("  would  " + m_step.id + " (" + m_step.role + ", " + m_step.kind +
+                           "): " + one_line(runner->describe(context)));
         runner->preflight(context);
         return {StepState::ok, ""};
     } catch (const std::exception& e) {

@@ -17,10 +17,10 @@ std::string state_name(StepState state);
 struct RunShared {
     const EngineSetup& setup;
     std::mutex outputs_mutex;
-    std::map<std::string, Json> outputs;       // step id -> outputs
-    std::set<std::string> unavailable;          // steps that did not run (skipped)
-    std::map<std::string, Json> checkpoints;   // from the journal, for resume
-    bool dry_run = false;  // outputs of earlier steps are placeholders
+    std::map<std::string, Json> outputs;      // step id -> outputs
+    std::set<std::string> unavailable;        // steps that did not run (skipped)
+    std::map<std::string, Json> checkpoints;  // from the journal, for resume
+    bool dry_run = false;                     // outputs of earlier steps are placeholders
     void journal(const std::string& event, Json fields) const;
 };
 
@@ -55,7 +55,8 @@ private:
     }
     std::string expand_text(const std::string& text, const runbook::Mark& mark) const;
     StepResult attempt_loop(kinds::StepContext& context, kinds::StepRunner& runner);
-    StepResult finish(StepResult result, const kinds::StepContext* context, std::int64_t started, int attempts);
+    StepResult finish(StepResult result, const kinds::StepContext* context, std::int64_t started,
+                      int attempts);
     Json step_fields() const;
 
     RunShared& m_shared;

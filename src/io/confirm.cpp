@@ -20,7 +20,8 @@ namespace migrate::io {
 std::string inbox_path(const std::string& journal_path) { return journal_path + ".confirm"; }
 
 void post_to_inbox(const std::string& journal_path, const InboxEntry& entry) {
-    nlohmann::ordered_json line = {{"step", entry.step}, {"role", entry.role}, {"by", entry.by}, {"note", entry.note}};
+    nlohmann::ordered_json line = {
+        {"step", entry.step}, {"role", entry.role}, {"by", entry.by}, {"note", entry.note}};
     std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     std::string path = inbox_path(journal_path);
     int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -28,7 +29,8 @@ void post_to_inbox(const std::string& journal_path, const InboxEntry& entry) {
     ssize_t written = ::write(fd, text.data(), text.size());
     ::fsync(fd);
     ::close(fd);
-    if (written != static_cast<ssize_t>(text.size())) throw Fatal(path + ": cannot write the confirmation");
+    if (written != static_cast<ssize_t>(text.size()))
+        throw Fatal(path + ": cannot write the confirmation");
 }
 
 EngineConfirmations::EngineConfirmations(std::string journal_path, bool auto_confirm, bool terminal)
@@ -51,7 +53,8 @@ std::optional<InboxEntry> EngineConfirmations::poll_inbox(const ConfirmationRequ
                 m_pending.push_back(InboxEntry{entry.value("step", ""), entry.value("role", ""),
                                                entry.value("by", ""), entry.value("note", "")});
             } catch (const std::exception&) {
-                // `migrate confirm` writes whole JSON lines only; anything else is not a confirmation.
+                // `migrate confirm` writes whole JSON lines only; anything else is not a
+                // confirmation.
             }
         }
     }
@@ -79,7 +82,8 @@ std::optional<Confirmation> EngineConfirmations::poll_terminal(const Confirmatio
     std::string answer = trim(m_terminal_buffer.substr(0, newline));
     m_terminal_buffer.erase(0, newline + 1);
     if (answer != "done" && answer != "yes" && answer != "y") {
-        std::cout << "  type 'done' when the step is done (or confirm it with `migrate confirm`)" << std::endl;
+        std::cout << "  type 'done' when the step is done (or confirm it with `migrate confirm`)"
+                  << std::endl;
         return std::nullopt;
     }
     const char* user = std::getenv("USER");
@@ -90,16 +94,21 @@ std::optional<Confirmation> EngineConfirmations::poll_terminal(const Confirmatio
     return Confirmation{user, "", "terminal"};
 }
 
-std::optional<Confirmation> EngineConfirmations::wait(const ConfirmationRequest& request, CancelToken& cancel) {
+std::optional<Confirmation> EngineConfirmations::wait(const ConfirmationRequest& request,
+                                                      CancelToken& cancel) {
     std::unique_lock lock(m_mutex);
     if (m_auto_confirm) return Confirmation{"--yes", "confirmed by --yes (rehearsal)", "--yes"};
-    std::string confirm_command = "migrate confirm " + m_journal_path + " " + request.step_id + " --as " + request.role;
-    std::cout << "\n  >> " << request.role << (request.role_description.empty() ? "" : " (" + request.role_description + ")")
+    std::string confirm_command =
+        "migrate confirm " + m_journal_path + " " + request.step_id + " --as " + request.role;
+    std::cout << "\n  >> " << request.role
+              << (request.role_description.empty() ? "" : " (" + request.role_description + ")")
               << ", step '" << request.step_id << "':\n     " << request.instructions << "\n"
-              << (m_terminal ? "     type 'done' here when it is done, or run: " : "     confirm with: ")
+              << (m_terminal ? "     type 'done' here when it is done, or run: "
+                             : "     confirm with: ")
               << confirm_command << std::endl;
     while (!cancel.cancelled()) {
-        if (auto entry = poll_inbox(request)) return Confirmation{entry->by, entry->note, "migrate confirm"};
+        if (auto entry = poll_inbox(request))
+            return Confirmation{entry->by, entry->note, "migrate confirm"};
         if (m_terminal)
             if (auto answer = poll_terminal(request)) return answer;
         lock.unlock();

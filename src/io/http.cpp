@@ -43,8 +43,10 @@ HttpResponse CurlHttpClient::perform(const HttpRequest& request, CancelToken& ca
     }
     Transfer transfer{{}, &cancel};
     curl_slist* headers = nullptr;
-    for (const std::string& header : request.headers) headers = curl_slist_append(headers, header.c_str());
-    std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(headers, curl_slist_free_all);
+    for (const std::string& header : request.headers)
+        headers = curl_slist_append(headers, header.c_str());
+    std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(headers,
+                                                                             curl_slist_free_all);
     char error[CURL_ERROR_SIZE] = {0};
     CURL* handle = curl.get();
     curl_easy_setopt(handle, CURLOPT_URL, request.url.c_str());
@@ -69,13 +71,16 @@ HttpResponse CurlHttpClient::perform(const HttpRequest& request, CancelToken& ca
     } else if (request.method != "GET") {
         curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     }
-    if (!request.body.empty() || request.method == "POST" || request.method == "PUT" || request.method == "PATCH") {
+    if (!request.body.empty() || request.method == "POST" || request.method == "PUT" ||
+        request.method == "PATCH") {
         curl_easy_setopt(handle, CURLOPT_POSTFIELDS, request.body.c_str());
-        curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+        curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE,
+                         static_cast<curl_off_t>(request.body.size()));
     }
     CURLcode code = curl_easy_perform(handle);
     if (code != CURLE_OK) {
-        response.error = cancel.cancelled() ? "cancelled" : (error[0] ? error : curl_easy_strerror(code));
+        response.error =
+            cancel.cancelled() ? "cancelled" : (error[0] ? error : curl_easy_strerror(code));
         return response;
     }
     curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &response.status);

@@ -48,7 +48,8 @@ constexpr std::size_t k_tail_cap = 16 * 1024;
 // The guard: leader of the step's process group. It starts the command, waits for it, and
 // if its parent (migrate) dies it kills the whole group. Only async-signal-safe calls here:
 // this runs in the child of a multi-threaded process.
-[[noreturn]] void run_guard(const ProcessSpec& spec, char* const* envp, pid_t engine_pid, int out_fd, int err_fd) {
+[[noreturn]] void run_guard(const ProcessSpec& spec, char* const* envp, pid_t engine_pid,
+                            int out_fd, int err_fd) {
     ::setpgid(0, 0);
     sigset_t watched;
     sigemptyset(&watched);
@@ -88,7 +89,8 @@ struct Pipe {
     int write_end = -1;
     Pipe() {
         int fds[2];
-        if (::pipe2(fds, O_CLOEXEC) != 0) throw StepError(std::string("cannot create a pipe: ") + std::strerror(errno), true);
+        if (::pipe2(fds, O_CLOEXEC) != 0)
+            throw StepError(std::string("cannot create a pipe: ") + std::strerror(errno), true);
         read_end = fds[0];
         write_end = fds[1];
     }
@@ -145,7 +147,8 @@ ProcessResult SystemProcessRunner::run(const ProcessSpec& spec, CancelToken& can
     for (std::string& entry : env_strings) envp.push_back(entry.data());
     envp.push_back(nullptr);
     pid_t guard = ::fork();
-    if (guard < 0) throw StepError(std::string("cannot start a process: ") + std::strerror(errno), true);
+    if (guard < 0)
+        throw StepError(std::string("cannot start a process: ") + std::strerror(errno), true);
     if (guard == 0) {
         ::close(out.read_end);
         ::close(err.read_end);
@@ -209,7 +212,8 @@ ProcessResult SystemProcessRunner::run(const ProcessSpec& spec, CancelToken& can
         if (!exited) ::usleep(pause);
     }
     ProcessResult result = collector.finish();
-    spdlog::debug("process group {} ended: status {}{}", guard, status, term_sent ? " (after a stop request)" : "");
+    spdlog::debug("process group {} ended: status {}{}", guard, status,
+                  term_sent ? " (after a stop request)" : "");
     if (WIFEXITED(status)) {
         result.exit_code = WEXITSTATUS(status);
         if (result.exit_code > 128 && term_sent) result.term_signal = result.exit_code - 128;

@@ -18,7 +18,8 @@ public:
 
     // The hash of a record whose text without "h" is `content_head` followed by `tail`
     // (the reader passes the line up to the hash field and "}", so nothing is copied).
-    std::string hex(std::string_view previous, std::string_view content_head, std::string_view tail = "") {
+    std::string hex(std::string_view previous, std::string_view content_head,
+                    std::string_view tail = "") {
         unsigned char digest[EVP_MAX_MD_SIZE];
         unsigned int length = compute(previous, content_head, tail, digest);
         static constexpr char k_digits[] = "0123456789abcdef";
@@ -37,12 +38,15 @@ public:
         static constexpr char k_digits[] = "0123456789abcdef";
         if (expected.size() != 2 * length) return false;
         for (unsigned int i = 0; i < length; ++i)
-            if (expected[2 * i] != k_digits[digest[i] >> 4] || expected[2 * i + 1] != k_digits[digest[i] & 15]) return false;
+            if (expected[2 * i] != k_digits[digest[i] >> 4] ||
+                expected[2 * i + 1] != k_digits[digest[i] & 15])
+                return false;
         return true;
     }
 
 private:
-    unsigned int compute(std::string_view previous, std::string_view head, std::string_view tail, unsigned char* digest) {
+    unsigned int compute(std::string_view previous, std::string_view head, std::string_view tail,
+                         unsigned char* digest) {
         unsigned int length = 0;
         EVP_DigestInit_ex(m_context, m_md, nullptr);
         EVP_DigestUpdate(m_context, previous.data(), previous.size());

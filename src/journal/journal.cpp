@@ -14,9 +14,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "migrate/util/digest.h"
 #include "migrate/util/error.h"
 #include "migrate/util/redactor.h"
-#include "migrate/util/digest.h"
 
 namespace migrate::journal {
 namespace {
@@ -66,45 +66,58 @@ bool is_locked(const std::string& path) {
     return locked;
 }
 
-std::unique_ptr<Writer> Writer::open(const std::string& path, std::string run_id, Clock& clock, bool force) {
+std::unique_ptr<Writer> Writer::open(const std::string& path, std::string run_id, Clock& clock,
+                                     bool force) {
     int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) throw Fatal(path + ": cannot open the journal for writing: " + std::strerror(errno));
+    if (fd < 0)
+        throw Fatal(path + ": cannot open the journal for writing: " + std::strerror(errno));
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
         ::close(fd);
-        throw Fatal(path + ": the journal is in use by another migrate run; one writer at a time "
-                           "(wait for it to finish, or stop it first)", exit_code::k_usage);
+        throw Fatal(path +
+                        ": the journal is in use by another migrate run; one writer at a time "
+                        "(wait for it to finish, or stop it first)",
+                    exit_code::k_usage);
     }
     struct stat info {};
     ::fstat(fd, &info);
     simdjson::padded_string text(static_cast<std::size_t>(info.st_size));
-    if (text.size() > 0 && ::pread(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
+    if (text.size() > 0 &&
+        ::pread(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
         ::close(fd);
         throw Fatal(path + ": cannot read the journal: " + std::strerror(errno));
     }
     ReadResult existing = parse_journal(std::string(text.data(), text.size()));
     if (existing.problem && !force) {
         ::close(fd);
-        throw Fatal(path + ":" + std::to_string(existing.problem->line) + ": " + existing.problem->message +
-                        "; the journal does not verify, so migrate will not add to it (--force appends anyway)",
+        throw Fatal(path + ":" + std::to_string(existing.problem->line) + ": " +
+                        existing.problem->message +
+                        "; the journal does not verify, so migrate will not add to it (--force "
+                        "appends anyway)",
                     exit_code::k_usage);
     }
     auto writer = std::unique_ptr<Writer>(new Writer(path, fd, std::move(run_id), clock, existing));
     if (existing.torn_tail) {
         // Close the torn line so it stays a line of its own, and say so in the chain.
-        if (::write(fd, "\n", 1) != 1) throw Fatal(path + ": cannot write the journal: " + std::strerror(errno));
+        if (::write(fd, "\n", 1) != 1)
+            throw Fatal(path + ": cannot write the journal: " + std::strerror(errno));
         std::string torn(text.data() + existing.torn_offset, text.size() - existing.torn_offset);
-        writer->append("journal.repair",
-                       Json{{"line", existing.torn_tail->line},
-                            {"bytes", torn.size()},
-                            {"sha256", sha256_hex(torn)},
-                            {"reason", "the last line was cut off (no newline); it is kept and ignored"}},
-                       true);
+        writer->append(
+            "journal.repair",
+            Json{{"line", existing.torn_tail->line},
+                 {"bytes", torn.size()},
+                 {"sha256", sha256_hex(torn)},
+                 {"reason", "the last line was cut off (no newline); it is kept and ignored"}},
+            true);
     }
     return writer;
 }
 
 Writer::Writer(std::string path, int fd, std::string run_id, Clock& clock, ReadResult existing)
-    : m_path(std::move(path)), m_fd(fd), m_run_id(std::move(run_id)), m_clock(clock), m_existing(std::move(existing)) {
+    : m_path(std::move(path)),
+      m_fd(fd),
+      m_run_id(std::move(run_id)),
+      m_clock(clock),
+      m_existing(std::move(existing)) {
     m_last_hash = m_existing.last_hash;
     m_seq = m_existing.last_seq;
 }
@@ -131,7 +144,8 @@ void Writer::append(const std::string& event, Json fields, bool sync) {
     ssize_t written = ::write(m_fd, line.data(), line.size());
     if (written != static_cast<ssize_t>(line.size()))
         throw Fatal(m_path + ": cannot write the journal" +
-                    (written < 0 ? std::string(": ") + std::strerror(errno) : std::string(": short write (disk full?)")));
+                    (written < 0 ? std::string(": ") + std::strerror(errno)
+                                 : std::string(": short write (disk full?)")));
     if (sync && ::fdatasync(m_fd) != 0)
         throw Fatal(m_path + ": cannot sync the journal to disk: " + std::strerror(errno));
     m_last_hash = hash;

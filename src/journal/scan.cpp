@@ -6,10 +6,10 @@
 
 #include <atomic>
 #include <cerrno>
-#include <thread>
-#include <vector>
 #include <cstring>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "migrate/util/error.h"
 #include "migrate/util/text.h"
@@ -33,8 +33,8 @@ struct LineCheck {
     std::int64_t seq = 0;
 };
 
-LineCheck check_line(simdjson::dom::parser& parser, std::string_view line, bool hash_ok, std::int64_t expected_seq,
-                     simdjson::dom::element& element) {
+LineCheck check_line(simdjson::dom::parser& parser, std::string_view line, bool hash_ok,
+                     std::int64_t expected_seq, simdjson::dom::element& element) {
     LineCheck check;
     if (line.size() < k_hash_suffix_size || line.back() != '}' ||
         line.compare(line.size() - k_hash_suffix_size, k_hash_prefix.size(), k_hash_prefix) != 0) {
@@ -42,7 +42,8 @@ LineCheck check_line(simdjson::dom::parser& parser, std::string_view line, bool 
         return check;
     }
     // The buffer is a padded_string, so reading past the line's end is allowed.
-    if (parser.parse(line.data(), line.size(), false).get(element) != simdjson::SUCCESS || !element.is_object()) {
+    if (parser.parse(line.data(), line.size(), false).get(element) != simdjson::SUCCESS ||
+        !element.is_object()) {
         check.problem = "not valid JSON";
         return check;
     }
@@ -54,7 +55,8 @@ LineCheck check_line(simdjson::dom::parser& parser, std::string_view line, bool 
         return check;
     }
     if (field.get_int64().get(version) != simdjson::SUCCESS || version != k_version) {
-        check.problem = "journal format version " + simdjson::minify(field) + " is not supported; this migrate reads version " +
+        check.problem = "journal format version " + simdjson::minify(field) +
+                        " is not supported; this migrate reads version " +
                         std::to_string(k_version) + " (a newer migrate wrote it?)";
         return check;
     }
@@ -63,16 +65,20 @@ LineCheck check_line(simdjson::dom::parser& parser, std::string_view line, bool 
             check.problem = std::string("record has no \"") + key + "\"";
             return check;
         }
-    if (object["seq"].get_int64().get(check.seq) != simdjson::SUCCESS || check.seq != expected_seq) {
-        check.problem = "sequence number " + simdjson::minify(object["seq"].value_unsafe()) + " where " +
-                        std::to_string(expected_seq) + " was expected (a line deleted or reordered?)";
+    if (object["seq"].get_int64().get(check.seq) != simdjson::SUCCESS ||
+        check.seq != expected_seq) {
+        check.problem = "sequence number " + simdjson::minify(object["seq"].value_unsafe()) +
+                        " where " + std::to_string(expected_seq) +
+                        " was expected (a line deleted or reordered?)";
         return check;
     }
     if (object["ev"].get_string().get(check.event) != simdjson::SUCCESS) {
         check.problem = "record has no \"ev\"";
         return check;
     }
-    if (!hash_ok) check.problem = "hash chain broken: the record was changed, or a line before it was removed";
+    if (!hash_ok)
+        check.problem =
+            "hash chain broken: the record was changed, or a line before it was removed";
     return check;
 }
 
@@ -81,7 +87,8 @@ LineCheck check_line(simdjson::dom::parser& parser, std::string_view line, bool 
 // of the parsing; the parser waits only when it catches up.
 class ChainVerifier {
 public:
-    ChainVerifier(std::string_view text, const std::vector<std::pair<std::size_t, std::size_t>>& lines)
+    ChainVerifier(std::string_view text,
+                  const std::vector<std::pair<std::size_t, std::size_t>>& lines)
         : m_text(text), m_lines(lines), m_ok(lines.size(), 0) {
         m_thread = std::thread([this] { run(); });
     }
@@ -105,9 +112,12 @@ private:
         for (std::size_t i = 0; i < m_lines.size() && !m_stop; ++i) {
             std::string_view line = m_text.substr(m_lines[i].first, m_lines[i].second);
             bool ok = line.size() >= k_hash_suffix_size && line.back() == '}' &&
-                      line.compare(line.size() - k_hash_suffix_size, k_hash_prefix.size(), k_hash_prefix) == 0;
+                      line.compare(line.size() - k_hash_suffix_size, k_hash_prefix.size(),
+                                   k_hash_prefix) == 0;
             std::string_view hash = ok ? line.substr(line.size() - 66, 64) : std::string_view();
-            ok = ok && is_hex64(hash) && hasher.matches(previous, line.substr(0, line.size() - k_hash_suffix_size), "}", hash);
+            ok = ok && is_hex64(hash) &&
+                 hasher.matches(previous, line.substr(0, line.size() - k_hash_suffix_size), "}",
+                                hash);
             if (ok) previous = hash;
             m_ok[i] = ok ? 1 : 0;
             if ((i & 255) == 255) m_done.store(i + 1, std::memory_order_release);
@@ -128,7 +138,8 @@ private:
 simdjson::padded_string load_journal_text(const std::string& path) {
     auto loaded = simdjson::padded_string::load(path);
     if (loaded.error() != simdjson::SUCCESS)
-        throw UsageError(path + ": cannot read the journal: " + std::strerror(errno ? errno : ENOENT));
+        throw UsageError(path +
+                         ": cannot read the journal: " + std::strerror(errno ? errno : ENOENT));
     return std::move(loaded).value_unsafe();
 }
 
@@ -139,8 +150,9 @@ ReadResult scan_journal(const simdjson::padded_string& padded, const RecordVisit
     for (std::size_t pos = 0; pos < text.size();) {
         std::size_t end = text.find('\n', pos);
         if (end == std::string_view::npos) {
-            result.torn_tail = Problem{static_cast<int>(lines.size()) + 1,
-                                       "the last line is cut off (no newline): a write did not complete; it is ignored"};
+            result.torn_tail = Problem{
+                static_cast<int>(lines.size()) + 1,
+                "the last line is cut off (no newline): a write did not complete; it is ignored"};
             result.torn_offset = pos;
             break;
         }
@@ -151,7 +163,8 @@ ReadResult scan_journal(const simdjson::padded_string& padded, const RecordVisit
     ChainVerifier chain(text, lines);
     simdjson::dom::parser parser;
     std::string_view previous_hash;
-    std::optional<std::pair<int, std::string>> pending_torn;  // a bad line a repair record may excuse
+    std::optional<std::pair<int, std::string>>
+        pending_torn;  // a bad line a repair record may excuse
     bool pending_had_good_hash = false;
     for (std::size_t i = 0; i < lines.size(); ++i) {
         int number = static_cast<int>(i) + 1;
@@ -162,7 +175,8 @@ ReadResult scan_journal(const simdjson::padded_string& padded, const RecordVisit
         if (pending_torn && pending_had_good_hash) {
             // The bad line's hash was good, so the chain ran through it: the line after it
             // cannot be chained to the last good record, as a repair record must be.
-            check.problem = "hash chain broken: the record was changed, or a line before it was removed";
+            check.problem =
+                "hash chain broken: the record was changed, or a line before it was removed";
         }
         if (!check.problem.empty()) {
             if (pending_torn) break;
@@ -174,7 +188,8 @@ ReadResult scan_journal(const simdjson::padded_string& padded, const RecordVisit
             // Only a repair record naming exactly that line excuses it.
             std::int64_t named = 0;
             bool excused = check.event == "journal.repair" &&
-                           element["line"].get_int64().get(named) == simdjson::SUCCESS && named == pending_torn->first;
+                           element["line"].get_int64().get(named) == simdjson::SUCCESS &&
+                           named == pending_torn->first;
             if (!excused) {
                 result.problem = Problem{pending_torn->first, pending_torn->second};
                 result.last_hash = std::string(previous_hash);

@@ -15,21 +15,26 @@ std::string text_field(const nlohmann::ordered_json& fields, const std::string& 
 
 class FieldReader {
 public:
-    FieldReader(const std::string& name, const nlohmann::ordered_json& fields) : m_name(name), m_fields(fields) {}
+    FieldReader(const std::string& name, const nlohmann::ordered_json& fields)
+        : m_name(name), m_fields(fields) {}
 
     std::string text(const std::string& key) const { return text_field(m_fields, key); }
 
     std::optional<std::int64_t> integer(const std::string& key) const {
         std::string value = text(key);
         if (value.empty()) return std::nullopt;
-        if (std::string problem = runbook::check_scalar(runbook::ParamType::integer, value, {}); !problem.empty()) fail(key, problem);
+        if (std::string problem = runbook::check_scalar(runbook::ParamType::integer, value, {});
+            !problem.empty())
+            fail(key, problem);
         return std::stoll(value);
     }
 
     std::optional<Millis> duration(const std::string& key) const {
         std::string value = text(key);
         if (value.empty()) return std::nullopt;
-        if (std::string problem = runbook::check_scalar(runbook::ParamType::duration, value, {}); !problem.empty()) fail(key, problem);
+        if (std::string problem = runbook::check_scalar(runbook::ParamType::duration, value, {});
+            !problem.empty())
+            fail(key, problem);
         return parse_duration(value);
     }
 
@@ -46,23 +51,30 @@ io::db::Tls tls_of(const std::string& name, const nlohmann::ordered_json& fields
     io::db::Tls tls;
     if (!fields.contains("tls") || fields["tls"].is_null()) return tls;
     const auto& block = fields["tls"];
-    if (!block.is_object()) throw StepError("connection '" + name + "', 'tls' must be a mapping", false);
+    if (!block.is_object())
+        throw StepError("connection '" + name + "', 'tls' must be a mapping", false);
     tls.enabled = true;
     tls.ca_file = text_field(block, "ca_file");
     std::string verify = text_field(block, "verify");
-    if (verify == "false" || verify == "no" || verify == "off") tls.verify = false;
+    if (verify == "false" || verify == "no" || verify == "off")
+        tls.verify = false;
     else if (!verify.empty() && verify != "true" && verify != "yes" && verify != "on")
-        throw StepError("connection '" + name + "', 'tls.verify': expected true or false, found '" + verify + "'", false);
+        throw StepError("connection '" + name + "', 'tls.verify': expected true or false, found '" +
+                            verify + "'",
+                        false);
     return tls;
 }
 
 }  // namespace
 
-io::db::ConnectionSpec mysql_connection_spec(const std::string& name, const nlohmann::ordered_json& fields) {
+io::db::ConnectionSpec mysql_connection_spec(const std::string& name,
+                                             const nlohmann::ordered_json& fields) {
     if (!fields.is_object()) throw StepError("connection '" + name + "' must be a mapping", false);
     FieldReader read(name, fields);
     if (std::string type = read.text("type"); type != "mysql")
-        throw StepError("connection '" + name + "' is of type '" + type + "'; this step needs a mysql connection", false);
+        throw StepError("connection '" + name + "' is of type '" + type +
+                            "'; this step needs a mysql connection",
+                        false);
     io::db::ConnectionSpec spec;
     spec.name = name;
     spec.host = read.text("host");
@@ -72,10 +84,12 @@ io::db::ConnectionSpec mysql_connection_spec(const std::string& name, const nloh
     spec.database = read.text("database");
     Redactor::global().add_secret(spec.password);
     if (auto port = read.integer("port")) {
-        if (*port < 1 || *port > 65535) read.fail("port", "expected a port from 1 to 65535, found " + std::to_string(*port));
+        if (*port < 1 || *port > 65535)
+            read.fail("port", "expected a port from 1 to 65535, found " + std::to_string(*port));
         spec.port = static_cast<unsigned>(*port);
     }
-    if (spec.host.empty() && spec.socket.empty()) read.fail("host", "give 'host' (TCP) or 'socket' (a Unix socket)");
+    if (spec.host.empty() && spec.socket.empty())
+        read.fail("host", "give 'host' (TCP) or 'socket' (a Unix socket)");
     spec.tls = tls_of(name, fields);
     if (auto timeout = read.duration("connect_timeout")) spec.connect_timeout = *timeout;
     if (auto timeout = read.duration("read_timeout")) spec.read_timeout = *timeout;
@@ -83,7 +97,8 @@ io::db::ConnectionSpec mysql_connection_spec(const std::string& name, const nloh
 }
 
 io::db::ConnectionSpec connection_spec(const StepContext& context, const std::string& name) {
-    if (!context.connections) throw StepError("connection '" + name + "': no connections are available here", false);
+    if (!context.connections)
+        throw StepError("connection '" + name + "': no connections are available here", false);
     return mysql_connection_spec(name, context.connections(name));
 }
 
@@ -93,7 +108,8 @@ std::unique_ptr<io::db::Session> connect(StepContext& context, const std::string
 
 void check_connection(StepContext& context, const std::string& name) {
     std::unique_ptr<io::db::Session> session = connect(context, name);
-    context.events.say(session->spec().describe() + " accepts connections: server " + session->server_version());
+    context.events.say(session->spec().describe() + " accepts connections: server " +
+                       session->server_version());
 }
 
 }  // namespace migrate::kinds

@@ -9,20 +9,26 @@ namespace migrate::kinds {
 
 std::string run_mode_name(RunMode mode) {
     switch (mode) {
-        case RunMode::dry_run: return "dry-run";
-        case RunMode::rehearsal: return "rehearsal";
-        case RunMode::production: return "production";
+        case RunMode::dry_run:
+            return "dry-run";
+        case RunMode::rehearsal:
+            return "rehearsal";
+        case RunMode::production:
+            return "production";
     }
     return "?";
 }
 
-bool Params::has(const std::string& name) const { return m_values.contains(name) && !m_values[name].is_null(); }
+bool Params::has(const std::string& name) const {
+    return m_values.contains(name) && !m_values[name].is_null();
+}
 
 std::optional<std::string> Params::scalar(const std::string& name) const {
     if (has(name)) {
         const auto& value = m_values[name];
         if (!value.is_string())
-            throw StepError("parameter '" + name + "' must be a single value, not " + value.dump(), false);
+            throw StepError("parameter '" + name + "' must be a single value, not " + value.dump(),
+                            false);
         return value.get<std::string>();
     }
     if (m_specs != nullptr)
@@ -35,7 +41,8 @@ std::string Params::string(const std::string& name) const { return scalar(name).
 
 std::int64_t Params::integer(const std::string& name) const {
     std::string value = scalar(name).value_or("0");
-    if (std::string problem = runbook::check_scalar(runbook::ParamType::integer, value, {}); !problem.empty())
+    if (std::string problem = runbook::check_scalar(runbook::ParamType::integer, value, {});
+        !problem.empty())
         throw StepError("parameter '" + name + "': " + problem, false);
     return std::stoll(value);
 }
@@ -43,7 +50,9 @@ std::int64_t Params::integer(const std::string& name) const {
 bool Params::boolean(const std::string& name) const {
     bool out = false;
     std::string value = scalar(name).value_or("false");
-    if (!runbook::parse_bool(value, out)) throw StepError("parameter '" + name + "': expected true or false, found '" + value + "'", false);
+    if (!runbook::parse_bool(value, out))
+        throw StepError("parameter '" + name + "': expected true or false, found '" + value + "'",
+                        false);
     return out;
 }
 
@@ -61,7 +70,8 @@ std::vector<std::string> Params::string_list(const std::string& name) const {
     if (value.is_string()) return {value.get<std::string>()};
     if (!value.is_array()) throw StepError("parameter '" + name + "' must be a list", false);
     for (const auto& item : value) {
-        if (!item.is_string()) throw StepError("parameter '" + name + "' must be a list of single values", false);
+        if (!item.is_string())
+            throw StepError("parameter '" + name + "' must be a list of single values", false);
         out.push_back(item.get<std::string>());
     }
     return out;
@@ -73,7 +83,8 @@ std::map<std::string, std::string> Params::string_map(const std::string& name) c
     const auto& value = m_values[name];
     if (!value.is_object()) throw StepError("parameter '" + name + "' must be a mapping", false);
     for (const auto& [key, item] : value.items()) {
-        if (!item.is_string()) throw StepError("parameter '" + name + "." + key + "' must be a single value", false);
+        if (!item.is_string())
+            throw StepError("parameter '" + name + "." + key + "' must be a single value", false);
         out[key] = item.get<std::string>();
     }
     return out;

@@ -6,14 +6,16 @@
 namespace migrate::report {
 namespace {
 
-std::map<std::string, StepSummary> summarise(const Timeline& timeline, std::vector<std::string>& order) {
+std::map<std::string, StepSummary> summarise(const Timeline& timeline,
+                                             std::vector<std::string>& order) {
     std::map<std::string, StepSummary> out;
     for (const StepExecution& execution : timeline.steps) {
         if (!execution.rollback_of.empty()) continue;
         auto [it, inserted] = out.emplace(execution.step, StepSummary{});
         if (inserted) order.push_back(execution.step);
         StepSummary& summary = it->second;
-        if (summary.status != "ok" || execution.status == "ok") summary.duration_ms = execution.duration_ms;
+        if (summary.status != "ok" || execution.status == "ok")
+            summary.duration_ms = execution.duration_ms;
         summary.status = execution.status;
         summary.attempts += execution.attempts;
         summary.retries += static_cast<int>(execution.retry_ms.size());
@@ -29,14 +31,18 @@ std::int64_t total(const Timeline& timeline) {
 }
 
 std::optional<std::int64_t> window(const Timeline& timeline) {
-    if (timeline.downtime_start_ms && timeline.downtime_end_ms) return *timeline.downtime_end_ms - *timeline.downtime_start_ms;
+    if (timeline.downtime_start_ms && timeline.downtime_end_ms)
+        return *timeline.downtime_end_ms - *timeline.downtime_start_ms;
     return std::nullopt;
 }
 
 }  // namespace
 
-RunDiff diff_runs(const Timeline& a, const std::string& path_a, const Timeline& b, const std::string& path_b) {
-    RunDiff diff{path_a, path_b, a.runbook_name(), b.runbook_name(), total(a), total(b), window(a), window(b), {}};
+RunDiff diff_runs(const Timeline& a, const std::string& path_a, const Timeline& b,
+                  const std::string& path_b) {
+    RunDiff diff{path_a,           path_b,    a.runbook_name(),
+                 b.runbook_name(), total(a),  total(b),
+                 window(a),        window(b), {}};
     std::vector<std::string> order_a, order_b;
     auto summary_a = summarise(a, order_a);
     auto summary_b = summarise(b, order_b);

@@ -50,7 +50,8 @@ std::string format_rate(const std::string& metric, double per_second) {
 
 class Estimator {
 public:
-    Estimator(const runbook::Runbook& book, const std::vector<JournalInput>& journals, const EstimateOptions& options)
+    Estimator(const runbook::Runbook& book, const std::vector<JournalInput>& journals,
+              const EstimateOptions& options)
         : m_book(book), m_journals(journals), m_options(options), m_graph(book) {}
 
     Forecast run() {
@@ -58,7 +59,8 @@ public:
         m_forecast.journals = static_cast<int>(m_journals.size());
         collect_samples();
         resolve_variables();
-        for (const runbook::Step* step : m_graph.order()) m_forecast.steps.push_back(forecast_step(*step));
+        for (const runbook::Step* step : m_graph.order())
+            m_forecast.steps.push_back(forecast_step(*step));
         critical_paths();
         totals();
         return m_forecast;
@@ -73,8 +75,9 @@ private:
             const Timeline& timeline = input.timeline;
             m_forecast.runs += static_cast<int>(timeline.runs.size());
             if (!timeline.runbook_name().empty() && timeline.runbook_name() != m_book.name)
-                m_forecast.warnings.push_back(input.path + " is a journal of runbook '" + timeline.runbook_name() +
-                                              "', not '" + m_book.name + "'; only steps with the same ids are used");
+                m_forecast.warnings.push_back(input.path + " is a journal of runbook '" +
+                                              timeline.runbook_name() + "', not '" + m_book.name +
+                                              "'; only steps with the same ids are used");
             for (const StepExecution& execution : timeline.steps) {
                 if (!execution.rollback_of.empty()) continue;
                 seen.insert(execution.step);
@@ -85,9 +88,11 @@ private:
                 sample.duration_ms = static_cast<double>(execution.duration_ms);
                 sample.people = execution.people();
                 if (const runbook::Step* step = m_graph.step(execution.step); step && step->scale)
-                    if (execution.metrics.contains(step->scale->metric) && execution.metrics[step->scale->metric].is_number())
+                    if (execution.metrics.contains(step->scale->metric) &&
+                        execution.metrics[step->scale->metric].is_number())
                         sample.volume = execution.metrics[step->scale->metric].get<double>();
-                if (execution.metrics.contains("watermark_lag_ms") && execution.metrics.contains("rows")) {
+                if (execution.metrics.contains("watermark_lag_ms") &&
+                    execution.metrics.contains("rows")) {
                     sample.watermark_lag_ms = execution.metrics["watermark_lag_ms"].get<double>();
                     sample.rows = execution.metrics["rows"].get<double>();
                 }
@@ -99,22 +104,31 @@ private:
             for (const runbook::Step* step : m_graph.order())
                 if (!seen.count(step->id)) m_forecast.new_steps.push_back(step->id);
         if (!m_journals.empty() && seen.size() == missing.size())
-            m_forecast.warnings.push_back("no step of the runbook appears in the journals: are they from another runbook?");
+            m_forecast.warnings.push_back(
+                "no step of the runbook appears in the journals: are they from another runbook?");
     }
 
     void resolve_variables() {
-        std::map<std::string, std::string> builtins{{"env", m_options.env.value_or("")}, {"mode", "production"},
-                                                    {"runbook_dir", ""}, {"run_id", ""}};
-        auto raw = runbook::raw_variables(m_book, m_options.env.value_or(""), m_options.sets, builtins);
+        std::map<std::string, std::string> builtins{{"env", m_options.env.value_or("")},
+                                                    {"mode", "production"},
+                                                    {"runbook_dir", ""},
+                                                    {"run_id", ""}};
+        auto raw =
+            runbook::raw_variables(m_book, m_options.env.value_or(""), m_options.sets, builtins);
         std::string failed;
         try {
-            m_vars = runbook::resolve_variables(raw, [](const runbook::Reference& ref) -> std::optional<std::string> {
-                if (ref.kind == runbook::Reference::Kind::env)
-                    if (const char* value = std::getenv(ref.name.c_str())) return std::string(value);
-                return std::string();  // secrets play no part in a forecast
-            }, failed);
+            m_vars = runbook::resolve_variables(
+                raw,
+                [](const runbook::Reference& ref) -> std::optional<std::string> {
+                    if (ref.kind == runbook::Reference::Kind::env)
+                        if (const char* value = std::getenv(ref.name.c_str()))
+                            return std::string(value);
+                    return std::string();  // secrets play no part in a forecast
+                },
+                failed);
         } catch (const std::exception& e) {
-            m_forecast.warnings.push_back("variable '" + failed + "': " + e.what() + "; scale volumes that use it are ignored");
+            m_forecast.warnings.push_back("variable '" + failed + "': " + e.what() +
+                                          "; scale volumes that use it are ignored");
         }
     }
 
@@ -122,17 +136,21 @@ private:
         if (!step.scale || step.scale->expect.empty()) return std::nullopt;
         std::string text;
         try {
-            text = runbook::expand(step.scale->expect, [&](const runbook::Reference& ref) -> std::optional<std::string> {
-                if (ref.kind == runbook::Reference::Kind::var && m_vars.count(ref.name)) return m_vars.at(ref.name);
-                return std::nullopt;
-            });
+            text = runbook::expand(
+                step.scale->expect,
+                [&](const runbook::Reference& ref) -> std::optional<std::string> {
+                    if (ref.kind == runbook::Reference::Kind::var && m_vars.count(ref.name))
+                        return m_vars.at(ref.name);
+                    return std::nullopt;
+                });
         } catch (const std::exception& e) {
             m_forecast.warnings.push_back("step '" + step.id + "': scale.expect: " + e.what());
             return std::nullopt;
         }
         if (text.empty()) return std::nullopt;
         if (auto size = parse_size(text)) return static_cast<double>(*size);
-        m_forecast.warnings.push_back("step '" + step.id + "': scale.expect '" + text + "' is not a number or size");
+        m_forecast.warnings.push_back("step '" + step.id + "': scale.expect '" + text +
+                                      "' is not a number or size");
         return std::nullopt;
     }
 
@@ -150,7 +168,9 @@ private:
         double slope = (n * sxy - sx * sy) / denominator;
         double intercept = (sy - slope * sx) / n;
         if (slope <= 0) return 0;
-        double smallest = std::min_element(points.begin(), points.end(), [](auto a, auto b) { return a.second < b.second; })->second;
+        double smallest = std::min_element(points.begin(), points.end(), [](auto a, auto b) {
+                              return a.second < b.second;
+                          })->second;
         return std::clamp(intercept, 0.0, smallest);
     }
 
@@ -181,7 +201,8 @@ private:
         out.source = "journal";
         out.detail = std::to_string(samples.size()) + " sample" + (samples.size() == 1 ? "" : "s");
         delta_growth(step, samples, durations, out);
-        if (std::optional<double> volume = expected_volume(step)) scale(step, samples, *volume, durations, out);
+        if (std::optional<double> volume = expected_volume(step))
+            scale(step, samples, *volume, durations, out);
         out.p50_ms = percentile(durations, 0.5);
         out.p90_ms = percentile(durations, 0.9);
         return out;
@@ -200,19 +221,23 @@ private:
             measured = *s.volume;
         }
         if (scaled.empty()) {
-            m_forecast.warnings.push_back("step '" + step.id + "' declares scale by " + step.scale->metric +
-                                          " but its journal samples recorded no " + step.scale->metric + "; not scaled");
+            m_forecast.warnings.push_back(
+                "step '" + step.id + "' declares scale by " + step.scale->metric +
+                " but its journal samples recorded no " + step.scale->metric + "; not scaled");
             return;
         }
         durations = scaled;
         out.source = "scaled";
-        out.detail = step.scale->metric + " " + (samples.size() == 1 ? format_volume(step.scale->metric, measured) + " -> " : "-> ") +
-                     format_volume(step.scale->metric, volume) + " at " + format_rate(step.scale->metric, percentile(rates, 0.5)) +
-                     (fixed > 0 ? " + fixed " + format_ms(fixed) : "");
+        out.detail =
+            step.scale->metric + " " +
+            (samples.size() == 1 ? format_volume(step.scale->metric, measured) + " -> " : "-> ") +
+            format_volume(step.scale->metric, volume) + " at " +
+            format_rate(step.scale->metric, percentile(rates, 0.5)) +
+            (fixed > 0 ? " + fixed " + format_ms(fixed) : "");
     }
 
-    void delta_growth(const runbook::Step& step, const std::vector<Sample>& samples, std::vector<double>& durations,
-                      StepForecast& out) {
+    void delta_growth(const runbook::Step& step, const std::vector<Sample>& samples,
+                      std::vector<double>& durations, StepForecast& out) {
         const Sample* last = nullptr;
         for (const Sample& s : samples)
             if (s.watermark_lag_ms && s.rows && *s.watermark_lag_ms > 0) last = &s;
@@ -228,7 +253,8 @@ private:
             // The copy's duration grows with the rows it will find.
             for (std::size_t i = 0; i < samples.size(); ++i)
                 if (samples[i].rows && *samples[i].rows > 0)
-                    durations[i] = samples[i].duration_ms * *growth.forecast_rows / *samples[i].rows;
+                    durations[i] =
+                        samples[i].duration_ms * *growth.forecast_rows / *samples[i].rows;
             out.source = "scaled";
             out.detail = "rows " + std::to_string(static_cast<long long>(growth.rows)) + " -> " +
                          std::to_string(static_cast<long long>(*growth.forecast_rows)) + " for a " +
@@ -239,12 +265,14 @@ private:
 
     // Longest path through `needs`, from `from` (or every root) on; returns the finish time
     // of each step and the predecessor on the path.
-    std::map<std::string, double> longest_paths(bool p90, const std::string& from, std::map<std::string, std::string>& previous) {
+    std::map<std::string, double> longest_paths(bool p90, const std::string& from,
+                                                std::map<std::string, std::string>& previous) {
         std::map<std::string, double> finish;
         std::set<std::string> unreachable;
         std::map<std::string, const StepForecast*> figures;
         for (const StepForecast& step : m_forecast.steps) figures[step.id] = &step;
-        std::function<std::optional<double>(const std::string&)> visit = [&](const std::string& id) -> std::optional<double> {
+        std::function<std::optional<double>(const std::string&)> visit =
+            [&](const std::string& id) -> std::optional<double> {
             if (auto it = finish.find(id); it != finish.end()) return it->second;
             if (unreachable.count(id)) return std::nullopt;
             bool reachable = from.empty() || id == from;
@@ -278,12 +306,16 @@ private:
         std::string last;
         for (const auto& [id, finish] : p50)
             if (last.empty() || finish > p50[last]) last = id;
-        for (std::string id = last; !id.empty(); id = previous.count(id) ? previous[id] : "") m_forecast.critical_path.insert(m_forecast.critical_path.begin(), id);
-        for (const auto& [id, finish] : p50) m_forecast.total_p50_ms = std::max(m_forecast.total_p50_ms, finish);
-        for (const auto& [id, finish] : p90) m_forecast.total_p90_ms = std::max(m_forecast.total_p90_ms, finish);
+        for (std::string id = last; !id.empty(); id = previous.count(id) ? previous[id] : "")
+            m_forecast.critical_path.insert(m_forecast.critical_path.begin(), id);
+        for (const auto& [id, finish] : p50)
+            m_forecast.total_p50_ms = std::max(m_forecast.total_p50_ms, finish);
+        for (const auto& [id, finish] : p90)
+            m_forecast.total_p90_ms = std::max(m_forecast.total_p90_ms, finish);
         for (StepForecast& step : m_forecast.steps)
-            step.on_critical_path = std::find(m_forecast.critical_path.begin(), m_forecast.critical_path.end(), step.id) !=
-                                    m_forecast.critical_path.end();
+            step.on_critical_path =
+                std::find(m_forecast.critical_path.begin(), m_forecast.critical_path.end(),
+                          step.id) != m_forecast.critical_path.end();
         window();
     }
 
@@ -302,9 +334,11 @@ private:
                 if (last.empty() || finish > p50[last]) last = id;
         m_forecast.window_to = last;
         m_forecast.window_p50_ms = p50.count(last) ? p50[last] : 0;
-        if (end) m_forecast.window_p90_ms = p90.count(last) ? p90[last] : 0;
+        if (end)
+            m_forecast.window_p90_ms = p90.count(last) ? p90[last] : 0;
         else
-            for (const auto& [id, finish] : p90) m_forecast.window_p90_ms = std::max(m_forecast.window_p90_ms, finish);
+            for (const auto& [id, finish] : p90)
+                m_forecast.window_p90_ms = std::max(m_forecast.window_p90_ms, finish);
         for (const std::string& id : m_graph.downtime_steps())
             for (StepForecast& step : m_forecast.steps)
                 if (step.id == id) step.in_window = true;
@@ -318,13 +352,17 @@ private:
             (step.people ? m_forecast.people_p50_ms : m_forecast.machine_p50_ms) += step.p50_ms;
             (step.people ? m_forecast.people_p90_ms : m_forecast.machine_p90_ms) += step.p90_ms;
         }
-        if (m_options.budget) m_forecast.budget_ms = m_options.budget->count();
-        else if (m_book.downtime_budget) m_forecast.budget_ms = m_book.downtime_budget->count();
+        if (m_options.budget)
+            m_forecast.budget_ms = m_options.budget->count();
+        else if (m_book.downtime_budget)
+            m_forecast.budget_ms = m_book.downtime_budget->count();
         if (m_forecast.budget_ms) {
-            double measured = m_forecast.has_window ? m_forecast.window_p90_ms : m_forecast.total_p90_ms;
+            double measured =
+                m_forecast.has_window ? m_forecast.window_p90_ms : m_forecast.total_p90_ms;
             m_forecast.over_budget = measured > static_cast<double>(*m_forecast.budget_ms);
             if (!m_forecast.has_window)
-                m_forecast.warnings.push_back("no downtime window is marked; the budget is compared with the whole run");
+                m_forecast.warnings.push_back(
+                    "no downtime window is marked; the budget is compared with the whole run");
         }
     }
 
@@ -339,7 +377,8 @@ private:
 
 }  // namespace
 
-Forecast estimate(const runbook::Runbook& book, const std::vector<JournalInput>& journals, const EstimateOptions& options) {
+Forecast estimate(const runbook::Runbook& book, const std::vector<JournalInput>& journals,
+                  const EstimateOptions& options) {
     return Estimator(book, journals, options).run();
 }
 

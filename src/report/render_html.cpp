@@ -15,18 +15,30 @@ std::string escape(const std::string& text) {
     std::string out;
     for (char c : text) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;
 }
 
-constexpr const char* k_palette[] = {"#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#9c755f", "#bab0ac"};
+constexpr const char* k_palette[] = {"#4e79a7", "#f28e2b", "#59a14f", "#b07aa1",
+                                     "#76b7b2", "#edc948", "#9c755f", "#bab0ac"};
 
 constexpr int k_label_width = 200;
 constexpr int k_chart_width = 760;
@@ -47,12 +59,14 @@ public:
     std::string svg() const {
         std::ostringstream out;
         int height = k_top + static_cast<int>(m_timeline.steps.size()) * k_row_height + 10;
-        out << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << k_label_width + k_chart_width + 60 << "\" height=\"" << height
+        out << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\""
+            << k_label_width + k_chart_width + 60 << "\" height=\"" << height
             << "\" role=\"img\" aria-label=\"timeline\">\n";
         gaps(out, height);
         window(out, height);
         axis(out, height);
-        for (std::size_t row = 0; row < m_timeline.steps.size(); ++row) bar(out, m_timeline.steps[row], static_cast<int>(row));
+        for (std::size_t row = 0; row < m_timeline.steps.size(); ++row)
+            bar(out, m_timeline.steps[row], static_cast<int>(row));
         out << "</svg>\n";
         return out.str();
     }
@@ -61,15 +75,18 @@ public:
         std::ostringstream out;
         out << "<p class=\"legend\">";
         for (const auto& [role, colour] : m_roles)
-            out << "<span><i style=\"background:" << colour << "\"></i>" << escape(role) << "</span> ";
-        out << "<span><i class=\"swatch-window\"></i>downtime window</span> <span><i class=\"swatch-failed\"></i>failed</span> "
+            out << "<span><i style=\"background:" << colour << "\"></i>" << escape(role)
+                << "</span> ";
+        out << "<span><i class=\"swatch-window\"></i>downtime window</span> <span><i "
+               "class=\"swatch-failed\"></i>failed</span> "
                "<span><i class=\"swatch-retry\"></i>retry</span></p>\n";
         return out.str();
     }
 
 private:
     double x(std::int64_t ms) const {
-        return k_label_width + static_cast<double>(ms - m_timeline.start_ms) * k_chart_width / static_cast<double>(m_span);
+        return k_label_width + static_cast<double>(ms - m_timeline.start_ms) * k_chart_width /
+                                   static_cast<double>(m_span);
     }
 
     void axis(std::ostringstream& out, int height) const {
@@ -77,48 +94,60 @@ private:
         for (int i = 0; i <= 5; ++i) {
             std::int64_t offset = m_span * i / 5;
             double px = x(m_timeline.start_ms + offset);
-            std::string label = i == 0 ? clock_time(m_timeline.start_ms) + " UTC" : "+" + format_ms(static_cast<double>(offset));
-            out << "<line class=\"tick\" x1=\"" << px << "\" y1=\"" << k_top - 6 << "\" x2=\"" << px << "\" y2=\"" << height - 10
-                << "\"/><text class=\"axis\" x=\"" << px << "\" y=\"" << k_top - 10 << "\">" << label << "</text>\n";
+            std::string label = i == 0 ? clock_time(m_timeline.start_ms) + " UTC"
+                                       : "+" + format_ms(static_cast<double>(offset));
+            out << "<line class=\"tick\" x1=\"" << px << "\" y1=\"" << k_top - 6 << "\" x2=\"" << px
+                << "\" y2=\"" << height - 10 << "\"/><text class=\"axis\" x=\"" << px << "\" y=\""
+                << k_top - 10 << "\">" << label << "</text>\n";
         }
     }
 
     void window(std::ostringstream& out, int height) const {
         if (!m_timeline.downtime_start_ms) return;
         std::int64_t end = m_timeline.downtime_end_ms.value_or(m_timeline.end_ms);
-        out << "<rect class=\"downtime\" x=\"" << x(*m_timeline.downtime_start_ms) << "\" y=\"" << k_top - 4 << "\" width=\""
-            << std::max(1.0, x(end) - x(*m_timeline.downtime_start_ms)) << "\" height=\"" << height - k_top - 6
-            << "\"><title>downtime window: " << format_ms(static_cast<double>(end - *m_timeline.downtime_start_ms))
+        out << "<rect class=\"downtime\" x=\"" << x(*m_timeline.downtime_start_ms) << "\" y=\""
+            << k_top - 4 << "\" width=\""
+            << std::max(1.0, x(end) - x(*m_timeline.downtime_start_ms)) << "\" height=\""
+            << height - k_top - 6 << "\"><title>downtime window: "
+            << format_ms(static_cast<double>(end - *m_timeline.downtime_start_ms))
             << "</title></rect>\n";
     }
 
     void gaps(std::ostringstream& out, int height) const {
         for (std::size_t i = 1; i < m_timeline.runs.size(); ++i) {
             double from = x(m_timeline.runs[i - 1].end_ms), to = x(m_timeline.runs[i].start_ms);
-            out << "<rect class=\"gap\" x=\"" << from << "\" y=\"" << k_top - 4 << "\" width=\"" << std::max(1.0, to - from)
-                << "\" height=\"" << height - k_top - 6 << "\"><title>between runs: "
-                << format_ms(static_cast<double>(m_timeline.runs[i].start_ms - m_timeline.runs[i - 1].end_ms)) << "</title></rect>\n";
+            out << "<rect class=\"gap\" x=\"" << from << "\" y=\"" << k_top - 4 << "\" width=\""
+                << std::max(1.0, to - from) << "\" height=\"" << height - k_top - 6
+                << "\"><title>between runs: "
+                << format_ms(static_cast<double>(m_timeline.runs[i].start_ms -
+                                                 m_timeline.runs[i - 1].end_ms))
+                << "</title></rect>\n";
         }
     }
 
     void bar(std::ostringstream& out, const StepExecution& step, int row) const {
         int y = k_top + row * k_row_height;
         std::string label = step.step + (step.rollback_of.empty() ? "" : " (undo)");
-        out << "<text class=\"label\" x=\"" << k_label_width - 6 << "\" y=\"" << y + 15 << "\">" << escape(label) << "</text>\n";
+        out << "<text class=\"label\" x=\"" << k_label_width - 6 << "\" y=\"" << y + 15 << "\">"
+            << escape(label) << "</text>\n";
         double left = x(step.start_ms), width = std::max(2.0, x(step.end_ms) - left);
         std::ostringstream hover;
         hover << step.step << " (" << step.role << ", " << step.kind << "): " << step.status << ", "
-              << format_ms(static_cast<double>(step.duration_ms)) << ", started " << clock_time(step.start_ms);
+              << format_ms(static_cast<double>(step.duration_ms)) << ", started "
+              << clock_time(step.start_ms);
         if (step.attempts > 1) hover << ", " << step.attempts << " attempts";
         if (!throughput_of(step).empty()) hover << ", " << throughput_of(step);
-        if (step.waited_ms > 0) hover << ", waited " << format_ms(static_cast<double>(step.waited_ms)) << " for " << step.confirmed_by;
+        if (step.waited_ms > 0)
+            hover << ", waited " << format_ms(static_cast<double>(step.waited_ms)) << " for "
+                  << step.confirmed_by;
         if (!step.error.empty()) hover << ": " << step.error;
-        out << "<rect class=\"bar status-" << escape(step.status) << "\" data-step=\"" << escape(step.step) << "\" x=\"" << left
-            << "\" y=\"" << y + 3 << "\" width=\"" << width << "\" height=\"" << k_row_height - 6 << "\" fill=\""
-            << m_roles.at(step.role) << "\"><title>" << escape(hover.str()) << "</title></rect>\n";
+        out << "<rect class=\"bar status-" << escape(step.status) << "\" data-step=\""
+            << escape(step.step) << "\" x=\"" << left << "\" y=\"" << y + 3 << "\" width=\""
+            << width << "\" height=\"" << k_row_height - 6 << "\" fill=\"" << m_roles.at(step.role)
+            << "\"><title>" << escape(hover.str()) << "</title></rect>\n";
         for (std::int64_t at : step.retry_ms)
-            out << "<line class=\"retry\" x1=\"" << x(at) << "\" y1=\"" << y + 1 << "\" x2=\"" << x(at) << "\" y2=\""
-                << y + k_row_height - 1 << "\"/>\n";
+            out << "<line class=\"retry\" x1=\"" << x(at) << "\" y1=\"" << y + 1 << "\" x2=\""
+                << x(at) << "\" y2=\"" << y + k_row_height - 1 << "\"/>\n";
     }
 
     const Timeline& m_timeline;
@@ -145,23 +174,34 @@ std::string report_html(const Timeline& timeline, const std::string& journal_pat
     Json summary = report_json(timeline, journal_path);
     std::ostringstream out;
     const RunInfo& first = timeline.runs.front();
-    out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>migrate report: " << escape(first.name)
-        << "</title>\n<style>" << k_style << "</style></head>\n<body>\n<h1>Report of '" << escape(first.name) << "' ("
-        << escape(first.mode) << (first.env.empty() ? "" : ", env " + escape(first.env)) << ")</h1>\n<p>Journal <code>"
-        << escape(journal_path) << "</code>, " << timeline.runs.size() << " run(s), " << timeline.steps.size()
+    out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>migrate "
+           "report: "
+        << escape(first.name) << "</title>\n<style>" << k_style
+        << "</style></head>\n<body>\n<h1>Report of '" << escape(first.name) << "' ("
+        << escape(first.mode) << (first.env.empty() ? "" : ", env " + escape(first.env))
+        << ")</h1>\n<p>Journal <code>" << escape(journal_path) << "</code>, "
+        << timeline.runs.size() << " run(s), " << timeline.steps.size()
         << " step executions.</p>\n";
     if (timeline.downtime_start_ms && timeline.downtime_end_ms)
-        out << "<p><b>Downtime window: " << format_ms(static_cast<double>(*timeline.downtime_end_ms - *timeline.downtime_start_ms))
-            << "</b> (from '" << escape(timeline.downtime_start_step) << "' to '" << escape(timeline.downtime_end_step) << "')</p>\n";
+        out << "<p><b>Downtime window: "
+            << format_ms(
+                   static_cast<double>(*timeline.downtime_end_ms - *timeline.downtime_start_ms))
+            << "</b> (from '" << escape(timeline.downtime_start_step) << "' to '"
+            << escape(timeline.downtime_end_step) << "')</p>\n";
     out << gantt.legend() << gantt.svg();
-    out << "<table><tr><th>phase</th><th>step</th><th>role</th><th>status</th><th>start</th><th>duration</th><th>throughput</th>"
+    out << "<table><tr><th>phase</th><th>step</th><th>role</th><th>status</th><th>start</"
+           "th><th>duration</th><th>throughput</th>"
            "<th>tries</th><th>people</th></tr>\n";
     for (const StepExecution& step : timeline.steps)
-        out << "<tr><td>" << escape(step.phase) << "</td><td>" << escape(step.step) << "</td><td>" << escape(step.role) << "</td><td>"
-            << escape(step.status) << "</td><td>" << clock_time(step.start_ms) << "</td><td class=\"num\">"
-            << format_ms(static_cast<double>(step.duration_ms)) << "</td><td>" << escape(throughput_of(step))
-            << "</td><td class=\"num\">" << step.attempts << "</td><td class=\"num\">"
-            << (step.people() ? format_ms(static_cast<double>(step.waited_ms > 0 ? step.waited_ms : step.duration_ms)) : "")
+        out << "<tr><td>" << escape(step.phase) << "</td><td>" << escape(step.step) << "</td><td>"
+            << escape(step.role) << "</td><td>" << escape(step.status) << "</td><td>"
+            << clock_time(step.start_ms) << "</td><td class=\"num\">"
+            << format_ms(static_cast<double>(step.duration_ms)) << "</td><td>"
+            << escape(throughput_of(step)) << "</td><td class=\"num\">" << step.attempts
+            << "</td><td class=\"num\">"
+            << (step.people() ? format_ms(static_cast<double>(
+                                    step.waited_ms > 0 ? step.waited_ms : step.duration_ms))
+                              : "")
             << "</td></tr>\n";
     out << "</table>\n<p>Totals: " << escape(summary["totals"].dump()) << "</p>\n</body></html>\n";
     return out.str();

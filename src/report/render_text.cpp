@@ -8,7 +8,9 @@
 
 namespace migrate::report {
 
-std::string format_ms(double ms) { return format_duration(Millis(static_cast<std::int64_t>(std::llround(ms)))); }
+std::string format_ms(double ms) {
+    return format_duration(Millis(static_cast<std::int64_t>(std::llround(ms))));
+}
 
 std::string clock_time(std::int64_t epoch_ms) { return format_utc_ms(epoch_ms).substr(11, 8); }
 
@@ -16,10 +18,13 @@ std::string throughput_of(const StepExecution& step) {
     if (step.duration_ms <= 0) return "";
     double seconds = static_cast<double>(step.duration_ms) / 1000.0;
     if (step.metrics.contains("bytes") && step.metrics["bytes"].is_number())
-        return format_bytes(static_cast<std::uint64_t>(step.metrics["bytes"].get<double>() / seconds)) + "/s";
+        return format_bytes(
+                   static_cast<std::uint64_t>(step.metrics["bytes"].get<double>() / seconds)) +
+               "/s";
     if (step.metrics.contains("rows") && step.metrics["rows"].is_number()) {
         char buffer[40];
-        std::snprintf(buffer, sizeof buffer, "%.0f rows/s", step.metrics["rows"].get<double>() / seconds);
+        std::snprintf(buffer, sizeof buffer, "%.0f rows/s",
+                      step.metrics["rows"].get<double>() / seconds);
         return buffer;
     }
     return "";
@@ -49,8 +54,10 @@ Totals totals_of(const Timeline& timeline) {
         totals.skipped += step.status == "skipped";
         totals.interrupted += step.status == "interrupted" || step.status == "running";
         totals.retries += static_cast<int>(step.retry_ms.size());
-        if (step.people()) totals.people_ms += step.waited_ms > 0 ? step.waited_ms : step.duration_ms;
-        else totals.machine_ms += step.duration_ms;
+        if (step.people())
+            totals.people_ms += step.waited_ms > 0 ? step.waited_ms : step.duration_ms;
+        else
+            totals.machine_ms += step.duration_ms;
     }
     for (std::size_t i = 0; i < timeline.runs.size(); ++i) {
         totals.wall_ms += timeline.runs[i].end_ms - timeline.runs[i].start_ms;
@@ -62,24 +69,29 @@ Totals totals_of(const Timeline& timeline) {
 std::string window_line(const Timeline& timeline) {
     if (!timeline.downtime_start_ms) return "downtime window: not marked in this run";
     if (!timeline.downtime_end_ms)
-        return "downtime window: opened at " + clock_time(*timeline.downtime_start_ms) + " by '" + timeline.downtime_start_step +
-               "' and never closed (" + format_ms(static_cast<double>(timeline.end_ms - *timeline.downtime_start_ms)) + " so far)";
-    return "downtime window: " + clock_time(*timeline.downtime_start_ms) + " -> " + clock_time(*timeline.downtime_end_ms) + ", " +
-           format_ms(static_cast<double>(*timeline.downtime_end_ms - *timeline.downtime_start_ms)) + " (from '" +
-           timeline.downtime_start_step + "' to '" + timeline.downtime_end_step + "')";
+        return "downtime window: opened at " + clock_time(*timeline.downtime_start_ms) + " by '" +
+               timeline.downtime_start_step + "' and never closed (" +
+               format_ms(static_cast<double>(timeline.end_ms - *timeline.downtime_start_ms)) +
+               " so far)";
+    return "downtime window: " + clock_time(*timeline.downtime_start_ms) + " -> " +
+           clock_time(*timeline.downtime_end_ms) + ", " +
+           format_ms(static_cast<double>(*timeline.downtime_end_ms - *timeline.downtime_start_ms)) +
+           " (from '" + timeline.downtime_start_step + "' to '" + timeline.downtime_end_step + "')";
 }
 
 std::vector<const StepExecution*> slowest(const Timeline& timeline, std::size_t count) {
     std::vector<const StepExecution*> steps;
     for (const StepExecution& step : timeline.steps) steps.push_back(&step);
-    std::stable_sort(steps.begin(), steps.end(), [](auto a, auto b) { return a->duration_ms > b->duration_ms; });
+    std::stable_sort(steps.begin(), steps.end(),
+                     [](auto a, auto b) { return a->duration_ms > b->duration_ms; });
     if (steps.size() > count) steps.resize(count);
     return steps;
 }
 
 std::string title_of(const Timeline& timeline) {
     const RunInfo& first = timeline.runs.front();
-    return "'" + first.name + "' (" + first.mode + (first.env.empty() ? "" : ", env " + first.env) + ")";
+    return "'" + first.name + "' (" + first.mode + (first.env.empty() ? "" : ", env " + first.env) +
+           ")";
 }
 
 }  // namespace
@@ -89,13 +101,19 @@ std::string report_text(const Timeline& timeline, const std::string& journal_pat
     out << "report of " << title_of(timeline) << ", journal " << journal_path << "\n\nruns:\n";
     for (std::size_t i = 0; i < timeline.runs.size(); ++i) {
         const RunInfo& run = timeline.runs[i];
-        if (i > 0) out << "    gap of " << format_ms(static_cast<double>(run.start_ms - timeline.runs[i - 1].end_ms)) << "\n";
-        out << "  " << pad(run.id, 22) << pad(run.event == "run.resume" ? "resume" : "start", 8) << clock_time(run.start_ms)
-            << " -> " << clock_time(run.end_ms) << "  " << pad(format_ms(static_cast<double>(run.end_ms - run.start_ms)), 9)
-            << run.status << "\n";
+        if (i > 0)
+            out << "    gap of "
+                << format_ms(static_cast<double>(run.start_ms - timeline.runs[i - 1].end_ms))
+                << "\n";
+        out << "  " << pad(run.id, 22) << pad(run.event == "run.resume" ? "resume" : "start", 8)
+            << clock_time(run.start_ms) << " -> " << clock_time(run.end_ms) << "  "
+            << pad(format_ms(static_cast<double>(run.end_ms - run.start_ms)), 9) << run.status
+            << "\n";
     }
-    out << "\n" << pad("step", 24) << pad("role", 11) << pad("status", 12) << pad("start", 9) << rpad("duration", 9) << "  "
-        << pad("throughput", 14) << rpad("tries", 5) << rpad("people", 9) << "\n";
+    out << "\n"
+        << pad("step", 24) << pad("role", 11) << pad("status", 12) << pad("start", 9)
+        << rpad("duration", 9) << "  " << pad("throughput", 14) << rpad("tries", 5)
+        << rpad("people", 9) << "\n";
     std::string phase, run_id = timeline.runs.front().id;
     for (const StepExecution& step : timeline.steps) {
         if (step.run_id != run_id) {
@@ -108,24 +126,34 @@ std::string report_text(const Timeline& timeline, const std::string& journal_pat
             out << "phase " << phase << "\n";
         }
         std::string label = step.rollback_of.empty() ? step.step : step.step + " (undo)";
-        out << "  " << pad(label, 22) << pad(step.role, 11) << pad(step.status, 12) << pad(clock_time(step.start_ms), 9)
-            << rpad(format_ms(static_cast<double>(step.duration_ms)), 9) << "  " << pad(throughput_of(step), 14)
+        out << "  " << pad(label, 22) << pad(step.role, 11) << pad(step.status, 12)
+            << pad(clock_time(step.start_ms), 9)
+            << rpad(format_ms(static_cast<double>(step.duration_ms)), 9) << "  "
+            << pad(throughput_of(step), 14)
             << rpad(step.attempts > 0 ? std::to_string(step.attempts) : "", 5)
-            << rpad(step.people() ? format_ms(static_cast<double>(step.waited_ms > 0 ? step.waited_ms : step.duration_ms)) : "", 9)
-            << (step.downtime.empty() ? "" : step.downtime == "start" ? "  <- downtime starts" : "  <- downtime ends") << "\n";
+            << rpad(step.people() ? format_ms(static_cast<double>(
+                                        step.waited_ms > 0 ? step.waited_ms : step.duration_ms))
+                                  : "",
+                    9)
+            << (step.downtime.empty()      ? ""
+                : step.downtime == "start" ? "  <- downtime starts"
+                                           : "  <- downtime ends")
+            << "\n";
         if ((step.status == "failed" || step.status == "interrupted") && !step.error.empty())
             out << "      " << step.error.substr(0, 90) << "\n";
     }
     Totals totals = totals_of(timeline);
     out << "\n" << window_line(timeline) << "\n";
-    out << "steps: " << totals.ok << " ok, " << totals.failed << " failed, " << totals.skipped << " skipped, "
-        << totals.interrupted << " interrupted; " << totals.retries << " retries\n";
+    out << "steps: " << totals.ok << " ok, " << totals.failed << " failed, " << totals.skipped
+        << " skipped, " << totals.interrupted << " interrupted; " << totals.retries << " retries\n";
     out << "time: " << format_ms(static_cast<double>(totals.wall_ms)) << " running";
-    if (totals.gaps_ms > 0) out << " (+ " << format_ms(static_cast<double>(totals.gaps_ms)) << " between runs)";
+    if (totals.gaps_ms > 0)
+        out << " (+ " << format_ms(static_cast<double>(totals.gaps_ms)) << " between runs)";
     out << "; machine " << format_ms(static_cast<double>(totals.machine_ms)) << ", people "
         << format_ms(static_cast<double>(totals.people_ms)) << "\n";
     out << "slowest:";
-    for (const StepExecution* step : slowest(timeline, 5)) out << " " << step->step << " " << format_ms(static_cast<double>(step->duration_ms)) << ";";
+    for (const StepExecution* step : slowest(timeline, 5))
+        out << " " << step->step << " " << format_ms(static_cast<double>(step->duration_ms)) << ";";
     out << "\n";
     return out.str();
 }
@@ -133,14 +161,28 @@ std::string report_text(const Timeline& timeline, const std::string& journal_pat
 Json report_json(const Timeline& timeline, const std::string& journal_path) {
     Json runs = Json::array(), steps = Json::array();
     for (const RunInfo& run : timeline.runs)
-        runs.push_back(Json{{"run", run.id}, {"event", run.event}, {"mode", run.mode}, {"env", run.env}, {"status", run.status},
-                            {"start", format_utc_ms(run.start_ms)}, {"end", format_utc_ms(run.end_ms)},
+        runs.push_back(Json{{"run", run.id},
+                            {"event", run.event},
+                            {"mode", run.mode},
+                            {"env", run.env},
+                            {"status", run.status},
+                            {"start", format_utc_ms(run.start_ms)},
+                            {"end", format_utc_ms(run.end_ms)},
                             {"duration_ms", run.end_ms - run.start_ms}});
     for (const StepExecution& step : timeline.steps) {
-        Json item{{"step", step.step}, {"phase", step.phase}, {"kind", step.kind}, {"role", step.role}, {"run", step.run_id},
-                  {"status", step.status}, {"start", format_utc_ms(step.start_ms)}, {"duration_ms", step.duration_ms},
-                  {"attempts", step.attempts}, {"retries", step.retry_ms.size()}, {"people", step.people()},
-                  {"waited_ms", step.waited_ms}, {"metrics", step.metrics}};
+        Json item{{"step", step.step},
+                  {"phase", step.phase},
+                  {"kind", step.kind},
+                  {"role", step.role},
+                  {"run", step.run_id},
+                  {"status", step.status},
+                  {"start", format_utc_ms(step.start_ms)},
+                  {"duration_ms", step.duration_ms},
+                  {"attempts", step.attempts},
+                  {"retries", step.retry_ms.size()},
+                  {"people", step.people()},
+                  {"waited_ms", step.waited_ms},
+                  {"metrics", step.metrics}};
         if (!step.error.empty()) item["error"] = step.error;
         if (!step.downtime.empty()) item["downtime"] = step.downtime;
         if (!step.rollback_of.empty()) item["rollback_of"] = step.rollback_of;
@@ -150,19 +192,28 @@ Json report_json(const Timeline& timeline, const std::string& journal_path) {
     Totals totals = totals_of(timeline);
     Json window = nullptr;
     if (timeline.downtime_start_ms) {
-        window = Json{{"from_step", timeline.downtime_start_step}, {"start", format_utc_ms(*timeline.downtime_start_ms)}};
+        window = Json{{"from_step", timeline.downtime_start_step},
+                      {"start", format_utc_ms(*timeline.downtime_start_ms)}};
         if (timeline.downtime_end_ms) {
             window["to_step"] = timeline.downtime_end_step;
             window["end"] = format_utc_ms(*timeline.downtime_end_ms);
             window["duration_ms"] = *timeline.downtime_end_ms - *timeline.downtime_start_ms;
         }
     }
-    return Json{{"journal", journal_path}, {"runbook", timeline.runbook_name()}, {"runs", runs}, {"steps", steps},
+    return Json{{"journal", journal_path},
+                {"runbook", timeline.runbook_name()},
+                {"runs", runs},
+                {"steps", steps},
                 {"downtime_window", window},
-                {"totals", Json{{"ok", totals.ok}, {"failed", totals.failed}, {"skipped", totals.skipped},
-                                {"interrupted", totals.interrupted}, {"retries", totals.retries},
-                                {"running_ms", totals.wall_ms}, {"gaps_ms", totals.gaps_ms},
-                                {"machine_ms", totals.machine_ms}, {"people_ms", totals.people_ms}}}};
+                {"totals", Json{{"ok", totals.ok},
+                                {"failed", totals.failed},
+                                {"skipped", totals.skipped},
+                                {"interrupted", totals.interrupted},
+                                {"retries", totals.retries},
+                                {"running_ms", totals.wall_ms},
+                                {"gaps_ms", totals.gaps_ms},
+                                {"machine_ms", totals.machine_ms},
+                                {"people_ms", totals.people_ms}}}};
 }
 
 std::string report_markdown(const Timeline& timeline, const std::string& journal_path) {
@@ -170,22 +221,29 @@ std::string report_markdown(const Timeline& timeline, const std::string& journal
     out << "# Report of " << title_of(timeline) << "\n\nJournal: `" << journal_path << "`\n\n";
     out << "| run | kind | start | end | duration | status |\n|---|---|---|---|---|---|\n";
     for (const RunInfo& run : timeline.runs)
-        out << "| " << run.id << " | " << (run.event == "run.resume" ? "resume" : "start") << " | " << format_utc_ms(run.start_ms)
-            << " | " << format_utc_ms(run.end_ms) << " | " << format_ms(static_cast<double>(run.end_ms - run.start_ms)) << " | "
-            << run.status << " |\n";
+        out << "| " << run.id << " | " << (run.event == "run.resume" ? "resume" : "start") << " | "
+            << format_utc_ms(run.start_ms) << " | " << format_utc_ms(run.end_ms) << " | "
+            << format_ms(static_cast<double>(run.end_ms - run.start_ms)) << " | " << run.status
+            << " |\n";
     out << "\n| phase | step | role | status | start | duration | throughput | tries | people |\n"
            "|---|---|---|---|---|---:|---|---:|---:|\n";
     for (const StepExecution& step : timeline.steps)
-        out << "| " << step.phase << " | " << step.step << (step.rollback_of.empty() ? "" : " (undo)") << " | " << step.role
-            << " | " << step.status << (step.downtime.empty() ? "" : " (downtime " + step.downtime + ")") << " | "
-            << clock_time(step.start_ms) << " | " << format_ms(static_cast<double>(step.duration_ms)) << " | "
-            << throughput_of(step) << " | " << step.attempts << " | "
-            << (step.people() ? format_ms(static_cast<double>(step.waited_ms > 0 ? step.waited_ms : step.duration_ms)) : "")
+        out << "| " << step.phase << " | " << step.step
+            << (step.rollback_of.empty() ? "" : " (undo)") << " | " << step.role << " | "
+            << step.status << (step.downtime.empty() ? "" : " (downtime " + step.downtime + ")")
+            << " | " << clock_time(step.start_ms) << " | "
+            << format_ms(static_cast<double>(step.duration_ms)) << " | " << throughput_of(step)
+            << " | " << step.attempts << " | "
+            << (step.people() ? format_ms(static_cast<double>(
+                                    step.waited_ms > 0 ? step.waited_ms : step.duration_ms))
+                              : "")
             << " |\n";
     Totals totals = totals_of(timeline);
-    out << "\n" << window_line(timeline) << "\n\nSteps: " << totals.ok << " ok, " << totals.failed << " failed, "
-        << totals.skipped << " skipped, " << totals.interrupted << " interrupted; " << totals.retries
-        << " retries. Machine time " << format_ms(static_cast<double>(totals.machine_ms)) << ", people time "
+    out << "\n"
+        << window_line(timeline) << "\n\nSteps: " << totals.ok << " ok, " << totals.failed
+        << " failed, " << totals.skipped << " skipped, " << totals.interrupted << " interrupted; "
+        << totals.retries << " retries. Machine time "
+        << format_ms(static_cast<double>(totals.machine_ms)) << ", people time "
         << format_ms(static_cast<double>(totals.people_ms)) << ".\n";
     return out.str();
 }
@@ -193,53 +251,68 @@ std::string report_markdown(const Timeline& timeline, const std::string& journal
 std::string forecast_text(const Forecast& forecast) {
     std::ostringstream out;
     out << "forecast for '" << forecast.runbook << "' from " << forecast.journals << " journal"
-        << (forecast.journals == 1 ? "" : "s") << " (" << forecast.runs << " run" << (forecast.runs == 1 ? "" : "s") << ")\n\n";
+        << (forecast.journals == 1 ? "" : "s") << " (" << forecast.runs << " run"
+        << (forecast.runs == 1 ? "" : "s") << ")\n\n";
     out << pad("step", 24) << pad("role", 11) << rpad("P50", 9) << rpad("P90", 9) << "  source\n";
     std::string phase;
     for (const StepForecast& step : forecast.steps) {
         if (step.phase != phase) out << "phase " << (phase = step.phase) << "\n";
-        std::string mark = std::string(step.on_critical_path ? "*" : " ") + (step.in_window ? "|" : " ");
+        std::string mark =
+            std::string(step.on_critical_path ? "*" : " ") + (step.in_window ? "|" : " ");
         out << mark << pad(step.id, 22) << pad(step.role, 11)
             << rpad(step.source == "unknown" ? "?" : format_ms(step.p50_ms), 9)
-            << rpad(step.source == "unknown" ? "?" : format_ms(step.p90_ms), 9) << "  " << step.source
-            << (step.detail.empty() ? "" : ": " + step.detail) << "\n";
+            << rpad(step.source == "unknown" ? "?" : format_ms(step.p90_ms), 9) << "  "
+            << step.source << (step.detail.empty() ? "" : ": " + step.detail) << "\n";
     }
     out << "(* on the critical path, | inside the downtime window)\n\n";
-    out << "whole run (critical path): P50 " << format_ms(forecast.total_p50_ms) << ", P90 " << format_ms(forecast.total_p90_ms) << "\n";
+    out << "whole run (critical path): P50 " << format_ms(forecast.total_p50_ms) << ", P90 "
+        << format_ms(forecast.total_p90_ms) << "\n";
     if (forecast.has_window)
-        out << "downtime window (" << forecast.window_from << " -> " << forecast.window_to << "): P50 "
-            << format_ms(forecast.window_p50_ms) << ", P90 " << format_ms(forecast.window_p90_ms) << "; of which people "
+        out << "downtime window (" << forecast.window_from << " -> " << forecast.window_to
+            << "): P50 " << format_ms(forecast.window_p50_ms) << ", P90 "
+            << format_ms(forecast.window_p90_ms) << "; of which people "
             << format_ms(forecast.window_people_p50_ms) << " (P50)\n";
     else
         out << "downtime window: not marked (add 'downtime: start' and 'downtime: end')\n";
-    out << "people time (manual steps): P50 " << format_ms(forecast.people_p50_ms) << ", P90 " << format_ms(forecast.people_p90_ms)
-        << "; machine time: P50 " << format_ms(forecast.machine_p50_ms) << ", P90 " << format_ms(forecast.machine_p90_ms) << "\n";
+    out << "people time (manual steps): P50 " << format_ms(forecast.people_p50_ms) << ", P90 "
+        << format_ms(forecast.people_p90_ms) << "; machine time: P50 "
+        << format_ms(forecast.machine_p50_ms) << ", P90 " << format_ms(forecast.machine_p90_ms)
+        << "\n";
     if (forecast.budget_ms) {
         double measured = forecast.has_window ? forecast.window_p90_ms : forecast.total_p90_ms;
-        out << "budget " << format_ms(static_cast<double>(*forecast.budget_ms)) << ": P90 " << (forecast.has_window ? "downtime " : "run ")
-            << format_ms(measured)
-            << (forecast.over_budget ? " is OVER the budget by " + format_ms(measured - static_cast<double>(*forecast.budget_ms))
-                                     : " is within the budget")
+        out << "budget " << format_ms(static_cast<double>(*forecast.budget_ms)) << ": P90 "
+            << (forecast.has_window ? "downtime " : "run ") << format_ms(measured)
+            << (forecast.over_budget
+                    ? " is OVER the budget by " +
+                          format_ms(measured - static_cast<double>(*forecast.budget_ms))
+                    : " is within the budget")
             << "\n";
     }
     for (const DeltaGrowth& delta : forecast.deltas) {
         char line[256];
-        std::snprintf(line, sizeof line, "delta '%s': %.0f rows %.1fh after the watermark = %.1f rows/h", delta.step.c_str(),
-                      delta.rows, delta.lag_hours, delta.rows_per_hour);
+        std::snprintf(line, sizeof line,
+                      "delta '%s': %.0f rows %.1fh after the watermark = %.1f rows/h",
+                      delta.step.c_str(), delta.rows, delta.lag_hours, delta.rows_per_hour);
         out << line;
         if (delta.forecast_rows) {
-            std::snprintf(line, sizeof line, "; with a %.1fh lag expect %.0f rows", *delta.forecast_lag_hours, *delta.forecast_rows);
+            std::snprintf(line, sizeof line, "; with a %.1fh lag expect %.0f rows",
+                          *delta.forecast_lag_hours, *delta.forecast_rows);
             out << line;
         } else {
-            std::snprintf(line, sizeof line, "; each extra day of lag adds %.0f rows (--lag to forecast)", delta.rows_per_hour * 24);
+            std::snprintf(line, sizeof line,
+                          "; each extra day of lag adds %.0f rows (--lag to forecast)",
+                          delta.rows_per_hour * 24);
             out << line;
         }
         out << "\n";
     }
-    if (!forecast.unknown.empty()) out << "unknown (no sample, no estimate): " << join(forecast.unknown, ", ") << "\n";
-    if (!forecast.new_steps.empty()) out << "new in the runbook (in no journal): " << join(forecast.new_steps, ", ") << "\n";
+    if (!forecast.unknown.empty())
+        out << "unknown (no sample, no estimate): " << join(forecast.unknown, ", ") << "\n";
+    if (!forecast.new_steps.empty())
+        out << "new in the runbook (in no journal): " << join(forecast.new_steps, ", ") << "\n";
     if (!forecast.missing_steps.empty())
-        out << "in the journals but not in the runbook (renamed or removed?): " << join(forecast.missing_steps, ", ") << "\n";
+        out << "in the journals but not in the runbook (renamed or removed?): "
+            << join(forecast.missing_steps, ", ") << "\n";
     for (const std::string& warning : forecast.warnings) out << "warning: " << warning << "\n";
     return out.str();
 }
@@ -247,35 +320,62 @@ std::string forecast_text(const Forecast& forecast) {
 Json forecast_json(const Forecast& forecast) {
     Json steps = Json::array();
     for (const StepForecast& step : forecast.steps)
-        steps.push_back(Json{{"step", step.id}, {"phase", step.phase}, {"role", step.role}, {"kind", step.kind},
-                             {"people", step.people}, {"source", step.source}, {"detail", step.detail},
-                             {"p50_ms", std::llround(step.p50_ms)}, {"p90_ms", std::llround(step.p90_ms)},
-                             {"samples", step.samples}, {"critical", step.on_critical_path}, {"in_window", step.in_window}});
+        steps.push_back(Json{{"step", step.id},
+                             {"phase", step.phase},
+                             {"role", step.role},
+                             {"kind", step.kind},
+                             {"people", step.people},
+                             {"source", step.source},
+                             {"detail", step.detail},
+                             {"p50_ms", std::llround(step.p50_ms)},
+                             {"p90_ms", std::llround(step.p90_ms)},
+                             {"samples", step.samples},
+                             {"critical", step.on_critical_path},
+                             {"in_window", step.in_window}});
     Json deltas = Json::array();
     for (const DeltaGrowth& delta : forecast.deltas) {
-        Json item{{"step", delta.step}, {"rows", delta.rows}, {"lag_hours", delta.lag_hours}, {"rows_per_hour", delta.rows_per_hour}};
-        if (delta.forecast_rows) item["forecast"] = Json{{"lag_hours", *delta.forecast_lag_hours}, {"rows", *delta.forecast_rows}};
+        Json item{{"step", delta.step},
+                  {"rows", delta.rows},
+                  {"lag_hours", delta.lag_hours},
+                  {"rows_per_hour", delta.rows_per_hour}};
+        if (delta.forecast_rows)
+            item["forecast"] =
+                Json{{"lag_hours", *delta.forecast_lag_hours}, {"rows", *delta.forecast_rows}};
         deltas.push_back(item);
     }
-    Json out{{"runbook", forecast.runbook}, {"journals", forecast.journals}, {"runs", forecast.runs}, {"steps", steps},
-             {"total", Json{{"p50_ms", std::llround(forecast.total_p50_ms)}, {"p90_ms", std::llround(forecast.total_p90_ms)}}},
+    Json out{{"runbook", forecast.runbook},
+             {"journals", forecast.journals},
+             {"runs", forecast.runs},
+             {"steps", steps},
+             {"total", Json{{"p50_ms", std::llround(forecast.total_p50_ms)},
+                            {"p90_ms", std::llround(forecast.total_p90_ms)}}},
              {"critical_path", forecast.critical_path},
-             {"people", Json{{"p50_ms", std::llround(forecast.people_p50_ms)}, {"p90_ms", std::llround(forecast.people_p90_ms)}}},
-             {"machine", Json{{"p50_ms", std::llround(forecast.machine_p50_ms)}, {"p90_ms", std::llround(forecast.machine_p90_ms)}}},
-             {"deltas", deltas}, {"unknown", forecast.unknown}, {"new_steps", forecast.new_steps},
-             {"missing_steps", forecast.missing_steps}, {"warnings", forecast.warnings}};
-    out["downtime_window"] = forecast.has_window
-                                 ? Json{{"from", forecast.window_from}, {"to", forecast.window_to},
-                                        {"p50_ms", std::llround(forecast.window_p50_ms)}, {"p90_ms", std::llround(forecast.window_p90_ms)},
-                                        {"people_p50_ms", std::llround(forecast.window_people_p50_ms)}}
-                                 : Json(nullptr);
-    out["budget"] = forecast.budget_ms ? Json{{"budget_ms", *forecast.budget_ms}, {"over", forecast.over_budget}} : Json(nullptr);
+             {"people", Json{{"p50_ms", std::llround(forecast.people_p50_ms)},
+                             {"p90_ms", std::llround(forecast.people_p90_ms)}}},
+             {"machine", Json{{"p50_ms", std::llround(forecast.machine_p50_ms)},
+                              {"p90_ms", std::llround(forecast.machine_p90_ms)}}},
+             {"deltas", deltas},
+             {"unknown", forecast.unknown},
+             {"new_steps", forecast.new_steps},
+             {"missing_steps", forecast.missing_steps},
+             {"warnings", forecast.warnings}};
+    out["downtime_window"] =
+        forecast.has_window ? Json{{"from", forecast.window_from},
+                                   {"to", forecast.window_to},
+                                   {"p50_ms", std::llround(forecast.window_p50_ms)},
+                                   {"p90_ms", std::llround(forecast.window_p90_ms)},
+                                   {"people_p50_ms", std::llround(forecast.window_people_p50_ms)}}
+                            : Json(nullptr);
+    out["budget"] = forecast.budget_ms
+                        ? Json{{"budget_ms", *forecast.budget_ms}, {"over", forecast.over_budget}}
+                        : Json(nullptr);
     return out;
 }
 
 std::string diff_text(const RunDiff& diff) {
     std::ostringstream out;
-    out << "A: " << diff.path_a << " ('" << diff.name_a << "')\nB: " << diff.path_b << " ('" << diff.name_b << "')\n\n";
+    out << "A: " << diff.path_a << " ('" << diff.name_a << "')\nB: " << diff.path_b << " ('"
+        << diff.name_b << "')\n\n";
     out << pad("step", 24) << pad("A", 18) << pad("B", 18) << rpad("change", 10) << "  notes\n";
     auto cell = [](const std::optional<StepSummary>& s) {
         if (!s) return std::string("-");
@@ -286,21 +386,26 @@ std::string diff_text(const RunDiff& diff) {
         if (step.a && step.b && step.a->duration_ms > 0) {
             double delta = static_cast<double>(step.b->duration_ms - step.a->duration_ms);
             char buffer[32];
-            std::snprintf(buffer, sizeof buffer, "%+.0f%%", 100.0 * delta / static_cast<double>(step.a->duration_ms));
+            std::snprintf(buffer, sizeof buffer, "%+.0f%%",
+                          100.0 * delta / static_cast<double>(step.a->duration_ms));
             change = buffer;
         }
         std::vector<std::string> notes;
         if (!step.a) notes.push_back("only in B");
         if (!step.b) notes.push_back("only in A");
         if (step.new_failure) notes.push_back("new failure");
-        if (step.new_retries) notes.push_back("new retries (" + std::to_string(step.b->retries) + ")");
-        out << "  " << pad(step.step, 22) << pad(cell(step.a), 18) << pad(cell(step.b), 18) << rpad(change, 10) << "  "
-            << join(notes, ", ") << "\n";
+        if (step.new_retries)
+            notes.push_back("new retries (" + std::to_string(step.b->retries) + ")");
+        out << "  " << pad(step.step, 22) << pad(cell(step.a), 18) << pad(cell(step.b), 18)
+            << rpad(change, 10) << "  " << join(notes, ", ") << "\n";
     }
     out << "\ntotal running time: A " << format_ms(static_cast<double>(diff.total_a_ms)) << ", B "
         << format_ms(static_cast<double>(diff.total_b_ms)) << "\n";
-    auto window = [](const std::optional<std::int64_t>& w) { return w ? format_ms(static_cast<double>(*w)) : std::string("not closed"); };
-    out << "downtime window: A " << window(diff.window_a_ms) << ", B " << window(diff.window_b_ms) << "\n";
+    auto window = [](const std::optional<std::int64_t>& w) {
+        return w ? format_ms(static_cast<double>(*w)) : std::string("not closed");
+    };
+    out << "downtime window: A " << window(diff.window_a_ms) << ", B " << window(diff.window_b_ms)
+        << "\n";
     return out.str();
 }
 
@@ -308,13 +413,22 @@ Json diff_json(const RunDiff& diff) {
     Json steps = Json::array();
     auto summary = [](const std::optional<StepSummary>& s) -> Json {
         if (!s) return nullptr;
-        return Json{{"status", s->status}, {"duration_ms", s->duration_ms}, {"attempts", s->attempts}, {"retries", s->retries},
+        return Json{{"status", s->status},
+                    {"duration_ms", s->duration_ms},
+                    {"attempts", s->attempts},
+                    {"retries", s->retries},
                     {"failures", s->failures}};
     };
     for (const StepDiff& step : diff.steps)
-        steps.push_back(Json{{"step", step.step}, {"a", summary(step.a)}, {"b", summary(step.b)},
-                             {"new_failure", step.new_failure}, {"new_retries", step.new_retries}});
-    return Json{{"a", diff.path_a}, {"b", diff.path_b}, {"steps", steps}, {"total_a_ms", diff.total_a_ms},
+        steps.push_back(Json{{"step", step.step},
+                             {"a", summary(step.a)},
+                             {"b", summary(step.b)},
+                             {"new_failure", step.new_failure},
+                             {"new_retries", step.new_retries}});
+    return Json{{"a", diff.path_a},
+                {"b", diff.path_b},
+                {"steps", steps},
+                {"total_a_ms", diff.total_a_ms},
                 {"total_b_ms", diff.total_b_ms},
                 {"window_a_ms", diff.window_a_ms ? Json(*diff.window_a_ms) : Json(nullptr)},
                 {"window_b_ms", diff.window_b_ms ? Json(*diff.window_b_ms) : Json(nullptr)}};

@@ -16,17 +16,20 @@ const RunInfo* Timeline::run(const std::string& id) const {
     return nullptr;
 }
 
-void check_for_analysis(const std::string& path, const journal::ReadResult& read, std::size_t records, bool force) {
+void check_for_analysis(const std::string& path, const journal::ReadResult& read,
+                        std::size_t records, bool force) {
     if (read.problem) {
         bool newer = read.problem->message.find("is not supported") != std::string::npos;
-        std::string where = path + ":" + std::to_string(read.problem->line) + ": " + read.problem->message;
+        std::string where =
+            path + ":" + std::to_string(read.problem->line) + ": " + read.problem->message;
         if (newer) throw UsageError(where);
         if (!force)
-            throw UsageError(where + "; the journal does not verify (--force reads the " + std::to_string(records) +
-                             " records before that line)");
+            throw UsageError(where + "; the journal does not verify (--force reads the " +
+                             std::to_string(records) + " records before that line)");
     }
     if (records == 0)
-        throw UsageError(path + ": the journal holds no records" + (read.torn_tail ? " (only a torn line)" : std::string()));
+        throw UsageError(path + ": the journal holds no records" +
+                         (read.torn_tail ? " (only a torn line)" : std::string()));
 }
 
 journal::ReadResult read_for_analysis(const std::string& path, bool force) {
@@ -39,7 +42,8 @@ namespace {
 
 // The fields of one record the timeline uses, from either reader.
 struct EventView {
-    std::string_view ev, run, step, phase, kind, role, name, status, downtime, rollback_of, error, reason, by;
+    std::string_view ev, run, step, phase, kind, role, name, status, downtime, rollback_of, error,
+        reason, by;
     std::string_view mode, env, runbook, runbook_sha256, runbook_name;
     std::int64_t ts_ms = 0;
     std::int64_t duration_ms = 0;
@@ -54,7 +58,8 @@ struct EventView {
 // "2026-11-22T02:33:37.292Z" to epoch milliseconds, without sscanf or timegm (a million
 // records must parse in well under a second).
 std::int64_t fast_utc_ms(std::string_view text) {
-    if (text.size() != 24 || text[4] != '-' || text[10] != 'T' || text[19] != '.' || text[23] != 'Z')
+    if (text.size() != 24 || text[4] != '-' || text[10] != 'T' || text[19] != '.' ||
+        text[23] != 'Z')
         return parse_utc_ms(std::string(text));
     auto number = [&](std::size_t pos, std::size_t digits) {
         std::int64_t value = 0;
@@ -69,7 +74,8 @@ std::int64_t fast_utc_ms(std::string_view text) {
     std::int64_t day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
     std::int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     std::int64_t days = era * 146097 + day_of_era - 719468;
-    return ((days * 24 + number(11, 2)) * 60 + number(14, 2)) * 60'000 + number(17, 2) * 1000 + number(20, 3);
+    return ((days * 24 + number(11, 2)) * 60 + number(14, 2)) * 60'000 + number(17, 2) * 1000 +
+           number(20, 3);
 }
 
 class TimelineBuilder {
@@ -92,7 +98,8 @@ public:
             step.status = "running";
             step.name = std::string(e.name);
         } else if (e.ev == "step.retry") {
-            if (auto it = m_open.find(id); it != m_open.end()) m_timeline.steps[it->second].retry_ms.push_back(at);
+            if (auto it = m_open.find(id); it != m_open.end())
+                m_timeline.steps[it->second].retry_ms.push_back(at);
         } else if (e.ev == "step.confirm") {
             if (auto it = m_open.find(id); it != m_open.end()) {
                 m_timeline.steps[it->second].waited_ms += e.waited_ms;
@@ -126,8 +133,16 @@ public:
 
 private:
     void start_run(const EventView& e, std::int64_t at) {
-        RunInfo info{std::string(e.run), std::string(e.ev), std::string(e.runbook_name), std::string(e.runbook),
-                     std::string(e.runbook_sha256), std::string(e.mode), std::string(e.env), "stopped", at, at,
+        RunInfo info{std::string(e.run),
+                     std::string(e.ev),
+                     std::string(e.runbook_name),
+                     std::string(e.runbook),
+                     std::string(e.runbook_sha256),
+                     std::string(e.mode),
+                     std::string(e.env),
+                     "stopped",
+                     at,
+                     at,
                      e.downtime_budget_ms};
         // A run that stopped without run.end leaves its steps open; they ended when it did.
         for (auto& [id, index] : m_open) {
@@ -158,14 +173,17 @@ private:
 
     void end_step(const std::string& id, const EventView& e, std::int64_t at) {
         auto it = m_open.find(id);
-        StepExecution& step = it != m_open.end() ? m_timeline.steps[it->second] : open_step(id, e, at);  // skipped: no start
+        StepExecution& step = it != m_open.end() ? m_timeline.steps[it->second]
+                                                 : open_step(id, e, at);  // skipped: no start
         step.status = std::string(e.status);
         step.duration_ms = e.duration_ms;
         step.end_ms = at;
         step.start_ms = std::min(step.start_ms, at - e.duration_ms);
         step.attempts = e.attempts;
-        if (e.metrics) step.metrics = *e.metrics;
-        else if (e.has_metrics_element) step.metrics = metrics_of(e.metrics_element);
+        if (e.metrics)
+            step.metrics = *e.metrics;
+        else if (e.has_metrics_element)
+            step.metrics = metrics_of(e.metrics_element);
         step.error = std::string(e.error.empty() ? e.reason : e.error);
         if (step.downtime.empty()) step.downtime = std::string(e.downtime);
         m_open.erase(id);
@@ -178,8 +196,10 @@ private:
         for (auto [key, value] : object) {
             double number = 0;
             std::int64_t whole = 0;
-            if (value.get_int64().get(whole) == simdjson::SUCCESS) metrics[std::string(key)] = whole;
-            else if (value.get_double().get(number) == simdjson::SUCCESS) metrics[std::string(key)] = number;
+            if (value.get_int64().get(whole) == simdjson::SUCCESS)
+                metrics[std::string(key)] = whole;
+            else if (value.get_double().get(number) == simdjson::SUCCESS)
+                metrics[std::string(key)] = number;
         }
         return metrics;
     }
@@ -190,7 +210,8 @@ private:
 
 std::string_view text_of(const Json& data, const char* key) {
     auto it = data.find(key);
-    return it != data.end() && it->is_string() ? std::string_view(it->get_ref<const std::string&>()) : std::string_view();
+    return it != data.end() && it->is_string() ? std::string_view(it->get_ref<const std::string&>())
+                                               : std::string_view();
 }
 
 std::int64_t number_of(const Json& data, const char* key) {
@@ -222,7 +243,8 @@ EventView view_of(const Json& data) {
     e.duration_ms = number_of(data, "duration_ms");
     e.waited_ms = number_of(data, "waited_ms");
     e.attempts = static_cast<int>(number_of(data, "attempts"));
-    if (data.contains("downtime_budget_ms")) e.downtime_budget_ms = number_of(data, "downtime_budget_ms");
+    if (data.contains("downtime_budget_ms"))
+        e.downtime_budget_ms = number_of(data, "downtime_budget_ms");
     if (auto it = data.find("metrics"); it != data.end() && it->is_object()) e.metrics = &*it;
     return e;
 }
@@ -238,28 +260,50 @@ EventView view_of(const journal::ScannedRecord& record) {
         std::int64_t number = 0;
         bool is_text = value.get_string().get(text) == simdjson::SUCCESS;
         bool is_number = !is_text && value.get_int64().get(number) == simdjson::SUCCESS;
-        if (key == "ts" && is_text) e.ts_ms = fast_utc_ms(text);
-        else if (key == "run" && is_text) e.run = text;
-        else if (progress) continue;
-        else if (key == "step" && is_text) e.step = text;
-        else if (key == "phase" && is_text) e.phase = text;
-        else if (key == "kind" && is_text) e.kind = text;
-        else if (key == "role" && is_text) e.role = text;
-        else if (key == "name" && is_text) e.name = e.runbook_name = text;
-        else if (key == "status" && is_text) e.status = text;
-        else if (key == "downtime" && is_text) e.downtime = text;
-        else if (key == "rollback_of" && is_text) e.rollback_of = text;
-        else if (key == "error" && is_text) e.error = text;
-        else if (key == "reason" && is_text) e.reason = text;
-        else if (key == "by" && is_text) e.by = text;
-        else if (key == "mode" && is_text) e.mode = text;
-        else if (key == "env" && is_text) e.env = text;
-        else if (key == "runbook" && is_text) e.runbook = text;
-        else if (key == "runbook_sha256" && is_text) e.runbook_sha256 = text;
-        else if (key == "duration_ms" && is_number) e.duration_ms = number;
-        else if (key == "waited_ms" && is_number) e.waited_ms = number;
-        else if (key == "attempts" && is_number) e.attempts = static_cast<int>(number);
-        else if (key == "downtime_budget_ms" && is_number) e.downtime_budget_ms = number;
+        if (key == "ts" && is_text)
+            e.ts_ms = fast_utc_ms(text);
+        else if (key == "run" && is_text)
+            e.run = text;
+        else if (progress)
+            continue;
+        else if (key == "step" && is_text)
+            e.step = text;
+        else if (key == "phase" && is_text)
+            e.phase = text;
+        else if (key == "kind" && is_text)
+            e.kind = text;
+        else if (key == "role" && is_text)
+            e.role = text;
+        else if (key == "name" && is_text)
+            e.name = e.runbook_name = text;
+        else if (key == "status" && is_text)
+            e.status = text;
+        else if (key == "downtime" && is_text)
+            e.downtime = text;
+        else if (key == "rollback_of" && is_text)
+            e.rollback_of = text;
+        else if (key == "error" && is_text)
+            e.error = text;
+        else if (key == "reason" && is_text)
+            e.reason = text;
+        else if (key == "by" && is_text)
+            e.by = text;
+        else if (key == "mode" && is_text)
+            e.mode = text;
+        else if (key == "env" && is_text)
+            e.env = text;
+        else if (key == "runbook" && is_text)
+            e.runbook = text;
+        else if (key == "runbook_sha256" && is_text)
+            e.runbook_sha256 = text;
+        else if (key == "duration_ms" && is_number)
+            e.duration_ms = number;
+        else if (key == "waited_ms" && is_number)
+            e.waited_ms = number;
+        else if (key == "attempts" && is_number)
+            e.attempts = static_cast<int>(number);
+        else if (key == "downtime_budget_ms" && is_number)
+            e.downtime_budget_ms = number;
         else if (key == "metrics") {
             e.metrics_element = value;
             e.has_metrics_element = true;
@@ -280,10 +324,11 @@ Timeline load_timeline(const std::string& path, bool force) {
     simdjson::padded_string text = journal::load_journal_text(path);
     TimelineBuilder builder;
     std::size_t records = 0;
-    journal::ReadResult read = journal::scan_journal(text, [&](const journal::ScannedRecord& record) {
-        ++records;
-        if (record.event != "step.progress") builder.add(view_of(record));
-    });
+    journal::ReadResult read =
+        journal::scan_journal(text, [&](const journal::ScannedRecord& record) {
+            ++records;
+            if (record.event != "step.progress") builder.add(view_of(record));
+        });
     check_for_analysis(path, read, records, force);
     Timeline timeline = builder.finish();
     if (timeline.runs.empty()) throw UsageError(path + ": the journal holds no run.start record");

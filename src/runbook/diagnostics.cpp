@@ -22,8 +22,10 @@ std::string SourceFile::line(int number) const {
 }
 
 std::size_t SourceFile::offset_of(const Mark& mark) const {
-    if (mark.line < 1 || static_cast<std::size_t>(mark.line) > m_line_starts.size()) return m_text.size();
-    return std::min(m_text.size(), m_line_starts[mark.line - 1] + static_cast<std::size_t>(std::max(0, mark.column - 1)));
+    if (mark.line < 1 || static_cast<std::size_t>(mark.line) > m_line_starts.size())
+        return m_text.size();
+    return std::min(m_text.size(), m_line_starts[mark.line - 1] +
+                                       static_cast<std::size_t>(std::max(0, mark.column - 1)));
 }
 
 Mark SourceFile::mark_of_offset(std::size_t offset) const {
@@ -42,7 +44,8 @@ void Diagnostics::warning(Mark mark, std::string message) {
 
 void Diagnostics::sort_by_position() {
     std::stable_sort(m_items.begin(), m_items.end(), [](const Diagnostic& a, const Diagnostic& b) {
-        return std::make_pair(a.mark.line, a.mark.column) < std::make_pair(b.mark.line, b.mark.column);
+        return std::make_pair(a.mark.line, a.mark.column) <
+               std::make_pair(b.mark.line, b.mark.column);
     });
 }
 

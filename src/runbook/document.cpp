@@ -6,9 +6,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include <cstring>
@@ -25,17 +25,22 @@ const Node* Node::find(std::string_view key) const {
 
 std::string Node::describe() const {
     switch (type) {
-        case Type::null: return "nothing";
-        case Type::scalar: return "a value ('" + value.substr(0, 40) + "')";
-        case Type::sequence: return "a list";
-        case Type::mapping: return "a mapping";
+        case Type::null:
+            return "nothing";
+        case Type::scalar:
+            return "a value ('" + value.substr(0, 40) + "')";
+        case Type::sequence:
+            return "a list";
+        case Type::mapping:
+            return "a mapping";
     }
     return "?";
 }
 
 std::shared_ptr<SourceFile> read_source(const std::string& path) {
     std::error_code error;
-    if (std::filesystem::is_directory(path, error)) throw UsageError(path + ": is a directory, not a runbook file");
+    if (std::filesystem::is_directory(path, error))
+        throw UsageError(path + ": is a directory, not a runbook file");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw UsageError(path + ": cannot open the runbook: " + std::strerror(errno));
     in.seekg(0, std::ios::end);
@@ -56,7 +61,11 @@ bool check_text(const SourceFile& source, Diagnostics& diagnostics) {
     const std::string& text = source.text();
     for (std::size_t i = 0; i < text.size();) {
         auto c = static_cast<unsigned char>(text[i]);
-        std::size_t length = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        std::size_t length = c < 0x80         ? 1
+                             : (c >> 5) == 6  ? 2
+                             : (c >> 4) == 14 ? 3
+                             : (c >> 3) == 30 ? 4
+                                              : 0;
         bool valid = length > 0 && i + length <= text.size() && c != 0;
         for (std::size_t k = 1; valid && k < length; ++k)
             valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
@@ -78,7 +87,8 @@ std::vector<Mark> tabs_in_indentation(const SourceFile& source, int up_to_line) 
     for (int number = 1; number <= up_to_line; ++number) {
         std::string line = source.line(number);
         std::size_t first = line.find_first_not_of(' ');
-        if (first != std::string::npos && line[first] == '\t') tabs.push_back(Mark{number, static_cast<int>(first) + 1});
+        if (first != std::string::npos && line[first] == '\t')
+            tabs.push_back(Mark{number, static_cast<int>(first) + 1});
     }
     return tabs;
 }
@@ -92,8 +102,10 @@ std::optional<Mark> too_deep(const SourceFile& source) {
     for (std::size_t i = 0; i < text.size(); ++i) {
         char c = text[i];
         if (quote) {
-            if (c == '\\' && quote == '"') ++i;
-            else if (c == quote) quote = 0;
+            if (c == '\\' && quote == '"')
+                ++i;
+            else if (c == quote)
+                quote = 0;
         } else if (c == '"' || c == '\'') {
             quote = c;
         } else if (c == '#' && (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\n')) {
@@ -119,10 +131,13 @@ public:
     void OnDocumentEnd() override {}
     void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
     void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {}
     void OnSequenceEnd() override {}
-    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {}
     void OnMapEnd() override {}
 };
 
@@ -136,19 +151,21 @@ public:
         node.mark = Mark{yaml.Mark().line + 1, yaml.Mark().column + 1};
         if (++m_count > k_max_nodes) {
             if (m_count == k_max_nodes + 1)
-                m_diagnostics.error(node.mark, "the runbook expands to more than 1,000,000 nodes "
-                                               "(an alias bomb?)");
+                m_diagnostics.error(node.mark,
+                                    "the runbook expands to more than 1,000,000 nodes "
+                                    "(an alias bomb?)");
             return node;
         }
         if (depth > k_max_nesting) {
-            if (!m_reported_depth)
-                m_diagnostics.error(node.mark, "nesting deeper than 64 levels");
+            if (!m_reported_depth) m_diagnostics.error(node.mark, "nesting deeper than 64 levels");
             m_reported_depth = true;
             return node;
         }
         switch (yaml.Type()) {
             case YAML::NodeType::Undefined:
-            case YAML::NodeType::Null: node.type = Node::Type::null; break;
+            case YAML::NodeType::Null:
+                node.type = Node::Type::null;
+                break;
             case YAML::NodeType::Scalar:
                 node.type = Node::Type::scalar;
                 node.value = yaml.Scalar();
@@ -158,7 +175,9 @@ public:
                 node.type = Node::Type::sequence;
                 for (const auto& item : yaml) node.items.push_back(convert(item, depth + 1));
                 break;
-            case YAML::NodeType::Map: convert_map(yaml, node, depth); break;
+            case YAML::NodeType::Map:
+                convert_map(yaml, node, depth);
+                break;
         }
         return node;
     }
@@ -207,21 +226,31 @@ void check_quoted_scalars(const SourceFile& source, const Node& node, Diagnostic
     char quote = text[start];
     std::size_t pos = start + 1;
     for (; pos < text.size(); ++pos) {
-        if (quote == '"' && text[pos] == '\\') ++pos;
-        else if (text[pos] == quote && quote == '\'' && pos + 1 < text.size() && text[pos + 1] == '\'') ++pos;
-        else if (text[pos] == quote) break;
+        if (quote == '"' && text[pos] == '\\')
+            ++pos;
+        else if (text[pos] == quote && quote == '\'' && pos + 1 < text.size() &&
+                 text[pos + 1] == '\'')
+            ++pos;
+        else if (text[pos] == quote)
+            break;
     }
     if (pos >= text.size()) {
-        diagnostics.error(node.mark, "YAML syntax: the quoted string that starts here is never closed");
+        diagnostics.error(node.mark,
+                          "YAML syntax: the quoted string that starts here is never closed");
         return;
     }
     Mark end = source.mark_of_offset(pos);
     static const std::regex key_like("^\\s*(- )?[A-Za-z_][A-Za-z0-9_]*:( |$)");
     for (int line = node.mark.line + 1; line <= end.line; ++line)
         if (std::regex_search(source.line(line), key_like)) {
-            diagnostics.error(node.mark, "YAML syntax: the quoted string that starts here is never closed on its line; it "
-                                         "runs to line " + std::to_string(end.line) + " and swallows what looks like YAML "
-                                         "(line " + std::to_string(line) + ")");
+            diagnostics.error(
+                node.mark,
+                "YAML syntax: the quoted string that starts here is never closed on its line; it "
+                "runs to line " +
+                    std::to_string(end.line) +
+                    " and swallows what looks like YAML "
+                    "(line " +
+                    std::to_string(line) + ")");
             return;
         }
 }
@@ -235,9 +264,10 @@ Node parse_yaml(const SourceFile& source, Diagnostics& diagnostics) {
         YAML::Node first = YAML::Load(source.text());
         if (first.IsNull()) {
             std::size_t start = source.text().find_first_not_of(" \t\r\n");
-            diagnostics.error(source.mark_of_offset(start),
-                              "YAML syntax: no runbook could be read here (a mapping with 'version', 'name' and "
-                              "'phases' was expected)");
+            diagnostics.error(
+                source.mark_of_offset(start),
+                "YAML syntax: no runbook could be read here (a mapping with 'version', 'name' and "
+                "'phases' was expected)");
             return {};
         }
         std::istringstream stream(source.text());
@@ -246,8 +276,9 @@ Node parse_yaml(const SourceFile& source, Diagnostics& diagnostics) {
         while (counter.documents < 2 && parser.HandleNextDocument(counter)) {
         }
         if (counter.documents >= 2) {
-            diagnostics.error(counter.second, "a runbook is one YAML document, but more follows here (a stray "
-                                              "character, or a '---' separator?)");
+            diagnostics.error(counter.second,
+                              "a runbook is one YAML document, but more follows here (a stray "
+                              "character, or a '---' separator?)");
             return {};
         }
         Node root = YamlConverter(source, diagnostics).convert(first, 0);
@@ -255,7 +286,8 @@ Node parse_yaml(const SourceFile& source, Diagnostics& diagnostics) {
         return root;
     } catch (const YAML::Exception& e) {
         std::vector<Mark> tabs = tabs_in_indentation(source, e.mark.line + 2);
-        for (const Mark& tab : tabs) diagnostics.error(tab, "tab in indentation; YAML indents with spaces only");
+        for (const Mark& tab : tabs)
+            diagnostics.error(tab, "tab in indentation; YAML indents with spaces only");
         if (tabs.empty())
             diagnostics.error(Mark{e.mark.line + 1, e.mark.column + 1}, "YAML syntax: " + e.msg);
     } catch (const std::exception& e) {
@@ -327,8 +359,8 @@ public:
             return node;
         }
         std::size_t start = m_pos;
-        while (m_pos < m_text.size() && std::string_view(",]} \t\r\n").find(m_text[m_pos]) ==
-                                            std::string_view::npos)
+        while (m_pos < m_text.size() &&
+               std::string_view(",]} \t\r\n").find(m_text[m_pos]) == std::string_view::npos)
             ++m_pos;
         node.value = m_text.substr(start, m_pos - start);
         node.type = node.value == "null" ? Node::Type::null : Node::Type::scalar;
@@ -348,8 +380,7 @@ private:
             ++m_pos;  // ':'
             Node item = value(depth + 1);
             if (const Node* previous = node.find(key.value))
-                m_diagnostics.error(key.mark, "duplicate key '" + key.value +
-                                                  "' (first at line " +
+                m_diagnostics.error(key.mark, "duplicate key '" + key.value + "' (first at line " +
                                                   std::to_string(previous->mark.line) + ")");
             else
                 node.entries.emplace_back(std::move(key), std::move(item));
@@ -363,15 +394,16 @@ private:
     std::string string() {
         std::size_t start = m_pos;
         ++m_pos;
-        while (m_pos < m_text.size() && m_text[m_pos] != '"') m_pos += m_text[m_pos] == '\\' ? 2 : 1;
+        while (m_pos < m_text.size() && m_text[m_pos] != '"')
+            m_pos += m_text[m_pos] == '\\' ? 2 : 1;
         ++m_pos;
         // The raw token is valid JSON here, so nlohmann decodes the escapes.
         return nlohmann::json::parse(m_text.substr(start, m_pos - start)).get<std::string>();
     }
 
     void skip_space() {
-        while (m_pos < m_text.size() && std::string_view(" \t\r\n").find(m_text[m_pos]) !=
-                                            std::string_view::npos)
+        while (m_pos < m_text.size() &&
+               std::string_view(" \t\r\n").find(m_text[m_pos]) != std::string_view::npos)
             ++m_pos;
     }
 
@@ -389,11 +421,15 @@ Node parse_json(const SourceFile& source, Diagnostics& diagnostics) {
         // nlohmann reports where the offending token ends; point at where it starts.
         const std::string& text = source.text();
         std::size_t offset = std::min(checker.error_offset, text.size());
-        while (offset > 0 && std::string_view(" \t\r\n").find(text[offset - 1]) != std::string_view::npos) --offset;
+        while (offset > 0 &&
+               std::string_view(" \t\r\n").find(text[offset - 1]) != std::string_view::npos)
+            --offset;
         if (offset > 0) {
             --offset;  // the token's last character
             if (text[offset] == '"') {
-                while (offset > 0 && !(text[offset - 1] == '"' && (offset < 2 || text[offset - 2] != '\\'))) --offset;
+                while (offset > 0 &&
+                       !(text[offset - 1] == '"' && (offset < 2 || text[offset - 2] != '\\')))
+                    --offset;
                 if (offset > 0) --offset;
             } else {
                 while (offset > 0 && std::isalnum(static_cast<unsigned char>(text[offset - 1])) &&
@@ -405,8 +441,7 @@ Node parse_json(const SourceFile& source, Diagnostics& diagnostics) {
         // nlohmann prefixes "[json.exception.parse_error.101] parse error at line 3, column 5: ".
         if (std::size_t colon = message.find(": "); colon != std::string::npos)
             message = message.substr(colon + 2);
-        diagnostics.error(source.mark_of_offset(offset),
-                          "JSON syntax: " + message);
+        diagnostics.error(source.mark_of_offset(offset), "JSON syntax: " + message);
         return {};
     }
     return JsonPositions(source, diagnostics).value(0);
@@ -423,8 +458,9 @@ bool looks_like_json(const SourceFile& source) {
 Node parse_document(const SourceFile& source, Diagnostics& diagnostics) {
     if (!check_text(source, diagnostics)) return {};
     if (source.text().find_first_not_of(" \t\r\n") == std::string::npos) {
-        diagnostics.error(Mark{1, 1}, "the runbook is empty; it needs at least 'version: 1', "
-                                      "'name' and 'phases'");
+        diagnostics.error(Mark{1, 1},
+                          "the runbook is empty; it needs at least 'version: 1', "
+                          "'name' and 'phases'");
         return {};
     }
     return looks_like_json(source) ? parse_json(source, diagnostics)

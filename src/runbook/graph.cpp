@@ -24,7 +24,8 @@ StepGraph::StepGraph(const Runbook& book) {
             continue;
         }
         for (const std::string& need : step->needs)
-            if (need != step->id && m_index.count(need) && std::find(needs.begin(), needs.end(), need) == needs.end())
+            if (need != step->id && m_index.count(need) &&
+                std::find(needs.begin(), needs.end(), need) == needs.end())
                 needs.push_back(need);
     }
 }
@@ -89,7 +90,8 @@ std::vector<std::string> StepGraph::downtime_steps() const {
     if (!m_downtime_start) return inside;
     for (const Step* step : m_order) {
         bool after_start = step == m_downtime_start || depends_on(step->id, m_downtime_start->id);
-        bool before_end = !m_downtime_end || step == m_downtime_end || depends_on(m_downtime_end->id, step->id);
+        bool before_end =
+            !m_downtime_end || step == m_downtime_end || depends_on(m_downtime_end->id, step->id);
         if (after_start && before_end) inside.push_back(step->id);
     }
     return inside;
@@ -99,7 +101,8 @@ namespace {
 
 std::string unquote(std::string text) {
     text = trim(text);
-    if (text.size() >= 2 && (text.front() == '\'' || text.front() == '"') && text.back() == text.front())
+    if (text.size() >= 2 && (text.front() == '\'' || text.front() == '"') &&
+        text.back() == text.front())
         return text.substr(1, text.size() - 2);
     return text;
 }
@@ -112,7 +115,8 @@ bool evaluate_condition(const std::string& expanded) {
     if (pos != std::string::npos) {
         std::string rest = expanded.substr(pos + 2);
         if (rest.find("==") != std::string::npos || rest.find("!=") != std::string::npos)
-            throw std::invalid_argument("a condition compares two values once: write 'A == B' or 'A != B'");
+            throw std::invalid_argument(
+                "a condition compares two values once: write 'A == B' or 'A != B'");
         std::string left = unquote(expanded.substr(0, pos));
         std::string right = unquote(rest);
         return (left == right) == (pos == equal);

@@ -11,16 +11,26 @@ namespace migrate::runbook {
 
 std::string param_type_name(ParamType type) {
     switch (type) {
-        case ParamType::string: return "string";
-        case ParamType::text: return "text";
-        case ParamType::integer: return "integer";
-        case ParamType::boolean: return "boolean";
-        case ParamType::duration: return "duration";
-        case ParamType::size: return "size";
-        case ParamType::string_list: return "list of strings";
-        case ParamType::string_map: return "mapping of strings";
-        case ParamType::any: return "any";
-        case ParamType::connection: return "connection name";
+        case ParamType::string:
+            return "string";
+        case ParamType::text:
+            return "text";
+        case ParamType::integer:
+            return "integer";
+        case ParamType::boolean:
+            return "boolean";
+        case ParamType::duration:
+            return "duration";
+        case ParamType::size:
+            return "size";
+        case ParamType::string_list:
+            return "list of strings";
+        case ParamType::string_map:
+            return "mapping of strings";
+        case ParamType::any:
+            return "any";
+        case ParamType::connection:
+            return "connection name";
     }
     return "?";
 }
@@ -31,27 +41,32 @@ bool parse_bool(const std::string& value, bool& out) {
     return false;
 }
 
-
-std::string check_scalar(ParamType type, const std::string& value, const std::vector<std::string>& choices) {
+std::string check_scalar(ParamType type, const std::string& value,
+                         const std::vector<std::string>& choices) {
     static const std::regex integer("-?[0-9]{1,18}");
     bool flag = false;
     switch (type) {
         case ParamType::integer:
-            if (!std::regex_match(value, integer)) return "expected a whole number, found '" + value + "'";
+            if (!std::regex_match(value, integer))
+                return "expected a whole number, found '" + value + "'";
             break;
         case ParamType::boolean:
             if (!parse_bool(value, flag)) return "expected true or false, found '" + value + "'";
             break;
         case ParamType::duration:
-            if (!parse_duration(value)) return "bad duration '" + value + "'; write it like 90s, 15m, 2h or 1h30m";
+            if (!parse_duration(value))
+                return "bad duration '" + value + "'; write it like 90s, 15m, 2h or 1h30m";
             break;
         case ParamType::size:
-            if (!parse_size(value)) return "bad size '" + value + "'; write it like 512KiB, 30GB or 1.5GiB";
+            if (!parse_size(value))
+                return "bad size '" + value + "'; write it like 512KiB, 30GB or 1.5GiB";
             break;
-        default: break;
+        default:
+            break;
     }
     if (!choices.empty() && std::find(choices.begin(), choices.end(), value) == choices.end())
-        return "'" + value + "' is not one of: " + join(choices, ", ") + did_you_mean(value, choices);
+        return "'" + value + "' is not one of: " + join(choices, ", ") +
+               did_you_mean(value, choices);
     return "";
 }
 

@@ -28,18 +28,19 @@ const Step* Runbook::find_step(const std::string& id) const {
 namespace {
 
 const std::vector<std::string> k_top_fields = {
-    "version", "name", "description", "downtime_budget", "roles", "vars",
-    "environments", "connections", "hosts", "phases"};
+    "version", "name",         "description", "downtime_budget", "roles",
+    "vars",    "environments", "connections", "hosts",           "phases"};
 const std::vector<std::string> k_phase_fields = {"id", "name", "urgency", "steps"};
 const std::vector<std::string> k_step_fields = {
-    "id", "name", "kind", "role", "needs", "when", "timeout", "retry", "on_failure",
-    "rollback", "downtime", "estimate", "scale", "with", "instructions"};
+    "id",         "name",     "kind",     "role",     "needs", "when", "timeout",     "retry",
+    "on_failure", "rollback", "downtime", "estimate", "scale", "with", "instructions"};
 const std::vector<std::string> k_retry_fields = {"attempts", "backoff", "max_backoff"};
 const std::vector<std::string> k_scale_fields = {"metric", "expect"};
 const std::vector<std::string> k_scale_metrics = {"bytes", "rows", "files", "hosts"};
 const std::vector<std::string> k_environment_fields = {"vars"};
 const std::vector<std::string> k_connection_fields = {
-    "type", "host", "port", "socket", "user", "password", "database", "tls", "connect_timeout", "read_timeout"};
+    "type",     "host",     "port", "socket",          "user",
+    "password", "database", "tls",  "connect_timeout", "read_timeout"};
 const std::vector<std::string> k_connection_types = {"mysql"};
 const std::vector<std::string> k_tls_fields = {"ca_file", "verify"};
 
@@ -59,7 +60,8 @@ public:
         book.sha256 = sha256_hex(m_document.source->text());
         const Node& root = m_document.root;
         if (root.is_null()) {
-            if (!m_diagnostics.has_errors()) m_diagnostics.error(Mark{1, 1}, "the runbook is empty");
+            if (!m_diagnostics.has_errors())
+                m_diagnostics.error(Mark{1, 1}, "the runbook is empty");
             return book;
         }
         if (!expect_mapping(root, "the runbook")) return book;
@@ -68,7 +70,8 @@ public:
         if (const Node* roles = root.find("roles")) load_roles(*roles, book);
         if (const Node* vars = root.find("vars")) load_vars(*vars, book.vars, "vars");
         if (const Node* envs = root.find("environments")) load_environments(*envs, book);
-        if (const Node* connections = root.find("connections")) load_connections(*connections, book);
+        if (const Node* connections = root.find("connections"))
+            load_connections(*connections, book);
         if (const Node* hosts = root.find("hosts")) {
             book.hosts = *hosts;
             expect_mapping(*hosts, "'hosts'");
@@ -106,16 +109,17 @@ private:
         if (!expect_mapping(roles, "'roles'")) return;
         for (const auto& [key, value] : roles.entries) {
             if (!valid_id(key.value))
-                m_diagnostics.error(key.mark, "role name '" + key.value +
-                                                  "' must match [a-z0-9][a-z0-9_-]*");
+                m_diagnostics.error(key.mark,
+                                    "role name '" + key.value + "' must match [a-z0-9][a-z0-9_-]*");
             book.roles[key.value] = value.is_scalar() ? value.value : "";
             if (!value.is_scalar() && !value.is_null())
-                m_diagnostics.error(value.mark, "a role is described by a text, not " +
-                                                    value.describe());
+                m_diagnostics.error(value.mark,
+                                    "a role is described by a text, not " + value.describe());
         }
     }
 
-    void load_vars(const Node& vars, std::map<std::string, Located>& out, const std::string& where) {
+    void load_vars(const Node& vars, std::map<std::string, Located>& out,
+                   const std::string& where) {
         if (!expect_mapping(vars, "'" + where + "'")) return;
         static const std::regex pattern("[A-Za-z_][A-Za-z0-9_]*");
         for (const auto& [key, value] : vars.entries) {
@@ -123,9 +127,9 @@ private:
                 m_diagnostics.error(key.mark, "variable name '" + key.value +
                                                   "' must match [A-Za-z_][A-Za-z0-9_]*");
             if (!value.is_scalar() && !value.is_null()) {
-                m_diagnostics.error(value.mark, "variable '" + key.value +
-                                                    "' must be a single value, not " +
-                                                    value.describe());
+                m_diagnostics.error(
+                    value.mark,
+                    "variable '" + key.value + "' must be a single value, not " + value.describe());
                 continue;
             }
             out[key.value] = Located{value.value, value.mark, true};
@@ -143,7 +147,8 @@ private:
                                                   "' must match [a-z0-9][a-z0-9_-]*");
             if (!value.is_null() && expect_mapping(value, "environment '" + key.value + "'")) {
                 check_fields(value, k_environment_fields, "in environment '" + key.value + "'");
-                if (const Node* vars = value.find("vars")) load_vars(*vars, env.vars, key.value + ".vars");
+                if (const Node* vars = value.find("vars"))
+                    load_vars(*vars, env.vars, key.value + ".vars");
             }
             book.environments[key.value] = std::move(env);
         }
@@ -159,7 +164,8 @@ private:
     void load_connection(const Node& key, const Node& value) {
         std::string what = "connection '" + key.value + "'";
         if (!valid_id(key.value))
-            m_diagnostics.error(key.mark, "connection name '" + key.value + "' must match [a-z0-9][a-z0-9_-]*");
+            m_diagnostics.error(
+                key.mark, "connection name '" + key.value + "' must match [a-z0-9][a-z0-9_-]*");
         if (!expect_mapping(value, what)) return;
         check_fields(value, k_connection_fields, "in " + what);
         const Node* type = value.find("type");
@@ -168,7 +174,8 @@ private:
         else
             choice(*type, k_connection_types, "connection type");
         for (const char* field : {"host", "socket", "user", "password", "database"})
-            if (const Node* node = value.find(field)) scalar(*node, "'" + std::string(field) + "' of " + what);
+            if (const Node* node = value.find(field))
+                scalar(*node, "'" + std::string(field) + "' of " + what);
         if (const Node* port = value.find("port")) check_port(*port, what);
         for (const char* field : {"connect_timeout", "read_timeout"})
             if (const Node* node = value.find(field); node && !has_reference(*node))
@@ -176,14 +183,19 @@ private:
         const Node* host = value.find("host");
         const Node* socket = value.find("socket");
         if (host && socket)
-            m_diagnostics.error(socket->mark, what + ": give 'host' (TCP) or 'socket' (a Unix socket), not both");
+            m_diagnostics.error(socket->mark,
+                                what + ": give 'host' (TCP) or 'socket' (a Unix socket), not both");
         else if (!host && !socket)
-            m_diagnostics.error(value.mark, what + " needs 'host' (TCP) or 'socket' (a Unix socket)");
+            m_diagnostics.error(value.mark,
+                                what + " needs 'host' (TCP) or 'socket' (a Unix socket)");
         if (const Node* tls = value.find("tls")) check_tls(*tls, what);
-        if (const Node* password = value.find("password"); password && password->is_scalar() &&
-                                                            password->value.find("${secret:") == std::string::npos)
-            m_diagnostics.warning(password->mark, "the password of " + what + " is written in the runbook; "
-                                                  "use \"${secret:NAME}\" so it stays out of the file");
+        if (const Node* password = value.find("password");
+            password && password->is_scalar() &&
+            password->value.find("${secret:") == std::string::npos)
+            m_diagnostics.warning(password->mark,
+                                  "the password of " + what +
+                                      " is written in the runbook; "
+                                      "use \"${secret:NAME}\" so it stays out of the file");
     }
 
     void check_port(const Node& port, const std::string& what) {
@@ -191,7 +203,9 @@ private:
         if (!port.is_scalar() || has_reference(port)) return;
         static const std::regex digits("[0-9]{1,5}");
         if (!std::regex_match(text, digits) || std::stoi(text) < 1 || std::stoi(text) > 65535)
-            m_diagnostics.error(port.mark, "'port' of " + what + " must be a whole number from 1 to 65535, not '" + text + "'");
+            m_diagnostics.error(port.mark, "'port' of " + what +
+                                               " must be a whole number from 1 to 65535, not '" +
+                                               text + "'");
     }
 
     void check_tls(const Node& tls, const std::string& what) {
@@ -216,7 +230,8 @@ private:
             check_id(*id, "phase");
             for (const Phase& other : book.phases)
                 if (other.id == phase.id)
-                    m_diagnostics.error(id->mark, "duplicate phase id '" + phase.id + "' (first at line " +
+                    m_diagnostics.error(id->mark, "duplicate phase id '" + phase.id +
+                                                      "' (first at line " +
                                                       std::to_string(other.mark.line) + ")");
         } else {
             m_diagnostics.error(node.mark, "a phase needs an 'id'");
@@ -274,7 +289,8 @@ private:
             step.with = *with;
             if (!with->is_null()) expect_mapping(*with, "'with'");
         }
-        if (const Node* instructions = node.find("instructions")) move_instructions(*instructions, step);
+        if (const Node* instructions = node.find("instructions"))
+            move_instructions(*instructions, step);
         return step;
     }
 
@@ -283,7 +299,9 @@ private:
     // refuses it on a step whose kind is not people's work.
     void move_instructions(const Node& instructions, Step& step) {
         if (step.with.find("instructions")) {
-            m_diagnostics.error(instructions.mark, "step '" + step.id + "' has 'instructions' twice: here and in 'with'");
+            m_diagnostics.error(
+                instructions.mark,
+                "step '" + step.id + "' has 'instructions' twice: here and in 'with'");
             return;
         }
         if (step.with.is_null()) {
@@ -311,18 +329,25 @@ private:
                     step.needs_marks.push_back(item.mark);
                 }
             } else if (!needs->is_null()) {
-                m_diagnostics.error(needs->mark, "'needs' is a step id or a list of step ids, not " +
-                                                     needs->describe());
+                m_diagnostics.error(
+                    needs->mark,
+                    "'needs' is a step id or a list of step ids, not " + needs->describe());
             }
-            if (is_rollback) m_diagnostics.error(needs->mark, "rollback steps run in their listed order; 'needs' is not allowed there");
+            if (is_rollback)
+                m_diagnostics.error(
+                    needs->mark,
+                    "rollback steps run in their listed order; 'needs' is not allowed there");
         }
         if (const Node* when = node.find("when"))
             step.when = Located{scalar(*when, "'when'"), when->mark, true};
-        if (const Node* timeout = node.find("timeout")) step.timeout = duration(*timeout, "'timeout'");
-        if (const Node* estimate = node.find("estimate")) step.estimate = duration(*estimate, "'estimate'");
+        if (const Node* timeout = node.find("timeout"))
+            step.timeout = duration(*timeout, "'timeout'");
+        if (const Node* estimate = node.find("estimate"))
+            step.estimate = duration(*estimate, "'estimate'");
         if (const Node* retry = node.find("retry")) load_retry(*retry, step.retry);
         if (const Node* on_failure = node.find("on_failure")) {
-            std::string value = choice(*on_failure, {"abort", "continue", "rollback"}, "on_failure");
+            std::string value =
+                choice(*on_failure, {"abort", "continue", "rollback"}, "on_failure");
             step.on_failure = value == "continue"   ? OnFailure::continue_run
                               : value == "rollback" ? OnFailure::rollback
                                                     : OnFailure::abort;
@@ -333,12 +358,15 @@ private:
                             : value == "end" ? DowntimeMarker::end
                                              : DowntimeMarker::none;
             step.downtime_mark = downtime->mark;
-            if (is_rollback) m_diagnostics.error(downtime->mark, "a rollback step cannot mark the downtime window");
+            if (is_rollback)
+                m_diagnostics.error(downtime->mark,
+                                    "a rollback step cannot mark the downtime window");
         }
         if (const Node* scale = node.find("scale")) load_scale(*scale, step);
         if (const Node* rollback = node.find("rollback")) {
             if (is_rollback) {
-                m_diagnostics.error(rollback->mark, "a rollback step cannot have its own 'rollback'");
+                m_diagnostics.error(rollback->mark,
+                                    "a rollback step cannot have its own 'rollback'");
             } else if (expect_sequence(*rollback, "'rollback'")) {
                 for (const Node& item : rollback->items) {
                     if (!expect_mapping(item, "a rollback step")) continue;
@@ -357,7 +385,9 @@ private:
             std::string text = scalar(*attempts, "'attempts'");
             static const std::regex digits("[0-9]{1,3}");
             if (!std::regex_match(text, digits) || std::stoi(text) < 1)
-                m_diagnostics.error(attempts->mark, "'attempts' must be a whole number from 1 to 999, not '" + text + "'");
+                m_diagnostics.error(
+                    attempts->mark,
+                    "'attempts' must be a whole number from 1 to 999, not '" + text + "'");
             else
                 retry.attempts = std::stoi(text);
         }
@@ -377,7 +407,8 @@ private:
         if (const Node* metric = node.find("metric"))
             scale.metric = choice(*metric, k_scale_metrics, "scale metric");
         else
-            m_diagnostics.error(node.mark, "'scale' needs a 'metric' (bytes, rows, files or hosts)");
+            m_diagnostics.error(node.mark,
+                                "'scale' needs a 'metric' (bytes, rows, files or hosts)");
         if (const Node* expect = node.find("expect")) scale.expect = scalar(*expect, "'expect'");
         step.scale = scale;
     }
@@ -386,7 +417,8 @@ private:
 
     bool expect_mapping(const Node& node, const std::string& what) {
         if (node.is_mapping()) return true;
-        m_diagnostics.error(node.mark, what + " must be a mapping (key: value), found " + node.describe());
+        m_diagnostics.error(node.mark,
+                            what + " must be a mapping (key: value), found " + node.describe());
         return false;
     }
 
@@ -396,7 +428,8 @@ private:
         return false;
     }
 
-    void check_fields(const Node& node, const std::vector<std::string>& allowed, const std::string& where) {
+    void check_fields(const Node& node, const std::vector<std::string>& allowed,
+                      const std::string& where) {
         for (const auto& [key, value] : node.entries)
             if (std::find(allowed.begin(), allowed.end(), key.value) == allowed.end())
                 m_diagnostics.error(key.mark, "unknown field '" + key.value + "' " + where +
@@ -419,12 +452,14 @@ private:
         return parsed;
     }
 
-    std::string choice(const Node& node, const std::vector<std::string>& choices, const std::string& what) {
+    std::string choice(const Node& node, const std::vector<std::string>& choices,
+                       const std::string& what) {
         std::string text = scalar(node, what);
         if (!node.is_scalar()) return "";
         if (std::find(choices.begin(), choices.end(), text) == choices.end()) {
-            m_diagnostics.error(node.mark, "unknown " + what + " '" + text + "' (one of: " +
-                                               join(choices, ", ") + ")" + did_you_mean(text, choices));
+            m_diagnostics.error(node.mark, "unknown " + what + " '" + text +
+                                               "' (one of: " + join(choices, ", ") + ")" +
+                                               did_you_mean(text, choices));
             return "";
         }
         return text;
@@ -432,9 +467,10 @@ private:
 
     void check_id(const Node& node, const std::string& what) {
         if (node.is_scalar() && !valid_id(node.value))
-            m_diagnostics.error(node.mark, what + " id '" + node.value +
-                                               "' must match [a-z0-9][a-z0-9_-]* (lowercase letters, "
-                                               "digits, '-' and '_')");
+            m_diagnostics.error(node.mark,
+                                what + " id '" + node.value +
+                                    "' must match [a-z0-9][a-z0-9_-]* (lowercase letters, "
+                                    "digits, '-' and '_')");
     }
 
     const Document& m_document;

@@ -5,8 +5,10 @@ namespace migrate::runbook {
 
 nlohmann::ordered_json node_to_json(const Node& node) {
     switch (node.type) {
-        case Node::Type::null: return nullptr;
-        case Node::Type::scalar: return node.value;
+        case Node::Type::null:
+            return nullptr;
+        case Node::Type::scalar:
+            return node.value;
         case Node::Type::sequence: {
             nlohmann::ordered_json list = nlohmann::ordered_json::array();
             for (const Node& item : node.items) list.push_back(node_to_json(item));

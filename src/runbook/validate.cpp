@@ -14,9 +14,9 @@ const std::vector<std::string>& builtin_variable_names() {
     return k_names;
 }
 
-std::map<std::string, std::string> raw_variables(const Runbook& book, const std::string& env,
-                                                 const std::map<std::string, std::string>& sets,
-                                                 const std::map<std::string, std::string>& builtins) {
+std::map<std::string, std::string> raw_variables(
+    const Runbook& book, const std::string& env, const std::map<std::string, std::string>& sets,
+    const std::map<std::string, std::string>& builtins) {
     std::map<std::string, std::string> values;
     for (const auto& [name, located] : book.vars) values[name] = located.text;
     if (auto it = book.environments.find(env); it != book.environments.end())
@@ -35,12 +35,14 @@ Mark reference_mark(const SourceFile& source, const Mark& node_mark, const std::
     if (close == std::string::npos) close = value.size() - 1;
     std::string needle = value.substr(offset, close - offset + 1);
     int occurrence = 0;
-    for (std::size_t pos = value.find(needle); pos != std::string::npos && pos < offset; pos = value.find(needle, pos + 1))
+    for (std::size_t pos = value.find(needle); pos != std::string::npos && pos < offset;
+         pos = value.find(needle, pos + 1))
         ++occurrence;
     const std::string& text = source.text();
     std::size_t from = source.offset_of(node_mark);
     std::size_t limit = std::min(text.size(), from + value.size() * 2 + 4096);
-    for (std::size_t pos = text.find(needle, from); pos != std::string::npos && pos < limit; pos = text.find(needle, pos + 1))
+    for (std::size_t pos = text.find(needle, from); pos != std::string::npos && pos < limit;
+         pos = text.find(needle, pos + 1))
         if (occurrence-- == 0) return source.mark_of_offset(pos);
     return node_mark;
 }
@@ -51,7 +53,11 @@ class Validator {
 public:
     Validator(const Runbook& book, const KindSchemas& kinds, const ValidateOptions& options,
               Diagnostics& diagnostics)
-        : m_book(book), m_kinds(kinds), m_options(options), m_diagnostics(diagnostics), m_graph(book) {}
+        : m_book(book),
+          m_kinds(kinds),
+          m_options(options),
+          m_diagnostics(diagnostics),
+          m_graph(book) {}
 
     void run() {
         check_builtins_not_declared();
@@ -71,7 +77,9 @@ public:
 
 private:
     void error(Mark mark, const std::string& message) {
-        if (m_reported.insert(std::to_string(mark.line) + ":" + std::to_string(mark.column) + message).second)
+        if (m_reported
+                .insert(std::to_string(mark.line) + ":" + std::to_string(mark.column) + message)
+                .second)
             m_diagnostics.error(mark, message);
     }
 
@@ -79,15 +87,17 @@ private:
         auto check = [&](const std::map<std::string, Located>& vars) {
             for (const std::string& name : builtin_variable_names())
                 if (auto it = vars.find(name); it != vars.end())
-                    error(it->second.mark, "'" + name + "' is a built-in variable and cannot be declared");
+                    error(it->second.mark,
+                          "'" + name + "' is a built-in variable and cannot be declared");
         };
         check(m_book.vars);
         for (const auto& [name, env] : m_book.environments) check(env.vars);
-        if (m_options.env && !m_book.environments.empty() && !m_book.environments.count(*m_options.env)) {
+        if (m_options.env && !m_book.environments.empty() &&
+            !m_book.environments.count(*m_options.env)) {
             std::vector<std::string> names;
             for (const auto& [name, env] : m_book.environments) names.push_back(name);
-            error(Mark{}, "unknown environment '" + *m_options.env + "' (declared: " + join(names, ", ") + ")" +
-                              did_you_mean(*m_options.env, names));
+            error(Mark{}, "unknown environment '" + *m_options.env + "' (declared: " +
+                              join(names, ", ") + ")" + did_you_mean(*m_options.env, names));
         }
     }
 
@@ -115,11 +125,13 @@ private:
                 if (need == step->id)
                     error(step->needs_marks[i], "step '" + step->id + "' needs itself");
                 else if (m_book.find_step(need) && !m_graph.contains(need))
-                    error(step->needs_marks[i], "step '" + step->id + "' needs '" + need +
-                                                    "', which is a rollback step; rollback steps run only after a failure");
+                    error(
+                        step->needs_marks[i],
+                        "step '" + step->id + "' needs '" + need +
+                            "', which is a rollback step; rollback steps run only after a failure");
                 else if (!m_graph.contains(need))
-                    error(step->needs_marks[i], "step '" + step->id + "' needs unknown step '" + need + "'" +
-                                                    did_you_mean(need, ids));
+                    error(step->needs_marks[i], "step '" + step->id + "' needs unknown step '" +
+                                                    need + "'" + did_you_mean(need, ids));
             }
         std::vector<std::string> cycle = m_graph.find_cycle();
         if (!cycle.empty()) {
@@ -139,7 +151,8 @@ private:
     void check_role(const Step& step) {
         std::vector<std::string> names = role_names();
         if (std::find(names.begin(), names.end(), step.role) == names.end())
-            error(step.role_mark, "role '" + step.role + "' of step '" + step.id + "' is not declared under 'roles' (declared: " +
+            error(step.role_mark, "role '" + step.role + "' of step '" + step.id +
+                                      "' is not declared under 'roles' (declared: " +
                                       join(names, ", ") + ")" + did_you_mean(step.role, names));
     }
 
@@ -156,19 +169,23 @@ private:
             std::string which = step->downtime == DowntimeMarker::start ? "start" : "end";
             if (slot != nullptr)
                 error(step->downtime_mark, "a second 'downtime: " + which + "' (step '" + step->id +
-                                               "'); the window already " + which + "s at step '" + slot->id + "'");
+                                               "'); the window already " + which + "s at step '" +
+                                               slot->id + "'");
             else
                 slot = step;
         }
         if (end && !start)
-            error(end->downtime_mark, "'downtime: end' at step '" + end->id + "' but no step has 'downtime: start'");
+            error(end->downtime_mark,
+                  "'downtime: end' at step '" + end->id + "' but no step has 'downtime: start'");
         if (start && end && start != end && !m_graph.depends_on(end->id, start->id))
             error(end->downtime_mark, "the downtime window ends at step '" + end->id +
-                                          "', which does not run after its start at step '" + start->id +
-                                          "'; add it to 'needs' or move the markers");
+                                          "', which does not run after its start at step '" +
+                                          start->id + "'; add it to 'needs' or move the markers");
         if (start && !end)
-            m_diagnostics.warning(start->downtime_mark, "the downtime window starts at step '" + start->id +
-                                                            "' but no step has 'downtime: end'; it lasts until the run ends");
+            m_diagnostics.warning(
+                start->downtime_mark,
+                "the downtime window starts at step '" + start->id +
+                    "' but no step has 'downtime: end'; it lasts until the run ends");
     }
 
     void check_kind(const Step& step) {
@@ -176,7 +193,8 @@ private:
         const KindSchema* kind = find_schema(m_kinds, step.kind);
         if (kind == nullptr) {
             std::vector<std::string> names = schema_names(m_kinds);
-            error(step.kind_mark, "unknown kind '" + step.kind + "'" + did_you_mean(step.kind, names) +
+            error(step.kind_mark, "unknown kind '" + step.kind + "'" +
+                                      did_you_mean(step.kind, names) +
                                       " (kinds: " + join(names, ", ") + ")");
             return;
         }
@@ -184,25 +202,26 @@ private:
         std::vector<std::string> names;
         for (const ParamSpec& param : kind->params) names.push_back(param.name);
         for (const auto& [key, value] : step.with.entries) {
-            if (key.value == "instructions" && step.instructions_mark && key.mark == *step.instructions_mark &&
-                !kind->people) {
-                error(key.mark, "'instructions' belongs to manual steps; step '" + step.id + "' is of kind '" +
-                                    kind->name + "'");
+            if (key.value == "instructions" && step.instructions_mark &&
+                key.mark == *step.instructions_mark && !kind->people) {
+                error(key.mark, "'instructions' belongs to manual steps; step '" + step.id +
+                                    "' is of kind '" + kind->name + "'");
                 continue;
             }
             auto spec = std::find_if(kind->params.begin(), kind->params.end(),
                                      [&](const ParamSpec& p) { return p.name == key.value; });
             if (spec == kind->params.end()) {
-                error(key.mark, "unknown parameter '" + key.value + "' for kind '" + kind->name + "'" +
-                                    did_you_mean(key.value, names) + " (parameters: " + join(names, ", ") + ")");
+                error(key.mark, "unknown parameter '" + key.value + "' for kind '" + kind->name +
+                                    "'" + did_you_mean(key.value, names) +
+                                    " (parameters: " + join(names, ", ") + ")");
                 continue;
             }
             check_param(*spec, value);
         }
         for (const ParamSpec& param : kind->params)
             if (param.required && !step.with.find(param.name))
-                error(step.with_mark,
-                      "step '" + step.id + "' of kind '" + kind->name + "' needs 'with." + param.name + "' (" + param.help + ")");
+                error(step.with_mark, "step '" + step.id + "' of kind '" + kind->name +
+                                          "' needs 'with." + param.name + "' (" + param.help + ")");
         if (kind->check) {
             // Checks point at `with`; when there is none, at the step's kind.
             runbook::Node with = step.with;
@@ -210,31 +229,41 @@ private:
             kind->check(with, m_diagnostics);
         }
         if (kind->warn_without_timeout && !step.timeout)
-            m_diagnostics.warning(step.kind_mark, "step '" + step.id + "' (kind " + kind->name +
-                                                      ") has no 'timeout'; it will wait as long as it takes");
+            m_diagnostics.warning(step.kind_mark,
+                                  "step '" + step.id + "' (kind " + kind->name +
+                                      ") has no 'timeout'; it will wait as long as it takes");
     }
 
     void check_param(const ParamSpec& spec, const Node& value) {
         std::string what = "parameter '" + spec.name + "'";
         switch (spec.type) {
-            case ParamType::any: return;
+            case ParamType::any:
+                return;
             case ParamType::string_list:
                 if (value.is_scalar()) return;
-                if (!value.is_sequence()) return error(value.mark, what + " must be a list, found " + value.describe());
+                if (!value.is_sequence())
+                    return error(value.mark, what + " must be a list, found " + value.describe());
                 for (const Node& item : value.items)
-                    if (!item.is_scalar()) error(item.mark, what + " must list single values, found " + item.describe());
+                    if (!item.is_scalar())
+                        error(item.mark,
+                              what + " must list single values, found " + item.describe());
                 return;
             case ParamType::string_map:
-                if (!value.is_mapping()) return error(value.mark, what + " must be a mapping, found " + value.describe());
+                if (!value.is_mapping())
+                    return error(value.mark,
+                                 what + " must be a mapping, found " + value.describe());
                 for (const auto& [k, item] : value.entries)
                     if (!item.is_scalar() && !item.is_null())
-                        error(item.mark, what + "." + k.value + " must be a single value, found " + item.describe());
+                        error(item.mark, what + "." + k.value + " must be a single value, found " +
+                                             item.describe());
                 return;
             default:
                 if (!value.is_scalar())
-                    return error(value.mark, what + " must be a single value, found " + value.describe());
+                    return error(value.mark,
+                                 what + " must be a single value, found " + value.describe());
                 if (has_references(value.value)) return;  // checked once interpolated, at run time
-                if (std::string problem = check_scalar(spec.type, value.value, spec.choices); !problem.empty())
+                if (std::string problem = check_scalar(spec.type, value.value, spec.choices);
+                    !problem.empty())
                     error(value.mark, what + ": " + problem);
                 if (spec.type == ParamType::connection) check_connection_name(value);
         }
@@ -243,20 +272,25 @@ private:
     void check_connection_name(const Node& value) {
         std::vector<std::string> names;
         if (m_book.connections.is_mapping())
-            for (const auto& [key, connection] : m_book.connections.entries) names.push_back(key.value);
+            for (const auto& [key, connection] : m_book.connections.entries)
+                names.push_back(key.value);
         if (std::find(names.begin(), names.end(), value.value) != names.end()) return;
-        error(value.mark, "unknown connection '" + value.value + "'" + did_you_mean(value.value, names) +
-                              (names.empty() ? " (no connections are declared; add it under 'connections:')"
-                                             : " (declared: " + join(names, ", ") + ")"));
+        error(value.mark,
+              "unknown connection '" + value.value + "'" + did_you_mean(value.value, names) +
+                  (names.empty() ? " (no connections are declared; add it under 'connections:')"
+                                 : " (declared: " + join(names, ", ") + ")"));
     }
 
     // ---- variables, per environment ----
 
     void check_variables() {
         // An unknown --env was reported; its variables would only add noise.
-        if (m_options.env && !m_book.environments.empty() && !m_book.environments.count(*m_options.env)) return;
+        if (m_options.env && !m_book.environments.empty() &&
+            !m_book.environments.count(*m_options.env))
+            return;
         std::vector<std::string> envs;
-        if (m_options.env) envs.push_back(*m_options.env);
+        if (m_options.env)
+            envs.push_back(*m_options.env);
         else
             for (const auto& [name, env] : m_book.environments) envs.push_back(name);
         if (envs.empty()) envs.push_back("");
@@ -267,15 +301,19 @@ private:
         m_env_label = name_env ? " (environment '" + env + "')" : "";
         std::map<std::string, std::string> builtins;
         for (const std::string& name : builtin_variable_names()) builtins[name] = "<" + name + ">";
-        std::map<std::string, std::string> raw = raw_variables(m_book, env, m_options.sets, builtins);
+        std::map<std::string, std::string> raw =
+            raw_variables(m_book, env, m_options.sets, builtins);
         m_var_names.clear();
         for (const auto& [name, value] : raw) m_var_names.push_back(name);
         std::string failed;
         try {
-            m_vars = resolve_variables(raw, [](const Reference& ref) -> std::optional<std::string> {
-                if (ref.kind == Reference::Kind::var) return std::nullopt;
-                return "<deferred>";
-            }, failed);
+            m_vars = resolve_variables(
+                raw,
+                [](const Reference& ref) -> std::optional<std::string> {
+                    if (ref.kind == Reference::Kind::var) return std::nullopt;
+                    return "<deferred>";
+                },
+                failed);
         } catch (const InterpolationError& e) {
             report_variable_error(env, failed, e);
             m_vars = raw;
@@ -288,9 +326,11 @@ private:
         check_node_references(m_book.hosts, nullptr);
     }
 
-    void report_variable_error(const std::string& env, const std::string& failed, const InterpolationError& e) {
+    void report_variable_error(const std::string& env, const std::string& failed,
+                               const InterpolationError& e) {
         const Located* where = nullptr;
-        if (auto it = m_book.environments.find(env); it != m_book.environments.end() && it->second.vars.count(failed))
+        if (auto it = m_book.environments.find(env);
+            it != m_book.environments.end() && it->second.vars.count(failed))
             where = &it->second.vars.at(failed);
         else if (m_book.vars.count(failed))
             where = &m_book.vars.at(failed);
@@ -324,13 +364,17 @@ private:
         const std::string& expect = step.scale->expect;
         if (expect.empty()) return;
         try {
-            std::string expanded = expand(expect, [&](const Reference& ref) -> std::optional<std::string> {
-                if (ref.kind == Reference::Kind::var && m_vars.count(ref.name)) return m_vars.at(ref.name);
-                throw InterpolationError("deferred", ref.offset);
-            });
+            std::string expanded =
+                expand(expect, [&](const Reference& ref) -> std::optional<std::string> {
+                    if (ref.kind == Reference::Kind::var && m_vars.count(ref.name))
+                        return m_vars.at(ref.name);
+                    throw InterpolationError("deferred", ref.offset);
+                });
             if (!parse_size(expanded))
-                error(step.scale->mark, "scale.expect '" + expanded + "' is not a number or a size (write it like 35GB, "
-                                        "1.5GiB or 120000)" + m_env_label);
+                error(step.scale->mark, "scale.expect '" + expanded +
+                                            "' is not a number or a size (write it like 35GB, "
+                                            "1.5GiB or 120000)" +
+                                            m_env_label);
         } catch (const InterpolationError&) {
             // unknown until run time, or reported as an undefined variable
         }
@@ -338,10 +382,12 @@ private:
 
     void check_condition(const Step& step) {
         try {
-            std::string expanded = expand(step.when.text, [&](const Reference& ref) -> std::optional<std::string> {
-                if (ref.kind == Reference::Kind::var && m_vars.count(ref.name)) return m_vars.at(ref.name);
-                return "x";
-            });
+            std::string expanded =
+                expand(step.when.text, [&](const Reference& ref) -> std::optional<std::string> {
+                    if (ref.kind == Reference::Kind::var && m_vars.count(ref.name))
+                        return m_vars.at(ref.name);
+                    return "x";
+                });
             evaluate_condition(expanded);
         } catch (const std::invalid_argument& e) {
             error(step.when.mark, std::string("bad 'when' condition: ") + e.what());
@@ -368,7 +414,8 @@ private:
         for (const Reference& ref : refs) {
             Mark at = reference_mark(*m_book.source, mark, text, ref.offset);
             if (ref.kind == Reference::Kind::var && !m_vars.count(ref.name))
-                error(at, "undefined variable '" + ref.name + "'" + did_you_mean(ref.name, m_var_names) + m_env_label);
+                error(at, "undefined variable '" + ref.name + "'" +
+                              did_you_mean(ref.name, m_var_names) + m_env_label);
             if (ref.kind == Reference::Kind::step_output) check_output_reference(ref, at, step);
         }
     }
@@ -378,23 +425,26 @@ private:
         if (source == nullptr) {
             std::vector<std::string> ids;
             for (const Step* s : m_graph.order()) ids.push_back(s->id);
-            return error(at, "'${steps." + ref.step_id + "." + ref.name + "}' refers to unknown step '" + ref.step_id + "'" +
+            return error(at, "'${steps." + ref.step_id + "." + ref.name +
+                                 "}' refers to unknown step '" + ref.step_id + "'" +
                                  did_you_mean(ref.step_id, ids));
         }
         if (step == nullptr)
-            return error(at, "step outputs are not known before the run; '${steps." + ref.step_id + "." + ref.name +
-                                 "}' can only be used inside a step");
+            return error(at, "step outputs are not known before the run; '${steps." + ref.step_id +
+                                 "." + ref.name + "}' can only be used inside a step");
         const std::string& user = step->is_rollback ? step->rollback_of : step->id;
         if (user == source->id && !step->is_rollback)
             return error(at, "step '" + step->id + "' uses its own output '" + ref.name + "'");
         if (user != source->id && !m_graph.depends_on(user, source->id))
             return error(at, "step '" + step->id + "' uses an output of step '" + source->id +
-                                 "', which does not run before it; add '" + source->id + "' to its 'needs'");
+                                 "', which does not run before it; add '" + source->id +
+                                 "' to its 'needs'");
         if (const KindSchema* kind = find_schema(m_kinds, source->kind)) {
             std::vector<std::string> outputs = outputs_of(*kind, source->with);
             if (std::find(outputs.begin(), outputs.end(), ref.name) == outputs.end())
-                error(at, "step '" + source->id + "' (kind " + kind->name + ") has no output '" + ref.name + "'" +
-                              did_you_mean(ref.name, outputs) + " (outputs: " + (outputs.empty() ? "none" : join(outputs, ", ")) + ")");
+                error(at, "step '" + source->id + "' (kind " + kind->name + ") has no output '" +
+                              ref.name + "'" + did_you_mean(ref.name, outputs) + " (outputs: " +
+                              (outputs.empty() ? "none" : join(outputs, ", ")) + ")");
         }
     }
 

@@ -72,9 +72,11 @@ std::optional<Decimal> Decimal::parse(std::string_view text) {
         if (text[i] != 'e' && text[i] != 'E') return std::nullopt;
         std::string_view exponent = text.substr(i + 1);
         bool minus = !exponent.empty() && exponent[0] == '-';
-        if (!exponent.empty() && (exponent[0] == '-' || exponent[0] == '+')) exponent.remove_prefix(1);
+        if (!exponent.empty() && (exponent[0] == '-' || exponent[0] == '+'))
+            exponent.remove_prefix(1);
         if (exponent.empty() || exponent.size() > 4 ||
-            !std::all_of(exponent.begin(), exponent.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            !std::all_of(exponent.begin(), exponent.end(),
+                         [](char c) { return c >= '0' && c <= '9'; }))
             return std::nullopt;
         int shift = std::stoi(std::string(exponent));
         scale += minus ? shift : -shift;
@@ -99,7 +101,8 @@ void Decimal::normalize() {
 bool Decimal::is_zero() const { return m_digits.find_first_not_of('0') == std::string::npos; }
 
 std::string Decimal::digits_at(int scale) const {
-    return strip_leading_zeros(m_digits + std::string(static_cast<std::size_t>(scale - m_scale), '0'));
+    return strip_leading_zeros(m_digits +
+                               std::string(static_cast<std::size_t>(scale - m_scale), '0'));
 }
 
 std::string Decimal::str() const {

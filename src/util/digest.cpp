@@ -54,7 +54,8 @@ std::string sha256_hex(std::string_view data) {
     return hash.hex_digest();
 }
 
-std::string hash_file(const std::string& path, DigestAlgorithm algorithm, const HashProgress& progress) {
+std::string hash_file(const std::string& path, DigestAlgorithm algorithm,
+                      const HashProgress& progress) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw std::system_error(errno, std::generic_category(), path);
     std::unique_ptr<int, void (*)(int*)> closer(&fd, [](int* f) { ::close(*f); });

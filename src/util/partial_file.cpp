@@ -64,7 +64,8 @@ void PartialFile::commit() {
         fail("cannot close", m_partial);
     }
     m_fd = -1;
-    if (std::rename(m_partial.c_str(), m_final.c_str()) != 0) fail("cannot rename to " + m_final + ":", m_partial);
+    if (std::rename(m_partial.c_str(), m_final.c_str()) != 0)
+        fail("cannot rename to " + m_final + ":", m_partial);
     m_committed = true;
     sync_parent_directory(m_final);
 }

@@ -78,11 +78,20 @@ std::string format_duration(Millis duration) {
 }
 
 std::optional<std::uint64_t> parse_size(std::string_view text) {
-    static constexpr Unit k_units[] = {
-        {"", 1},         {"B", 1},         {"KB", 1e3},          {"MB", 1e6},
-        {"GB", 1e9},     {"TB", 1e12},     {"KiB", 1024.0},      {"MiB", 1048576.0},
-        {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}, {"K", 1024.0}, {"M", 1048576.0},
-        {"G", 1073741824.0}, {"T", 1099511627776.0}};
+    static constexpr Unit k_units[] = {{"", 1},
+                                       {"B", 1},
+                                       {"KB", 1e3},
+                                       {"MB", 1e6},
+                                       {"GB", 1e9},
+                                       {"TB", 1e12},
+                                       {"KiB", 1024.0},
+                                       {"MiB", 1048576.0},
+                                       {"GiB", 1073741824.0},
+                                       {"TiB", 1099511627776.0},
+                                       {"K", 1024.0},
+                                       {"M", 1048576.0},
+                                       {"G", 1073741824.0},
+                                       {"T", 1099511627776.0}};
     std::size_t pos = 0;
     double number = 0;
     std::string_view unit;

@@ -69,7 +69,8 @@ Options parse(int argc, char** argv) {
         else if (arg == "--reps")
             options.reps = std::stoi(value());
         else if (arg == "-h" || arg == "--help") {
-            std::printf("usage: journal_append [--dir DIR] [--unsynced N] [--synced N] [--reps R]\n");
+            std::printf(
+                "usage: journal_append [--dir DIR] [--unsynced N] [--synced N] [--reps R]\n");
             std::exit(0);
         } else
             die("unknown argument " + arg);
@@ -82,9 +83,16 @@ Options parse(int argc, char** argv) {
 Json step_end_fields(long i) {
     char id[16];
     std::snprintf(id, sizeof id, "s%05ld", i % 100000);
-    return Json{{"step", id},           {"phase", "p"},       {"kind", "noop"},  {"role", "executor"},
-                {"status", "ok"},       {"duration_ms", 0},   {"attempts", 1},   {"metrics", Json::object()},
-                {"outputs", Json::object()}, {"log", std::string("journal.jsonl.logs/") + id + ".log"}};
+    return Json{{"step", id},
+                {"phase", "p"},
+                {"kind", "noop"},
+                {"role", "executor"},
+                {"status", "ok"},
+                {"duration_ms", 0},
+                {"attempts", 1},
+                {"metrics", Json::object()},
+                {"outputs", Json::object()},
+                {"log", std::string("journal.jsonl.logs/") + id + ".log"}};
 }
 
 void remove_file(const std::string& path) {
@@ -113,7 +121,8 @@ double time_writer(const std::string& path, long count, bool sync) {
     return elapsed;
 }
 
-double time_baseline(const std::string& path, const std::vector<std::string>& lines, long count, bool sync) {
+double time_baseline(const std::string& path, const std::vector<std::string>& lines, long count,
+                     bool sync) {
     remove_file(path);
     int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) die(path + ": " + std::strerror(errno));
@@ -136,7 +145,8 @@ std::vector<std::string> writer_lines(const std::string& path, long count) {
     std::ifstream in(path);
     for (std::string line; std::getline(in, line);) lines.push_back(line + "\n");
     remove_file(path);
-    if (lines.size() != static_cast<std::size_t>(count)) die("the writer wrote " + std::to_string(lines.size()) + " lines");
+    if (lines.size() != static_cast<std::size_t>(count))
+        die("the writer wrote " + std::to_string(lines.size()) + " lines");
     return lines;
 }
 
@@ -157,7 +167,9 @@ int main(int argc, char** argv) {
     Options options = parse(argc, argv);
     struct statfs fs {};
     if (::statfs(options.dir.c_str(), &fs) != 0) die(options.dir + ": " + std::strerror(errno));
-    if (fs.f_type == 0x01021994) std::fprintf(stderr, "journal_append: WARNING: %s is tmpfs; fsync is free there\n", options.dir.c_str());
+    if (fs.f_type == 0x01021994)
+        std::fprintf(stderr, "journal_append: WARNING: %s is tmpfs; fsync is free there\n",
+                     options.dir.c_str());
 
     std::string stem = options.dir + "/journal_append." + std::to_string(::getpid());
     std::string path = stem + ".jsonl";
@@ -178,14 +190,16 @@ int main(int argc, char** argv) {
                                {"writer   synced", true, true, options.synced, {}},
                                {"baseline synced", false, true, options.synced, {}}};
     auto run = [&](Case& c) {
-        double s = c.writer ? time_writer(path, c.count, c.sync) : time_baseline(path, lines, c.count, c.sync);
+        double s = c.writer ? time_writer(path, c.count, c.sync)
+                            : time_baseline(path, lines, c.count, c.sync);
         settle(path);
         c.seconds.push_back(s);
-        std::fprintf(stderr, "  rep %zu %-18s %9.4f s  %8.2f us/record\n", c.seconds.size(), c.name, s,
-                     s / static_cast<double>(c.count) * 1e6);
+        std::fprintf(stderr, "  rep %zu %-18s %9.4f s  %8.2f us/record\n", c.seconds.size(), c.name,
+                     s, s / static_cast<double>(c.count) * 1e6);
     };
-    std::printf("journal_append: %ld unsynced + %ld synced records per repetition, %d repetitions, in %s\n",
-                options.unsynced, options.synced, options.reps, options.dir.c_str());
+    std::printf(
+        "journal_append: %ld unsynced + %ld synced records per repetition, %d repetitions, in %s\n",
+        options.unsynced, options.synced, options.reps, options.dir.c_str());
     std::printf("record: a no-op step.end, %.0f bytes per line on average\n", mean_line);
     std::fflush(stdout);
     for (int rep = 0; rep < options.reps; ++rep) {
@@ -201,7 +215,9 @@ int main(int argc, char** argv) {
         }
     }
 
-    std::printf("\n| case | records | median s (min-max) | records/s (median) | us/record median (min-max) |\n");
+    std::printf(
+        "\n| case | records | median s (min-max) | records/s (median) | us/record median (min-max) "
+        "|\n");
     std::printf("|---|---:|---:|---:|---:|\n");
     std::vector<double> us_median(cases.size());
     for (std::size_t i = 0; i < cases.size(); ++i) {
@@ -209,8 +225,9 @@ int main(int argc, char** argv) {
         Stats s = stats(c.seconds);
         double n = static_cast<double>(c.count);
         us_median[i] = s.median / n * 1e6;
-        std::printf("| %s | %ld | %.4f (%.4f-%.4f) | %.0f | %.2f (%.2f-%.2f) |\n", c.name, c.count, s.median, s.min,
-                    s.max, n / s.median, us_median[i], s.min / n * 1e6, s.max / n * 1e6);
+        std::printf("| %s | %ld | %.4f (%.4f-%.4f) | %.0f | %.2f (%.2f-%.2f) |\n", c.name, c.count,
+                    s.median, s.min, s.max, n / s.median, us_median[i], s.min / n * 1e6,
+                    s.max / n * 1e6);
     }
     // The disk's fsync latency drifts by an order of magnitude between minutes on a shared
     // machine; the per-repetition ratio (both cases of a pair ran back to back) is steadier.
@@ -219,10 +236,12 @@ int main(int argc, char** argv) {
         for (std::size_t r = 0; r < cases[pair].seconds.size(); ++r)
             ratios.push_back(cases[pair].seconds[r] / cases[pair + 1].seconds[r]);
         Stats q = stats(ratios);
-        std::printf("writer / baseline, %s: %.2fx from the medians; per repetition %.2fx median (%.2f-%.2f); "
-                    "the writer's own cost: %.2f us/record\n",
-                    cases[pair].sync ? "synced  " : "unsynced", us_median[pair] / us_median[pair + 1], q.median, q.min,
-                    q.max, us_median[pair] - us_median[pair + 1]);
+        std::printf(
+            "writer / baseline, %s: %.2fx from the medians; per repetition %.2fx median "
+            "(%.2f-%.2f); "
+            "the writer's own cost: %.2f us/record\n",
+            cases[pair].sync ? "synced  " : "unsynced", us_median[pair] / us_median[pair + 1],
+            q.median, q.min, q.max, us_median[pair] - us_median[pair + 1]);
     }
     return 0;
 }

@@ -17,7 +17,8 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-const std::filesystem::path k_dir = std::filesystem::temp_directory_path() / "migrate-archive-stream-test";
+const std::filesystem::path k_dir =
+    std::filesystem::temp_directory_path() / "migrate-archive-stream-test";
 
 std::string sample_text() {
     std::string text;
@@ -58,7 +59,8 @@ std::vector<std::string> write_parts(const std::string& data, std::size_t count)
     std::size_t step = data.size() / count + 1;
     for (std::size_t i = 0; i < count; ++i) {
         parts.push_back((k_dir / ("a." + std::to_string(i + 1))).string());
-        std::ofstream(parts.back(), std::ios::binary) << data.substr(std::min(data.size(), i * step), step);
+        std::ofstream(parts.back(), std::ios::binary)
+            << data.substr(std::min(data.size(), i * step), step);
     }
     return parts;
 }
@@ -98,13 +100,16 @@ TEST_CASE("gzip across parts, several members, damage and truncation named", "[e
     std::string packed = gzip(text);
     CHECK(decode_all(write_parts(packed, 5)) == text);
     CHECK(decode_all(write_parts(packed + gzip("and more\n"), 2)) == text + "and more\n");
-    CHECK(decode_all(write_parts(packed + std::string(512, '\0'), 2)) == text);  // padding after the member is ignored
+    CHECK(decode_all(write_parts(packed + std::string(512, '\0'), 2)) ==
+          text);  // padding after the member is ignored
 
     std::string bad_crc = packed;
     bad_crc[bad_crc.size() - 8] ^= 0x01;
-    CHECK_THROWS_WITH(decode_all(write_parts(bad_crc, 1)), Contains("a.1: damaged gzip data (the CRC-32 does not match"));
+    CHECK_THROWS_WITH(decode_all(write_parts(bad_crc, 1)),
+                      Contains("a.1: damaged gzip data (the CRC-32 does not match"));
     std::vector<std::string> parts = write_parts(packed.substr(0, packed.size() * 2 / 3), 3);
-    CHECK_THROWS_WITH(decode_all(parts), Contains(parts[2] + " (part 3 of 3): the gzip stream ends early"));
+    CHECK_THROWS_WITH(decode_all(parts),
+                      Contains(parts[2] + " (part 3 of 3): the gzip stream ends early"));
     std::filesystem::remove_all(k_dir);
 }
 
@@ -115,9 +120,11 @@ TEST_CASE("zstd across parts, its checksum, truncation named", "[extract]") {
     CHECK(decode_all(write_parts(packed + zstd("two frames\n"), 2)) == text + "two frames\n");
     std::string damaged = packed;
     damaged[damaged.size() - 2] ^= 0x01;  // in the frame's checksum
-    CHECK_THROWS_WITH(decode_all(write_parts(damaged, 2)), Contains("(part 2 of 2): damaged zstd data"));
+    CHECK_THROWS_WITH(decode_all(write_parts(damaged, 2)),
+                      Contains("(part 2 of 2): damaged zstd data"));
     std::vector<std::string> parts = write_parts(packed.substr(0, packed.size() - 100), 2);
-    CHECK_THROWS_WITH(decode_all(parts), Contains(parts[1] + " (part 2 of 2): the zstd stream ends early"));
+    CHECK_THROWS_WITH(decode_all(parts),
+                      Contains(parts[1] + " (part 2 of 2): the zstd stream ends early"));
     std::filesystem::remove_all(k_dir);
 }
 
@@ -128,7 +135,8 @@ TEST_CASE("DecodedStream hands over every block, then the decoder's error", "[ex
         PartReader reader(write_parts(packed, 3));
         DecodedStream stream(make_decoder(sniff_compression(reader), reader));
         std::string out;
-        for (std::string_view block = stream.next(); !block.empty(); block = stream.next()) out.append(block);
+        for (std::string_view block = stream.next(); !block.empty(); block = stream.next())
+            out.append(block);
         CHECK(out == text);
     }
     {
@@ -136,7 +144,8 @@ TEST_CASE("DecodedStream hands over every block, then the decoder's error", "[ex
         DecodedStream stream(make_decoder(sniff_compression(reader), reader));
         std::size_t got = 0;
         auto drain = [&] {
-            for (std::string_view block = stream.next(); !block.empty(); block = stream.next()) got += block.size();
+            for (std::string_view block = stream.next(); !block.empty(); block = stream.next())
+                got += block.size();
         };
         CHECK_THROWS_WITH(drain(), Contains("the gzip stream ends early"));
         CHECK(got > 0);  // the data before the damage came through first

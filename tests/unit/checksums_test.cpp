@@ -37,15 +37,19 @@ TEST_CASE("hash_file reads a file in blocks and reports progress") {
               return true;
           }) == sha256_hex(content));
     CHECK(last == content.size());
-    CHECK(hash_file(path.string(), DigestAlgorithm::sha256, [](std::uint64_t) { return false; }).empty());
+    CHECK(hash_file(path.string(), DigestAlgorithm::sha256, [](std::uint64_t) {
+              return false;
+          }).empty());
     std::filesystem::remove(path);
-    CHECK_THROWS_WITH(hash_file(path.string(), DigestAlgorithm::sha256), Catch::Contains(path.string()));
+    CHECK_THROWS_WITH(hash_file(path.string(), DigestAlgorithm::sha256),
+                      Catch::Contains(path.string()));
 }
 
 TEST_CASE("checksum lists in sha256sum, binary-mode, md5sum and BSD form") {
     std::string text = "# parts of the backup\n" + k_sha_abc + "  backup.tar.gz.001\n" + k_sha_abc +
                        " *backup.tar.gz.002\r\n\n" + k_md5_abc + "  notes with spaces.txt\n" +
-                       "SHA256 (bsd.bin) = " + k_sha_abc + "\n" + "\\" + k_sha_abc + "  back\\\\slash\n";
+                       "SHA256 (bsd.bin) = " + k_sha_abc + "\n" + "\\" + k_sha_abc +
+                       "  back\\\\slash\n";
     std::vector<ChecksumEntry> entries = parse_checksum_list(text, "parts.sha256");
     REQUIRE(entries.size() == 5);
     CHECK(entries[0].name == "backup.tar.gz.001");
@@ -60,7 +64,8 @@ TEST_CASE("checksum lists in sha256sum, binary-mode, md5sum and BSD form") {
 TEST_CASE("bad checksum lists name the line") {
     CHECK_THROWS_WITH(parse_checksum_list(k_sha_abc + "  a\nnot a checksum line\n", "m.txt"),
                       Catch::StartsWith("m.txt:2: expected 'HASH  FILE'"));
-    CHECK_THROWS_WITH(parse_checksum_list("abcd  a\n", "m.txt"), Catch::StartsWith("m.txt:1: 'abcd' is not a SHA-256"));
+    CHECK_THROWS_WITH(parse_checksum_list("abcd  a\n", "m.txt"),
+                      Catch::StartsWith("m.txt:1: 'abcd' is not a SHA-256"));
     CHECK_THROWS_WITH(parse_checksum_list(k_sha_abc + "  a\n" + k_sha_abc + "  a\n", "m.txt"),
                       Catch::Contains("m.txt:2: 'a' is listed twice"));
     CHECK_THROWS_AS(parse_checksum_list(std::string(64, 'g') + "  a\n", "m.txt"), StepError);

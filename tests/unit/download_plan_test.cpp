@@ -71,7 +71,8 @@ TEST_CASE("resume state round-trips and is kept only for the same file on the se
     CHECK_THAT(why[0], Catch::Contains("shorter than recorded"));
 
     std::vector<DownloadFile> missing = make();
-    why = restore_download_state(missing, state, [](const std::string&) { return std::optional<std::uint64_t>(); });
+    why = restore_download_state(missing, state,
+                                 [](const std::string&) { return std::optional<std::uint64_t>(); });
     CHECK_THAT(why.at(0), Catch::Contains("missing"));
 }
 

@@ -39,7 +39,8 @@ std::vector<std::string> step_trace(const std::vector<journal::Record>& records)
     for (const journal::Record& record : records) {
         const std::string& event = record.event();
         if (event == "step.start") trace.push_back("start " + record.string("step"));
-        if (event == "step.end") trace.push_back("end " + record.string("step") + " " + record.string("status"));
+        if (event == "step.end")
+            trace.push_back("end " + record.string("step") + " " + record.string("status"));
     }
     return trace;
 }
@@ -87,8 +88,8 @@ TEST_CASE("engine: by default a step needs the step before it", "[engine][order]
     CHECK(outcome.status == "ok");
     CHECK(outcome.exit_code == 0);
     CHECK(h.world.call_order() == std::vector<std::string>{"a", "b", "c"});
-    CHECK(step_trace(h.records()) ==
-          std::vector<std::string>{"start a", "end a ok", "start b", "end b ok", "start c", "end c ok"});
+    CHECK(step_trace(h.records()) == std::vector<std::string>{"start a", "end a ok", "start b",
+                                                              "end b ok", "start c", "end c ok"});
     CHECK(h.world.max_concurrent() == 0);  // no gates used
     auto run_end = h.events("run.end");
     REQUIRE(run_end.size() == 1);
@@ -111,8 +112,8 @@ TEST_CASE("engine: explicit needs decide the order", "[engine][order]") {
     CHECK(outcome.status == "ok");
     // With one slot, ready steps start in document order: a, then c (b waits for c), then b.
     CHECK(h.world.call_order() == std::vector<std::string>{"a", "c", "b"});
-    CHECK(step_trace(h.records()) ==
-          std::vector<std::string>{"start a", "end a ok", "start c", "end c ok", "start b", "end b ok"});
+    CHECK(step_trace(h.records()) == std::vector<std::string>{"start a", "end a ok", "start c",
+                                                              "end c ok", "start b", "end b ok"});
 }
 
 TEST_CASE("engine: independent steps run in parallel up to max_parallel", "[engine][order]") {
@@ -172,7 +173,8 @@ TEST_CASE("engine: max_parallel 3 lets three independent steps overlap", "[engin
 
 // ---- retry ----
 
-TEST_CASE("engine: retries back off 1s, 2s, 3s (doubling, capped by max_backoff)", "[engine][retry]") {
+TEST_CASE("engine: retries back off 1s, 2s, 3s (doubling, capped by max_backoff)",
+          "[engine][retry]") {
     EngineHarness h;
     h.load(runbook_with(R"(
       - id: a
@@ -288,7 +290,8 @@ TEST_CASE("engine: a timed-out attempt is retried under the retry policy", "[eng
 
 // ---- failure policies ----
 
-TEST_CASE("engine: on_failure continue lets dependents run and the run end ok", "[engine][failure]") {
+TEST_CASE("engine: on_failure continue lets dependents run and the run end ok",
+          "[engine][failure]") {
     EngineHarness h;
     h.load(runbook_with(R"(
       - id: a
@@ -396,7 +399,8 @@ TEST_CASE("engine: rollback runs the failed step's own undo first, then the othe
     CHECK(prior.completed_order.empty());
 }
 
-TEST_CASE("engine: rollback follows the order of completion, not the document", "[engine][rollback]") {
+TEST_CASE("engine: rollback follows the order of completion, not the document",
+          "[engine][rollback]") {
     EngineHarness h;
     h.load(runbook_with(R"(
       - id: a
@@ -441,7 +445,8 @@ TEST_CASE("engine: on_failure abort does not roll back", "[engine][rollback]") {
     CHECK_FALSE(h.events("run.end")[0].data.contains("rolled_back"));
 }
 
-TEST_CASE("engine: a failing rollback step is recorded and the other rollbacks still run", "[engine][rollback]") {
+TEST_CASE("engine: a failing rollback step is recorded and the other rollbacks still run",
+          "[engine][rollback]") {
     EngineHarness h;
     h.load(runbook_with(R"(
       - id: a
@@ -491,7 +496,8 @@ TEST_CASE("regression: a rollback step's timeout is enforced", "[engine][rollbac
     CHECK_THAT(end.string("error"), StartsWith("timed out after 1m"));
 }
 
-TEST_CASE("regression: a stop signal stops a running rollback step", "[engine][rollback][regression]") {
+TEST_CASE("regression: a stop signal stops a running rollback step",
+          "[engine][rollback][regression]") {
     // Signals are only looked at between rollback steps, so a rollback step that blocks cannot
     // be interrupted: the run hangs until the step gives up by itself.
     StopSignalsForTest signals;
@@ -559,7 +565,8 @@ TEST_CASE("engine: --only runs just the named steps", "[engine][options]") {
     CHECK(h.step_end("c").string("reason") == "not in --only");
 }
 
-TEST_CASE("engine: phases start before their first step and end after their last", "[engine][phases]") {
+TEST_CASE("engine: phases start before their first step and end after their last",
+          "[engine][phases]") {
     EngineHarness h;
     h.load(R"(version: 1
 name: phases
@@ -587,8 +594,8 @@ phases:
         else if (event == "step.end")
             trace.push_back("end " + record.string("step"));
     }
-    CHECK(trace == std::vector<std::string>{"phase.start one", "end a", "end b", "phase.end one ok", "phase.start two",
-                                            "end c", "phase.end two ok"});
+    CHECK(trace == std::vector<std::string>{"phase.start one", "end a", "end b", "phase.end one ok",
+                                            "phase.start two", "end c", "phase.end two ok"});
     CHECK(h.events("phase.start")[0].string("name") == "First");
 }
 
@@ -646,13 +653,15 @@ TEST_CASE("engine: a dry run runs every preflight and nothing else", "[engine][d
     REQUIRE(h.http.calls().size() == 1);
     CHECK(h.http.calls()[0].method == "HEAD");
     CHECK_THAT(h.console_text.str(), Contains("rm -rf <a.out>"));
-    CHECK_THAT(h.console_text.str(), Contains("working directory '/nonexistent/dir' does not exist"));
+    CHECK_THAT(h.console_text.str(),
+               Contains("working directory '/nonexistent/dir' does not exist"));
     CHECK(read_file(h.journal_path.str()).empty());
 }
 
 // ---- when ----
 
-TEST_CASE("engine: a false 'when' skips the step with a reason; dependents still run", "[engine][when]") {
+TEST_CASE("engine: a false 'when' skips the step with a reason; dependents still run",
+          "[engine][when]") {
     EngineHarness h;
     h.load(runbook_with(R"(
       - id: a
@@ -676,8 +685,10 @@ TEST_CASE("engine: a false 'when' skips the step with a reason; dependents still
     CHECK(h.events("run.end")[0].string("status") == "ok");
 }
 
-TEST_CASE("regression: marking a skipped step unavailable races with a step reading outputs (ThreadSanitizer)",
-          "[engine][when][race][regression]") {
+TEST_CASE(
+    "regression: marking a skipped step unavailable races with a step reading outputs "
+    "(ThreadSanitizer)",
+    "[engine][when][race][regression]") {
     // The scheduler inserts x into RunShared::unavailable (in reap, under the engine's mutex)
     // while y's thread reads that std::set in expand_text (under outputs_mutex): two different
     // locks, so a data race. Only a -fsanitize=thread build shows it; elsewhere this passes.
@@ -695,7 +706,8 @@ TEST_CASE("regression: marking a skipped step unavailable races with a step read
       - id: y
         kind: probe
         needs: [z]
-        with: { note: ")" + refs + R"(" }
+        with: { note: ")" +
+                        refs + R"(" }
 )"));
     for (int round = 0; round < 3; ++round) {
         engine::RunOutcome outcome = h.run_with(nullptr);
@@ -704,7 +716,8 @@ TEST_CASE("regression: marking a skipped step unavailable races with a step read
     CHECK(h.world.call_order() == std::vector<std::string>{"z", "y", "z", "y", "z", "y"});
 }
 
-TEST_CASE("engine: a step using the output of a skipped step fails and says why", "[engine][when]") {
+TEST_CASE("engine: a step using the output of a skipped step fails and says why",
+          "[engine][when]") {
     EngineHarness h;
     h.load(runbook_with(R"(
       - id: a
@@ -718,7 +731,8 @@ TEST_CASE("engine: a step using the output of a skipped step fails and says why"
     engine::RunOutcome outcome = h.run();
     CHECK(outcome.status == "failed");
     CHECK(h.world.call_order().empty());
-    CHECK_THAT(h.step_end("b").string("error"), Contains("step 'a' was skipped, so its output 'out' does not exist"));
+    CHECK_THAT(h.step_end("b").string("error"),
+               Contains("step 'a' was skipped, so its output 'out' does not exist"));
 }
 
 // ---- outputs ----
@@ -744,17 +758,21 @@ TEST_CASE("engine: a step's output reaches a later step's parameters", "[engine]
 
 // ---- resume ----
 
-TEST_CASE("engine: resume runs only the step that did not end and those after it", "[engine][resume]") {
+TEST_CASE("engine: resume runs only the step that did not end and those after it",
+          "[engine][resume]") {
     EngineHarness h;
     {
         auto writer = journal::Writer::open(h.journal_path.str(), "run-0", h.clock);
         writer->append("run.start", Json{{"runbook", "test.yaml"}, {"runbook_sha256", "x"}}, true);
         writer->append("step.start", Json{{"step", "a"}}, false);
-        writer->append("step.end", Json{{"step", "a"}, {"status", "ok"}, {"outputs", {{"out", "A1"}}}}, true);
+        writer->append("step.end",
+                       Json{{"step", "a"}, {"status", "ok"}, {"outputs", {{"out", "A1"}}}}, true);
         writer->append("step.start", Json{{"step", "b"}}, false);
-        writer->append("step.end", Json{{"step", "b"}, {"status", "ok"}, {"outputs", Json::object()}}, true);
+        writer->append("step.end",
+                       Json{{"step", "b"}, {"status", "ok"}, {"outputs", Json::object()}}, true);
         writer->append("step.start", Json{{"step", "c"}}, false);
-        writer->append("step.checkpoint", Json{{"step", "c"}, {"state", {{"at", "batch-7"}}}}, true);
+        writer->append("step.checkpoint", Json{{"step", "c"}, {"state", {{"at", "batch-7"}}}},
+                       true);
     }
     engine::PriorState prior = h.prior_state();
     CHECK(prior.has_run);
@@ -798,8 +816,10 @@ TEST_CASE("engine: a rolled-back step is not done on resume", "[engine][resume]"
         writer->append("run.start", Json{{"runbook", "test.yaml"}}, true);
         writer->append("step.end", Json{{"step", "a"}, {"status", "ok"}}, true);
         writer->append("step.end", Json{{"step", "b"}, {"status", "ok"}}, true);
-        writer->append("step.end", Json{{"step", "c"}, {"status", "failed"}, {"error", "boom"}}, true);
-        writer->append("step.end", Json{{"step", "undo-b"}, {"rollback_of", "b"}, {"status", "ok"}}, true);
+        writer->append("step.end", Json{{"step", "c"}, {"status", "failed"}, {"error", "boom"}},
+                       true);
+        writer->append("step.end", Json{{"step", "undo-b"}, {"rollback_of", "b"}, {"status", "ok"}},
+                       true);
         writer->append("run.end", Json{{"status", "failed"}, {"rolled_back", true}}, true);
     }
     engine::PriorState prior = h.prior_state();
@@ -823,7 +843,8 @@ TEST_CASE("engine: a rolled-back step is not done on resume", "[engine][resume]"
     CHECK(h.world.call_order() == std::vector<std::string>{"b", "c"});
 }
 
-TEST_CASE("engine: a resumed run that fails rolls back steps done in the earlier run", "[engine][resume]") {
+TEST_CASE("engine: a resumed run that fails rolls back steps done in the earlier run",
+          "[engine][resume]") {
     EngineHarness h;
     {
         auto writer = journal::Writer::open(h.journal_path.str(), "run-0", h.clock);
@@ -848,7 +869,8 @@ TEST_CASE("engine: a resumed run that fails rolls back steps done in the earlier
 
 // ---- interruption ----
 
-TEST_CASE("engine: a stop signal interrupts the running step and the run (exit 3)", "[engine][signals]") {
+TEST_CASE("engine: a stop signal interrupts the running step and the run (exit 3)",
+          "[engine][signals]") {
     StopSignalsForTest signals;
     EngineHarness h;
     h.load(runbook_with(R"(
@@ -912,7 +934,8 @@ TEST_CASE("engine: secrets never reach the journal", "[engine][secrets]") {
 
 // ---- builtin kinds against the fakes ----
 
-TEST_CASE("engine: a manual step is confirmed through the confirmation source", "[engine][manual]") {
+TEST_CASE("engine: a manual step is confirmed through the confirmation source",
+          "[engine][manual]") {
     EngineHarness h;
     h.confirmations.answer_with(io::Confirmation{"alice", "agents are out", "terminal"});
     h.load(runbook_with(R"(
@@ -938,7 +961,8 @@ TEST_CASE("engine: a manual step is confirmed through the confirmation source", 
     CHECK(h.step_end("agents-out").data["outputs"]["by"] == "alice");
 }
 
-TEST_CASE("engine: an unconfirmed manual step is interrupted by a stop signal", "[engine][manual][signals]") {
+TEST_CASE("engine: an unconfirmed manual step is interrupted by a stop signal",
+          "[engine][manual][signals]") {
     StopSignalsForTest signals;
     EngineHarness h;
     h.load(runbook_with(R"(
@@ -962,7 +986,8 @@ TEST_CASE("engine: an unconfirmed manual step is interrupted by a stop signal", 
 TEST_CASE("engine: shell steps run through the process runner and retry", "[engine][shell]") {
     EngineHarness h;
     h.processes.script("./migrate-data.sh", io::ProcessResult{1, 0, "", "connection reset"});
-    h.processes.script("./migrate-data.sh", io::ProcessResult{0, 0, "copied 42 rows\n", "copied 42 rows"});
+    h.processes.script("./migrate-data.sh",
+                       io::ProcessResult{0, 0, "copied 42 rows\n", "copied 42 rows"});
     h.load(runbook_with(R"(
       - id: copy
         kind: shell
@@ -988,7 +1013,8 @@ TEST_CASE("engine: shell steps run through the process runner and retry", "[engi
     CHECK(h.world.calls().at(0).params["note"] == "copied 42 rows");
 }
 
-TEST_CASE("engine: http steps use the HTTP client and take outputs from the answer", "[engine][http]") {
+TEST_CASE("engine: http steps use the HTTP client and take outputs from the answer",
+          "[engine][http]") {
     EngineHarness h;
     h.http.script("POST", "https://api.example.com/backups",
                   io::HttpResponse{201, R"({"data": {"id": "b-17"}})", ""});
@@ -1035,7 +1061,8 @@ int run_with_full_disk(EngineHarness& h, off_t room) {
             struct stat info {};
             ::stat(h.journal_path.str().c_str(), &info);
             std::signal(SIGXFSZ, SIG_IGN);
-            rlimit limit{static_cast<rlim_t>(info.st_size + room), static_cast<rlim_t>(info.st_size + room)};
+            rlimit limit{static_cast<rlim_t>(info.st_size + room),
+                         static_cast<rlim_t>(info.st_size + room)};
             ::setrlimit(RLIMIT_FSIZE, &limit);
             h.run_with(writer.get());
             code = 10;
@@ -1053,7 +1080,9 @@ int run_with_full_disk(EngineHarness& h, off_t room) {
 
 void check_fatal_reached_the_caller(int status) {
     INFO("child wait status " << status
-                              << (WIFSIGNALED(status) ? ", killed by signal " + std::to_string(WTERMSIG(status)) : ""));
+                              << (WIFSIGNALED(status)
+                                      ? ", killed by signal " + std::to_string(WTERMSIG(status))
+                                      : ""));
     bool exited = status >= 0 && WIFEXITED(status);  // not killed by SIGABRT from std::terminate
     REQUIRE(exited);
     int exit_code = WEXITSTATUS(status);
@@ -1072,13 +1101,16 @@ TEST_CASE("regression: a journal write failing in a step's thread reaches the ca
     h.load(runbook_with(R"(
       - id: a
         kind: probe
-        name: ")" + std::string(600, 'n') + R"("
+        name: ")" + std::string(600, 'n') +
+                        R"("
 )"));
     check_fatal_reached_the_caller(run_with_full_disk(h, 300));
 }
 
-TEST_CASE("regression: a journal write failing on the scheduler while a step runs reaches the caller as Fatal",
-          "[engine][journal][regression]") {
+TEST_CASE(
+    "regression: a journal write failing on the scheduler while a step runs reaches the caller as "
+    "Fatal",
+    "[engine][journal][regression]") {
     // phase.end is written by the scheduler thread; when that write fails while another step's
     // thread still runs, the exception leaves Engine::run with a joinable std::thread, whose
     // destructor calls std::terminate.

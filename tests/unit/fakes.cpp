@@ -3,17 +3,17 @@
 
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <spdlog/spdlog.h>
+#include <catch2/catch.hpp>
 #include <csignal>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "migrate/io/db/mysql/mariadb.h"
-#include "migrate/steps/kinds.h"
 #include "migrate/runbook/document.h"
 #include "migrate/runbook/validate.h"
+#include "migrate/steps/kinds.h"
 #include "migrate/util/error.h"
 #include "migrate/util/redactor.h"
 
@@ -60,7 +60,8 @@ std::vector<io::ProcessSpec> FakeProcessRunner::calls() const {
 
 // ---- FakeHttpClient ----
 
-void FakeHttpClient::script(const std::string& method, const std::string& url, io::HttpResponse response) {
+void FakeHttpClient::script(const std::string& method, const std::string& url,
+                            io::HttpResponse response) {
     std::lock_guard lock(m_mutex);
     m_scripts[method + " " + url] = std::move(response);
 }
@@ -81,7 +82,7 @@ std::vector<io::HttpRequest> FakeHttpClient::calls() const {
 // ---- FakeConfirmations ----
 
 std::optional<io::Confirmation> FakeConfirmations::wait(const io::ConfirmationRequest& request,
-                                                            CancelToken& cancel) {
+                                                        CancelToken& cancel) {
     std::optional<io::Confirmation> answer;
     {
         std::lock_guard lock(m_mutex);
@@ -90,7 +91,8 @@ std::optional<io::Confirmation> FakeConfirmations::wait(const io::ConfirmationRe
     }
     if (answer) return answer;
     auto give_up = std::chrono::steady_clock::now() + k_probe_safety_limit;
-    while (!cancel.cancelled() && std::chrono::steady_clock::now() < give_up) cancel.wait_for(Millis(5));
+    while (!cancel.cancelled() && std::chrono::steady_clock::now() < give_up)
+        cancel.wait_for(Millis(5));
     return std::nullopt;
 }
 
@@ -106,7 +108,8 @@ namespace {
 class FakeMysqlResult : public io::db::Result {
 public:
     explicit FakeMysqlResult(FakeMysqlAnswer answer) : m_answer(std::move(answer)) {
-        for (const std::string& name : m_answer.columns) m_columns.push_back(io::db::Column{name, io::db::ColumnType::string, false, false});
+        for (const std::string& name : m_answer.columns)
+            m_columns.push_back(io::db::Column{name, io::db::ColumnType::string, false, false});
     }
     const std::vector<io::db::Column>& columns() const override { return m_columns; }
     bool next(io::db::Row& row) override {
@@ -121,7 +124,9 @@ public:
         row = io::db::Row(m_pointers.data(), m_lengths.data(), values.size());
         return true;
     }
-    std::uint64_t affected_rows() const override { return m_columns.empty() ? m_answer.affected : m_next; }
+    std::uint64_t affected_rows() const override {
+        return m_columns.empty() ? m_answer.affected : m_next;
+    }
 
 private:
     FakeMysqlAnswer m_answer;
@@ -146,8 +151,9 @@ public:
     std::unique_ptr<io::db::Result> query(std::string_view sql) override {
         FakeMysqlAnswer answer = m_connector.answer(m_spec.name, std::string(sql));
         if (answer.error != 0)
-            throw io::db::DbError(m_spec.describe() + ": " + answer.message + " (error " + std::to_string(answer.error) + ")",
-                                     answer.error, io::db::mysql::error_is_transient(answer.error));
+            throw io::db::DbError(m_spec.describe() + ": " + answer.message + " (error " +
+                                      std::to_string(answer.error) + ")",
+                                  answer.error, io::db::mysql::error_is_transient(answer.error));
         return std::make_unique<FakeMysqlResult>(std::move(answer));
     }
     std::string server_version() override { return "10.11.0-fake"; }
@@ -177,14 +183,17 @@ void FakeMysqlConnector::fail_connects(const std::string& name, unsigned code, i
     for (int i = 0; i < times; ++i) m_connect_failures[name].push_back(code);
 }
 
-std::unique_ptr<io::db::Session> FakeMysqlConnector::connect(const io::db::ConnectionSpec& spec, CancelToken&) {
+std::unique_ptr<io::db::Session> FakeMysqlConnector::connect(const io::db::ConnectionSpec& spec,
+                                                             CancelToken&) {
     Redactor::global().add_secret(spec.password);
     std::lock_guard lock(m_mutex);
-    if (auto it = m_connect_failures.find(spec.name); it != m_connect_failures.end() && !it->second.empty()) {
+    if (auto it = m_connect_failures.find(spec.name);
+        it != m_connect_failures.end() && !it->second.empty()) {
         unsigned code = it->second.front();
         it->second.pop_front();
-        throw io::db::DbError(spec.describe() + ": cannot connect: fake refusal (error " + std::to_string(code) + ")", code,
-                                 io::db::mysql::error_is_transient(code));
+        throw io::db::DbError(
+            spec.describe() + ": cannot connect: fake refusal (error " + std::to_string(code) + ")",
+            code, io::db::mysql::error_is_transient(code));
     }
     m_connects.push_back(spec);
     ++m_open;
@@ -233,17 +242,21 @@ int ProbeWorld::record_call(const ProbeCall& call) {
 
 void ProbeWorld::enter_gate(int gate, std::chrono::milliseconds linger) {
     int active = ++m_active;
-    for (int seen = m_max_active.load(); active > seen && !m_max_active.compare_exchange_weak(seen, active);) {
+    for (int seen = m_max_active.load();
+         active > seen && !m_max_active.compare_exchange_weak(seen, active);) {
     }
     std::unique_lock lock(m_mutex);
     ++m_entered;
     m_changed.notify_all();
-    bool reached = m_changed.wait_for(lock, k_probe_safety_limit, [&] { return m_entered >= gate; });
+    bool reached =
+        m_changed.wait_for(lock, k_probe_safety_limit, [&] { return m_entered >= gate; });
     lock.unlock();
     if (reached) std::this_thread::sleep_for(linger);
     --m_active;
     if (!reached)
-        throw StepError("gate of " + std::to_string(gate) + " never filled: the probes did not run in parallel", false);
+        throw StepError(
+            "gate of " + std::to_string(gate) + " never filled: the probes did not run in parallel",
+            false);
 }
 
 // ---- the probe kind ----
@@ -260,11 +273,14 @@ public:
 
     void run(kinds::StepContext& context) override {
         const kinds::Params& params = context.params;
-        int attempt = m_world.record_call(ProbeCall{context.step.id, params.raw(), context.last_checkpoint});
-        if (params.has("checkpoint")) context.events.checkpoint(Json{{"at", params.string("checkpoint")}});
+        int attempt =
+            m_world.record_call(ProbeCall{context.step.id, params.raw(), context.last_checkpoint});
+        if (params.has("checkpoint"))
+            context.events.checkpoint(Json{{"at", params.string("checkpoint")}});
         if (params.boolean("raise_signal")) std::raise(SIGTERM);
         if (params.has("gate"))
-            m_world.enter_gate(static_cast<int>(params.integer("gate")), Millis(params.integer("linger_ms")));
+            m_world.enter_gate(static_cast<int>(params.integer("gate")),
+                               Millis(params.integer("linger_ms")));
         if (params.boolean("block")) block(context);
         if (attempt <= params.integer("fail_times"))
             throw StepError(params.string("error") + " (attempt " + std::to_string(attempt) + ")",
@@ -276,11 +292,13 @@ public:
 private:
     void block(kinds::StepContext& context) {
         Millis tick = context.params.has("tick") ? context.params.duration("tick") : Millis(0);
-        Millis limit = context.params.has("limit_ms") ? Millis(context.params.integer("limit_ms")) : k_probe_safety_limit;
+        Millis limit = context.params.has("limit_ms") ? Millis(context.params.integer("limit_ms"))
+                                                      : k_probe_safety_limit;
         auto give_up = std::chrono::steady_clock::now() + limit;
         while (!context.cancel.cancelled()) {
             if (std::chrono::steady_clock::now() >= give_up)
-                throw StepError("probe blocked for the whole safety limit: nobody cancelled it", false);
+                throw StepError("probe blocked for the whole safety limit: nobody cancelled it",
+                                false);
             if (tick.count() > 0 && m_world.clock() != nullptr) m_world.clock()->advance(tick);
             context.cancel.wait_for(Millis(2));
         }
@@ -295,18 +313,31 @@ private:
 kinds::KindSpec probe_kind(ProbeWorld& world) {
     using runbook::ParamType;
     return kinds::KindSpec{
-        .schema = {.name = "probe", .summary = "a scripted step for engine tests", .params = {{"fail_times", runbook::ParamType::integer, false, "0", "attempts that fail first"},
-                            {"retryable", runbook::ParamType::boolean, false, "true", "whether failures are retryable"},
-                            {"error", runbook::ParamType::text, false, "probe failed", "the failure message"},
-                            {"block", runbook::ParamType::boolean, false, "false", "wait until cancelled"},
-                            {"tick", runbook::ParamType::duration, false, "", "fake time per wait while blocking"},
-                            {"gate", runbook::ParamType::integer, false, "", "wait for this many probes to enter"},
-                            {"linger_ms", runbook::ParamType::integer, false, "0", "real time to stay after the gate"},
-                            {"raise_signal", runbook::ParamType::boolean, false, "false", "raise SIGTERM first"},
-                            {"output", runbook::ParamType::text, false, "", "the output 'out'"},
-                            {"checkpoint", runbook::ParamType::string, false, "", "a checkpoint to journal"},
-                            {"limit_ms", runbook::ParamType::integer, false, "", "real-time limit of a block"},
-                            {"note", runbook::ParamType::text, false, "", "anything"}}, .outputs = {"out"}},
+        .schema = {.name = "probe",
+                   .summary = "a scripted step for engine tests",
+                   .params = {{"fail_times", runbook::ParamType::integer, false, "0",
+                               "attempts that fail first"},
+                              {"retryable", runbook::ParamType::boolean, false, "true",
+                               "whether failures are retryable"},
+                              {"error", runbook::ParamType::text, false, "probe failed",
+                               "the failure message"},
+                              {"block", runbook::ParamType::boolean, false, "false",
+                               "wait until cancelled"},
+                              {"tick", runbook::ParamType::duration, false, "",
+                               "fake time per wait while blocking"},
+                              {"gate", runbook::ParamType::integer, false, "",
+                               "wait for this many probes to enter"},
+                              {"linger_ms", runbook::ParamType::integer, false, "0",
+                               "real time to stay after the gate"},
+                              {"raise_signal", runbook::ParamType::boolean, false, "false",
+                               "raise SIGTERM first"},
+                              {"output", runbook::ParamType::text, false, "", "the output 'out'"},
+                              {"checkpoint", runbook::ParamType::string, false, "",
+                               "a checkpoint to journal"},
+                              {"limit_ms", runbook::ParamType::integer, false, "",
+                               "real-time limit of a block"},
+                              {"note", runbook::ParamType::text, false, "", "anything"}},
+                   .outputs = {"out"}},
         .resumable_inside = true,
         .make = [&world] { return std::make_unique<ProbeRunner>(world); },
     };
@@ -315,7 +346,8 @@ kinds::KindSpec probe_kind(ProbeWorld& world) {
 kinds::KindTable test_kinds(ProbeWorld& world) {
     kinds::KindTable table{probe_kind(world)};
     for (const char* name : {"manual", "shell", "http", "wait", "sql"})
-        if (const kinds::KindSpec* kind = kinds::find_kind(steps::builtin_kinds(), name)) table.push_back(*kind);
+        if (const kinds::KindSpec* kind = kinds::find_kind(steps::builtin_kinds(), name))
+            table.push_back(*kind);
     return table;
 }
 
@@ -337,7 +369,8 @@ Loaded load_yaml(const std::string& yaml, const kinds::KindTable& table) {
         return loaded;
     }
     loaded.book = runbook::load_runbook(document, *loaded.diagnostics);
-    runbook::validate_runbook(loaded.book, kinds::schemas_of(table), runbook::ValidateOptions{}, *loaded.diagnostics);
+    runbook::validate_runbook(loaded.book, kinds::schemas_of(table), runbook::ValidateOptions{},
+                              *loaded.diagnostics);
     return loaded;
 }
 
@@ -346,7 +379,8 @@ Loaded load_yaml(const std::string& yaml, const kinds::KindTable& table) {
 runbook::Runbook load_test_runbook(const std::string& yaml, const kinds::KindTable& kinds) {
     Loaded loaded = load_yaml(yaml, kinds);
     if (loaded.diagnostics->has_errors())
-        throw std::runtime_error("the test runbook does not validate:\n" + loaded.diagnostics->format());
+        throw std::runtime_error("the test runbook does not validate:\n" +
+                                 loaded.diagnostics->format());
     return std::move(loaded.book);
 }
 
@@ -358,8 +392,9 @@ std::vector<std::string> runbook_problems(const std::string& yaml, const kinds::
     std::vector<std::string> problems;
     Loaded loaded = load_yaml(yaml, kinds);
     for (const runbook::Diagnostic& d : loaded.diagnostics->all())
-        problems.push_back(std::to_string(d.mark.line) + ":" + std::to_string(d.mark.column) + ": " +
-                           (d.severity == runbook::Severity::warning ? "warning: " : "") + d.message);
+        problems.push_back(std::to_string(d.mark.line) + ":" + std::to_string(d.mark.column) +
+                           ": " + (d.severity == runbook::Severity::warning ? "warning: " : "") +
+                           d.message);
     return problems;
 }
 
@@ -367,16 +402,18 @@ std::vector<std::string> runbook_problems(const std::string& yaml, const kinds::
 
 TempPath::TempPath(const std::string& suffix) {
     static std::atomic<int> counter{0};
-    m_path = (std::filesystem::temp_directory_path() /
-              ("migrate-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + suffix))
-                 .string();
+    m_path =
+        (std::filesystem::temp_directory_path() /
+         ("migrate-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + suffix))
+            .string();
     std::filesystem::remove(m_path);
 }
 
 TempPath::~TempPath() {
     std::error_code ignored;
     std::filesystem::remove_all(m_path, ignored);
-    for (const char* extra : {".confirm", ".logs"}) std::filesystem::remove_all(m_path + extra, ignored);
+    for (const char* extra : {".confirm", ".logs"})
+        std::filesystem::remove_all(m_path + extra, ignored);
 }
 
 std::string read_file(const std::string& path) {
@@ -398,7 +435,9 @@ EngineHarness::EngineHarness() : kinds(test_kinds(world)) {
     spdlog::set_level(spdlog::level::warn);
 }
 
-EngineHarness::~EngineHarness() { spdlog::set_level(static_cast<spdlog::level::level_enum>(m_log_level)); }
+EngineHarness::~EngineHarness() {
+    spdlog::set_level(static_cast<spdlog::level::level_enum>(m_log_level));
+}
 
 void EngineHarness::load(const std::string& yaml) {
     m_book = std::make_unique<runbook::Runbook>(load_test_runbook(yaml, kinds));
@@ -412,15 +451,18 @@ engine::EngineSetup EngineHarness::setup(journal::Writer* writer, engine::RunOpt
         Redactor::global().add_secret(it->second);
         return it->second;
     };
-    return engine::EngineSetup{*m_book, kinds, services, writer, console, options, variables, lookup};
+    return engine::EngineSetup{*m_book, kinds,   services,  writer,
+                               console, options, variables, lookup};
 }
 
 engine::RunOutcome EngineHarness::run(engine::RunOptions options, const engine::PriorState& prior) {
     REQUIRE(m_book != nullptr);
     auto writer = journal::Writer::open(journal_path.str(), run_id, clock);
     bool resuming = !writer->existing().records.empty();
-    writer->append(resuming ? "run.resume" : "run.start",
-                   Json{{"runbook", "test.yaml"}, {"runbook_sha256", m_book->sha256}, {"mode", "rehearsal"}}, true);
+    writer->append(
+        resuming ? "run.resume" : "run.start",
+        Json{{"runbook", "test.yaml"}, {"runbook_sha256", m_book->sha256}, {"mode", "rehearsal"}},
+        true);
     return run_with(writer.get(), options, prior);
 }
 
@@ -445,10 +487,12 @@ std::vector<journal::Record> EngineHarness::records() const {
     return result.records;
 }
 
-std::vector<journal::Record> EngineHarness::events(const std::string& event, const std::string& step) const {
+std::vector<journal::Record> EngineHarness::events(const std::string& event,
+                                                   const std::string& step) const {
     std::vector<journal::Record> out;
     for (journal::Record& record : records())
-        if (record.event() == event && (step.empty() || record.string("step") == step)) out.push_back(record);
+        if (record.event() == event && (step.empty() || record.string("step") == step))
+            out.push_back(record);
     return out;
 }
 

@@ -21,8 +21,8 @@
 #include "migrate/engine/engine.h"
 #include "migrate/io/services.h"
 #include "migrate/journal/journal.h"
-#include "migrate/runbook/model.h"
 #include "migrate/kinds/kind.h"
+#include "migrate/runbook/model.h"
 #include "migrate/util/clock.h"
 
 namespace migrate::test {
@@ -32,7 +32,8 @@ using Json = nlohmann::ordered_json;
 // Time moves only when someone sleeps (or a test advances it): steady and wall time together.
 class FakeClock : public Clock {
 public:
-    static constexpr std::int64_t k_wall_start = 1'790'000'000'000;  // 2026-09-21, any fixed instant
+    static constexpr std::int64_t k_wall_start =
+        1'790'000'000'000;  // 2026-09-21, any fixed instant
     std::int64_t wall_ms() override { return k_wall_start + m_now.load(); }
     std::int64_t steady_ms() override { return m_now.load(); }
     // Returns false at once when `cancel` fired; otherwise records the duration and advances.
@@ -76,7 +77,8 @@ private:
 class FakeConfirmations : public io::ConfirmationSource {
 public:
     void answer_with(io::Confirmation confirmation) { m_answer = std::move(confirmation); }
-    std::optional<io::Confirmation> wait(const io::ConfirmationRequest& request, CancelToken& cancel) override;
+    std::optional<io::Confirmation> wait(const io::ConfirmationRequest& request,
+                                         CancelToken& cancel) override;
     std::vector<io::ConfirmationRequest> requests() const;
 
 private:
@@ -101,7 +103,8 @@ public:
     void script(const std::string& sql, FakeMysqlAnswer answer);
     // The next `times` connects to the connection named `name` fail with `code`.
     void fail_connects(const std::string& name, unsigned code, int times = 1);
-    std::unique_ptr<io::db::Session> connect(const io::db::ConnectionSpec& spec, CancelToken& cancel) override;
+    std::unique_ptr<io::db::Session> connect(const io::db::ConnectionSpec& spec,
+                                             CancelToken& cancel) override;
     // "NAME: SQL", in the order run; statements that failed included.
     std::vector<std::string> statements() const;
     std::vector<io::db::ConnectionSpec> connects() const;  // successful ones
@@ -213,7 +216,8 @@ public:
     // Every record of the journal file (REQUIREs that it verifies).
     std::vector<journal::Record> records() const;
     // Records of one event, optionally only those of one step.
-    std::vector<journal::Record> events(const std::string& event, const std::string& step = "") const;
+    std::vector<journal::Record> events(const std::string& event,
+                                        const std::string& step = "") const;
     // The single step.end of `step` (REQUIREs exactly one).
     journal::Record step_end(const std::string& step) const;
     engine::PriorState prior_state() const;
@@ -229,8 +233,8 @@ public:
     std::ostringstream console_text;
     engine::Console console{console_text, false};
     TempPath journal_path;
-    std::map<std::string, std::string> variables{{"env", "test"}, {"mode", "rehearsal"}, {"runbook_dir", "/tmp"},
-                                                 {"run_id", "run-1"}};
+    std::map<std::string, std::string> variables{
+        {"env", "test"}, {"mode", "rehearsal"}, {"runbook_dir", "/tmp"}, {"run_id", "run-1"}};
     std::map<std::string, std::string> secrets;
     std::string run_id = "run-1";
 

@@ -23,10 +23,11 @@ std::pair<std::string, std::size_t> interpolation_error(Action action) {
 
 Lookup table_lookup(std::map<std::string, std::string> values) {
     return [values](const Reference& ref) -> std::optional<std::string> {
-        std::string key = ref.kind == Reference::Kind::env           ? "env:" + ref.name
-                          : ref.kind == Reference::Kind::secret      ? "secret:" + ref.name
-                          : ref.kind == Reference::Kind::step_output ? "steps." + ref.step_id + "." + ref.name
-                                                                     : ref.name;
+        std::string key = ref.kind == Reference::Kind::env      ? "env:" + ref.name
+                          : ref.kind == Reference::Kind::secret ? "secret:" + ref.name
+                          : ref.kind == Reference::Kind::step_output
+                              ? "steps." + ref.step_id + "." + ref.name
+                              : ref.name;
         auto it = values.find(key);
         if (it == values.end()) return std::nullopt;
         return it->second;
@@ -36,7 +37,8 @@ Lookup table_lookup(std::map<std::string, std::string> values) {
 }  // namespace
 
 TEST_CASE("find_references: every kind of reference, with its offset", "[interpolate]") {
-    std::vector<Reference> refs = find_references("${a} ${env:HOME} ${secret:DB_PW} ${steps.dump-1.bytes}");
+    std::vector<Reference> refs =
+        find_references("${a} ${env:HOME} ${secret:DB_PW} ${steps.dump-1.bytes}");
     REQUIRE(refs.size() == 4);
     CHECK(refs[0].kind == Reference::Kind::var);
     CHECK(refs[0].name == "a");
@@ -59,15 +61,21 @@ TEST_CASE("find_references: malformed references", "[interpolate]") {
     auto [empty, empty_at] = interpolation_error([] { find_references("x ${}"); });
     CHECK_THAT(empty, Contains("bad variable reference '${}'"));
     CHECK(empty_at == 2);
-    CHECK_THAT(interpolation_error([] { find_references("${env:}"); }).first, Contains("bad name in '${env:}'"));
-    CHECK_THAT(interpolation_error([] { find_references("${secret:a-b}"); }).first, Contains("bad name"));
-    CHECK_THAT(interpolation_error([] { find_references("${steps.dump}"); }).first,
-               Contains("bad step output reference '${steps.dump}'; write ${steps.STEP_ID.OUTPUT}"));
-    CHECK_THAT(interpolation_error([] { find_references("${a b}"); }).first, Contains("bad variable reference"));
+    CHECK_THAT(interpolation_error([] { find_references("${env:}"); }).first,
+               Contains("bad name in '${env:}'"));
+    CHECK_THAT(interpolation_error([] { find_references("${secret:a-b}"); }).first,
+               Contains("bad name"));
+    CHECK_THAT(
+        interpolation_error([] { find_references("${steps.dump}"); }).first,
+        Contains("bad step output reference '${steps.dump}'; write ${steps.STEP_ID.OUTPUT}"));
+    CHECK_THAT(interpolation_error([] { find_references("${a b}"); }).first,
+               Contains("bad variable reference"));
 }
 
 TEST_CASE("expand: an unclosed '${' names its offset and the escape", "[interpolate]") {
-    auto [message, offset] = interpolation_error([] { expand("abc ${name", table_lookup({{"name", "x"}})); });
+    auto [message, offset] = interpolation_error([] {
+        expand("abc ${name", table_lookup({{"name", "x"}}));
+    });
     CHECK(message == "'${' is not closed by '}' (write $${ for a literal ${)");
     CHECK(offset == 4);
 }
@@ -77,7 +85,8 @@ TEST_CASE("expand: references replaced, '$${' kept as a literal '${'", "[interpo
                                   {"env:USER_X", "ops"},
                                   {"secret:PW", "s3cret"},
                                   {"steps.dump.bytes", "1024"}});
-    CHECK(expand("${db}/${env:USER_X}:${secret:PW} ${steps.dump.bytes}", lookup) == "liveagent/ops:s3cret 1024");
+    CHECK(expand("${db}/${env:USER_X}:${secret:PW} ${steps.dump.bytes}", lookup) ==
+          "liveagent/ops:s3cret 1024");
     CHECK(expand("cost $${price} for ${db}", lookup) == "cost ${price} for liveagent");
     CHECK(expand("$5 and $ and $$", lookup) == "$5 and $ and $$");
     CHECK(expand("plain", lookup) == "plain");
@@ -91,9 +100,12 @@ TEST_CASE("expand: a reference with no value says what is missing", "[interpolat
     auto [var, var_at] = interpolation_error([&] { expand("x=${nope}", none); });
     CHECK(var == "undefined variable 'nope'");
     CHECK(var_at == 2);
-    CHECK(interpolation_error([&] { expand("${env:NOPE}", none); }).first == "environment variable 'NOPE' is not set");
-    CHECK_THAT(interpolation_error([&] { expand("${secret:PW}", none); }).first, Contains("secret 'PW' is not set"));
-    CHECK(interpolation_error([&] { expand("${steps.a.b}", none); }).first == "step 'a' has no output 'b'");
+    CHECK(interpolation_error([&] { expand("${env:NOPE}", none); }).first ==
+          "environment variable 'NOPE' is not set");
+    CHECK_THAT(interpolation_error([&] { expand("${secret:PW}", none); }).first,
+               Contains("secret 'PW' is not set"));
+    CHECK(interpolation_error([&] { expand("${steps.a.b}", none); }).first ==
+          "step 'a' has no output 'b'");
 }
 
 TEST_CASE("resolve_variables: variables built from other variables", "[interpolate]") {
@@ -111,9 +123,11 @@ TEST_CASE("resolve_variables: variables built from other variables", "[interpola
 }
 
 TEST_CASE("resolve_variables: a cycle is named, with the variable at fault", "[interpolate]") {
-    std::map<std::string, std::string> raw{{"a", "${b}"}, {"b", "x-${c}"}, {"c", "${a}"}, {"d", "fine"}};
+    std::map<std::string, std::string> raw{
+        {"a", "${b}"}, {"b", "x-${c}"}, {"c", "${a}"}, {"d", "fine"}};
     std::string failed;
-    auto [message, offset] = interpolation_error([&] { resolve_variables(raw, table_lookup({}), failed); });
+    auto [message, offset] =
+        interpolation_error([&] { resolve_variables(raw, table_lookup({}), failed); });
     CHECK(message == "variables refer to each other in a cycle: a -> b -> c -> a");
     CHECK(failed == "a");
 }
@@ -121,7 +135,8 @@ TEST_CASE("resolve_variables: a cycle is named, with the variable at fault", "[i
 TEST_CASE("resolve_variables: an undefined variable names the one that uses it", "[interpolate]") {
     std::map<std::string, std::string> raw{{"a", "ok"}, {"b", "${a}/${missing}"}};
     std::string failed;
-    auto [message, offset] = interpolation_error([&] { resolve_variables(raw, table_lookup({}), failed); });
+    auto [message, offset] =
+        interpolation_error([&] { resolve_variables(raw, table_lookup({}), failed); });
     CHECK(message == "undefined variable 'missing'");
     CHECK(offset == 5);
     CHECK(failed == "b");

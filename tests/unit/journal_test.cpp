@@ -2,9 +2,9 @@
 #include <catch2/catch.hpp>
 
 #include "fakes.h"
+#include "migrate/util/digest.h"
 #include "migrate/util/error.h"
 #include "migrate/util/redactor.h"
-#include "migrate/util/digest.h"
 
 using namespace migrate;
 using namespace migrate::test;
@@ -112,7 +112,8 @@ TEST_CASE("journal: a flipped byte breaks the chain at its line", "[journal]") {
     journal::ReadResult result = journal::parse_journal(join_lines(sample.lines));
     REQUIRE(result.problem);
     CHECK(result.problem->line == 2);
-    CHECK(result.problem->message == "hash chain broken: the record was changed, or a line before it was removed");
+    CHECK(result.problem->message ==
+          "hash chain broken: the record was changed, or a line before it was removed");
     CHECK(result.records.size() == 1);
 }
 
@@ -135,7 +136,8 @@ TEST_CASE("journal: a deleted line is named by the line that follows it", "[jour
     journal::ReadResult result = journal::parse_journal(join_lines(sample.lines));
     REQUIRE(result.problem);
     CHECK(result.problem->line == 2);
-    CHECK(result.problem->message == "sequence number 3 where 2 was expected (a line deleted or reordered?)");
+    CHECK(result.problem->message ==
+          "sequence number 3 where 2 was expected (a line deleted or reordered?)");
     CHECK(result.records.size() == 1);
 }
 
@@ -145,7 +147,8 @@ TEST_CASE("journal: a deleted first line is caught", "[journal]") {
     journal::ReadResult result = journal::parse_journal(join_lines(sample.lines));
     REQUIRE(result.problem);
     CHECK(result.problem->line == 1);
-    CHECK(result.problem->message == "sequence number 2 where 1 was expected (a line deleted or reordered?)");
+    CHECK(result.problem->message ==
+          "sequence number 2 where 1 was expected (a line deleted or reordered?)");
     CHECK(result.records.empty());
 }
 
@@ -155,7 +158,8 @@ TEST_CASE("journal: reordered lines are caught at the first one out of place", "
     journal::ReadResult result = journal::parse_journal(join_lines(sample.lines));
     REQUIRE(result.problem);
     CHECK(result.problem->line == 2);
-    CHECK(result.problem->message == "sequence number 3 where 2 was expected (a line deleted or reordered?)");
+    CHECK(result.problem->message ==
+          "sequence number 3 where 2 was expected (a line deleted or reordered?)");
 }
 
 TEST_CASE("journal: renumbered lines still break the hash chain", "[journal]") {
@@ -198,16 +202,22 @@ TEST_CASE("journal: a complete last line without its newline is still torn", "[j
 
 TEST_CASE("journal: a newer format version is refused with its line", "[journal]") {
     Sample sample;
-    journal::ReadResult good = journal::parse_journal(join_lines({sample.lines[0], sample.lines[1]}));
+    journal::ReadResult good =
+        journal::parse_journal(join_lines({sample.lines[0], sample.lines[1]}));
     REQUIRE(good.records.size() == 2);
     // Record 3 rewritten as version 2, correctly chained: only the version is wrong.
-    Json record{{"v", 2}, {"seq", 3}, {"ts", "2026-01-01T00:00:00.000Z"}, {"run", "run-42"}, {"ev", "step.end"}};
+    Json record{{"v", 2},
+                {"seq", 3},
+                {"ts", "2026-01-01T00:00:00.000Z"},
+                {"run", "run-42"},
+                {"ev", "step.end"}};
     sample.lines[2] = chained_line(record, good.last_hash);
     journal::ReadResult result = journal::parse_journal(join_lines(sample.lines));
     REQUIRE(result.problem);
     CHECK(result.problem->line == 3);
     CHECK(result.problem->message ==
-          "journal format version 2 is not supported; this migrate reads version 1 (a newer migrate wrote it?)");
+          "journal format version 2 is not supported; this migrate reads version 1 (a newer "
+          "migrate wrote it?)");
     CHECK(result.records.size() == 2);
 }
 
@@ -276,23 +286,31 @@ TEST_CASE("journal: Writer::open closes a torn line with a journal.repair record
 
 TEST_CASE("journal: a repair record excuses only the line it names", "[journal]") {
     Sample sample;
-    journal::ReadResult good = journal::parse_journal(join_lines({sample.lines[0], sample.lines[1]}));
-    Json repair{{"v", 1}, {"seq", 3}, {"ts", "2026-01-01T00:00:00.000Z"}, {"run", "x"}, {"ev", "journal.repair"},
+    journal::ReadResult good =
+        journal::parse_journal(join_lines({sample.lines[0], sample.lines[1]}));
+    Json repair{{"v", 1},
+                {"seq", 3},
+                {"ts", "2026-01-01T00:00:00.000Z"},
+                {"run", "x"},
+                {"ev", "journal.repair"},
                 {"line", 2}};
     // A bad line 3, then a repair naming line 2: line 3 stays a problem.
-    std::string text = join_lines({sample.lines[0], sample.lines[1], "garbage", chained_line(repair, good.last_hash)});
+    std::string text = join_lines(
+        {sample.lines[0], sample.lines[1], "garbage", chained_line(repair, good.last_hash)});
     journal::ReadResult result = journal::parse_journal(text);
     REQUIRE(result.problem);
     CHECK(result.problem->line == 3);
     // Naming line 3, it is excused.
     repair["line"] = 3;
-    text = join_lines({sample.lines[0], sample.lines[1], "garbage", chained_line(repair, good.last_hash)});
+    text = join_lines(
+        {sample.lines[0], sample.lines[1], "garbage", chained_line(repair, good.last_hash)});
     result = journal::parse_journal(text);
     CHECK_FALSE(result.problem);
     CHECK(result.records.size() == 3);
 }
 
-TEST_CASE("journal: Writer::open refuses a journal that does not verify, unless forced", "[journal]") {
+TEST_CASE("journal: Writer::open refuses a journal that does not verify, unless forced",
+          "[journal]") {
     Sample sample;
     sample.lines.erase(sample.lines.begin() + 1);
     write_file(sample.path.str(), join_lines(sample.lines));
@@ -300,7 +318,8 @@ TEST_CASE("journal: Writer::open refuses a journal that does not verify, unless 
         journal::Writer::open(sample.path.str(), "run-2", sample.clock);
         FAIL("Writer::open accepted a broken journal");
     } catch (const Fatal& e) {
-        CHECK_THAT(e.what(), StartsWith(sample.path.str() + ":2: sequence number 3 where 2 was expected"));
+        CHECK_THAT(e.what(),
+                   StartsWith(sample.path.str() + ":2: sequence number 3 where 2 was expected"));
         CHECK_THAT(e.what(), Contains("--force"));
         CHECK(e.exit_code() == 2);
     }
@@ -350,7 +369,8 @@ TEST_CASE("journal: secrets are masked before a record is hashed and written", "
     TempPath path;
     {
         auto writer = journal::Writer::open(path.str(), "run-1", clock);
-        writer->append("note", Json{{"text", "pw=j0urnal-s3cret-77"}, {"j0urnal-s3cret-77", 1}}, true);
+        writer->append("note", Json{{"text", "pw=j0urnal-s3cret-77"}, {"j0urnal-s3cret-77", 1}},
+                       true);
     }
     std::string text = read_file(path.str());
     CHECK_THAT(text, !Contains("j0urnal-s3cret-77"));
@@ -362,8 +382,8 @@ TEST_CASE("journal: secrets are masked before a record is hashed and written", "
 }
 
 TEST_CASE("journal: which events are fsynced", "[journal]") {
-    for (const char* event : {"step.end", "step.checkpoint", "step.confirm", "run.start", "run.resume", "run.end",
-                              "journal.repair"})
+    for (const char* event : {"step.end", "step.checkpoint", "step.confirm", "run.start",
+                              "run.resume", "run.end", "journal.repair"})
         CHECK(journal::is_sync_point(event));
     for (const char* event : {"step.start", "step.progress", "step.retry", "phase.start", "note"})
         CHECK_FALSE(journal::is_sync_point(event));

@@ -78,7 +78,7 @@ struct DumpDir {
         std::string text = manifest.dump(2);
         write_file(dir / k_dump_manifest, text);
         write_file(dir / k_dump_marker, "migrate-dump " + std::to_string(marker_version) +
-                                                 " sha256=" + sha256_hex(text) + "\n");
+                                            " sha256=" + sha256_hex(text) + "\n");
     }
 };
 

@@ -49,7 +49,8 @@ TEST_CASE("decimal: exact sums and differences at any length", "[reconcile]") {
     CHECK(dec("1.5e3").str() == "1500");
     CHECK(dec("2.5E-4").str() == "0.00025");
     CHECK(dec("-0.00").str() == "0.00");
-    CHECK((dec("99999999999999999999999999999.99") + dec("0.01")).str() == "100000000000000000000000000000.00");
+    CHECK((dec("99999999999999999999999999999.99") + dec("0.01")).str() ==
+          "100000000000000000000000000000.00");
     CHECK((dec("1234.50") - dec("1230.5")).str() == "4.00");
     CHECK((dec("10") - dec("12.25")).str() == "-2.25");
     CHECK((dec("-3") - dec("-5")).str() == "2");
@@ -68,7 +69,8 @@ TEST_CASE("reconcile: tolerances, absolute and in percent", "[reconcile]") {
     CHECK(Tolerance::parse("5").str() == "5");
     CHECK(Tolerance::parse("0.5%").str() == "0.5%");
     CHECK(Tolerance::parse("2 %").kind == Tolerance::Kind::percent);
-    CHECK_THROWS_WITH(Tolerance::parse("lots"), "bad tolerance 'lots'; write an amount (5, 0.01) or a percentage (0.5%)");
+    CHECK_THROWS_WITH(Tolerance::parse("lots"),
+                      "bad tolerance 'lots'; write an amount (5, 0.01) or a percentage (0.5%)");
     CHECK_THROWS(Tolerance::parse("-5"));
     CHECK_THROWS(Tolerance::parse("1e3"));
     CHECK_THROWS(Tolerance::parse("%"));
@@ -84,16 +86,18 @@ TEST_CASE("reconcile: tolerances, absolute and in percent", "[reconcile]") {
     CHECK(half.allows(dec("1000"), dec("995")));
     CHECK_FALSE(half.allows(dec("1000"), dec("994.99")));
     CHECK(half.allows(dec("-1000"), dec("-1005")));  // of the source's magnitude
-    CHECK_FALSE(half.allows(dec("0"), dec("1")));     // nothing is 0.5% of zero
+    CHECK_FALSE(half.allows(dec("0"), dec("1")));    // nothing is 0.5% of zero
 }
 
-TEST_CASE("reconcile: checks read from `with`, with names made from what they compare", "[reconcile]") {
+TEST_CASE("reconcile: checks read from `with`, with names made from what they compare",
+          "[reconcile]") {
     auto checks = parse_checks(R"([
         {"table": "docs", "count": "true"},
         {"table": "docs", "group_by": "type, year", "tolerance": "1%"},
         {"table": "accounts", "sum": ["balance", "credit"], "where": "active = 1", "target_table": "accounts_v2"},
         {"table": "docs", "checksum": "true", "chunk": "500", "key": "id", "columns": ["a", "b"], "drill": "3", "name": "docs hashed"}
-    ])", {"lines"});
+    ])",
+                               {"lines"});
     REQUIRE(checks.size() == 5);
     CHECK(checks[0].name == "count of lines");
     CHECK(checks[1].name == "count of docs");
@@ -113,7 +117,8 @@ TEST_CASE("reconcile: checks read from `with`, with names made from what they co
 
 TEST_CASE("reconcile: a wrong check says which and what", "[reconcile]") {
     CHECK(parse_error(R"([{"table": "docs", "count": "true", "tolerence": "5"}])") ==
-          "check 1 (table 'docs'): unknown field 'tolerence'; did you mean 'tolerance'? (fields: name, table, target_table, "
+          "check 1 (table 'docs'): unknown field 'tolerence'; did you mean 'tolerance'? (fields: "
+          "name, table, target_table, "
           "count, group_by, sum, checksum, chunk, key, columns, drill, where, tolerance)");
     CHECK(parse_error(R"([{"count": "true"}])") == "check 1: 'table' is missing");
     CHECK(parse_error(R"([{"table": "a", "count": "true"}, {"table": "b"}])") ==
@@ -121,41 +126,58 @@ TEST_CASE("reconcile: a wrong check says which and what", "[reconcile]") {
     CHECK(parse_error(R"([{"table": "a", "count": "true", "sum": "x"}])") ==
           "check 1 (table 'a'): takes only one of: count, group_by, sum, checksum");
     CHECK(parse_error(R"([{"table": "a", "checksum": "true", "tolerance": "1"}])") ==
-          "check 1 (table 'a'): 'tolerance' does not apply to a checksum (a hash matches or not); narrow it with 'where' instead");
-    CHECK(parse_error(R"([{"table": "a", "checksum": "true", "chunk": "0"}])") == "check 1 (table 'a'): 'chunk' must be 1 or more");
-    CHECK(parse_error(R"([{"table": "a", "count": "true", "chunk": "10"}])") == "check 1 (table 'a'): 'chunk' goes with 'checksum'");
-    CHECK(parse_error(R"([{"table": "a", "group_by": " , "}])") == "check 1 (table 'a'): 'group_by' names no column");
-    CHECK(parse_error(R"(["docs"])") == "check 1: expected a mapping with 'table' and one of: count, group_by, sum, checksum");
+          "check 1 (table 'a'): 'tolerance' does not apply to a checksum (a hash matches or not); "
+          "narrow it with 'where' instead");
+    CHECK(parse_error(R"([{"table": "a", "checksum": "true", "chunk": "0"}])") ==
+          "check 1 (table 'a'): 'chunk' must be 1 or more");
+    CHECK(parse_error(R"([{"table": "a", "count": "true", "chunk": "10"}])") ==
+          "check 1 (table 'a'): 'chunk' goes with 'checksum'");
+    CHECK(parse_error(R"([{"table": "a", "group_by": " , "}])") ==
+          "check 1 (table 'a'): 'group_by' names no column");
+    CHECK(parse_error(R"(["docs"])") ==
+          "check 1: expected a mapping with 'table' and one of: count, group_by, sum, checksum");
     CHECK(parse_error("null") == "nothing to compare: give 'checks' or 'tables'");
 }
 
 TEST_CASE("reconcile: key ranges are named by the source's keys inside them", "[reconcile]") {
     Strings id{"id"};
-    KeyRange chunk{KeyBound{{"10000"}, false}, KeyBound{{"20000"}, true}, KeyValues{"10001"}, KeyValues{"20000"}};
+    KeyRange chunk{KeyBound{{"10000"}, false}, KeyBound{{"20000"}, true}, KeyValues{"10001"},
+                   KeyValues{"20000"}};
     CHECK(key_range_name(id, chunk) == "id 10001..20000");
-    CHECK(key_range_name(id, KeyRange{std::nullopt, KeyBound{{"1"}, false}, std::nullopt, std::nullopt}) == "id < 1");
-    CHECK(key_range_name(id, KeyRange{KeyBound{{"50000"}, false}, std::nullopt, std::nullopt, std::nullopt}) == "id > 50000");
+    CHECK(key_range_name(id, KeyRange{std::nullopt, KeyBound{{"1"}, false}, std::nullopt,
+                                      std::nullopt}) == "id < 1");
+    CHECK(key_range_name(id, KeyRange{KeyBound{{"50000"}, false}, std::nullopt, std::nullopt,
+                                      std::nullopt}) == "id > 50000");
     CHECK(key_range_name(id, KeyRange{}) == "all rows");
-    CHECK(key_range_name(id, KeyRange{KeyBound{{"6"}, false}, KeyBound{{"7"}, true}, KeyValues{"7"}, KeyValues{"7"}}) == "id 7");
+    CHECK(key_range_name(id, KeyRange{KeyBound{{"6"}, false}, KeyBound{{"7"}, true}, KeyValues{"7"},
+                                      KeyValues{"7"}}) == "id 7");
     Strings composite{"order_id", "line"};
-    CHECK(key_range_name(composite, KeyRange{KeyBound{{"1", "1"}, true}, KeyBound{{"250", "3"}, true}, KeyValues{"1", "1"},
-                                             KeyValues{"250", "3"}}) == "(order_id, line) (1, 1)..(250, 3)");
+    CHECK(
+        key_range_name(composite, KeyRange{KeyBound{{"1", "1"}, true}, KeyBound{{"250", "3"}, true},
+                                           KeyValues{"1", "1"}, KeyValues{"250", "3"}}) ==
+        "(order_id, line) (1, 1)..(250, 3)");
     CHECK(key_name(composite, {"1500", "3"}) == "(order_id, line) (1500, 3)");
     CHECK(key_name(id, {"15000"}) == "id 15000");
 }
 
 TEST_CASE("reconcile: a key range as SQL, for one column and for a composite key", "[reconcile]") {
-    KeyRange chunk{KeyBound{{"10000"}, false}, KeyBound{{"20000"}, true}, std::nullopt, std::nullopt};
+    KeyRange chunk{KeyBound{{"10000"}, false}, KeyBound{{"20000"}, true}, std::nullopt,
+                   std::nullopt};
     CHECK(condition({"id"}, chunk) == "`id` > '10000' AND `id` <= '20000'");
     CHECK(condition({"id"}, KeyRange{}) == "1");
-    CHECK(condition({"id"}, KeyRange{KeyBound{{"5"}, true}, std::nullopt, std::nullopt, std::nullopt}) == "`id` >= '5'");
-    CHECK(condition({"a", "b"}, KeyRange{KeyBound{{"1", "5"}, false}, std::nullopt, std::nullopt, std::nullopt}) ==
+    CHECK(condition({"id"}, KeyRange{KeyBound{{"5"}, true}, std::nullopt, std::nullopt,
+                                     std::nullopt}) == "`id` >= '5'");
+    CHECK(condition({"a", "b"}, KeyRange{KeyBound{{"1", "5"}, false}, std::nullopt, std::nullopt,
+                                         std::nullopt}) ==
           "(`a` >= '1' AND (`a` > '1' OR (`a` = '1' AND `b` > '5')))");
-    CHECK(condition({"a", "b", "c"}, KeyRange{std::nullopt, KeyBound{{"1", "2", "3"}, true}, std::nullopt, std::nullopt}) ==
-          "(`a` <= '1' AND (`a` < '1' OR (`a` = '1' AND `b` < '2') OR (`a` = '1' AND `b` = '2' AND `c` <= '3')))");
+    CHECK(condition({"a", "b", "c"}, KeyRange{std::nullopt, KeyBound{{"1", "2", "3"}, true},
+                                              std::nullopt, std::nullopt}) ==
+          "(`a` <= '1' AND (`a` < '1' OR (`a` = '1' AND `b` < '2') OR (`a` = '1' AND `b` = '2' AND "
+          "`c` <= '3')))");
 }
 
-TEST_CASE("reconcile: numbers and groups compared, each difference with both values", "[reconcile]") {
+TEST_CASE("reconcile: numbers and groups compared, each difference with both values",
+          "[reconcile]") {
     ReconcileCheck check;
     check.name = "docs by type";
     check.table = "docs";
@@ -169,8 +191,11 @@ TEST_CASE("reconcile: numbers and groups compared, each difference with both val
     CHECK(out[1].source == "NULL");
     CHECK(out[1].difference == "+0.01");
     out.clear();
-    GroupCounts source{{{std::string("invoice")}, "10"}, {{std::string("order")}, "5"}, {{std::nullopt}, "2"}};
-    GroupCounts target{{{std::string("invoice")}, "10"}, {{std::string("order")}, "4"}, {{std::string("credit")}, "1"}};
+    GroupCounts source{
+        {{std::string("invoice")}, "10"}, {{std::string("order")}, "5"}, {{std::nullopt}, "2"}};
+    GroupCounts target{{{std::string("invoice")}, "10"},
+                       {{std::string("order")}, "4"},
+                       {{std::string("credit")}, "1"}};
     compare_groups(check, source, target, out);
     REQUIRE(out.size() == 3);
     CHECK(out[0].where == "type=NULL");
@@ -188,14 +213,23 @@ TEST_CASE("reconcile: numbers and groups compared, each difference with both val
 
 TEST_CASE("reconcile: the table of differences", "[reconcile]") {
     std::vector<Difference> differences = {
-        {"checksum of docs", "docs", "id 20001..30000", "10000 rows", "10000 rows", "contents", false, {"id 25000: differs"}},
+        {"checksum of docs",
+         "docs",
+         "id 20001..30000",
+         "10000 rows",
+         "10000 rows",
+         "contents",
+         false,
+         {"id 25000: differs"}},
         {"count of lines", "lines", "rows", "12000", "11999", "-1", true, {}}};
     CHECK(difference_table(differences) ==
           "check             table  where            source      target      difference\n"
           "checksum of docs  docs   id 20001..30000  10000 rows  10000 rows  contents\n"
           "    id 25000: differs\n"
-          "count of lines    lines  rows             12000       11999       -1 (within tolerance)\n");
-    CHECK(difference_json(differences[0])["keys"] == nlohmann::ordered_json::array({"id 25000: differs"}));
+          "count of lines    lines  rows             12000       11999       -1 (within "
+          "tolerance)\n");
+    CHECK(difference_json(differences[0])["keys"] ==
+          nlohmann::ordered_json::array({"id 25000: differs"}));
     CHECK(difference_json(differences[1])["tolerated"] == true);
 }
 
@@ -204,7 +238,8 @@ TEST_CASE("reconcile: the table of differences", "[reconcile]") {
 
 namespace {
 
-FakeMysqlAnswer answer_rows(Strings columns, std::vector<std::vector<std::optional<std::string>>> rows) {
+FakeMysqlAnswer answer_rows(Strings columns,
+                            std::vector<std::vector<std::optional<std::string>>> rows) {
     FakeMysqlAnswer answer;
     answer.columns = std::move(columns);
     answer.rows = std::move(rows);
@@ -213,16 +248,22 @@ FakeMysqlAnswer answer_rows(Strings columns, std::vector<std::vector<std::option
 
 void script_table(EngineHarness& h, const std::string& table, Strings columns) {
     std::vector<std::vector<std::optional<std::string>>> rows;
-    for (const std::string& c : columns) rows.push_back({c, std::string("int"), std::string(""), std::string("NO")});
-    h.mysql.script("SELECT COLUMN_NAME, DATA_TYPE, COALESCE(CHARACTER_SET_NAME, ''), IS_NULLABLE FROM information_schema.COLUMNS WHERE "
-                   "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '" + table + "' ORDER BY ORDINAL_POSITION",
-                   answer_rows({"c", "t", "s", "n"}, rows));
+    for (const std::string& c : columns)
+        rows.push_back({c, std::string("int"), std::string(""), std::string("NO")});
+    h.mysql.script(
+        "SELECT COLUMN_NAME, DATA_TYPE, COALESCE(CHARACTER_SET_NAME, ''), IS_NULLABLE FROM "
+        "information_schema.COLUMNS WHERE "
+        "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '" +
+            table + "' ORDER BY ORDINAL_POSITION",
+        answer_rows({"c", "t", "s", "n"}, rows));
 }
 
 std::string book(const std::string& extra) {
     return "version: 1\nname: rc\nconnections:\n"
-           "  live: { type: mysql, host: 127.0.0.1, user: u, password: \"${secret:DB_PW}\", database: erp }\n"
-           "  copy: { type: mysql, host: 127.0.0.2, user: u, password: \"${secret:DB_PW}\", database: erp }\n"
+           "  live: { type: mysql, host: 127.0.0.1, user: u, password: \"${secret:DB_PW}\", "
+           "database: erp }\n"
+           "  copy: { type: mysql, host: 127.0.0.2, user: u, password: \"${secret:DB_PW}\", "
+           "database: erp }\n"
            "phases:\n  - id: main\n    steps:\n"
            "      - id: compare\n        kind: reconcile\n        with:\n"
            "          source: live\n          target: copy\n"
@@ -234,7 +275,9 @@ std::string book(const std::string& extra) {
 
 // The harness's kinds, and reconcile (kept out of the shared test table so the other data
 // kinds' tests do not depend on it).
-void add_reconcile(kinds::KindTable& table) { table.push_back(*kinds::find_kind(steps::builtin_kinds(), "reconcile")); }
+void add_reconcile(kinds::KindTable& table) {
+    table.push_back(*kinds::find_kind(steps::builtin_kinds(), "reconcile"));
+}
 
 void script_databases(EngineHarness& h) {
     add_reconcile(h.kinds);
@@ -245,9 +288,11 @@ void script_databases(EngineHarness& h) {
     h.mysql.script("SELECT COUNT(*) FROM `docs`", answer_rows({"n"}, {{std::string("100")}}));
     h.mysql.script("SELECT COUNT(*) FROM `docs_copy`", answer_rows({"n"}, {{std::string("97")}}));
     h.mysql.script("SELECT `kind`, COUNT(*) FROM `docs` GROUP BY `kind`",
-                   answer_rows({"kind", "n"}, {{std::string("invoice"), std::string("60")}, {std::string("order"), std::string("40")}}));
+                   answer_rows({"kind", "n"}, {{std::string("invoice"), std::string("60")},
+                                               {std::string("order"), std::string("40")}}));
     h.mysql.script("SELECT `kind`, COUNT(*) FROM `docs_copy` GROUP BY `kind`",
-                   answer_rows({"kind", "n"}, {{std::string("invoice"), std::string("60")}, {std::string("order"), std::string("37")}}));
+                   answer_rows({"kind", "n"}, {{std::string("invoice"), std::string("60")},
+                                               {std::string("order"), std::string("37")}}));
 }
 
 }  // namespace
@@ -258,7 +303,9 @@ TEST_CASE("reconcile: differences fail the step, each in step.end", "[reconcile]
     h.load(book(""));
     CHECK(h.run().status == "failed");
     journal::Record end = h.step_end("compare");
-    CHECK(end.string("error") == "2 checks, 200 source rows compared: 2 differences; first: count of docs, rows: source 100, target 97");
+    CHECK(end.string("error") ==
+          "2 checks, 200 source rows compared: 2 differences; first: count of docs, rows: source "
+          "100, target 97");
     REQUIRE(end.data["differences"].size() == 2);
     CHECK(end.data["differences"][0]["check"] == "count of docs");
     CHECK(end.data["differences"][0]["difference"] == "-3");
@@ -273,8 +320,10 @@ TEST_CASE("reconcile: differences fail the step, each in step.end", "[reconcile]
     CHECK(h.mysql.open_sessions() == 0);
     // both sides read one snapshot
     Strings statements = h.mysql.statements();
-    CHECK(std::count(statements.begin(), statements.end(), "live: START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY") == 1);
-    CHECK(std::count(statements.begin(), statements.end(), "copy: START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY") == 1);
+    CHECK(std::count(statements.begin(), statements.end(),
+                     "live: START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY") == 1);
+    CHECK(std::count(statements.begin(), statements.end(),
+                     "copy: START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY") == 1);
 }
 
 TEST_CASE("reconcile: fail_on_mismatch false records the differences and succeeds", "[reconcile]") {
@@ -290,23 +339,30 @@ TEST_CASE("reconcile: fail_on_mismatch false records the differences and succeed
 TEST_CASE("reconcile: an unknown table names the check and the side", "[reconcile]") {
     EngineHarness h;
     script_databases(h);
-    h.mysql.script("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
-                   answer_rows({"t"}, {{std::string("docs")}, {std::string("docs_copy")}}));
+    h.mysql.script(
+        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
+        answer_rows({"t"}, {{std::string("docs")}, {std::string("docs_copy")}}));
     h.load(book("            - { table: doc, count: true }\n"));
     CHECK(h.run().status == "failed");
     CHECK(h.step_end("compare").string("error") ==
-          "check 'count of doc': table 'doc' does not exist on the source (connection 'live' (127.0.0.1:3306)); did you mean 'docs'?");
+          "check 'count of doc': table 'doc' does not exist on the source (connection 'live' "
+          "(127.0.0.1:3306)); did you mean 'docs'?");
 }
 
 TEST_CASE("reconcile: validate finds wrong checks at their lines", "[reconcile]") {
     ProbeWorld world{nullptr};
     kinds::KindTable table = test_kinds(world);
     add_reconcile(table);
-    std::string yaml = book("            - { table: docs, chunk: 0, checksum: true, tolerance: 2% }\n            - { table: docs, cnt: true }\n");
+    std::string yaml = book(
+        "            - { table: docs, chunk: 0, checksum: true, tolerance: 2% }\n            - { "
+        "table: docs, cnt: true }\n");
     Strings problems = runbook_problems(yaml, table);
-    CHECK(problems == Strings{"17:67: check 3: 'tolerance' does not apply to a checksum (a hash matches or not)",
-                              "17:37: check 3: 'chunk' must be a whole number of 1 or more",
-                              "18:30: check 4: unknown field 'cnt'; did you mean 'count'? (fields: name, table, target_table, count, "
-                              "group_by, sum, checksum, chunk, key, columns, drill, where, tolerance)",
-                              "18:15: check 4 needs one of: count, group_by, sum, checksum"});
+    CHECK(
+        problems ==
+        Strings{"17:67: check 3: 'tolerance' does not apply to a checksum (a hash matches or not)",
+                "17:37: check 3: 'chunk' must be a whole number of 1 or more",
+                "18:30: check 4: unknown field 'cnt'; did you mean 'count'? (fields: name, table, "
+                "target_table, count, "
+                "group_by, sum, checksum, chunk, key, columns, drill, where, tolerance)",
+                "18:15: check 4 needs one of: count, group_by, sum, checksum"});
 }

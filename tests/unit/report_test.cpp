@@ -30,7 +30,8 @@ public:
 
 std::string temp_path(const std::string& name) {
     static int counter = 0;
-    auto dir = std::filesystem::temp_directory_path() / ("migrate-report-test-" + std::to_string(::getpid()));
+    auto dir = std::filesystem::temp_directory_path() /
+               ("migrate-report-test-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     return (dir / (std::to_string(++counter) + "-" + name)).string();
 }
@@ -47,15 +48,21 @@ public:
         m_writer->append(event, Json{{"name", m_name}, {"mode", m_mode}, {"env", "preprod"}}, true);
     }
     // A step that starts now and takes `ms`; the clock moves to its end.
-    JournalBuilder& step(const std::string& id, std::int64_t ms, const std::string& status = "ok", Json metrics = Json::object(),
-                         const std::string& role = "executor", const std::string& kind = "shell", const std::string& downtime = "") {
+    JournalBuilder& step(const std::string& id, std::int64_t ms, const std::string& status = "ok",
+                         Json metrics = Json::object(), const std::string& role = "executor",
+                         const std::string& kind = "shell", const std::string& downtime = "") {
         Json start{{"step", id}, {"phase", "p"}, {"kind", kind}, {"role", role}};
         if (!downtime.empty()) start["downtime"] = downtime;
         m_writer->append("step.start", start, false);
         for (; m_pending_retries > 0; --m_pending_retries)
-            m_writer->append("step.retry", Json{{"step", id}, {"attempt", 1}, {"error", "boom"}, {"backoff_ms", 1000}}, false);
+            m_writer->append(
+                "step.retry",
+                Json{{"step", id}, {"attempt", 1}, {"error", "boom"}, {"backoff_ms", 1000}}, false);
         m_clock.now += ms;
-        if (kind == "manual") m_writer->append("step.confirm", Json{{"step", id}, {"role", role}, {"by", "jana"}, {"waited_ms", ms}}, true);
+        if (kind == "manual")
+            m_writer->append("step.confirm",
+                             Json{{"step", id}, {"role", role}, {"by", "jana"}, {"waited_ms", ms}},
+                             true);
         Json end = start;
         end["status"] = status;
         end["duration_ms"] = ms;
@@ -168,7 +175,8 @@ TEST_CASE("estimate: P50/P90 from 1, 2 and 5 samples", "[estimate]") {
     }
 }
 
-TEST_CASE("estimate: a 30 GB download at 800 KB/s is about 10.4 hours; 35 GB longer", "[estimate]") {
+TEST_CASE("estimate: a 30 GB download at 800 KB/s is about 10.4 hours; 35 GB longer",
+          "[estimate]") {
     std::shared_ptr<runbook::Diagnostics> keep;
     runbook::Runbook book = book_from(R"(version: 1
 name: crm
@@ -180,7 +188,8 @@ phases:
       - id: download
         kind: noop
         scale: { metric: bytes, expect: "${backup_bytes}" }
-)", keep);
+)",
+                                      keep);
     JournalBuilder journal("crm");
     journal.step("download", 37'500'000, "ok", Json{{"bytes", 30'000'000'000LL}}).end_run();
     std::vector<report::JournalInput> journals{journal.input()};
@@ -206,7 +215,8 @@ phases:
   - id: p
     steps:
       - { id: load, kind: noop, scale: { metric: rows, expect: "${rows}" } }
-)", keep);
+)",
+                                      keep);
     // 60 s fixed + 1 ms per row.
     JournalBuilder one("fit"), two("fit");
     one.step("load", 61'000, "ok", Json{{"rows", 1000}}).end_run();
@@ -227,16 +237,22 @@ phases:
       - { id: short, kind: noop, needs: [start] }
       - { id: long, kind: noop, needs: [start] }
       - { id: join, kind: noop, needs: [short, long] }
-)", keep);
+)",
+                                      keep);
     JournalBuilder journal("branches");
-    journal.step("start", 1000).step("short", 10'000).step("long", 30'000).step("join", 2000).end_run();
+    journal.step("start", 1000)
+        .step("short", 10'000)
+        .step("long", 30'000)
+        .step("join", 2000)
+        .end_run();
     report::Forecast forecast = report::estimate(book, {journal.input()}, {});
     CHECK(forecast.total_p50_ms == 33'000);
     CHECK(forecast.critical_path == std::vector<std::string>{"start", "long", "join"});
     CHECK_FALSE(figure(forecast, "short").on_critical_path);
 }
 
-TEST_CASE("estimate: a downtime window from one phase into another, people time apart", "[estimate]") {
+TEST_CASE("estimate: a downtime window from one phase into another, people time apart",
+          "[estimate]") {
     std::shared_ptr<runbook::Diagnostics> keep;
     runbook::Runbook book = book_from(R"(version: 1
 name: window
@@ -253,7 +269,8 @@ phases:
       - { id: import, kind: noop }
       - { id: cutover, kind: noop, downtime: end }
       - { id: check, kind: noop }
-)", keep);
+)",
+                                      keep);
     JournalBuilder journal("window");
     journal.step("prepare", 600'000)
         .step("agents-out", 300'000, "ok", Json::object(), "customer", "manual", "start")
@@ -277,16 +294,25 @@ phases:
     tight.budget = std::chrono::minutes(45);
     CHECK(report::estimate(book, {journal.input()}, tight).over_budget);
 
-    report::Timeline timeline = report::build_timeline(report::read_for_analysis(journal.path(), false));
+    report::Timeline timeline =
+        report::build_timeline(report::read_for_analysis(journal.path(), false));
     REQUIRE(timeline.downtime_end_ms);
     CHECK(*timeline.downtime_end_ms - *timeline.downtime_start_ms == 3'060'000);
 }
 
-TEST_CASE("estimate: only ok executions are samples; a failed attempt before a retry is not", "[estimate]") {
+TEST_CASE("estimate: only ok executions are samples; a failed attempt before a retry is not",
+          "[estimate]") {
     std::shared_ptr<runbook::Diagnostics> keep;
     runbook::Runbook book = book_from(k_linear, keep);
     JournalBuilder journal("golden");
-    journal.step("a", 1000).step("b", 5000, "failed").end_run("failed").wait(60'000).resume().retry().step("b", 7000).end_run();
+    journal.step("a", 1000)
+        .step("b", 5000, "failed")
+        .end_run("failed")
+        .wait(60'000)
+        .resume()
+        .retry()
+        .step("b", 7000)
+        .end_run();
     report::Forecast forecast = report::estimate(book, {journal.input()}, {});
     CHECK(figure(forecast, "b").samples == 1);
     CHECK(figure(forecast, "b").p50_ms == 7000);
@@ -298,7 +324,8 @@ TEST_CASE("report: a run and its resume are one timeline with the gap visible", 
     journal.step("a", 1000).wait(0);
     journal.crash();
     journal.wait(300'000).resume().step("b", 2000).end_run();
-    report::Timeline timeline = report::build_timeline(report::read_for_analysis(journal.path(), false));
+    report::Timeline timeline =
+        report::build_timeline(report::read_for_analysis(journal.path(), false));
     REQUIRE(timeline.runs.size() == 2);
     CHECK(timeline.runs[0].status == "stopped");
     CHECK(timeline.runs[1].event == "run.resume");
@@ -310,8 +337,11 @@ TEST_CASE("report: a run and its resume are one timeline with the gap visible", 
 
 TEST_CASE("report: throughput from the bytes a step moved", "[report]") {
     JournalBuilder journal("golden");
-    journal.step("a", 4000, "ok", Json{{"bytes", 4 * 1048576}}).step("b", 2000, "ok", Json{{"rows", 5000}}).end_run();
-    report::Timeline timeline = report::build_timeline(report::read_for_analysis(journal.path(), false));
+    journal.step("a", 4000, "ok", Json{{"bytes", 4 * 1048576}})
+        .step("b", 2000, "ok", Json{{"rows", 5000}})
+        .end_run();
+    report::Timeline timeline =
+        report::build_timeline(report::read_for_analysis(journal.path(), false));
     CHECK(report::throughput_of(timeline.steps[0]) == "1.0MiB/s");
     CHECK(report::throughput_of(timeline.steps[1]) == "2500 rows/s");
 }
@@ -326,7 +356,8 @@ phases:
       - { id: a, kind: noop }
       - { id: b-renamed, kind: noop }
       - { id: c, kind: noop, estimate: 20m }
-)", keep);
+)",
+                                      keep);
     JournalBuilder journal("golden");
     journal.step("a", 1000).step("b", 2000).end_run();
     report::Forecast forecast = report::estimate(book, {journal.input()}, {});
@@ -344,11 +375,14 @@ TEST_CASE("estimate: a journal of another runbook says so", "[estimate]") {
     journal.step("x", 1000).end_run();
     report::Forecast forecast = report::estimate(book, {journal.input()}, {});
     REQUIRE(forecast.warnings.size() == 2);
-    CHECK(forecast.warnings[0].find("is a journal of runbook 'other', not 'golden'") != std::string::npos);
-    CHECK(forecast.warnings[1] == "no step of the runbook appears in the journals: are they from another runbook?");
+    CHECK(forecast.warnings[0].find("is a journal of runbook 'other', not 'golden'") !=
+          std::string::npos);
+    CHECK(forecast.warnings[1] ==
+          "no step of the runbook appears in the journals: are they from another runbook?");
 }
 
-TEST_CASE("estimate: delta growth in rows per hour since the watermark, and a later lag", "[estimate]") {
+TEST_CASE("estimate: delta growth in rows per hour since the watermark, and a later lag",
+          "[estimate]") {
     std::shared_ptr<runbook::Diagnostics> keep;
     runbook::Runbook book = book_from(R"(version: 1
 name: erp
@@ -356,9 +390,12 @@ phases:
   - id: p
     steps:
       - { id: leads, kind: noop }
-)", keep);
+)",
+                                      keep);
     JournalBuilder journal("erp");
-    journal.step("leads", 60'000, "ok", Json{{"rows", 1200}, {"watermark_lag_ms", 20 * 3'600'000LL}}).end_run();
+    journal
+        .step("leads", 60'000, "ok", Json{{"rows", 1200}, {"watermark_lag_ms", 20 * 3'600'000LL}})
+        .end_run();
     report::EstimateOptions options;
     options.lag = std::chrono::hours(44);
     report::Forecast forecast = report::estimate(book, {journal.input()}, options);
@@ -391,7 +428,8 @@ TEST_CASE("diff: durations, new failures and retries, steps in one run only", "[
 TEST_CASE("analysis input: empty, tampered, newer and torn journals", "[report]") {
     std::string empty = temp_path("empty.jsonl");
     std::ofstream(empty).close();
-    CHECK_THROWS_WITH(report::read_for_analysis(empty, false), Catch::Contains("the journal holds no records"));
+    CHECK_THROWS_WITH(report::read_for_analysis(empty, false),
+                      Catch::Contains("the journal holds no records"));
 
     JournalBuilder journal("golden");
     journal.step("a", 1000).step("b", 1000).end_run();
@@ -402,18 +440,21 @@ TEST_CASE("analysis input: empty, tampered, newer and torn journals", "[report]"
     auto write = [&](const std::string& name, std::vector<std::string> content, bool torn = false) {
         std::string file = temp_path(name);
         std::ofstream out(file);
-        for (std::size_t i = 0; i < content.size(); ++i) out << content[i] << (torn && i + 1 == content.size() ? "" : "\n");
+        for (std::size_t i = 0; i < content.size(); ++i)
+            out << content[i] << (torn && i + 1 == content.size() ? "" : "\n");
         return file;
     };
     auto tampered = lines;
     tampered[2].replace(tampered[2].find("\"ok\""), 4, "\"OK\"");
     std::string tampered_path = write("tampered.jsonl", tampered);
-    CHECK_THROWS_WITH(report::read_for_analysis(tampered_path, false), Catch::Contains(":3: hash chain broken") && Catch::Contains("--force"));
+    CHECK_THROWS_WITH(report::read_for_analysis(tampered_path, false),
+                      Catch::Contains(":3: hash chain broken") && Catch::Contains("--force"));
     CHECK(report::read_for_analysis(tampered_path, true).records.size() == 2);
 
     auto newer = lines;
     newer[1].replace(0, 6, "{\"v\":2");
-    CHECK_THROWS_WITH(report::read_for_analysis(write("newer.jsonl", newer), true), Catch::Contains("format version 2 is not supported"));
+    CHECK_THROWS_WITH(report::read_for_analysis(write("newer.jsonl", newer), true),
+                      Catch::Contains("format version 2 is not supported"));
 
     auto torn = lines;
     torn.back() = torn.back().substr(0, 20);

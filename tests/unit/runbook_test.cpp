@@ -27,7 +27,9 @@ const std::string k_head =
     "  - id: main\n"
     "    steps:\n";
 
-std::vector<std::string> problems(const std::string& steps) { return runbook_problems(k_head + steps, test_table()); }
+std::vector<std::string> problems(const std::string& steps) {
+    return runbook_problems(k_head + steps, test_table());
+}
 
 }  // namespace
 
@@ -121,48 +123,61 @@ TEST_CASE("runbook: an unknown field, with a hint, at its key", "[runbook]") {
 TEST_CASE("runbook: structure errors at their line:col", "[runbook]") {
     SECTION("a duration without a unit") {
         CHECK(problems("      - id: a\n        kind: probe\n        timeout: 90\n") ==
-              std::vector<std::string>{"10:18: bad duration '90' for 'timeout'; write it like 90s, 15m, 2h or 1h30m"});
+              std::vector<std::string>{
+                  "10:18: bad duration '90' for 'timeout'; write it like 90s, 15m, 2h or 1h30m"});
     }
     SECTION("units in the wrong order") {
-        CHECK(problems("      - id: a\n        kind: probe\n        retry: { attempts: 2, backoff: 30m1h }\n") ==
-              std::vector<std::string>{
-                  "10:40: bad duration '30m1h' for 'backoff'; write it like 90s, 15m, 2h or 1h30m"});
+        CHECK(
+            problems("      - id: a\n        kind: probe\n        retry: { attempts: 2, backoff: "
+                     "30m1h }\n") ==
+            std::vector<std::string>{
+                "10:40: bad duration '30m1h' for 'backoff'; write it like 90s, 15m, 2h or 1h30m"});
     }
     SECTION("a bad step id") {
         CHECK(problems("      - id: Bad_Id\n        kind: probe\n") ==
-              std::vector<std::string>{"8:13: step id 'Bad_Id' must match [a-z0-9][a-z0-9_-]* (lowercase letters, "
-                                       "digits, '-' and '_')"});
+              std::vector<std::string>{
+                  "8:13: step id 'Bad_Id' must match [a-z0-9][a-z0-9_-]* (lowercase letters, "
+                  "digits, '-' and '_')"});
     }
     SECTION("a step without a kind") {
-        CHECK(problems("      - id: a\n        name: x\n") == std::vector<std::string>{"8:9: step 'a' has no 'kind'"});
+        CHECK(problems("      - id: a\n        name: x\n") ==
+              std::vector<std::string>{"8:9: step 'a' has no 'kind'"});
     }
     SECTION("an unknown on_failure") {
         CHECK(problems("      - id: a\n        kind: probe\n        on_failure: rolback\n") ==
-              std::vector<std::string>{
-                  "10:21: unknown on_failure 'rolback' (one of: abort, continue, rollback); did you mean 'rollback'?"});
+              std::vector<std::string>{"10:21: unknown on_failure 'rolback' (one of: abort, "
+                                       "continue, rollback); did you mean 'rollback'?"});
     }
     SECTION("retry attempts out of range") {
         CHECK(problems("      - id: a\n        kind: probe\n        retry: { attempts: 0 }\n") ==
-              std::vector<std::string>{"10:28: 'attempts' must be a whole number from 1 to 999, not '0'"});
+              std::vector<std::string>{
+                  "10:28: 'attempts' must be a whole number from 1 to 999, not '0'"});
     }
     SECTION("'needs' in a rollback step") {
-        CHECK(problems("      - id: a\n        kind: probe\n        rollback:\n          - id: undo\n"
-                       "            kind: probe\n            needs: [a]\n") ==
-              std::vector<std::string>{
-                  "13:20: rollback steps run in their listed order; 'needs' is not allowed there"});
+        CHECK(
+            problems("      - id: a\n        kind: probe\n        rollback:\n          - id: undo\n"
+                     "            kind: probe\n            needs: [a]\n") ==
+            std::vector<std::string>{
+                "13:20: rollback steps run in their listed order; 'needs' is not allowed there"});
     }
     SECTION("steps that are not a list") {
-        CHECK(runbook_problems("version: 1\nname: rb\nphases:\n  - id: main\n    steps: nothing\n", test_table()) ==
+        CHECK(runbook_problems("version: 1\nname: rb\nphases:\n  - id: main\n    steps: nothing\n",
+                               test_table()) ==
               std::vector<std::string>{"5:12: 'steps' must be a list, found a value ('nothing')"});
     }
     SECTION("a missing version and name") {
-        CHECK(runbook_problems("phases:\n  - id: main\n    steps:\n      - id: a\n        kind: probe\n", test_table()) ==
-              std::vector<std::string>{"1:1: missing 'version'; this migrate reads 'version: 1'", "1:1: missing 'name'"});
+        CHECK(runbook_problems(
+                  "phases:\n  - id: main\n    steps:\n      - id: a\n        kind: probe\n",
+                  test_table()) ==
+              std::vector<std::string>{"1:1: missing 'version'; this migrate reads 'version: 1'",
+                                       "1:1: missing 'name'"});
     }
     SECTION("an unsupported version") {
-        CHECK(runbook_problems("version: 2\nname: x\nphases:\n  - id: main\n    steps:\n      - id: a\n        kind: probe\n",
+        CHECK(runbook_problems("version: 2\nname: x\nphases:\n  - id: main\n    steps:\n      - "
+                               "id: a\n        kind: probe\n",
                                test_table()) ==
-              std::vector<std::string>{"1:10: unsupported runbook version '2'; this migrate reads 'version: 1'"});
+              std::vector<std::string>{
+                  "1:10: unsupported runbook version '2'; this migrate reads 'version: 1'"});
     }
     SECTION("a tab in the indentation") {
         std::vector<std::string> found = problems("      - id: a\n\tkind: probe\n");
@@ -170,7 +185,8 @@ TEST_CASE("runbook: structure errors at their line:col", "[runbook]") {
         CHECK(found[0] == "9:1: tab in indentation; YAML indents with spaces only");
     }
     SECTION("a duplicate key") {
-        std::vector<std::string> found = problems("      - id: a\n        kind: probe\n        kind: shell\n");
+        std::vector<std::string> found =
+            problems("      - id: a\n        kind: probe\n        kind: shell\n");
         REQUIRE_FALSE(found.empty());
         CHECK_THAT(found[0], StartsWith("10:9: duplicate key 'kind' (first at line 9)"));
     }
@@ -179,12 +195,14 @@ TEST_CASE("runbook: structure errors at their line:col", "[runbook]") {
 TEST_CASE("runbook: semantic errors at their line:col", "[runbook]") {
     SECTION("an unknown kind lists the known ones") {
         CHECK(problems("      - id: a\n        kind: prob\n") ==
-              std::vector<std::string>{
-                  "9:15: unknown kind 'prob'; did you mean 'probe'? (kinds: probe, manual, shell, http, wait, sql)"});
+              std::vector<std::string>{"9:15: unknown kind 'prob'; did you mean 'probe'? (kinds: "
+                                       "probe, manual, shell, http, wait, sql)"});
     }
     SECTION("an unknown step in needs") {
-        CHECK(problems("      - id: a\n        kind: probe\n      - id: b\n        kind: probe\n        needs: [aa]\n") ==
-              std::vector<std::string>{"12:17: step 'b' needs unknown step 'aa'; did you mean 'a'?"});
+        CHECK(
+            problems("      - id: a\n        kind: probe\n      - id: b\n        kind: probe\n     "
+                     "   needs: [aa]\n") ==
+            std::vector<std::string>{"12:17: step 'b' needs unknown step 'aa'; did you mean 'a'?"});
     }
     SECTION("a cycle") {
         CHECK(problems("      - id: a\n        kind: probe\n        needs: [b]\n"
@@ -192,59 +210,75 @@ TEST_CASE("runbook: semantic errors at their line:col", "[runbook]") {
               std::vector<std::string>{"10:17: steps need each other in a cycle: a -> b -> a"});
     }
     SECTION("a duplicate step id, at the id") {
-        CHECK(problems("      - id: a\n        kind: probe\n      - id: a\n        kind: probe\n") ==
-              std::vector<std::string>{"10:13: duplicate step id 'a' (first at line 8)"});
+        CHECK(
+            problems("      - id: a\n        kind: probe\n      - id: a\n        kind: probe\n") ==
+            std::vector<std::string>{"10:13: duplicate step id 'a' (first at line 8)"});
     }
     SECTION("an undeclared role") {
         CHECK(problems("      - id: a\n        kind: probe\n        role: dba\n") ==
-              std::vector<std::string>{
-                  "10:15: role 'dba' of step 'a' is not declared under 'roles' (declared: executor, customer)"});
+              std::vector<std::string>{"10:15: role 'dba' of step 'a' is not declared under "
+                                       "'roles' (declared: executor, customer)"});
     }
     SECTION("an undefined variable, at the reference inside the value") {
-        CHECK(runbook_problems(k_head + "      - id: a\n        kind: probe\n        with: { note: \"x ${dbb}\" }\n"
-                                        "vars:\n  db: main\n",
-                               test_table()) == std::vector<std::string>{"10:26: undefined variable 'dbb'; did you mean 'db'?"});
+        CHECK(runbook_problems(
+                  k_head +
+                      "      - id: a\n        kind: probe\n        with: { note: \"x ${dbb}\" }\n"
+                      "vars:\n  db: main\n",
+                  test_table()) ==
+              std::vector<std::string>{"10:26: undefined variable 'dbb'; did you mean 'db'?"});
     }
     SECTION("an unknown parameter of the kind") {
-        std::vector<std::string> found = problems("      - id: a\n        kind: probe\n        with: { nte: x }\n");
+        std::vector<std::string> found =
+            problems("      - id: a\n        kind: probe\n        with: { nte: x }\n");
         REQUIRE(found.size() == 1);
-        CHECK_THAT(found[0], StartsWith("10:17: unknown parameter 'nte' for kind 'probe'; did you mean 'note'? "
-                                        "(parameters: fail_times, retryable,"));
+        CHECK_THAT(
+            found[0],
+            StartsWith("10:17: unknown parameter 'nte' for kind 'probe'; did you mean 'note'? "
+                       "(parameters: fail_times, retryable,"));
     }
     SECTION("a missing required parameter") {
         CHECK(problems("      - id: a\n        kind: manual\n") ==
-              std::vector<std::string>{"9:15: step 'a' of kind 'manual' needs 'with.instructions' (what the person in "
-                                       "the role must do)"});
+              std::vector<std::string>{
+                  "9:15: step 'a' of kind 'manual' needs 'with.instructions' (what the person in "
+                  "the role must do)"});
     }
     SECTION("a parameter of the wrong type") {
-        CHECK(problems("      - id: a\n        kind: probe\n        with: { fail_times: many }\n") ==
-              std::vector<std::string>{"10:29: parameter 'fail_times': expected a whole number, found 'many'"});
+        CHECK(
+            problems("      - id: a\n        kind: probe\n        with: { fail_times: many }\n") ==
+            std::vector<std::string>{
+                "10:29: parameter 'fail_times': expected a whole number, found 'many'"});
     }
     SECTION("an output of a step that does not run before") {
-        CHECK(problems("      - id: a\n        kind: probe\n        needs: []\n        with: { note: \"${steps.b.out}\" }\n"
+        CHECK(problems("      - id: a\n        kind: probe\n        needs: []\n        with: { "
+                       "note: \"${steps.b.out}\" }\n"
                        "      - id: b\n        kind: probe\n        needs: []\n") ==
-              std::vector<std::string>{"11:24: step 'a' uses an output of step 'b', which does not run before it; "
-                                       "add 'b' to its 'needs'"});
+              std::vector<std::string>{
+                  "11:24: step 'a' uses an output of step 'b', which does not run before it; "
+                  "add 'b' to its 'needs'"});
     }
     SECTION("an output the kind does not have") {
         CHECK(problems("      - id: a\n        kind: probe\n      - id: b\n        kind: probe\n"
                        "        with: { note: \"${steps.a.bytes}\" }\n") ==
-              std::vector<std::string>{"12:24: step 'a' (kind probe) has no output 'bytes' (outputs: out)"});
+              std::vector<std::string>{
+                  "12:24: step 'a' (kind probe) has no output 'bytes' (outputs: out)"});
     }
     SECTION("a bad 'when'") {
         CHECK(problems("      - id: a\n        kind: probe\n        when: \"a == b == c\"\n") ==
-              std::vector<std::string>{"10:15: bad 'when' condition: a condition compares two values once: write "
-                                       "'A == B' or 'A != B'"});
+              std::vector<std::string>{
+                  "10:15: bad 'when' condition: a condition compares two values once: write "
+                  "'A == B' or 'A != B'"});
     }
     SECTION("downtime end before its start") {
         CHECK(problems("      - id: a\n        kind: probe\n        downtime: end\n"
                        "      - id: b\n        kind: probe\n        downtime: start\n") ==
-              std::vector<std::string>{"10:19: the downtime window ends at step 'a', which does not run after its start "
-                                       "at step 'b'; add it to 'needs' or move the markers"});
+              std::vector<std::string>{
+                  "10:19: the downtime window ends at step 'a', which does not run after its start "
+                  "at step 'b'; add it to 'needs' or move the markers"});
     }
 }
 
 TEST_CASE("runbook: load_test_runbook refuses a runbook with errors", "[runbook]") {
-    CHECK_THROWS_WITH(load_test_runbook(k_head + "      - id: a\n        kind: nope\n", test_table()),
-                      Contains("test.yaml:9:15: unknown kind 'nope'"));
+    CHECK_THROWS_WITH(
+        load_test_runbook(k_head + "      - id: a\n        kind: nope\n", test_table()),
+        Contains("test.yaml:9:15: unknown kind 'nope'"));
 }

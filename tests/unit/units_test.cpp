@@ -21,10 +21,10 @@ TEST_CASE("parse_duration: the runbook's notations", "[units]") {
 
 TEST_CASE("parse_duration: what it refuses", "[units]") {
     CHECK_FALSE(parse_duration(""));
-    CHECK_FALSE(parse_duration("90"));        // a bare number: seconds or minutes?
-    CHECK_FALSE(parse_duration("30m1h"));     // units largest first
-    CHECK_FALSE(parse_duration("1h1h"));      // each unit once
-    CHECK_FALSE(parse_duration("1h 30m"));    // no spaces
+    CHECK_FALSE(parse_duration("90"));      // a bare number: seconds or minutes?
+    CHECK_FALSE(parse_duration("30m1h"));   // units largest first
+    CHECK_FALSE(parse_duration("1h1h"));    // each unit once
+    CHECK_FALSE(parse_duration("1h 30m"));  // no spaces
     CHECK_FALSE(parse_duration("h"));
     CHECK_FALSE(parse_duration("1x"));
     CHECK_FALSE(parse_duration("1H"));
@@ -79,7 +79,8 @@ TEST_CASE("format_bytes", "[units]") {
 }
 
 TEST_CASE("did_you_mean: a plausible typo gets a hint, anything else none", "[text]") {
-    std::vector<std::string> fields{"id", "name", "kind", "needs", "rollback", "on_failure", "timeout"};
+    std::vector<std::string> fields{"id",       "name",       "kind",   "needs",
+                                    "rollback", "on_failure", "timeout"};
     CHECK(did_you_mean("neds", fields) == "; did you mean 'needs'?");
     CHECK(did_you_mean("rolback", fields) == "; did you mean 'rollback'?");
     CHECK(did_you_mean("on_falure", fields) == "; did you mean 'on_failure'?");

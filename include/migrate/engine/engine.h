@@ -14,8 +14,8 @@
 #include "migrate/engine/console.h"
 #include "migrate/io/services.h"
 #include "migrate/journal/journal.h"
-#include "migrate/runbook/model.h"
 #include "migrate/kinds/kind.h"
+#include "migrate/runbook/model.h"
 
 namespace migrate::engine {
 

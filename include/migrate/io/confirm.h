@@ -27,7 +27,8 @@ class EngineConfirmations : public ConfirmationSource {
 public:
     // `auto_confirm`: --yes in a rehearsal. `terminal`: prompt on stdin when it is a tty.
     EngineConfirmations(std::string journal_path, bool auto_confirm, bool terminal);
-    std::optional<Confirmation> wait(const ConfirmationRequest& request, CancelToken& cancel) override;
+    std::optional<Confirmation> wait(const ConfirmationRequest& request,
+                                     CancelToken& cancel) override;
 
 private:
     std::optional<InboxEntry> poll_inbox(const ConfirmationRequest& request);

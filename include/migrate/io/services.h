@@ -16,12 +16,12 @@ struct ProcessSpec {
     std::string command;  // run by /bin/sh -c
     std::string cwd;
     std::map<std::string, std::string> env;  // added to the inherited environment
-    std::string log_path;  // stdout and stderr, redacted; "" for none
+    std::string log_path;                    // stdout and stderr, redacted; "" for none
 };
 
 struct ProcessResult {
-    int exit_code = -1;   // -1 when killed by a signal
-    int term_signal = 0;  // the signal that ended it, if any
+    int exit_code = -1;       // -1 when killed by a signal
+    int term_signal = 0;      // the signal that ended it, if any
     std::string stdout_text;  // capped at 64 KiB, redacted
     std::string output_tail;  // last lines of stdout+stderr, redacted
 };
@@ -45,9 +45,9 @@ struct HttpRequest {
 };
 
 struct HttpResponse {
-    long status = 0;     // 0 when no answer came
-    std::string body;    // capped at 1 MiB
-    std::string error;   // transport error, "" when an answer came
+    long status = 0;    // 0 when no answer came
+    std::string body;   // capped at 1 MiB
+    std::string error;  // transport error, "" when an answer came
 };
 
 class HttpClient {
@@ -73,7 +73,8 @@ class ConfirmationSource {
 public:
     virtual ~ConfirmationSource() = default;
     // Blocks until someone in the role confirms; nullopt when `cancel` fired first.
-    virtual std::optional<Confirmation> wait(const ConfirmationRequest& request, CancelToken& cancel) = 0;
+    virtual std::optional<Confirmation> wait(const ConfirmationRequest& request,
+                                             CancelToken& cancel) = 0;
 };
 
 struct Services {

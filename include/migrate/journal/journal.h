@@ -32,10 +32,10 @@ struct Problem {
 };
 
 struct ReadResult {
-    std::vector<Record> records;     // verified records, in file order (up to the first problem)
-    std::optional<Problem> problem;  // first line that does not verify
+    std::vector<Record> records;       // verified records, in file order (up to the first problem)
+    std::optional<Problem> problem;    // first line that does not verify
     std::optional<Problem> torn_tail;  // an unterminated last line (a cut-off write)
-    std::string last_hash;           // chain state after the last verified record
+    std::string last_hash;             // chain state after the last verified record
     std::int64_t last_seq = 0;
     int line_count = 0;
     std::size_t torn_offset = 0;  // byte offset of the torn line

@@ -15,7 +15,8 @@ namespace migrate::kinds {
 // The settings of connection `name` from its interpolated fields; throws StepError (not
 // retryable) on a value that is wrong once interpolated, such as a port that is no number.
 // The password is registered with the redactor.
-io::db::ConnectionSpec mysql_connection_spec(const std::string& name, const nlohmann::ordered_json& fields);
+io::db::ConnectionSpec mysql_connection_spec(const std::string& name,
+                                             const nlohmann::ordered_json& fields);
 
 // The settings of the runbook's connection `name` (through context.connections).
 io::db::ConnectionSpec connection_spec(const StepContext& context, const std::string& name);

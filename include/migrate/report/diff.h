@@ -11,7 +11,7 @@
 namespace migrate::report {
 
 struct StepSummary {
-    std::string status;  // of the last execution
+    std::string status;            // of the last execution
     std::int64_t duration_ms = 0;  // of the last ok execution, else of the last one
     int attempts = 0;
     int retries = 0;
@@ -34,6 +34,7 @@ struct RunDiff {
     std::vector<StepDiff> steps;  // A's order, then steps only in B
 };
 
-RunDiff diff_runs(const Timeline& a, const std::string& path_a, const Timeline& b, const std::string& path_b);
+RunDiff diff_runs(const Timeline& a, const std::string& path_a, const Timeline& b,
+                  const std::string& path_b);
 
 }  // namespace migrate::report

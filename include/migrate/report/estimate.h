@@ -43,8 +43,8 @@ struct StepForecast {
 
 struct DeltaGrowth {
     std::string step;
-    double rows = 0;           // rows the rehearsal copied
-    double lag_hours = 0;      // time since the watermark when it ran
+    double rows = 0;       // rows the rehearsal copied
+    double lag_hours = 0;  // time since the watermark when it ran
     double rows_per_hour = 0;
     std::optional<double> forecast_lag_hours;  // --lag
     std::optional<double> forecast_rows;
@@ -54,12 +54,12 @@ struct Forecast {
     std::string runbook;
     int journals = 0;
     int runs = 0;
-    std::vector<StepForecast> steps;  // runbook order
-    double total_p50_ms = 0, total_p90_ms = 0;    // critical path of the whole run
+    std::vector<StepForecast> steps;            // runbook order
+    double total_p50_ms = 0, total_p90_ms = 0;  // critical path of the whole run
     bool has_window = false;
     std::string window_from, window_to;
     double window_p50_ms = 0, window_p90_ms = 0;
-    double window_people_p50_ms = 0;  // people time on the window's critical path
+    double window_people_p50_ms = 0;              // people time on the window's critical path
     double people_p50_ms = 0, people_p90_ms = 0;  // all manual steps, summed
     double machine_p50_ms = 0, machine_p90_ms = 0;
     std::optional<std::int64_t> budget_ms;

@@ -20,11 +20,11 @@ struct StepStanding {
 };
 
 struct RunStanding {
-    std::string run_id;       // of the latest run.start / run.resume
+    std::string run_id;  // of the latest run.start / run.resume
     std::string runbook;
     std::string mode;
     std::string env;
-    std::string status;       // running, ok, failed, interrupted, stopped (ended without run.end)
+    std::string status;  // running, ok, failed, interrupted, stopped (ended without run.end)
     std::vector<StepStanding> steps;  // in runbook order
     const StepStanding* find(const std::string& id) const;
 };

@@ -71,7 +71,8 @@ Timeline build_timeline(const journal::ReadResult& journal);
 // naming the line) unless `force`, which analyses the records before the bad line.
 // A newer format version is always refused.
 journal::ReadResult read_for_analysis(const std::string& path, bool force);
-void check_for_analysis(const std::string& path, const journal::ReadResult& read, std::size_t records, bool force);
+void check_for_analysis(const std::string& path, const journal::ReadResult& read,
+                        std::size_t records, bool force);
 
 // The fast path: verifies and reads a journal straight into a timeline, without holding its
 // records (million-record journals). Same refusals as read_for_analysis.

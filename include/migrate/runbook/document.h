@@ -15,7 +15,7 @@ namespace migrate::runbook {
 struct Node {
     enum class Type { null, scalar, sequence, mapping };
     Type type = Type::null;
-    std::string value;  // scalars only
+    std::string value;    // scalars only
     bool quoted = false;  // a quoted scalar is always a string ("null" stays text)
     Mark mark;
     std::vector<Node> items;                     // sequences

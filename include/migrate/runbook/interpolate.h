@@ -15,8 +15,8 @@ namespace migrate::runbook {
 struct Reference {
     enum class Kind { var, env, secret, step_output };
     Kind kind = Kind::var;
-    std::string name;     // var, env or secret name; output name for step_output
-    std::string step_id;  // step_output only
+    std::string name;        // var, env or secret name; output name for step_output
+    std::string step_id;     // step_output only
     std::size_t offset = 0;  // of "${" in the text
 };
 
@@ -44,7 +44,7 @@ bool has_references(std::string_view text);
 // Expands variables that refer to other variables; `values` maps name to raw text.
 // Throws InterpolationError (offset into the offending value) on cycles and unknown names;
 // `failed_var` then names the variable whose value is at fault.
-std::map<std::string, std::string> resolve_variables(const std::map<std::string, std::string>& values,
-                                                     const Lookup& outer, std::string& failed_var);
+std::map<std::string, std::string> resolve_variables(
+    const std::map<std::string, std::string>& values, const Lookup& outer, std::string& failed_var);
 
 }  // namespace migrate::runbook

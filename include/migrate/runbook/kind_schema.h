@@ -13,7 +13,18 @@ namespace migrate::runbook {
 
 // `connection`: the name of an entry under the runbook's `connections:` (the validator checks
 // it is declared).
-enum class ParamType { string, text, integer, boolean, duration, size, string_list, string_map, any, connection };
+enum class ParamType {
+    string,
+    text,
+    integer,
+    boolean,
+    duration,
+    size,
+    string_list,
+    string_map,
+    any,
+    connection
+};
 
 struct ParamSpec {
     std::string name;
@@ -30,7 +41,8 @@ std::string param_type_name(ParamType type);
 bool parse_bool(const std::string& value, bool& out);
 
 // Checks one scalar against a type; returns "" or what is wrong ("expected a duration...").
-std::string check_scalar(ParamType type, const std::string& value, const std::vector<std::string>& choices);
+std::string check_scalar(ParamType type, const std::string& value,
+                         const std::vector<std::string>& choices);
 
 // Extra checks of a kind's `with` beyond the parameter table, reported at a mark.
 using KindCheck = std::function<void(const Node& with, Diagnostics& diagnostics)>;

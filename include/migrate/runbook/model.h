@@ -54,7 +54,7 @@ struct Step {
     Mark downtime_mark;
     std::optional<Millis> estimate;
     std::optional<ScaleSpec> scale;
-    Node with;  // the kind's own parameters, still uninterpolated
+    Node with;                              // the kind's own parameters, still uninterpolated
     std::optional<Mark> instructions_mark;  // a step-level `instructions:`, moved into `with`
     Mark with_mark;  // of the `with` key (the kind's mark when there is none)
     std::string phase_id;

@@ -6,13 +6,13 @@
 #include <optional>
 #include <string>
 
-#include "migrate/runbook/model.h"
 #include "migrate/runbook/kind_schema.h"
+#include "migrate/runbook/model.h"
 
 namespace migrate::runbook {
 
 struct ValidateOptions {
-    std::optional<std::string> env;  // unset: check every declared environment
+    std::optional<std::string> env;           // unset: check every declared environment
     std::map<std::string, std::string> sets;  // --set k=v
 };
 
@@ -24,9 +24,9 @@ const std::vector<std::string>& builtin_variable_names();
 
 // The variables of one environment before expansion: vars, then the environment's vars,
 // then --set, then the built-ins.
-std::map<std::string, std::string> raw_variables(const Runbook& book, const std::string& env,
-                                                 const std::map<std::string, std::string>& sets,
-                                                 const std::map<std::string, std::string>& builtins);
+std::map<std::string, std::string> raw_variables(
+    const Runbook& book, const std::string& env, const std::map<std::string, std::string>& sets,
+    const std::map<std::string, std::string>& builtins);
 
 // Where, in the file, the reference at `offset` inside the scalar `node` stands.
 Mark reference_mark(const SourceFile& source, const Mark& node_mark, const std::string& value,

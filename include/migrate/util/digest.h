@@ -50,6 +50,7 @@ using HashProgress = std::function<bool(std::uint64_t bytes_done)>;
 
 // Hex digest of a file's contents, read in 1 MiB blocks. Throws std::system_error naming the
 // file when it cannot be opened or read. An empty string means `progress` asked to stop.
-std::string hash_file(const std::string& path, DigestAlgorithm algorithm, const HashProgress& progress = {});
+std::string hash_file(const std::string& path, DigestAlgorithm algorithm,
+                      const HashProgress& progress = {});
 
 }  // namespace migrate

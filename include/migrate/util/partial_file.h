@@ -1,5 +1,5 @@
-// A file written (and readable back) under "<name>.partial" and renamed to its name only once complete, so a
-// half-written file is never presented as finished.
+// A file written (and readable back) under "<name>.partial" and renamed to its name only once
+// complete, so a half-written file is never presented as finished.
 #pragma once
 
 #include <cstdint>

@@ -7,7 +7,8 @@ namespace migrate::io::db {
 
 const std::vector<Driver>& drivers() {
     static const std::vector<Driver> k_drivers = {
-        {"mysql", [] { return std::unique_ptr<Connector>(std::make_unique<mysql::MariadbConnector>()); }},
+        {"mysql",
+         [] { return std::unique_ptr<Connector>(std::make_unique<mysql::MariadbConnector>()); }},
     };
     return k_drivers;
 }

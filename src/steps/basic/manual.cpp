@@ -14,9 +14,11 @@ public:
 
     void run(kinds::StepContext& context) override {
         std::int64_t started = context.services.clock.steady_ms();
-        io::ConfirmationRequest request{context.step.id, context.step.role, context.role_description,
-                                            context.params.string("instructions")};
-        std::optional<io::Confirmation> confirmation = context.services.confirmations.wait(request, context.cancel);
+        io::ConfirmationRequest request{context.step.id, context.step.role,
+                                        context.role_description,
+                                        context.params.string("instructions")};
+        std::optional<io::Confirmation> confirmation =
+            context.services.confirmations.wait(request, context.cancel);
         if (!confirmation) throw StepError("no confirmation from " + context.step.role, true);
         Millis waited(context.services.clock.steady_ms() - started);
         context.events.confirmed(*confirmation, waited);
@@ -33,8 +35,10 @@ kinds::KindSpec manual_kind() {
         .schema =
             {
                 .name = "manual",
-                .summary = "a human step for a role: instructions, then a confirmation at the terminal or by `migrate confirm`",
-                .params = {{"instructions", runbook::ParamType::text, true, "", "what the person in the role must do"}},
+                .summary = "a human step for a role: instructions, then a confirmation at the "
+                           "terminal or by `migrate confirm`",
+                .params = {{"instructions", runbook::ParamType::text, true, "",
+                            "what the person in the role must do"}},
                 .outputs = {"by", "note"},
                 .people = true,
             },

@@ -14,7 +14,8 @@ namespace {
 // Bytes in a file, or in all the files under a directory.
 std::uintmax_t measure(const std::string& path) {
     std::error_code error;
-    if (std::filesystem::is_regular_file(path, error)) return std::filesystem::file_size(path, error);
+    if (std::filesystem::is_regular_file(path, error))
+        return std::filesystem::file_size(path, error);
     if (!std::filesystem::is_directory(path, error))
         throw StepError("measure_bytes: '" + path + "' does not exist after the command", false);
     std::uintmax_t total = 0;
@@ -25,7 +26,9 @@ std::uintmax_t measure(const std::string& path) {
 
 class ShellRunner : public kinds::StepRunner {
 public:
-    std::string describe(const kinds::StepContext& context) const override { return context.params.string("command"); }
+    std::string describe(const kinds::StepContext& context) const override {
+        return context.params.string("command");
+    }
 
     void preflight(kinds::StepContext& context) override {
         std::string cwd = context.params.string("cwd");
@@ -48,12 +51,15 @@ public:
         if (context.cancel.cancelled()) throw StepError("stopped", true);
         std::vector<std::string> accepted = context.params.string_list("success_codes");
         if (accepted.empty()) accepted.push_back("0");
-        if (std::find(accepted.begin(), accepted.end(), std::to_string(result.exit_code)) != accepted.end()) {
-            if (context.params.has("measure_bytes")) context.metrics["bytes"] = measure(context.params.string("measure_bytes"));
+        if (std::find(accepted.begin(), accepted.end(), std::to_string(result.exit_code)) !=
+            accepted.end()) {
+            if (context.params.has("measure_bytes"))
+                context.metrics["bytes"] = measure(context.params.string("measure_bytes"));
             return;
         }
         if (result.term_signal != 0 && result.exit_code < 0)
-            throw StepError("the command was killed by signal " + std::to_string(result.term_signal), true);
+            throw StepError(
+                "the command was killed by signal " + std::to_string(result.term_signal), true);
         std::string last = tail_lines(result.output_tail, 1, 300);
         throw StepError("the command exited with status " + std::to_string(result.exit_code) +
                             (last.empty() ? "" : ": " + last),
@@ -68,13 +74,18 @@ kinds::KindSpec shell_kind() {
         .schema =
             {
                 .name = "shell",
-                .summary = "a command on this machine (/bin/sh -c); output to a log file per step, its tail in the journal",
-                .params = {{"command", runbook::ParamType::text, true, "", "the command line, run by /bin/sh -c"},
-         {"cwd", runbook::ParamType::string, false, "", "working directory"},
-         {"env", runbook::ParamType::string_map, false, "", "environment variables added for the command"},
-         {"success_codes", runbook::ParamType::string_list, false, "", "exit codes that mean success (default: 0)"},
-         {"measure_bytes", runbook::ParamType::string, false, "",
-          "a file or directory the command produced: its size becomes the step's bytes metric (for scale)"}},
+                .summary = "a command on this machine (/bin/sh -c); output to a log file per step, "
+                           "its tail in the journal",
+                .params = {{"command", runbook::ParamType::text, true, "",
+                            "the command line, run by /bin/sh -c"},
+                           {"cwd", runbook::ParamType::string, false, "", "working directory"},
+                           {"env", runbook::ParamType::string_map, false, "",
+                            "environment variables added for the command"},
+                           {"success_codes", runbook::ParamType::string_list, false, "",
+                            "exit codes that mean success (default: 0)"},
+                           {"measure_bytes", runbook::ParamType::string, false, "",
+                            "a file or directory the command produced: its size becomes the step's "
+                            "bytes metric (for scale)"}},
                 .outputs = {"stdout", "exit_code"},
             },
         .make = [] { return std::make_unique<ShellRunner>(); },

@@ -17,17 +17,19 @@ public:
     std::string describe(const kinds::StepContext& context) const override {
         const kinds::Params& p = context.params;
         std::string every = " (every " + p.string("interval") + ")";
-        if (p.has("command")) return "until `" + p.string("command") + "` " + until(p, "succeeds") + every;
+        if (p.has("command"))
+            return "until `" + p.string("command") + "` " + until(p, "succeeds") + every;
         if (p.has("file")) return "until " + p.string("file") + " " + until(p, "exists") + every;
         if (p.has("sql"))
-            return "until `" + p.string("sql") + "` on connection '" + p.string("connection") + "' returns " +
-                   (until(p, "empty") == "row" ? "a row" : "no rows") + every;
+            return "until `" + p.string("sql") + "` on connection '" + p.string("connection") +
+                   "' returns " + (until(p, "empty") == "row" ? "a row" : "no rows") + every;
         return "until " + p.string("url") + " answers " + p.string("status") + every;
     }
 
     void preflight(kinds::StepContext& context) override {
         if (context.params.has("file")) {
-            std::filesystem::path parent = std::filesystem::path(context.params.string("file")).parent_path();
+            std::filesystem::path parent =
+                std::filesystem::path(context.params.string("file")).parent_path();
             if (!parent.empty() && !std::filesystem::is_directory(parent))
                 throw StepError("directory '" + parent.string() + "' does not exist", false);
         }
@@ -37,7 +39,8 @@ public:
             if (context.services.http.perform(request, context.cancel).status == 0)
                 throw StepError("'" + request.url + "' does not answer", false);
         }
-        if (context.params.has("sql")) kinds::check_connection(context, context.params.string("connection"));
+        if (context.params.has("sql"))
+            kinds::check_connection(context, context.params.string("connection"));
     }
 
     void run(kinds::StepContext& context) override {
@@ -50,8 +53,10 @@ public:
                 context.outputs["polls"] = std::to_string(poll);
                 return;
             }
-            context.events.progress("not yet (" + state + "), poll " + std::to_string(poll), {{"polls", poll}});
-            if (!context.services.clock.sleep(interval, context.cancel)) throw StepError("stopped while waiting", true);
+            context.events.progress("not yet (" + state + "), poll " + std::to_string(poll),
+                                    {{"polls", poll}});
+            if (!context.services.clock.sleep(interval, context.cancel))
+                throw StepError("stopped while waiting", true);
         }
     }
 
@@ -60,7 +65,8 @@ private:
         return params.has("until") ? params.string("until") : fallback;
     }
 
-    bool holds(kinds::StepContext& context, std::unique_ptr<io::db::Session>& session, std::string& state) const {
+    bool holds(kinds::StepContext& context, std::unique_ptr<io::db::Session>& session,
+               std::string& state) const {
         const kinds::Params& p = context.params;
         if (p.has("sql")) return query_holds(context, session, state);
         if (p.has("command")) {
@@ -83,7 +89,8 @@ private:
 
     // A lost or refused connection is polled again (on a new session) at the next interval;
     // an error that another poll will meet again (bad SQL, access denied) fails the step.
-    static bool query_holds(kinds::StepContext& context, std::unique_ptr<io::db::Session>& session, std::string& state) {
+    static bool query_holds(kinds::StepContext& context, std::unique_ptr<io::db::Session>& session,
+                            std::string& state) {
         const kinds::Params& p = context.params;
         try {
             if (!session) session = connect(context, p.string("connection"));
@@ -106,32 +113,41 @@ void check_wait(const runbook::Node& with, runbook::Diagnostics& diagnostics) {
     kinds::check_exactly_one(with, k_conditions, "wait", diagnostics);
     const runbook::Node* connection = with.find("connection");
     if (with.find("sql") && connection == nullptr)
-        diagnostics.error(with.find("sql")->mark, "a wait on 'sql' needs 'connection' (a name under 'connections:')");
+        diagnostics.error(with.find("sql")->mark,
+                          "a wait on 'sql' needs 'connection' (a name under 'connections:')");
     if (connection != nullptr && !with.find("sql"))
         diagnostics.error(connection->mark, "'connection' goes with 'sql'; this wait has no query");
     const runbook::Node* until = with.find("until");
     if (until == nullptr || !until->is_scalar()) return;
-    std::vector<std::string> allowed = with.find("command") ? std::vector<std::string>{"succeeds", "fails"}
-                                       : with.find("file")  ? std::vector<std::string>{"exists", "absent"}
-                                       : with.find("sql")   ? std::vector<std::string>{"empty", "row"}
-                                                            : std::vector<std::string>{};
+    std::vector<std::string> allowed =
+        with.find("command") ? std::vector<std::string>{"succeeds", "fails"}
+        : with.find("file")  ? std::vector<std::string>{"exists", "absent"}
+        : with.find("sql")   ? std::vector<std::string>{"empty", "row"}
+                             : std::vector<std::string>{};
     if (allowed.empty())
         diagnostics.error(until->mark, "'until' does not apply to a url condition; use 'status'");
     else if (std::find(allowed.begin(), allowed.end(), until->value) == allowed.end())
-        diagnostics.error(until->mark, "'until: " + until->value + "' does not fit this condition (one of: " +
-                                           allowed[0] + ", " + allowed[1] + ")");
+        diagnostics.error(until->mark, "'until: " + until->value +
+                                           "' does not fit this condition (one of: " + allowed[0] +
+                                           ", " + allowed[1] + ")");
 }
 
 }  // namespace
 
 kinds::KindSpec wait_kind() {
     std::vector<runbook::ParamSpec> params = {
-        {"command", runbook::ParamType::text, false, "", "poll until this command succeeds (or fails)"},
+        {"command", runbook::ParamType::text, false, "",
+         "poll until this command succeeds (or fails)"},
         {"file", runbook::ParamType::string, false, "", "poll until this file exists (or is gone)"},
         {"url", runbook::ParamType::string, false, "", "poll until this URL answers with `status`"},
-        {"sql", runbook::ParamType::text, false, "", "poll until this query returns no rows (or a row)"},
-        {"connection", runbook::ParamType::connection, false, "", "for sql: a name under 'connections:'"},
-        {"until", runbook::ParamType::string, false, "",
+        {"sql", runbook::ParamType::text, false, "",
+         "poll until this query returns no rows (or a row)"},
+        {"connection", runbook::ParamType::connection, false, "",
+         "for sql: a name under 'connections:'"},
+        {"until",
+         runbook::ParamType::string,
+         false,
+         "",
          "succeeds/fails (command), exists/absent (file), empty/row (sql)",
          {"succeeds", "fails", "exists", "absent", "empty", "row"}},
         {"status", runbook::ParamType::string, false, "2xx", "accepted HTTP statuses for url"},
@@ -142,7 +158,8 @@ kinds::KindSpec wait_kind() {
         .schema =
             {
                 .name = "wait",
-                .summary = "poll until a condition holds: a command succeeds, a file exists, a URL answers, a query returns no rows",
+                .summary = "poll until a condition holds: a command succeeds, a file exists, a URL "
+                           "answers, a query returns no rows",
                 .params = params,
                 .outputs = {"polls"},
                 .check = check_wait,

@@ -25,7 +25,8 @@ std::optional<NumberedPart> numbered(const std::string& path) {
     std::size_t dot = name.rfind('.');
     if (dot == std::string::npos || dot + 1 == name.size()) return std::nullopt;
     std::string digits = name.substr(dot + 1);
-    if (digits.size() > 18 || !std::all_of(digits.begin(), digits.end(), [](unsigned char c) { return std::isdigit(c); }))
+    if (digits.size() > 18 ||
+        !std::all_of(digits.begin(), digits.end(), [](unsigned char c) { return std::isdigit(c); }))
         return std::nullopt;
     return NumberedPart{path, digits, std::stoull(digits)};
 }
@@ -59,17 +60,21 @@ Gaps find_gaps(const std::vector<NumberedPart>& sorted) {
 }
 
 [[noreturn]] void fail_missing(const Gaps& gaps, const std::vector<NumberedPart>& sorted) {
-    std::string more = gaps.count > gaps.named.size() ? " and " + std::to_string(gaps.count - gaps.named.size()) + " more" : "";
-    throw StepError(std::string(gaps.count == 1 ? "missing part: " : "missing parts: ") + join(gaps.named, ", ") + more +
-                        " (found " + std::to_string(sorted.size()) + " parts, " + sorted.front().path + " to " +
-                        sorted.back().path + "); nothing was read",
+    std::string more = gaps.count > gaps.named.size()
+                           ? " and " + std::to_string(gaps.count - gaps.named.size()) + " more"
+                           : "";
+    throw StepError(std::string(gaps.count == 1 ? "missing part: " : "missing parts: ") +
+                        join(gaps.named, ", ") + more + " (found " + std::to_string(sorted.size()) +
+                        " parts, " + sorted.front().path + " to " + sorted.back().path +
+                        "); nothing was read",
                     false);
 }
 
 }  // namespace
 
 bool is_glob(const std::string& path) {
-    return std::filesystem::path(path).filename().string().find_first_of("*?[") != std::string::npos;
+    return std::filesystem::path(path).filename().string().find_first_of("*?[") !=
+           std::string::npos;
 }
 
 PartList order_parts(const std::vector<std::string>& matches) {
@@ -84,14 +89,17 @@ PartList order_parts(const std::vector<std::string>& matches) {
     }
     if (parts.empty())
         throw StepError("the glob matched " + std::to_string(matches.size()) +
-                            " files and none ends in a part number (.1, .001): " + join(matches, ", ") +
-                            "; list the parts in order with `parts:`",
+                            " files and none ends in a part number (.1, .001): " +
+                            join(matches, ", ") + "; list the parts in order with `parts:`",
                         false);
-    std::stable_sort(parts.begin(), parts.end(), [](const NumberedPart& a, const NumberedPart& b) { return a.number < b.number; });
+    std::stable_sort(parts.begin(), parts.end(), [](const NumberedPart& a, const NumberedPart& b) {
+        return a.number < b.number;
+    });
     for (std::size_t i = 1; i < parts.size(); ++i)
         if (parts[i].number == parts[i - 1].number)
             throw StepError(parts[i - 1].path + " and " + parts[i].path + " both number part " +
-                                std::to_string(parts[i].number) + "; list the parts in order with `parts:`",
+                                std::to_string(parts[i].number) +
+                                "; list the parts in order with `parts:`",
                             false);
     Gaps gaps = find_gaps(parts);
     if (gaps.count > 0) fail_missing(gaps, parts);
@@ -103,15 +111,20 @@ PartList expand_parts(const std::string& pattern) {
     std::filesystem::path path(pattern);
     std::filesystem::path directory = path.parent_path();
     if (directory.string().find_first_of("*?[") != std::string::npos)
-        throw StepError("'" + pattern + "': only the file name may hold a glob, not the directory", false);
+        throw StepError("'" + pattern + "': only the file name may hold a glob, not the directory",
+                        false);
     std::error_code error;
     std::filesystem::directory_iterator it(directory.empty() ? "." : directory, error);
-    if (error) throw StepError("cannot list '" + directory.string() + "' for '" + pattern + "': " + error.message(), false);
+    if (error)
+        throw StepError(
+            "cannot list '" + directory.string() + "' for '" + pattern + "': " + error.message(),
+            false);
     std::string name_pattern = path.filename().string();
     std::vector<std::string> matches;
     for (const auto& entry : it) {
         std::string name = entry.path().filename().string();
-        if (glob_match(name_pattern, name) && entry.is_regular_file(error)) matches.push_back((directory / name).string());
+        if (glob_match(name_pattern, name) && entry.is_regular_file(error))
+            matches.push_back((directory / name).string());
     }
     if (matches.empty()) throw StepError("no file matches '" + pattern + "'", false);
     std::sort(matches.begin(), matches.end());

@@ -26,8 +26,8 @@ constexpr const char* k_not_an_archive = " as an archive (tar, tar.gz, tar.zst o
 // refuses '..' and writes through symlinks as a second line behind EntryPlacer; it is given
 // absolute paths under the staging directory (a chdir would move every thread), so its
 // absolute-path refusal cannot be used: EntryPlacer refuses absolute names instead.
-constexpr int k_disk_flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                             ARCHIVE_EXTRACT_SECURE_SYMLINKS;
+constexpr int k_disk_flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
+                             ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS;
 
 // libarchive converts entry names to the charset of the thread's locale; the process runs in
 // "C" (ASCII), where a UTF-8 name from a pax header or a zip cannot be converted. The
@@ -53,12 +53,17 @@ private:
 EntryType type_of(archive_entry* entry) {
     if (archive_entry_hardlink(entry) != nullptr) return EntryType::hardlink;
     switch (archive_entry_filetype(entry)) {
-        case AE_IFREG: return EntryType::file;
-        case AE_IFDIR: return EntryType::directory;
-        case AE_IFLNK: return EntryType::symlink;
+        case AE_IFREG:
+            return EntryType::file;
+        case AE_IFDIR:
+            return EntryType::directory;
+        case AE_IFLNK:
+            return EntryType::symlink;
         case AE_IFCHR:
-        case AE_IFBLK: return EntryType::device;
-        default: return EntryType::other;
+        case AE_IFBLK:
+            return EntryType::device;
+        default:
+            return EntryType::other;
     }
 }
 
@@ -75,8 +80,12 @@ std::string error_of(archive* handle) {
 
 }  // namespace
 
-ArchivePass::ArchivePass(kinds::StepContext& context, std::vector<std::string> parts, std::string root, int strip_components)
-    : m_context(context), m_source(std::move(parts)), m_root(std::move(root)), m_placer(strip_components) {}
+ArchivePass::ArchivePass(kinds::StepContext& context, std::vector<std::string> parts,
+                         std::string root, int strip_components)
+    : m_context(context),
+      m_source(std::move(parts)),
+      m_root(std::move(root)),
+      m_placer(strip_components) {}
 
 ArchivePass::~ArchivePass() {
     if (m_writer != nullptr) archive_write_free(m_writer);
@@ -104,13 +113,15 @@ void ArchivePass::open() {
     else
         m_raw_block.resize(k_read_block);
     m_reader = archive_read_new();
-    if (m_reader == nullptr) throw StepError("cannot set up the archive reader: out of memory", false);
+    if (m_reader == nullptr)
+        throw StepError("cannot set up the archive reader: out of memory", false);
     // Only the formats extract promises: libarchive's others include mtree, whose "archive"
     // can pull in any file of this machine.
     archive_read_support_format_tar(m_reader);
     archive_read_support_format_gnutar(m_reader);
     archive_read_support_format_zip(m_reader);
-    for (auto support : {archive_read_support_filter_xz, archive_read_support_filter_bzip2, archive_read_support_filter_lz4})
+    for (auto support : {archive_read_support_filter_xz, archive_read_support_filter_bzip2,
+                         archive_read_support_filter_lz4})
         support(m_reader);
     archive_read_set_callback_data(m_reader, this);
     archive_read_set_read_callback(m_reader, read_callback);
@@ -185,7 +196,8 @@ bool ArchivePass::next_entry(archive_entry*& entry) {
 
 void ArchivePass::process(archive_entry* entry) {
     ArchiveEntryName name{m_entry, type_of(entry), ""};
-    if (name.type == EntryType::symlink && archive_entry_symlink(entry) != nullptr) name.target = archive_entry_symlink(entry);
+    if (name.type == EntryType::symlink && archive_entry_symlink(entry) != nullptr)
+        name.target = archive_entry_symlink(entry);
     if (name.type == EntryType::hardlink) name.target = archive_entry_hardlink(entry);
     PlacedEntry placed = m_placer.place(name);
     ++m_totals.entries;
@@ -214,14 +226,16 @@ void ArchivePass::restore_root_attributes() {
 
 void ArchivePass::write_entry(archive_entry* entry, const PlacedEntry& placed) {
     archive_entry_set_pathname(entry, under_root(placed.path).c_str());
-    if (!placed.target.empty()) archive_entry_set_hardlink(entry, under_root(placed.target).c_str());
+    if (!placed.target.empty())
+        archive_entry_set_hardlink(entry, under_root(placed.target).c_str());
     int status = archive_write_header(m_writer, entry);
     if (status < ARCHIVE_WARN)
         throw StepError("cannot write '" + m_entry + "': " + error_of(m_writer), false);
     if (status == ARCHIVE_WARN) warn(m_entry + ": " + error_of(m_writer));
     copy_data(status == ARCHIVE_OK || status == ARCHIVE_WARN);
     status = archive_write_finish_entry(m_writer);
-    if (status < ARCHIVE_WARN) throw StepError("cannot finish '" + m_entry + "': " + error_of(m_writer), false);
+    if (status < ARCHIVE_WARN)
+        throw StepError("cannot finish '" + m_entry + "': " + error_of(m_writer), false);
     if (status == ARCHIVE_WARN) warn(m_entry + ": " + error_of(m_writer));
 }
 
@@ -246,7 +260,8 @@ void ArchivePass::finish_writing() {
     if (m_writer == nullptr) return;
     // Sets the directories' modes and times, deepest first, now that nothing is written into them.
     if (archive_write_close(m_writer) < ARCHIVE_WARN)
-        throw StepError("cannot set the modes and times of the directories: " + error_of(m_writer), false);
+        throw StepError("cannot set the modes and times of the directories: " + error_of(m_writer),
+                        false);
     restore_root_attributes();
 }
 
@@ -258,9 +273,10 @@ void ArchivePass::tick() {
     std::uint64_t read = m_source.position();
     std::uint64_t total = m_source.total_size();
     std::uint64_t percent = total == 0 ? 100 : std::min<std::uint64_t>(100, read * 100 / total);
-    m_context.events.progress(format_bytes(read) + " of " + format_bytes(total) + " (" + std::to_string(percent) +
-                                  "%), " + format_count(m_totals.entries) + (m_totals.entries == 1 ? " file" : " files"),
-                              {{"bytes", read}, {"bytes_out", m_totals.bytes_out}, {"files", m_totals.entries}});
+    m_context.events.progress(
+        format_bytes(read) + " of " + format_bytes(total) + " (" + std::to_string(percent) +
+            "%), " + format_count(m_totals.entries) + (m_totals.entries == 1 ? " file" : " files"),
+        {{"bytes", read}, {"bytes_out", m_totals.bytes_out}, {"files", m_totals.entries}});
 }
 
 void ArchivePass::warn(const std::string& message) {
@@ -271,14 +287,16 @@ void ArchivePass::warn(const std::string& message) {
 // message, with the part being read (decoding runs up to a few MiB ahead of libarchive).
 void ArchivePass::fail_reading(const std::string& doing, const std::string& after) const {
     if (m_stream_error) std::rethrow_exception(m_stream_error);
-    throw StepError(doing + " " + m_source.current_part() + after + ": " + error_of(m_reader), false);
+    throw StepError(doing + " " + m_source.current_part() + after + ": " + error_of(m_reader),
+                    false);
 }
 
 std::string ArchivePass::under_root(const std::string& relative) const {
     std::string path = relative.empty() ? m_root : m_root + "/" + relative;
     // Longer paths make libarchive change the process's working directory, which every
     // thread shares.
-    if (path.size() >= PATH_MAX) throw StepError("refused archive entry '" + m_entry + "': its path is too long", false);
+    if (path.size() >= PATH_MAX)
+        throw StepError("refused archive entry '" + m_entry + "': its path is too long", false);
     return path;
 }
 

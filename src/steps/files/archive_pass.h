@@ -6,18 +6,17 @@
 #include <archive.h>
 #include <sys/types.h>
 
-#include <ctime>
 #include <cstdint>
+#include <ctime>
 #include <exception>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "migrate/steps/files/archive_stream.h"
-#include "migrate/steps/files/archive_paths.h"
 #include "migrate/kinds/kind.h"
-
+#include "migrate/steps/files/archive_paths.h"
+#include "migrate/steps/files/archive_stream.h"
 
 namespace migrate::steps::files {
 
@@ -31,7 +30,8 @@ struct ArchiveTotals {
 class ArchivePass {
 public:
     // `root` is where entries are written; empty for test-only mode (nothing is written).
-    ArchivePass(kinds::StepContext& context, std::vector<std::string> parts, std::string root, int strip_components);
+    ArchivePass(kinds::StepContext& context, std::vector<std::string> parts, std::string root,
+                int strip_components);
     ~ArchivePass();
     ArchivePass(const ArchivePass&) = delete;
     ArchivePass& operator=(const ArchivePass&) = delete;
@@ -71,7 +71,7 @@ private:
     archive* m_writer = nullptr;
     ArchiveTotals m_totals;
     std::int64_t m_last_progress_ms = 0;
-    std::string m_entry;  // the entry being read, for messages
+    std::string m_entry;                // the entry being read, for messages
     std::optional<mode_t> m_root_mode;  // of the archive's "./" entry
     std::optional<timespec> m_root_mtime;
 };

@@ -10,7 +10,8 @@ namespace migrate::steps::files {
 namespace {
 
 [[noreturn]] void refuse(const std::string& entry, const std::string& reason) {
-    throw StepError("refused archive entry '" + entry + "': " + reason + "; nothing was extracted", false);
+    throw StepError("refused archive entry '" + entry + "': " + reason + "; nothing was extracted",
+                    false);
 }
 
 bool has_dot_dot(const std::vector<std::string>& components) {
@@ -22,8 +23,10 @@ bool has_dot_dot(const std::vector<std::string>& components) {
 bool climbs_after_name(const std::vector<std::string>& components) {
     bool named = false;
     for (const std::string& component : components) {
-        if (component != "..") named = true;
-        else if (named) return true;
+        if (component != "..")
+            named = true;
+        else if (named)
+            return true;
     }
     return false;
 }
@@ -59,7 +62,8 @@ bool symlink_escapes(const std::string& link_path, const std::string& target) {
     return false;
 }
 
-std::string EntryPlacer::placed_path(const std::string& name, const std::string& what, bool& skipped) const {
+std::string EntryPlacer::placed_path(const std::string& name, const std::string& what,
+                                     bool& skipped) const {
     if (name.empty()) refuse(what, "an empty name");
     if (name[0] == '/') refuse(what, "an absolute path");
     if (has_dot_dot(path_components(name))) refuse(what, "a '..' component in its path");
@@ -68,44 +72,56 @@ std::string EntryPlacer::placed_path(const std::string& name, const std::string&
     for (int stripped = 0; stripped < m_strip; ++stripped) {
         while (start < name.size() && name[start] == '/') ++start;
         std::size_t slash = name.find('/', start);
-        skipped = slash == std::string::npos || name.find_first_not_of('/', slash) == std::string::npos;
+        skipped =
+            slash == std::string::npos || name.find_first_not_of('/', slash) == std::string::npos;
         if (skipped) return "";
         start = slash;
     }
     return join(path_components(name.substr(start)), "/");
 }
 
-void EntryPlacer::check_not_through_symlink(const std::string& path, const std::string& entry) const {
+void EntryPlacer::check_not_through_symlink(const std::string& path,
+                                            const std::string& entry) const {
     if (m_symlinks.empty() || path.empty()) return;
-    for (std::size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1))
+    for (std::size_t slash = path.find('/'); slash != std::string::npos;
+         slash = path.find('/', slash + 1))
         if (m_symlinks.count(path.substr(0, slash)))
-            refuse(entry, "it would be written through the symlink '" + path.substr(0, slash) + "' extracted before it");
+            refuse(entry, "it would be written through the symlink '" + path.substr(0, slash) +
+                              "' extracted before it");
 }
 
-void EntryPlacer::check_symlink_target(const std::string& path, const ArchiveEntryName& entry) const {
+void EntryPlacer::check_symlink_target(const std::string& path,
+                                       const ArchiveEntryName& entry) const {
     const std::string& target = entry.target;
     if (target.empty()) refuse(entry.path, "a symlink with an empty target");
     if (target[0] == '/') refuse(entry.path, "a symlink to the absolute path '" + target + "'");
-    if (symlink_escapes(path, target)) refuse(entry.path, "a symlink to '" + target + "', which points outside the destination");
+    if (symlink_escapes(path, target))
+        refuse(entry.path, "a symlink to '" + target + "', which points outside the destination");
     if (climbs_after_name(path_components(target)))
-        refuse(entry.path, "a symlink to '" + target + "': '..' after a name can leave the destination through another link");
+        refuse(entry.path,
+               "a symlink to '" + target +
+                   "': '..' after a name can leave the destination through another link");
 }
 
 PlacedEntry EntryPlacer::place(const ArchiveEntryName& entry) {
     PlacedEntry placed;
     placed.path = placed_path(entry.path, entry.path, placed.skipped);
     if (placed.skipped) return placed;
-    if (placed.path.empty() && entry.type != EntryType::directory) refuse(entry.path, "it names the destination itself");
+    if (placed.path.empty() && entry.type != EntryType::directory)
+        refuse(entry.path, "it names the destination itself");
     check_not_through_symlink(placed.path, entry.path);
-    if (m_symlinks.count(placed.path)) refuse(entry.path, "it would replace the symlink extracted before it");
+    if (m_symlinks.count(placed.path))
+        refuse(entry.path, "it would replace the symlink extracted before it");
     // A device node inside a restored tree is a way into the machine, not site data.
-    if (entry.type == EntryType::device) refuse(entry.path, "a device node; extract does not create devices");
+    if (entry.type == EntryType::device)
+        refuse(entry.path, "a device node; extract does not create devices");
     if (entry.type == EntryType::symlink) {
         check_symlink_target(placed.path, entry);
         m_symlinks.insert(placed.path);
     } else if (entry.type == EntryType::hardlink) {
         if (entry.target.empty()) refuse(entry.path, "a hard link with an empty target");
-        if (entry.target[0] == '/') refuse(entry.path, "a hard link to the absolute path '" + entry.target + "'");
+        if (entry.target[0] == '/')
+            refuse(entry.path, "a hard link to the absolute path '" + entry.target + "'");
         if (has_dot_dot(path_components(entry.target)))
             refuse(entry.path, "a hard link to '" + entry.target + "', which has a '..' component");
         placed.target = placed_path(entry.target, entry.path, placed.skipped);

@@ -27,7 +27,8 @@ constexpr std::size_t k_blocks_ahead = 4;
 class GzipDecoder : public Decoder {
 public:
     explicit GzipDecoder(PartReader& reader) : m_reader(reader), m_input(k_input_block) {
-        if (inflateInit2(&m_stream, 16 + MAX_WBITS) != Z_OK) throw StepError("cannot set up gzip decoding", false);
+        if (inflateInit2(&m_stream, 16 + MAX_WBITS) != Z_OK)
+            throw StepError("cannot set up gzip decoding", false);
     }
     ~GzipDecoder() override { inflateEnd(&m_stream); }
 
@@ -36,7 +37,8 @@ public:
         m_stream.avail_out = static_cast<uInt>(size);
         while (m_stream.avail_out > 0 && !m_ended) {
             if (m_stream.avail_in == 0 && !refill()) {
-                if (m_in_member) damaged(m_reader, "the gzip stream ends early: the archive is truncated");
+                if (m_in_member)
+                    damaged(m_reader, "the gzip stream ends early: the archive is truncated");
                 m_ended = true;
                 break;
             }
@@ -55,7 +57,8 @@ private:
     std::string zlib_problem() const {
         std::string message = m_stream.msg != nullptr ? m_stream.msg : "zlib error";
         if (message == "incorrect data check") return "the CRC-32 does not match the data";
-        if (message == "incorrect length check") return "the length in the trailer does not match the data";
+        if (message == "incorrect length check")
+            return "the length in the trailer does not match the data";
         return message;
     }
 
@@ -91,7 +94,8 @@ private:
 
 class ZstdDecoder : public Decoder {
 public:
-    explicit ZstdDecoder(PartReader& reader) : m_reader(reader), m_input(k_input_block), m_context(ZSTD_createDCtx()) {
+    explicit ZstdDecoder(PartReader& reader)
+        : m_reader(reader), m_input(k_input_block), m_context(ZSTD_createDCtx()) {
         if (m_context == nullptr) throw StepError("cannot set up zstd decoding", false);
     }
     ~ZstdDecoder() override { ZSTD_freeDCtx(m_context); }
@@ -102,12 +106,15 @@ public:
             if (m_in.pos == m_in.size && !m_input_done) refill();
             std::size_t in_before = m_in.pos, out_before = output.pos;
             std::size_t hint = ZSTD_decompressStream(m_context, &output, &m_in);
-            if (ZSTD_isError(hint)) damaged(m_reader, std::string("damaged zstd data (") + ZSTD_getErrorName(hint) + ")");
+            if (ZSTD_isError(hint))
+                damaged(m_reader,
+                        std::string("damaged zstd data (") + ZSTD_getErrorName(hint) + ")");
             // 0: a frame is complete and flushed. A call with nothing to do says nothing.
             bool progressed = m_in.pos != in_before || output.pos != out_before;
             if (progressed) m_frame_open = hint != 0;
             if (!progressed && m_input_done) {
-                if (m_frame_open) damaged(m_reader, "the zstd stream ends early: the archive is truncated");
+                if (m_frame_open)
+                    damaged(m_reader, "the zstd stream ends early: the archive is truncated");
                 break;
             }
         }
@@ -149,7 +156,8 @@ void PartReader::open_part(std::size_t index) {
     m_index = index;
     m_reading.store(std::min(index, m_parts.size() - 1));
     m_fd = ::open(m_parts[index].c_str(), O_RDONLY | O_CLOEXEC);
-    if (m_fd < 0) throw StepError("cannot open " + current_part() + ": " + std::strerror(errno), false);
+    if (m_fd < 0)
+        throw StepError("cannot open " + current_part() + ": " + std::strerror(errno), false);
     ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 }
 
@@ -158,7 +166,8 @@ std::size_t PartReader::read(char* buffer, std::size_t size) {
         if (m_fd < 0) open_part(m_index);
         ssize_t got = ::read(m_fd, buffer, size);
         if (got < 0 && errno == EINTR) continue;
-        if (got < 0) throw StepError("cannot read " + current_part() + ": " + std::strerror(errno), false);
+        if (got < 0)
+            throw StepError("cannot read " + current_part() + ": " + std::strerror(errno), false);
         if (got > 0) {
             if (m_digest != nullptr) m_digest->update(buffer, static_cast<std::size_t>(got));
             m_position.fetch_add(static_cast<std::uint64_t>(got), std::memory_order_relaxed);
@@ -186,7 +195,8 @@ void PartReader::seek(std::uint64_t offset) {
 std::string PartReader::current_part() const {
     std::size_t index = m_reading.load();
     if (m_parts.size() == 1) return m_parts[0];
-    return m_parts[index] + " (part " + std::to_string(index + 1) + " of " + std::to_string(m_parts.size()) + ")";
+    return m_parts[index] + " (part " + std::to_string(index + 1) + " of " +
+           std::to_string(m_parts.size()) + ")";
 }
 
 Compression sniff_compression(PartReader& reader) {
@@ -199,21 +209,26 @@ Compression sniff_compression(PartReader& reader) {
     }
     reader.seek(0);
     if (got >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) return Compression::gzip;
-    if (got >= 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd) return Compression::zstd;
+    if (got >= 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
+        return Compression::zstd;
     return Compression::none;
 }
 
 std::unique_ptr<Decoder> make_decoder(Compression compression, PartReader& reader) {
     switch (compression) {
-        case Compression::gzip: return std::make_unique<GzipDecoder>(reader);
-        case Compression::zstd: return std::make_unique<ZstdDecoder>(reader);
-        case Compression::none: break;
+        case Compression::gzip:
+            return std::make_unique<GzipDecoder>(reader);
+        case Compression::zstd:
+            return std::make_unique<ZstdDecoder>(reader);
+        case Compression::none:
+            break;
     }
     return nullptr;
 }
 
 DecodedStream::DecodedStream(std::unique_ptr<Decoder> decoder) : m_decoder(std::move(decoder)) {
-    for (std::size_t i = 0; i < k_blocks_ahead; ++i) m_free.push_back(Block{std::vector<char>(k_output_block), 0});
+    for (std::size_t i = 0; i < k_blocks_ahead; ++i)
+        m_free.push_back(Block{std::vector<char>(k_output_block), 0});
     m_thread = std::thread([this] { produce(); });
 }
 

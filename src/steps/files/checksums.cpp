@@ -11,11 +11,14 @@ namespace migrate::steps::files {
 namespace {
 
 bool is_hex(const std::string& text) {
-    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+        return std::isxdigit(static_cast<unsigned char>(c));
+    });
 }
 
 std::string lowercase(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     return text;
 }
 
@@ -61,11 +64,14 @@ bool parse_gnu(std::string line, ChecksumEntry& entry) {
 
 }  // namespace
 
-ChecksumEntry inline_checksum(const std::string& name, const std::string& hex, const std::string& where) {
+ChecksumEntry inline_checksum(const std::string& name, const std::string& hex,
+                              const std::string& where) {
     ChecksumEntry entry{name, lowercase(trim(hex)), DigestAlgorithm::sha256, 0};
     std::optional<DigestAlgorithm> algorithm = digest_from_hex_length(entry.hex.size());
     if (!is_hex(entry.hex) || !algorithm)
-        throw StepError(where + ": '" + hex + "' is not a SHA-256 (64 hex digits) or MD5 (32 hex digits) hash", false);
+        throw StepError(
+            where + ": '" + hex + "' is not a SHA-256 (64 hex digits) or MD5 (32 hex digits) hash",
+            false);
     entry.algorithm = *algorithm;
     return entry;
 }
@@ -85,7 +91,9 @@ std::vector<ChecksumEntry> parse_checksum_list(const std::string& text, const st
         std::string where = source + ":" + std::to_string(number);
         ChecksumEntry entry;
         if (!parse_bsd(trimmed, entry) && !parse_gnu(line, entry))
-            throw StepError(where + ": expected 'HASH  FILE' (sha256sum/md5sum output) or 'SHA256 (FILE) = HASH', got '" +
+            throw StepError(where +
+                                ": expected 'HASH  FILE' (sha256sum/md5sum output) or 'SHA256 "
+                                "(FILE) = HASH', got '" +
                                 line.substr(0, 80) + "'",
                             false);
         ChecksumEntry checked = inline_checksum(entry.name, entry.hex, where);

@@ -19,7 +19,8 @@ int hex_value(char c) {
 std::string percent_decode(const std::string& text) {
     std::string out;
     for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+        if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
+            hex_value(text[i + 2]) >= 0) {
             out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
             i += 2;
         } else {
@@ -52,7 +53,8 @@ std::uint64_t DownloadFile::contiguous() const {
     std::vector<const Segment*> ordered;
     ordered.reserve(segments.size());
     for (const Segment& segment : segments) ordered.push_back(&segment);
-    std::sort(ordered.begin(), ordered.end(), [](const Segment* a, const Segment* b) { return a->start < b->start; });
+    std::sort(ordered.begin(), ordered.end(),
+              [](const Segment* a, const Segment* b) { return a->start < b->start; });
     std::uint64_t reached = 0;
     for (const Segment* segment : ordered) {
         if (segment->start != reached) break;
@@ -79,14 +81,17 @@ std::uint64_t DownloadFile::done_bytes() const {
     return total;
 }
 
-std::vector<Segment> plan_segments(std::uint64_t size, bool ranges, int connections, std::uint64_t min_segment) {
+std::vector<Segment> plan_segments(std::uint64_t size, bool ranges, int connections,
+                                   std::uint64_t min_segment) {
     if (size == k_unknown_size || !ranges) return {Segment{0, size, 0}};
     if (size == 0) return {Segment{0, 0, 0}};
-    std::uint64_t count = std::max<std::uint64_t>(1, std::min<std::uint64_t>(connections, size / std::max<std::uint64_t>(1, min_segment)));
+    std::uint64_t count = std::max<std::uint64_t>(
+        1, std::min<std::uint64_t>(connections, size / std::max<std::uint64_t>(1, min_segment)));
     std::uint64_t length = (size + count - 1) / count;
     length = (length + k_alignment - 1) / k_alignment * k_alignment;
     std::vector<Segment> segments;
-    for (std::uint64_t start = 0; start < size; start += length) segments.push_back({start, std::min(size, start + length), 0});
+    for (std::uint64_t start = 0; start < size; start += length)
+        segments.push_back({start, std::min(size, start + length), 0});
     return segments;
 }
 
@@ -96,14 +101,20 @@ nlohmann::ordered_json download_state(const std::vector<DownloadFile>& files) {
         // A 14-hour download writes thousands of checkpoints: files not begun are left out,
         // finished ones carry no segments.
         if (!file.finished && file.done_bytes() == 0 && file.refetches == 0) continue;
-        nlohmann::ordered_json entry{{"name", file.name}, {"url", file.url}, {"validator", file.validator}};
-        entry["size"] = file.size == k_unknown_size ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(file.size);
+        nlohmann::ordered_json entry{
+            {"name", file.name}, {"url", file.url}, {"validator", file.validator}};
+        entry["size"] = file.size == k_unknown_size ? nlohmann::ordered_json(nullptr)
+                                                    : nlohmann::ordered_json(file.size);
         entry["finished"] = file.finished;
         entry["refetches"] = file.refetches;
         nlohmann::ordered_json segments = nlohmann::ordered_json::array();
         if (!file.finished)
             for (const Segment& segment : file.segments)
-                segments.push_back({segment.start, segment.end == k_unknown_size ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(segment.end), segment.done});
+                segments.push_back({segment.start,
+                                    segment.end == k_unknown_size
+                                        ? nlohmann::ordered_json(nullptr)
+                                        : nlohmann::ordered_json(segment.end),
+                                    segment.done});
         entry["segments"] = std::move(segments);
         list.push_back(std::move(entry));
     }
@@ -114,16 +125,21 @@ std::vector<std::string> restore_download_state(
     std::vector<DownloadFile>& files, const nlohmann::ordered_json& state,
     const std::function<std::optional<std::uint64_t>(const std::string& name)>& partial_size) {
     std::vector<std::string> discarded;
-    if (!state.is_object() || !state.contains("files") || !state["files"].is_array()) return discarded;
+    if (!state.is_object() || !state.contains("files") || !state["files"].is_array())
+        return discarded;
     for (DownloadFile& file : files) {
-        auto it = std::find_if(state["files"].begin(), state["files"].end(),
-                               [&](const auto& entry) { return entry.value("name", "") == file.name; });
+        auto it =
+            std::find_if(state["files"].begin(), state["files"].end(),
+                         [&](const auto& entry) { return entry.value("name", "") == file.name; });
         if (it == state["files"].end()) continue;
         const auto& entry = *it;
-        std::uint64_t size = entry["size"].is_number() ? entry["size"].get<std::uint64_t>() : k_unknown_size;
+        std::uint64_t size =
+            entry["size"].is_number() ? entry["size"].get<std::uint64_t>() : k_unknown_size;
         file.refetches = entry.value("refetches", 0);
-        if (entry.value("url", "") != file.url || size != file.size || entry.value("validator", "") != file.validator) {
-            discarded.push_back(file.name + ": the server's file changed since the earlier attempt (size or " +
+        if (entry.value("url", "") != file.url || size != file.size ||
+            entry.value("validator", "") != file.validator) {
+            discarded.push_back(file.name +
+                                ": the server's file changed since the earlier attempt (size or " +
                                 "ETag/Last-Modified); fetching it from the start");
             continue;
         }
@@ -131,19 +147,23 @@ std::vector<std::string> restore_download_state(
         std::vector<Segment> segments;
         std::uint64_t furthest = 0;
         for (const auto& item : entry["segments"]) {
-            Segment segment{item[0].get<std::uint64_t>(), item[1].is_number() ? item[1].get<std::uint64_t>() : k_unknown_size,
+            Segment segment{item[0].get<std::uint64_t>(),
+                            item[1].is_number() ? item[1].get<std::uint64_t>() : k_unknown_size,
                             item[2].get<std::uint64_t>()};
             furthest = std::max(furthest, segment.next_byte());
             segments.push_back(segment);
         }
         std::optional<std::uint64_t> on_disk = partial_size(file.name);
         if (!on_disk || *on_disk < furthest) {
-            discarded.push_back(file.name + ": the partial file is " + (on_disk ? "shorter than recorded" : "missing") +
+            discarded.push_back(file.name + ": the partial file is " +
+                                (on_disk ? "shorter than recorded" : "missing") +
                                 "; fetching it from the start");
             continue;
         }
         if (!file.ranges && furthest > 0) {
-            discarded.push_back(file.name + ": the server does not resume (no Range support); fetching it from the start");
+            discarded.push_back(
+                file.name +
+                ": the server does not resume (no Range support); fetching it from the start");
             continue;
         }
         file.segments = std::move(segments);

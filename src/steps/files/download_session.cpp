@@ -27,7 +27,9 @@ constexpr std::size_t k_write_block = 1 << 20;
 constexpr std::uint64_t k_writeback_every = 8 << 20;
 
 std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
 }
 
 void apply_common_options(CURL* easy, const DownloadOptions& options, char* error) {
@@ -46,7 +48,9 @@ void apply_common_options(CURL* easy, const DownloadOptions& options, char* erro
     if (!options.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options.ca_file.c_str());
 }
 
-bool retryable_status(long status) { return status == 0 || status == 408 || status == 429 || status >= 500; }
+bool retryable_status(long status) {
+    return status == 0 || status == 408 || status == 429 || status >= 500;
+}
 
 // 0.5 s, 1 s, 2 s ... at most 15 s before retry number `failures`.
 Millis backoff_after(int failures) {
@@ -70,7 +74,8 @@ struct Probe {
 };
 
 std::string lower(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     return text;
 }
 
@@ -81,7 +86,9 @@ std::size_t on_probe_header(char* data, std::size_t size, std::size_t count, voi
     if (colon != std::string::npos) {
         std::string name = lower(line.substr(0, colon));
         std::string value = line.substr(colon + 1);
-        while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.pop_back();
+        while (!value.empty() &&
+               (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+            value.pop_back();
         while (!value.empty() && value.front() == ' ') value.erase(0, 1);
         if (name == "accept-ranges") probe->accept_ranges = lower(value);
         if (name == "etag") probe->etag = value;
@@ -109,7 +116,8 @@ void start_probe(CURLM* multi, Probe& probe, const DownloadOptions& options) {
 
 }  // namespace
 
-void probe_files(std::vector<DownloadFile>& files, const DownloadOptions& options, CancelToken& cancel) {
+void probe_files(std::vector<DownloadFile>& files, const DownloadOptions& options,
+                 CancelToken& cancel) {
     Multi multi;
     std::deque<Probe> probes;
     std::vector<Probe*> waiting;
@@ -126,7 +134,9 @@ void probe_files(std::vector<DownloadFile>& files, const DownloadOptions& option
     while (active > 0) {
         if (cancel.cancelled()) {
             for (Probe& probe : probes)
-                if (probe.easy != nullptr) curl_multi_remove_handle(multi.handle, probe.easy), curl_easy_cleanup(probe.easy);
+                if (probe.easy != nullptr)
+                    curl_multi_remove_handle(multi.handle, probe.easy),
+                        curl_easy_cleanup(probe.easy);
             throw StepError("stopped while asking the server for the files' sizes", true);
         }
         int running = 0;
@@ -135,7 +145,8 @@ void probe_files(std::vector<DownloadFile>& files, const DownloadOptions& option
         while (CURLMsg* message = curl_multi_info_read(multi.handle, &left)) {
             if (message->msg != CURLMSG_DONE) continue;
             Probe* probe = nullptr;
-            curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&probe));
+            curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE,
+                              reinterpret_cast<char**>(&probe));
             CURLcode code = message->data.result;
             long status = 0;
             curl_off_t length = -1;
@@ -148,8 +159,10 @@ void probe_files(std::vector<DownloadFile>& files, const DownloadOptions& option
             --active;
             DownloadFile& file = *probe->file;
             bool file_scheme = file.url.rfind("file:", 0) == 0;
-            if (code == CURLE_OK || status == 405 || status == 501) {  // some servers refuse HEAD: fetch without a size
-                file.size = code == CURLE_OK && length >= 0 ? static_cast<std::uint64_t>(length) : k_unknown_size;
+            if (code == CURLE_OK || status == 405 ||
+                status == 501) {  // some servers refuse HEAD: fetch without a size
+                file.size = code == CURLE_OK && length >= 0 ? static_cast<std::uint64_t>(length)
+                                                            : k_unknown_size;
                 file.ranges = code == CURLE_OK && (probe->accept_ranges == "bytes" || file_scheme);
                 file.validator = !probe->etag.empty() ? probe->etag : probe->last_modified;
                 if (file_scheme) file.validator = probe->last_modified;
@@ -159,9 +172,13 @@ void probe_files(std::vector<DownloadFile>& files, const DownloadOptions& option
                 ++active;
             } else {
                 for (Probe& other : probes)
-                    if (other.easy != nullptr) curl_multi_remove_handle(multi.handle, other.easy), curl_easy_cleanup(other.easy);
-                throw StepError(file.name + ": " + file.url + " " + (status >= 400 ? "answered HTTP " + std::to_string(status) : error),
-                                retryable_status(status));
+                    if (other.easy != nullptr)
+                        curl_multi_remove_handle(multi.handle, other.easy),
+                            curl_easy_cleanup(other.easy);
+                throw StepError(
+                    file.name + ": " + file.url + " " +
+                        (status >= 400 ? "answered HTTP " + std::to_string(status) : error),
+                    retryable_status(status));
             }
         }
         for (auto it = waiting.begin(); it != waiting.end();) {
@@ -188,17 +205,17 @@ struct Transfer {
     CURL* easy = nullptr;
     int file = 0;
     int segment = 0;
-    bool ranged = false;              // a Range header was sent
+    bool ranged = false;  // a Range header was sent
     bool status_checked = false;
     std::uint64_t verify_offset = 0;  // overlap still to compare with the disk
     std::uint64_t verify_remaining = 0;
     bool overlap_mismatch = false;
     bool range_ignored = false;
-    bool filled = false;              // the segment got all its bytes (the rest is ignored)
+    bool filled = false;  // the segment got all its bytes (the rest is ignored)
     std::uint64_t written = 0;
-    std::vector<char> buffer;         // received, not yet written
-    std::int64_t last_byte_ms = 0;    // for the stall timeout
-    std::string failure;              // set by the write callback when it stops the transfer
+    std::vector<char> buffer;       // received, not yet written
+    std::int64_t last_byte_ms = 0;  // for the stall timeout
+    std::string failure;            // set by the write callback when it stops the transfer
     char error[CURL_ERROR_SIZE] = {0};
 };
 
@@ -210,7 +227,8 @@ struct Pending {
 
 class Session {
 public:
-    Session(std::vector<DownloadFile>& files, const DownloadOptions& options, kinds::StepContext& context, DownloadTotals& totals)
+    Session(std::vector<DownloadFile>& files, const DownloadOptions& options,
+            kinds::StepContext& context, DownloadTotals& totals)
         : m_files(files), m_options(options), m_context(context), m_totals(totals) {}
     ~Session() { drop_transfers(); }
 
@@ -223,7 +241,8 @@ public:
             curl_multi_perform(m_multi.handle, &running);
             int left = 0;
             while (CURLMsg* message = curl_multi_info_read(m_multi.handle, &left))
-                if (message->msg == CURLMSG_DONE) on_done(message->easy_handle, message->data.result);
+                if (message->msg == CURLMSG_DONE)
+                    on_done(message->easy_handle, message->data.result);
             drop_stalled();
             report_progress(false);
             if (now_ms() - m_last_checkpoint >= checkpoint_interval()) save_checkpoint();
@@ -248,7 +267,8 @@ public:
 
 private:
     bool all_finished() const {
-        return std::all_of(m_files.begin(), m_files.end(), [](const DownloadFile& f) { return f.finished; });
+        return std::all_of(m_files.begin(), m_files.end(),
+                           [](const DownloadFile& f) { return f.finished; });
     }
     DigestAlgorithm algorithm_of(const DownloadFile& file) const {
         return file.checksum ? file.checksum->algorithm : DigestAlgorithm::sha256;
@@ -314,10 +334,13 @@ std::size_t Session::on_body(const char* data, std::size_t size, Transfer& trans
     }
     std::size_t used = 0;
     if (transfer.verify_remaining > 0) {
-        std::size_t compare = static_cast<std::size_t>(std::min<std::uint64_t>(size, transfer.verify_remaining));
+        std::size_t compare =
+            static_cast<std::size_t>(std::min<std::uint64_t>(size, transfer.verify_remaining));
         std::string on_disk(compare, '\0');
-        ssize_t got = ::pread(partial.fd(), on_disk.data(), compare, static_cast<off_t>(transfer.verify_offset));
-        if (got != static_cast<ssize_t>(compare) || on_disk.compare(0, compare, data, compare) != 0) {
+        ssize_t got = ::pread(partial.fd(), on_disk.data(), compare,
+                              static_cast<off_t>(transfer.verify_offset));
+        if (got != static_cast<ssize_t>(compare) ||
+            on_disk.compare(0, compare, data, compare) != 0) {
             transfer.overlap_mismatch = true;
             return 0;
         }
@@ -328,7 +351,8 @@ std::size_t Session::on_body(const char* data, std::size_t size, Transfer& trans
     Segment& segment = file.segments[transfer.segment];
     std::size_t rest = size - used;
     std::uint64_t received = segment.next_byte() + transfer.buffer.size();
-    std::uint64_t room = segment.end == k_unknown_size ? rest : segment.end - std::min(segment.end, received);
+    std::uint64_t room =
+        segment.end == k_unknown_size ? rest : segment.end - std::min(segment.end, received);
     std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(rest, room));
     transfer.buffer.insert(transfer.buffer.end(), data + used, data + used + take);
     transfer.last_byte_ms = now_ms();
@@ -375,13 +399,17 @@ void Session::open_files() {
     m_active_per_file.assign(m_files.size(), 0);
     for (std::size_t i = 0; i < m_files.size(); ++i) {
         DownloadFile& file = m_files[i];
-        m_bytes_at_start += file.finished ? (file.size == k_unknown_size ? 0 : file.size) : file.done_bytes();
+        m_bytes_at_start +=
+            file.finished ? (file.size == k_unknown_size ? 0 : file.size) : file.done_bytes();
         if (file.finished) continue;
         std::filesystem::path path = std::filesystem::path(m_options.directory) / file.name;
         std::filesystem::create_directories(path.parent_path());
         bool keep = file.done_bytes() > 0;
-        m_partials[i] = std::make_unique<PartialFile>(path.string(), keep ? PartialFile::Open::keep : PartialFile::Open::truncate);
-        if (file.segments.empty()) file.segments = plan_segments(file.size, file.ranges, m_options.connections, m_options.min_segment);
+        m_partials[i] = std::make_unique<PartialFile>(
+            path.string(), keep ? PartialFile::Open::keep : PartialFile::Open::truncate);
+        if (file.segments.empty())
+            file.segments =
+                plan_segments(file.size, file.ranges, m_options.connections, m_options.min_segment);
         m_hasher.start(static_cast<int>(i), m_partials[i]->fd(), algorithm_of(file));
         m_hasher.advance(static_cast<int>(i), file.contiguous());
         queue_file(static_cast<int>(i));
@@ -412,9 +440,11 @@ void Session::restart_file(int index) {
             ++it;
         }
     }
-    m_pending.erase(std::remove_if(m_pending.begin(), m_pending.end(), [&](const Pending& p) { return p.file == index; }),
+    m_pending.erase(std::remove_if(m_pending.begin(), m_pending.end(),
+                                   [&](const Pending& p) { return p.file == index; }),
                     m_pending.end());
-    file.segments = plan_segments(file.size, file.ranges, m_options.connections, m_options.min_segment);
+    file.segments =
+        plan_segments(file.size, file.ranges, m_options.connections, m_options.min_segment);
     if (::ftruncate(m_partials[index]->fd(), 0) != 0)
         throw StepError("cannot truncate " + m_partials[index]->partial_path(), false);
     m_hasher.start(index, m_partials[index]->fd(), algorithm_of(file));
@@ -423,13 +453,16 @@ void Session::restart_file(int index) {
 
 std::uint64_t Session::rate_per_connection() const {
     if (m_options.limit_rate == 0) return 0;
-    std::size_t wanted = std::min<std::size_t>(static_cast<std::size_t>(m_options.max_connections), m_transfers.size() + m_pending.size());
+    std::size_t wanted = std::min<std::size_t>(static_cast<std::size_t>(m_options.max_connections),
+                                               m_transfers.size() + m_pending.size());
     return std::max<std::uint64_t>(1024, m_options.limit_rate / std::max<std::size_t>(1, wanted));
 }
 
 void Session::start_transfers() {
     std::int64_t now = now_ms();
-    for (auto it = m_pending.begin(); it != m_pending.end() && static_cast<int>(m_transfers.size()) < m_options.max_connections;) {
+    for (auto it = m_pending.begin();
+         it != m_pending.end() &&
+         static_cast<int>(m_transfers.size()) < m_options.max_connections;) {
         if (it->not_before_ms > now || m_active_per_file[it->file] >= m_options.connections) {
             ++it;
             continue;
@@ -438,7 +471,8 @@ void Session::start_transfers() {
         it = m_pending.erase(it);
         start_transfer(pending);
     }
-    while (static_cast<int>(m_transfers.size()) < m_options.max_connections && m_pending.empty() && split_busiest()) {
+    while (static_cast<int>(m_transfers.size()) < m_options.max_connections && m_pending.empty() &&
+           split_busiest()) {
     }
 }
 
@@ -450,8 +484,11 @@ bool Session::split_busiest() {
     for (const auto& [easy, transfer] : m_transfers) {
         const DownloadFile& file = m_files[transfer->file];
         const Segment& segment = file.segments[transfer->segment];
-        if (!file.ranges || segment.end == k_unknown_size || m_active_per_file[transfer->file] >= m_options.connections) continue;
-        std::uint64_t left = segment.end - std::min(segment.end, segment.next_byte() + transfer->buffer.size());
+        if (!file.ranges || segment.end == k_unknown_size ||
+            m_active_per_file[transfer->file] >= m_options.connections)
+            continue;
+        std::uint64_t left =
+            segment.end - std::min(segment.end, segment.next_byte() + transfer->buffer.size());
         if (left > most) {
             most = left;
             busiest = transfer.get();
@@ -496,7 +533,8 @@ void Session::start_transfer(const Pending& pending) {
     curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, k_receive_buffer);
     bool whole = from == 0 && (segment.end == k_unknown_size || segment.end == file.size);
     if (file.ranges && !whole) {
-        std::string range = std::to_string(from) + "-" + (segment.end == k_unknown_size ? "" : std::to_string(segment.end - 1));
+        std::string range = std::to_string(from) + "-" +
+                            (segment.end == k_unknown_size ? "" : std::to_string(segment.end - 1));
         curl_easy_setopt(easy, CURLOPT_RANGE, range.c_str());
         transfer->ranged = true;
     }
@@ -516,7 +554,8 @@ void Session::drop_stalled() {
     for (const auto& [easy, transfer] : m_transfers)
         if (now - transfer->last_byte_ms > m_options.stall_timeout.count()) stalled.push_back(easy);
     for (CURL* easy : stalled)
-        on_done(easy, CURLE_OPERATION_TIMEDOUT, "stalled: no byte for " + format_duration(m_options.stall_timeout));
+        on_done(easy, CURLE_OPERATION_TIMEDOUT,
+                "stalled: no byte for " + format_duration(m_options.stall_timeout));
 }
 
 void Session::on_done(CURL* easy, CURLcode code, const std::string& stalled) {
@@ -526,7 +565,7 @@ void Session::on_done(CURL* easy, CURLcode code, const std::string& stalled) {
     m_transfers.erase(it);
     long status = 0;
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-    std::string error = !stalled.empty()            ? stalled
+    std::string error = !stalled.empty()             ? stalled
                         : !transfer->failure.empty() ? transfer->failure
                         : transfer->error[0]         ? transfer->error
                                                      : curl_easy_strerror(code);
@@ -539,12 +578,15 @@ void Session::on_done(CURL* easy, CURLcode code, const std::string& stalled) {
     if (!transfer->failure.empty()) throw StepError(file.name + ": " + transfer->failure, false);
     if (transfer->overlap_mismatch) {
         m_context.events.say(file.name + ": the bytes kept from the earlier attempt before byte " +
-                             std::to_string(segment.next_byte()) + " differ from the server's; fetching the file again");
+                             std::to_string(segment.next_byte()) +
+                             " differ from the server's; fetching the file again");
         restart_file(transfer->file);
         return;
     }
     if (transfer->range_ignored) {
-        m_context.events.say(file.name + ": the server ignored the range request; fetching the file on one connection");
+        m_context.events.say(
+            file.name +
+            ": the server ignored the range request; fetching the file on one connection");
         file.ranges = false;
         restart_file(transfer->file);
         return;
@@ -559,14 +601,16 @@ void Session::on_done(CURL* easy, CURLcode code, const std::string& stalled) {
             // A segment's bytes may all be written before its connection reports done: wait
             // for the last connection of the file.
             if (m_active_per_file[transfer->file] == 0 &&
-                std::all_of(file.segments.begin(), file.segments.end(), [](const Segment& s) { return s.complete(); }))
+                std::all_of(file.segments.begin(), file.segments.end(),
+                            [](const Segment& s) { return s.complete(); }))
                 file_complete(transfer->file);
             return;
         }
         error = "the connection closed after " + std::to_string(segment.done) + " of " +
                 std::to_string(segment.end - segment.start) + " bytes";
     }
-    if (transfer->written > 0) m_failures.erase({transfer->file, transfer->segment});  // it made progress
+    if (transfer->written > 0)
+        m_failures.erase({transfer->file, transfer->segment});  // it made progress
     segment_failed(*transfer, status, error);
 }
 
@@ -578,13 +622,15 @@ void Session::segment_failed(Transfer& transfer, long status, const std::string&
         throw StepError(file.name + ": " + file.url + " answered " + reason, false);
     int& failures = m_failures[{transfer.file, transfer.segment}];
     if (++failures > m_options.retries)
-        throw StepError(file.name + ": gave up after " + std::to_string(m_options.retries) + " retries at byte " +
-                            std::to_string(segment.next_byte()) + ": " + reason,
+        throw StepError(file.name + ": gave up after " + std::to_string(m_options.retries) +
+                            " retries at byte " + std::to_string(segment.next_byte()) + ": " +
+                            reason,
                         true);
     ++m_totals.retries;
     Millis backoff = backoff_after(failures);
-    m_context.events.say("retry  " + file.name + " from byte " + std::to_string(segment.next_byte()) + " in " +
-                         format_duration(backoff) + " (" + reason + ")");
+    m_context.events.say("retry  " + file.name + " from byte " +
+                         std::to_string(segment.next_byte()) + " in " + format_duration(backoff) +
+                         " (" + reason + ")");
     m_pending.push_front({transfer.file, transfer.segment, now_ms() + backoff.count()});
 }
 
@@ -596,19 +642,23 @@ void Session::file_complete(int index) {
         if (file.refetches < m_options.refetch) {
             ++file.refetches;
             m_totals.bytes_refetched += file.size;
-            m_totals.refetched.push_back(
-                {{"file", file.name}, {"bytes", file.size}, {"expected", file.checksum->hex}, {"got", digest}});
-            m_context.events.say(file.name + ": " + algorithm + " mismatch (expected " + file.checksum->hex + ", got " + digest +
-                                 "); fetching this part again (" + std::to_string(file.refetches) + " of " +
-                                 std::to_string(m_options.refetch) + ")");
+            m_totals.refetched.push_back({{"file", file.name},
+                                          {"bytes", file.size},
+                                          {"expected", file.checksum->hex},
+                                          {"got", digest}});
+            m_context.events.say(file.name + ": " + algorithm + " mismatch (expected " +
+                                 file.checksum->hex + ", got " + digest +
+                                 "); fetching this part again (" + std::to_string(file.refetches) +
+                                 " of " + std::to_string(m_options.refetch) + ")");
             restart_file(index);
             save_checkpoint();
             return;
         }
         file.segments.clear();  // nothing of it may be trusted by a resume
         ::unlink(m_partials[index]->partial_path().c_str());
-        throw StepError(file.name + ": " + algorithm + " mismatch after " + std::to_string(file.refetches + 1) +
-                            " fetches (expected " + file.checksum->hex + ", got " + digest + ") from " + file.url +
+        throw StepError(file.name + ": " + algorithm + " mismatch after " +
+                            std::to_string(file.refetches + 1) + " fetches (expected " +
+                            file.checksum->hex + ", got " + digest + ") from " + file.url +
                             "; the corrupt file was deleted",
                         false);
     }
@@ -639,30 +689,37 @@ void Session::report_progress(bool force) {
     bool known = true;
     int finished = 0;
     for (const DownloadFile& file : m_files) {
-        if (file.size == k_unknown_size) known = false;
-        else total += file.size;
+        if (file.size == k_unknown_size)
+            known = false;
+        else
+            total += file.size;
         done += file.finished ? (file.size == k_unknown_size ? 0 : file.size) : file.done_bytes();
         finished += file.finished ? 1 : 0;
     }
     m_rate_samples.emplace_back(now, m_totals.bytes_fetched);
-    while (m_rate_samples.size() > 2 && now - m_rate_samples.front().first > 5000) m_rate_samples.pop_front();
+    while (m_rate_samples.size() > 2 && now - m_rate_samples.front().first > 5000)
+        m_rate_samples.pop_front();
     double seconds = (now - m_rate_samples.front().first) / 1000.0;
-    double rate = seconds > 0 ? (m_totals.bytes_fetched - m_rate_samples.front().second) / seconds : 0;
+    double rate =
+        seconds > 0 ? (m_totals.bytes_fetched - m_rate_samples.front().second) / seconds : 0;
     std::string message;
     if (known && total > 0) {
         int percent = static_cast<int>(done * 100 / total);
-        message = "[" + std::string(percent / 5, '#') + std::string(20 - percent / 5, '.') + "] " + format_bytes(done) +
-                  " of " + format_bytes(total) + " (" + std::to_string(percent) + "%)";
+        message = "[" + std::string(percent / 5, '#') + std::string(20 - percent / 5, '.') + "] " +
+                  format_bytes(done) + " of " + format_bytes(total) + " (" +
+                  std::to_string(percent) + "%)";
     } else {
         message = format_bytes(done);
     }
     message += " at " + format_bytes(static_cast<std::uint64_t>(rate)) + "/s";
     if (known && rate > 0 && total > done)
-        message += ", ETA " + format_duration(Millis(static_cast<std::int64_t>((total - done) / rate * 1000)));
-    message += ", " + std::to_string(finished) + " of " + std::to_string(m_files.size()) + " files, " +
-               std::to_string(m_transfers.size()) + " connections";
+        message += ", ETA " +
+                   format_duration(Millis(static_cast<std::int64_t>((total - done) / rate * 1000)));
+    message += ", " + std::to_string(finished) + " of " + std::to_string(m_files.size()) +
+               " files, " + std::to_string(m_transfers.size()) + " connections";
     m_context.events.progress(message, {{"bytes", done},
-                                        {"bytes_total", known ? nlohmann::ordered_json(total) : nlohmann::ordered_json(nullptr)},
+                                        {"bytes_total", known ? nlohmann::ordered_json(total)
+                                                              : nlohmann::ordered_json(nullptr)},
                                         {"rate", static_cast<std::uint64_t>(rate)},
                                         {"files_done", finished}});
 }
@@ -678,8 +735,8 @@ void Session::drop_transfers() {
 
 }  // namespace
 
-void run_download(std::vector<DownloadFile>& files, const DownloadOptions& options, kinds::StepContext& context,
-                  DownloadTotals& totals) {
+void run_download(std::vector<DownloadFile>& files, const DownloadOptions& options,
+                  kinds::StepContext& context, DownloadTotals& totals) {
     Session session(files, options, context, totals);
     try {
         session.run();

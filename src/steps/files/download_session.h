@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "migrate/steps/files/download_plan.h"
 #include "migrate/kinds/kind.h"
+#include "migrate/steps/files/download_plan.h"
 
 namespace migrate::steps::files {
 
@@ -30,19 +30,22 @@ struct DownloadOptions {
 };
 
 // What a HEAD request learnt about each file; fills size, ranges and validator.
-void probe_files(std::vector<DownloadFile>& files, const DownloadOptions& options, CancelToken& cancel);
+void probe_files(std::vector<DownloadFile>& files, const DownloadOptions& options,
+                 CancelToken& cancel);
 
 struct DownloadTotals {
     std::uint64_t bytes_fetched = 0;    // body bytes written to disk in this attempt
     std::uint64_t bytes_refetched = 0;  // of those, fetched again after a hash mismatch
     std::uint64_t retries = 0;
-    nlohmann::ordered_json refetched = nlohmann::ordered_json::array();  // [{file, bytes, expected, got}]
-    nlohmann::ordered_json digests = nlohmann::ordered_json::object();   // file -> sha256 (or md5 when expected)
+    nlohmann::ordered_json refetched =
+        nlohmann::ordered_json::array();  // [{file, bytes, expected, got}]
+    nlohmann::ordered_json digests =
+        nlohmann::ordered_json::object();  // file -> sha256 (or md5 when expected)
 };
 
 // Fetches every unfinished file of `files` into options.directory. Throws StepError on a
 // failure; files are left as ".partial" with their progress in the last checkpoint.
-void run_download(std::vector<DownloadFile>& files, const DownloadOptions& options, kinds::StepContext& context,
-                  DownloadTotals& totals);
+void run_download(std::vector<DownloadFile>& files, const DownloadOptions& options,
+                  kinds::StepContext& context, DownloadTotals& totals);
 
 }  // namespace migrate::steps::files

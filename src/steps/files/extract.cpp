@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <regex>
 
-#include "archive_pass.h"
 #include "../families.h"
+#include "archive_pass.h"
 #include "migrate/steps/files/archive_parts.h"
 #include "migrate/util/error.h"
 #include "migrate/util/partial_file.h"
@@ -42,7 +42,8 @@ std::vector<std::string> resolve_parts(kinds::StepContext& context) {
     std::string archive = p.string("archive");
     if (!is_glob(archive)) return {archive};
     PartList list = expand_parts(archive);
-    for (const std::string& ignored : list.ignored) context.events.say("not a part (no part number): " + ignored);
+    for (const std::string& ignored : list.ignored)
+        context.events.say("not a part (no part number): " + ignored);
     return list.parts;
 }
 
@@ -52,10 +53,15 @@ void check_parts(const std::vector<std::string>& parts) {
     for (const std::string& part : parts) {
         struct stat info {};
         if (::stat(part.c_str(), &info) != 0)
-            throw StepError(label + " " + part + " " + (errno == ENOENT ? "does not exist" : std::strerror(errno)), false);
-        if (!S_ISREG(info.st_mode)) throw StepError(label + " " + part + " is not a regular file", false);
+            throw StepError(label + " " + part + " " +
+                                (errno == ENOENT ? "does not exist" : std::strerror(errno)),
+                            false);
+        if (!S_ISREG(info.st_mode))
+            throw StepError(label + " " + part + " is not a regular file", false);
         int fd = ::open(part.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) throw StepError("cannot read " + label + " " + part + ": " + std::strerror(errno), false);
+        if (fd < 0)
+            throw StepError("cannot read " + label + " " + part + ": " + std::strerror(errno),
+                            false);
         ::close(fd);
     }
 }
@@ -66,7 +72,9 @@ Destination destination_of(const std::string& to) {
     fs::path parent = path.parent_path();
     std::error_code error;
     if (!fs::is_directory(parent, error))
-        throw StepError("the directory that is to hold '" + to + "' (" + parent.string() + ") does not exist", false);
+        throw StepError(
+            "the directory that is to hold '" + to + "' (" + parent.string() + ") does not exist",
+            false);
     // The disk writer refuses to write through a symlink anywhere in a path, so resolve them here.
     parent = fs::canonical(parent);
     return {parent / path.filename(), parent / (path.filename().string() + ".partial")};
@@ -78,10 +86,14 @@ void check_destination_free(const fs::path& path, const std::string& to) {
     fs::file_status status = fs::symlink_status(path, error);
     if (!fs::exists(status)) return;
     if (!fs::is_directory(status))
-        throw StepError("'" + to + "' exists and is not a directory; move it aside or choose another `to`", false);
+        throw StepError(
+            "'" + to + "' exists and is not a directory; move it aside or choose another `to`",
+            false);
     if (!fs::is_empty(path, error))
-        throw StepError("'" + to + "' exists and is not empty: extract restores into a new or empty directory and never "
-                        "merges; move it aside (or remove it) or choose another `to`",
+        throw StepError("'" + to +
+                            "' exists and is not empty: extract restores into a new or empty "
+                            "directory and never "
+                            "merges; move it aside (or remove it) or choose another `to`",
                         false);
 }
 
@@ -90,8 +102,8 @@ void remove_tree(const fs::path& path) {
     std::error_code error;
     fs::remove_all(path, error);
     if (!error) return;
-    for (auto it = fs::recursive_directory_iterator(path, error); !error && it != fs::recursive_directory_iterator();
-         it.increment(error))
+    for (auto it = fs::recursive_directory_iterator(path, error);
+         !error && it != fs::recursive_directory_iterator(); it.increment(error))
         if (it->is_directory(error) && !it->is_symlink(error))
             fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, error);
     fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, error);
@@ -104,7 +116,9 @@ public:
     explicit StagingDirectory(fs::path path) : m_path(std::move(path)) {
         std::error_code error;
         if (!fs::create_directory(m_path, error) || error)
-            throw StepError("cannot create " + m_path.string() + ": " + (error ? error.message() : "it exists"), false);
+            throw StepError(
+                "cannot create " + m_path.string() + ": " + (error ? error.message() : "it exists"),
+                false);
     }
     ~StagingDirectory() {
         if (!m_committed) remove_tree(m_path);
@@ -120,12 +134,13 @@ public:
         if (fd < 0 || ::syncfs(fd) != 0) {
             int code = errno;
             if (fd >= 0) ::close(fd);
-            throw StepError("cannot flush " + m_path.string() + " to disk: " + std::strerror(code), false);
+            throw StepError("cannot flush " + m_path.string() + " to disk: " + std::strerror(code),
+                            false);
         }
         ::close(fd);
         if (std::rename(m_path.c_str(), destination.c_str()) != 0)
-            throw StepError("cannot rename " + m_path.string() + " to " + destination.string() + ": " +
-                                std::strerror(errno),
+            throw StepError("cannot rename " + m_path.string() + " to " + destination.string() +
+                                ": " + std::strerror(errno),
                             false);
         m_committed = true;
         sync_parent_directory(destination.string());
@@ -138,14 +153,16 @@ private:
 
 int strip_components(const kinds::Params& params) {
     std::int64_t strip = params.integer("strip_components");
-    if (strip < 0 || strip > 1000) throw StepError("strip_components must be between 0 and 1000", false);
+    if (strip < 0 || strip > 1000)
+        throw StepError("strip_components must be between 0 and 1000", false);
     return static_cast<int>(strip);
 }
 
 std::string source_of(const kinds::Params& p) {
     if (p.has("parts")) return std::to_string(p.string_list("parts").size()) + " listed parts";
     std::string archive = p.string("archive");
-    return is_glob(archive) ? "the parts of " + archive + " (in the order of their number)" : archive;
+    return is_glob(archive) ? "the parts of " + archive + " (in the order of their number)"
+                            : archive;
 }
 
 class ExtractRunner : public kinds::StepRunner {
@@ -153,18 +170,24 @@ public:
     std::string describe(const kinds::StepContext& context) const override {
         const kinds::Params& p = context.params;
         std::string strip = p.integer("strip_components") > 0
-                                ? ", without the first " + std::to_string(p.integer("strip_components")) + " path components"
+                                ? ", without the first " +
+                                      std::to_string(p.integer("strip_components")) +
+                                      " path components"
                                 : "";
-        if (p.boolean("test")) return "test " + source_of(p) + ": read every entry, write nothing" + strip;
+        if (p.boolean("test"))
+            return "test " + source_of(p) + ": read every entry, write nothing" + strip;
         return "extract " + source_of(p) + " into " + p.string("to") + strip;
     }
 
     void preflight(kinds::StepContext& context) override {
         const kinds::Params& p = context.params;
         strip_components(p);
-        std::string source = p.has("parts") ? join(p.string_list("parts"), " ") : p.string("archive");
+        std::string source =
+            p.has("parts") ? join(p.string_list("parts"), " ") : p.string("archive");
         if (from_earlier_step(source))
-            context.events.say("the archive comes from an earlier step; its parts are checked when this step runs");
+            context.events.say(
+                "the archive comes from an earlier step; its parts are checked when this step "
+                "runs");
         else
             check_parts(resolve_parts(context));
         if (p.boolean("test")) return;
@@ -173,7 +196,8 @@ public:
         Destination destination = destination_of(to);
         check_destination_free(destination.final_path, to);
         if (fs::exists(fs::symlink_status(destination.staging)))
-            context.events.say("would remove " + destination.staging.string() + ", left by an earlier attempt");
+            context.events.say("would remove " + destination.staging.string() +
+                               ", left by an earlier attempt");
     }
 
     void run(kinds::StepContext& context) override {
@@ -204,26 +228,34 @@ public:
 
 private:
     static std::string required_to(const kinds::Params& params) {
-        if (!params.has("to")) throw StepError("`to` (the destination directory) is needed unless `test: true`", false);
+        if (!params.has("to"))
+            throw StepError("`to` (the destination directory) is needed unless `test: true`",
+                            false);
         return params.string("to");
     }
 
     static void clear_earlier_attempt(kinds::StepContext& context, const fs::path& staging) {
         if (!fs::exists(fs::symlink_status(staging))) return;
-        context.events.say("removing " + staging.string() + ", left by an earlier attempt; extracting from the start");
+        context.events.say("removing " + staging.string() +
+                           ", left by an earlier attempt; extracting from the start");
         remove_tree(staging);
         if (fs::exists(fs::symlink_status(staging)))
-            throw StepError("cannot remove " + staging.string() + ", left by an earlier attempt", false);
+            throw StepError("cannot remove " + staging.string() + ", left by an earlier attempt",
+                            false);
     }
 };
 
 void check_extract(const runbook::Node& with, runbook::Diagnostics& diagnostics) {
     kinds::check_exactly_one(with, {"archive", "parts"}, "extract", diagnostics);
     const runbook::Node* test = with.find("test");
-    bool testing = test != nullptr && test->is_scalar() && (test->value == "true" || test->value == "yes" || test->value == "on");
-    bool literal = test == nullptr || (test->is_scalar() && test->value.find("${") == std::string::npos);
+    bool testing = test != nullptr && test->is_scalar() &&
+                   (test->value == "true" || test->value == "yes" || test->value == "on");
+    bool literal =
+        test == nullptr || (test->is_scalar() && test->value.find("${") == std::string::npos);
     if (!testing && literal && with.find("to") == nullptr)
-        diagnostics.error(with.mark, "an extract step needs `to` (the destination directory) unless `test: true`");
+        diagnostics.error(
+            with.mark,
+            "an extract step needs `to` (the destination directory) unless `test: true`");
 }
 
 }  // namespace
@@ -233,16 +265,22 @@ kinds::KindSpec extract_kind() {
         .schema =
             {
                 .name = "extract",
-                .summary = "restore a tar, tar.gz, tar.zst or zip archive (one file or parts read as one stream) into a new directory",
-                .params = {{"archive", runbook::ParamType::string, false, "",
-          "the archive; a glob (backup.tar.gz.*) reads the parts in the order of their number (.1 .2 .10, .001 .002)"},
-         {"parts", runbook::ParamType::string_list, false, "", "the parts of a multi-part archive, in order (instead of `archive`)"},
-         {"to", runbook::ParamType::string, false, "",
-          "destination directory: must not exist or be empty; filled through \"<to>.partial\" (needed unless test)"},
-         {"test", runbook::ParamType::boolean, false, "false",
-          "test only: read every entry and its data (checksums verified) and apply the path rules; write nothing"},
-         {"strip_components", runbook::ParamType::integer, false, "0",
-          "leave out this many leading path components; shorter entries are skipped"}},
+                .summary = "restore a tar, tar.gz, tar.zst or zip archive (one file or parts read "
+                           "as one stream) into a new directory",
+                .params =
+                    {{"archive", runbook::ParamType::string, false, "",
+                      "the archive; a glob (backup.tar.gz.*) reads the parts in the order of their "
+                      "number (.1 .2 .10, .001 .002)"},
+                     {"parts", runbook::ParamType::string_list, false, "",
+                      "the parts of a multi-part archive, in order (instead of `archive`)"},
+                     {"to", runbook::ParamType::string, false, "",
+                      "destination directory: must not exist or be empty; filled through "
+                      "\"<to>.partial\" (needed unless test)"},
+                     {"test", runbook::ParamType::boolean, false, "false",
+                      "test only: read every entry and its data (checksums verified) and apply the "
+                      "path rules; write nothing"},
+                     {"strip_components", runbook::ParamType::integer, false, "0",
+                      "leave out this many leading path components; shorter entries are skipped"}},
                 .outputs = {"path", "files"},
                 .check = check_extract,
             },

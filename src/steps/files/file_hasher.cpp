@@ -41,13 +41,16 @@ std::string FileHasher::finish(int id) {
     std::unique_lock lock(m_mutex);
     m_caught.wait(lock, [&] {
         auto it = m_jobs.find(id);
-        return it == m_jobs.end() || (m_busy != id && (it->second.hashed >= it->second.target || it->second.error != 0));
+        return it == m_jobs.end() ||
+               (m_busy != id && (it->second.hashed >= it->second.target || it->second.error != 0));
     });
     auto it = m_jobs.find(id);
     if (it == m_jobs.end()) return "";
     Job job = std::move(it->second);
     m_jobs.erase(it);
-    if (job.error != 0) throw std::system_error(job.error, std::generic_category(), "cannot read back the downloaded file");
+    if (job.error != 0)
+        throw std::system_error(job.error, std::generic_category(),
+                                "cannot read back the downloaded file");
     return job.digest->hex_digest();
 }
 
@@ -86,8 +89,10 @@ void FileHasher::work() {
         if (error == 0) digest->update(buffer.data(), static_cast<std::size_t>(got));
         lock.lock();
         // The job may not be erased while m_busy names it, so `next` is still valid.
-        if (error != 0 && error != EINTR) next->error = error;
-        else if (error == 0) next->hashed += static_cast<std::uint64_t>(got);
+        if (error != 0 && error != EINTR)
+            next->error = error;
+        else if (error == 0)
+            next->hashed += static_cast<std::uint64_t>(got);
         m_busy = -1;
         m_caught.notify_all();
     }

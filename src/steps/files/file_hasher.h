@@ -42,8 +42,8 @@ private:
     void work();
 
     std::mutex m_mutex;
-    std::condition_variable m_wake;   // the worker: more to hash, or stop
-    std::condition_variable m_caught; // finish(): the worker caught up
+    std::condition_variable m_wake;    // the worker: more to hash, or stop
+    std::condition_variable m_caught;  // finish(): the worker caught up
     std::map<int, Job> m_jobs;
     int m_busy = -1;  // the file whose block is being hashed outside the lock
     bool m_stop = false;

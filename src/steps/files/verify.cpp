@@ -123,14 +123,17 @@ kinds::KindSpec verify_kind() {
         .schema =
             {
                 .name = "verify",
-                .summary = "check files against a sha256sum/md5sum list or inline hashes; names every missing or "
-        "different file",
+                .summary = "check files against a sha256sum/md5sum list or inline hashes; names "
+                           "every missing or "
+                           "different file",
                 .params = {{"manifest", runbook::ParamType::string, false, "",
-          "checksum list (sha256sum, md5sum or BSD format)"},
-         {"files", runbook::ParamType::string_map, false, "", "file name -> SHA-256 or MD5 hex, inline"},
-         {"dir", runbook::ParamType::string, false, "",
-          "where the names are relative to (default: the manifest's directory)"},
-         {"threads", runbook::ParamType::integer, false, "0", "files hashed at once (0: one per core)"}},
+                            "checksum list (sha256sum, md5sum or BSD format)"},
+                           {"files", runbook::ParamType::string_map, false, "",
+                            "file name -> SHA-256 or MD5 hex, inline"},
+                           {"dir", runbook::ParamType::string, false, "",
+                            "where the names are relative to (default: the manifest's directory)"},
+                           {"threads", runbook::ParamType::integer, false, "0",
+                            "files hashed at once (0: one per core)"}},
                 .outputs = {"files"},
                 .check = check_verify,
             },

@@ -12,8 +12,8 @@
 #include <future>
 #include <regex>
 
-#include "delta_catalogue.h"
 #include "../families.h"
+#include "delta_catalogue.h"
 #include "migrate/kinds/connections.h"
 #include "migrate/steps/mysql/delta_plan.h"
 #include "migrate/util/error.h"
@@ -43,7 +43,9 @@ std::string quarantine_path_of(const kinds::StepContext& context) {
 Settings settings_of(const kinds::StepContext& context) {
     Settings settings;
     std::int64_t batch = context.params.integer("batch");
-    if (batch < 1 || batch > 100000) throw StepError("parameter 'batch' must be from 1 to 100000, found " + std::to_string(batch), false);
+    if (batch < 1 || batch > 100000)
+        throw StepError(
+            "parameter 'batch' must be from 1 to 100000, found " + std::to_string(batch), false);
     settings.batch = static_cast<std::size_t>(batch);
     settings.max_quarantined = context.params.integer("max_quarantined");
     if (settings.max_quarantined < -1)
@@ -52,7 +54,8 @@ Settings settings_of(const kinds::StepContext& context) {
     settings.quarantine_path = quarantine_path_of(context);
     std::filesystem::path parent = std::filesystem::path(settings.quarantine_path).parent_path();
     if (!parent.empty() && !std::filesystem::is_directory(parent))
-        throw StepError("quarantine file '" + settings.quarantine_path + "': directory '" + parent.string() + "' does not exist",
+        throw StepError("quarantine file '" + settings.quarantine_path + "': directory '" +
+                            parent.string() + "' does not exist",
                         false);
     return settings;
 }
@@ -74,12 +77,14 @@ CopyState restore(kinds::StepContext& context, const std::vector<TablePlan>& pla
                           (state.tables[i].done ? ", done)" : ")"));
     }
     state.batches = checkpoint.value("batches", std::uint64_t{0});
-    if (checkpoint.contains("watermark_lag_ms") && checkpoint["watermark_lag_ms"].is_number_integer()) {
+    if (checkpoint.contains("watermark_lag_ms") &&
+        checkpoint["watermark_lag_ms"].is_number_integer()) {
         state.lag_ms = checkpoint["watermark_lag_ms"].get<std::int64_t>();
         state.lag_measured = true;
     }
     if (!resumed.empty())
-        context.events.say(context.step.id + ": going on from the last committed batch: " + join(resumed, ", "));
+        context.events.say(context.step.id +
+                           ": going on from the last committed batch: " + join(resumed, ", "));
     return state;
 }
 
@@ -99,8 +104,10 @@ public:
             m_fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
             if (m_fd < 0) fail("cannot open");
         }
-        std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-        if (::write(m_fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) fail("cannot write");
+        std::string line =
+            record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+        if (::write(m_fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+            fail("cannot write");
         m_pending = true;
     }
 
@@ -114,7 +121,8 @@ public:
 
 private:
     [[noreturn]] void fail(const std::string& doing) {
-        throw StepError("quarantine file '" + m_path + "': " + doing + ": " + std::strerror(errno), false);
+        throw StepError("quarantine file '" + m_path + "': " + doing + ": " + std::strerror(errno),
+                        false);
     }
     std::string m_path;
     int m_fd = -1;
@@ -130,19 +138,25 @@ std::string utc_now_text() {
     return text;
 }
 
-Json quarantine_record(const std::string& step, const TablePlan& plan, const Row& row, const io::db::DbError& error) {
+Json quarantine_record(const std::string& step, const TablePlan& plan, const Row& row,
+                       const io::db::DbError& error) {
     Json key = Json::object();
-    for (std::size_t k : plan.key) key[plan.columns[k]] = value_json(row[k], plan.literals[k] == Literal::binary);
+    for (std::size_t k : plan.key)
+        key[plan.columns[k]] = value_json(row[k], plan.literals[k] == Literal::binary);
     Json values = Json::object();
     for (std::size_t i = 0; i < plan.columns.size(); ++i)
-        values[plan.columns[i]] = value_json(row[i], plan.literals[i] == Literal::binary || plan.literals[i] == Literal::bit);
+        values[plan.columns[i]] = value_json(
+            row[i], plan.literals[i] == Literal::binary || plan.literals[i] == Literal::bit);
     std::string reason = error.what();
     if (error.code() == 1048)
         for (std::size_t k : plan.key)
             if (reason.find("'" + plan.columns[k] + "'") != std::string::npos)
-                reason = "the target has another row with this row's value of a unique key (not its primary key); " + reason;
-    return Json{{"time", utc_now_text()}, {"step", step}, {"table", plan.name}, {"key", key},
-                {"error", error.code()}, {"reason", reason}, {"row", values}};
+                reason =
+                    "the target has another row with this row's value of a unique key (not its "
+                    "primary key); " +
+                    reason;
+    return Json{{"time", utc_now_text()}, {"step", step},     {"table", plan.name}, {"key", key},
+                {"error", error.code()},  {"reason", reason}, {"row", values}};
 }
 
 // ---- one table's copy
@@ -151,10 +165,12 @@ struct Batch {
     std::vector<Row> rows;
 };
 
-Batch read_batch(io::db::Session& source, const TablePlan& plan, const Cursor& cursor, const Value& until, std::size_t limit) {
+Batch read_batch(io::db::Session& source, const TablePlan& plan, const Cursor& cursor,
+                 const Value& until, std::size_t limit) {
     Batch batch;
     batch.rows.reserve(limit);
-    std::unique_ptr<io::db::Result> result = source.query(batch_query(plan, cursor, until, limit, source));
+    std::unique_ptr<io::db::Result> result =
+        source.query(batch_query(plan, cursor, until, limit, source));
     io::db::Row row;
     while (result->next(row)) {
         Row copy(row.size());
@@ -166,9 +182,13 @@ Batch read_batch(io::db::Session& source, const TablePlan& plan, const Cursor& c
 
 class TableCopier {
 public:
-    TableCopier(kinds::StepContext& context, const Settings& settings, io::db::Session& source, io::db::Session& target,
-                QuarantineFile& quarantine)
-        : m_context(context), m_settings(settings), m_source(source), m_target(target), m_quarantine(quarantine) {}
+    TableCopier(kinds::StepContext& context, const Settings& settings, io::db::Session& source,
+                io::db::Session& target, QuarantineFile& quarantine)
+        : m_context(context),
+          m_settings(settings),
+          m_source(source),
+          m_target(target),
+          m_quarantine(quarantine) {}
 
     // Copies what is left of table `index`, a checkpoint after every committed batch.
     void copy(const std::vector<TablePlan>& plans, std::size_t index, CopyState& state) {
@@ -187,11 +207,14 @@ public:
             // The next batch is read from the source while this one is written to the target.
             std::future<Batch> ahead;
             if (more)
-                ahead = std::async(std::launch::async, [this, &plan, next, until = table.until] { return read_rows(plan, next, until); });
+                ahead = std::async(std::launch::async, [this, &plan, next, until = table.until] {
+                    return read_rows(plan, next, until);
+                });
             std::uint64_t refused = write(plan, batch.rows, 0, batch.rows.size());
             m_quarantine.sync();
             if (m_settings.max_quarantined >= 0 &&
-                state.quarantined + refused > static_cast<std::uint64_t>(m_settings.max_quarantined))
+                state.quarantined + refused >
+                    static_cast<std::uint64_t>(m_settings.max_quarantined))
                 throw over_limit(plan, state.quarantined + refused);
             table.cursor = next;
             table.rows += batch.rows.size() - refused;
@@ -202,8 +225,11 @@ public:
             ++state.batches;
             m_context.events.checkpoint(state_json(plans, state));
             m_rows_now += batch.rows.size() - refused;
-            m_context.events.progress(plan.name + ": " + std::to_string(table.rows) + " rows copied",
-                                      {{"rows", state.rows}, {"batches", state.batches}, {"quarantined", state.quarantined}});
+            m_context.events.progress(
+                plan.name + ": " + std::to_string(table.rows) + " rows copied",
+                {{"rows", state.rows},
+                 {"batches", state.batches},
+                 {"quarantined", state.quarantined}});
             batch = more ? ahead.get() : Batch{};
         }
         table.done = true;
@@ -214,12 +240,14 @@ public:
 private:
     Value upper_bound(const TablePlan& plan) {
         try {
-            std::unique_ptr<io::db::Result> result = m_source.query(bound_query(plan, m_source, false));
+            std::unique_ptr<io::db::Result> result =
+                m_source.query(bound_query(plan, m_source, false));
             io::db::Row row;
             if (!result->next(row)) return std::nullopt;
             return row.value(0);
         } catch (const StepError& e) {
-            throw StepError("table '" + plan.name + "': reading the source: " + e.what(), e.retryable());
+            throw StepError("table '" + plan.name + "': reading the source: " + e.what(),
+                            e.retryable());
         }
     }
 
@@ -227,20 +255,24 @@ private:
         try {
             return read_batch(m_source, plan, cursor, until, m_settings.batch);
         } catch (const StepError& e) {
-            throw StepError("table '" + plan.name + "': reading the source: " + e.what(), e.retryable());
+            throw StepError("table '" + plan.name + "': reading the source: " + e.what(),
+                            e.retryable());
         }
     }
 
     // Writes rows [first, last) in one statement; when the target refuses them for what they
     // hold, halves the range until the refused rows are alone, and quarantines those.
     // Returns the rows quarantined.
-    std::uint64_t write(const TablePlan& plan, const std::vector<Row>& rows, std::size_t first, std::size_t last) {
+    std::uint64_t write(const TablePlan& plan, const std::vector<Row>& rows, std::size_t first,
+                        std::size_t last) {
         try {
-            m_target.execute(upsert_statement(plan, rows, first, last, m_settings.upsert, m_target));
+            m_target.execute(
+                upsert_statement(plan, rows, first, last, m_settings.upsert, m_target));
             return 0;
         } catch (const io::db::DbError& e) {
             if (e.retryable() || !error_is_about_rows(e.code()))
-                throw StepError("table '" + plan.name + "': writing to the target: " + e.what(), e.retryable());
+                throw StepError("table '" + plan.name + "': writing to the target: " + e.what(),
+                                e.retryable());
             if (last - first == 1) {
                 m_quarantine.add(quarantine_record(m_context.step.id, plan, rows[first], e));
                 return 1;
@@ -251,10 +283,13 @@ private:
     }
 
     StepError over_limit(const TablePlan& plan, std::uint64_t quarantined) const {
-        return StepError("table '" + plan.name + "': " + std::to_string(quarantined) + " rows quarantined, more than max_quarantined " +
-                             std::to_string(m_settings.max_quarantined) + "; the rows and the server's reasons are in " +
-                             m_quarantine.path() + "; fix the target or raise max_quarantined, then resume (the batch is tried again)",
-                         false);
+        return StepError(
+            "table '" + plan.name + "': " + std::to_string(quarantined) +
+                " rows quarantined, more than max_quarantined " +
+                std::to_string(m_settings.max_quarantined) +
+                "; the rows and the server's reasons are in " + m_quarantine.path() +
+                "; fix the target or raise max_quarantined, then resume (the batch is tried again)",
+            false);
     }
 
     kinds::StepContext& m_context;
@@ -277,8 +312,9 @@ std::unique_ptr<io::db::Session> open_source(kinds::StepContext& context) {
 std::unique_ptr<io::db::Session> open_target(kinds::StepContext& context) {
     std::unique_ptr<io::db::Session> session = connect(context, context.params.string("target"));
     // Strict: a value that does not fit is refused (and quarantined), never cut short.
-    session->execute("SET SESSION time_zone = '+00:00', sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), "
-                     "'STRICT_ALL_TABLES', 'NO_AUTO_VALUE_ON_ZERO')");
+    session->execute(
+        "SET SESSION time_zone = '+00:00', sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), "
+        "'STRICT_ALL_TABLES', 'NO_AUTO_VALUE_ON_ZERO')");
     return session;
 }
 
@@ -288,17 +324,19 @@ bool since_unknown(const TablePlan& plan) {
     return std::regex_match(plan.since, k_placeholder);
 }
 
-std::vector<TablePlan> resolve_all(kinds::StepContext& context, io::db::Session& source, io::db::Session& target,
-                                   std::optional<std::int64_t>* lag_ms) {
+std::vector<TablePlan> resolve_all(kinds::StepContext& context, io::db::Session& source,
+                                   io::db::Session& target, std::optional<std::int64_t>* lag_ms) {
     std::vector<TablePlan> plans;
     for (const TableRequest& request : table_requests(context.params)) {
         TablePlan plan = resolve_table(source, target, request);
         if (context.mode != kinds::RunMode::dry_run || !since_unknown(plan)) {
-            std::optional<std::int64_t> lag = watermark_lag_ms(source, plan, column_type(source, plan));
+            std::optional<std::int64_t> lag =
+                watermark_lag_ms(source, plan, column_type(source, plan));
             if (lag_ms != nullptr && lag && (!*lag_ms || *lag > **lag_ms)) *lag_ms = lag;
         }
         if (!watermark_indexed(source, plan))
-            context.events.say(context.step.id + ": warning: table '" + plan.name + "' has no index that starts with its watermark column '" +
+            context.events.say(context.step.id + ": warning: table '" + plan.name +
+                               "' has no index that starts with its watermark column '" +
                                plan.columns[plan.watermark] + "'; every batch scans the table");
         plans.push_back(std::move(plan));
     }
@@ -316,7 +354,8 @@ bool lower_watermark(const TablePlan& plan, const std::string& a, const std::str
     return a < b;
 }
 
-void set_outputs(kinds::StepContext& context, const std::vector<TablePlan>& plans, const CopyState& state) {
+void set_outputs(kinds::StepContext& context, const std::vector<TablePlan>& plans,
+                 const CopyState& state) {
     Json watermarks = Json::object();
     std::string lowest;
     bool comparable = true;
@@ -346,10 +385,13 @@ class DeltaRunner : public kinds::StepRunner {
 public:
     std::string describe(const kinds::StepContext& context) const override {
         const kinds::Params& p = context.params;
-        std::string what = "rows changed since " + (p.has("since") ? "'" + p.string("since") + "'" : std::string("each table's 'since'")) +
-                           " from '" + p.string("source") + "' to '" + p.string("target") + "': " + table_list(p);
+        std::string what =
+            "rows changed since " +
+            (p.has("since") ? "'" + p.string("since") + "'" : std::string("each table's 'since'")) +
+            " from '" + p.string("source") + "' to '" + p.string("target") + "': " + table_list(p);
         try {
-            return what + " (batches of " + std::to_string(p.integer("batch")) + (p.boolean("upsert") ? ", upsert)" : ", insert)");
+            return what + " (batches of " + std::to_string(p.integer("batch")) +
+                   (p.boolean("upsert") ? ", upsert)" : ", insert)");
         } catch (const StepError&) {
             return what;
         }
@@ -359,20 +401,26 @@ public:
         settings_of(context);
         std::unique_ptr<io::db::Session> source = open_source(context);
         std::unique_ptr<io::db::Session> target = open_target(context);
-        context.events.say(source->spec().describe() + " accepts connections: server " + source->server_version());
-        context.events.say(target->spec().describe() + " accepts connections: server " + target->server_version());
+        context.events.say(source->spec().describe() + " accepts connections: server " +
+                           source->server_version());
+        context.events.say(target->spec().describe() + " accepts connections: server " +
+                           target->server_version());
         for (const TablePlan& plan : resolve_all(context, *source, *target, nullptr)) {
             if (since_unknown(plan)) {
-                context.events.say("table '" + plan.name + "': since comes from an earlier step's output (" + plan.since +
+                context.events.say("table '" + plan.name +
+                                   "': since comes from an earlier step's output (" + plan.since +
                                    "); the rows to copy are counted when it runs");
                 continue;
             }
-            std::unique_ptr<io::db::Result> result = source->query(bound_query(plan, *source, true));
+            std::unique_ptr<io::db::Result> result =
+                source->query(bound_query(plan, *source, true));
             io::db::Row row;
             result->next(row);
-            context.events.say("table '" + plan.name + "': " + std::string(row.view(0)) + " rows to copy (" +
-                               plan.columns[plan.watermark] + (plan.watermark_class == WatermarkClass::time ? " >= '" : " > '") +
-                               plan.since + "'" + (row.is_null(1) ? "" : ", up to '" + std::string(row.view(1)) + "'") + ")");
+            context.events.say(
+                "table '" + plan.name + "': " + std::string(row.view(0)) + " rows to copy (" +
+                plan.columns[plan.watermark] +
+                (plan.watermark_class == WatermarkClass::time ? " >= '" : " > '") + plan.since +
+                "'" + (row.is_null(1) ? "" : ", up to '" + std::string(row.view(1)) + "'") + ")");
         }
     }
 
@@ -397,17 +445,22 @@ public:
         record_metrics(context, state, copier, started);
         set_outputs(context, plans, state);
         if (state.quarantined > 0)
-            context.events.say(context.step.id + ": " + std::to_string(state.quarantined) + " rows quarantined in " + quarantine.path());
+            context.events.say(context.step.id + ": " + std::to_string(state.quarantined) +
+                               " rows quarantined in " + quarantine.path());
     }
 
 private:
-    static void record_metrics(kinds::StepContext& context, const CopyState& state, const TableCopier& copier,
+    static void record_metrics(kinds::StepContext& context, const CopyState& state,
+                               const TableCopier& copier,
                                std::chrono::steady_clock::time_point started) {
-        double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         context.metrics["rows"] = state.rows;
         context.metrics["batches"] = state.batches;
         context.metrics["quarantined"] = state.quarantined;
-        if (seconds > 0) context.metrics["rows_per_second"] = static_cast<std::int64_t>(copier.rows_now() / seconds);
+        if (seconds > 0)
+            context.metrics["rows_per_second"] =
+                static_cast<std::int64_t>(copier.rows_now() / seconds);
         if (state.lag_ms) context.metrics["watermark_lag_ms"] = *state.lag_ms;
     }
 };
@@ -418,35 +471,50 @@ void check_delta(const runbook::Node& with, runbook::Diagnostics& diagnostics) {
     const runbook::Node* tables = with.find("tables");
     if (tables == nullptr) return;
     std::vector<const runbook::Node*> items;
-    if (tables->is_scalar()) items.push_back(tables);
+    if (tables->is_scalar())
+        items.push_back(tables);
     else if (tables->is_sequence())
         for (const runbook::Node& item : tables->items) items.push_back(&item);
     else
-        return diagnostics.error(tables->mark, "'tables' must be a list of table names or {table, watermark, ...} mappings, found " +
-                                                   tables->describe());
+        return diagnostics.error(
+            tables->mark,
+            "'tables' must be a list of table names or {table, watermark, ...} mappings, found " +
+                tables->describe());
     if (items.empty()) diagnostics.error(tables->mark, "'tables' lists no table");
-    static const std::vector<std::string> k_fields = {"table", "watermark", "key", "columns", "where", "since"};
+    static const std::vector<std::string> k_fields = {"table",   "watermark", "key",
+                                                      "columns", "where",     "since"};
     for (const runbook::Node* item : items) {
         if (item->is_scalar()) {
             if (!with.find("watermark"))
-                diagnostics.error(item->mark, "table '" + item->value + "' has no watermark column: give the step's 'watermark' or write it as {table: " +
+                diagnostics.error(item->mark, "table '" + item->value +
+                                                  "' has no watermark column: give the step's "
+                                                  "'watermark' or write it as {table: " +
                                                   item->value + ", watermark: COLUMN}");
-            if (!with.find("since")) diagnostics.error(item->mark, "table '" + item->value + "' has no 'since': give the step's 'since'");
+            if (!with.find("since"))
+                diagnostics.error(item->mark, "table '" + item->value +
+                                                  "' has no 'since': give the step's 'since'");
             continue;
         }
         if (!item->is_mapping()) {
-            diagnostics.error(item->mark, "a table must be a name or a {table, watermark, ...} mapping, found " + item->describe());
+            diagnostics.error(
+                item->mark, "a table must be a name or a {table, watermark, ...} mapping, found " +
+                                item->describe());
             continue;
         }
         for (const auto& [key, value] : item->entries)
             if (std::find(k_fields.begin(), k_fields.end(), key.value) == k_fields.end())
-                diagnostics.error(key.mark, "unknown field '" + key.value + "' of a table" + did_you_mean(key.value, k_fields) +
+                diagnostics.error(key.mark, "unknown field '" + key.value + "' of a table" +
+                                                did_you_mean(key.value, k_fields) +
                                                 " (fields: " + join(k_fields, ", ") + ")");
-        if (!item->find("table")) diagnostics.error(item->mark, "a table entry needs 'table' (its name)");
+        if (!item->find("table"))
+            diagnostics.error(item->mark, "a table entry needs 'table' (its name)");
         if (!item->find("watermark") && !with.find("watermark"))
-            diagnostics.error(item->mark, "this table has no watermark column: give 'watermark:' here or the step's 'watermark'");
+            diagnostics.error(item->mark,
+                              "this table has no watermark column: give 'watermark:' here or the "
+                              "step's 'watermark'");
         if (!item->find("since") && !with.find("since"))
-            diagnostics.error(item->mark, "this table has no 'since': give it here or the step's 'since'");
+            diagnostics.error(item->mark,
+                              "this table has no 'since': give it here or the step's 'since'");
     }
 }
 
@@ -457,18 +525,26 @@ kinds::KindSpec delta_kind() {
         .schema =
             {
                 .name = "delta",
-                .summary = "copy the rows created or changed since a watermark from source to target in batches of upserts; "
-                    "refused rows to a quarantine file",
-                .params = {{"source", runbook::ParamType::connection, true, "", "the connection to copy from"},
-                     {"target", runbook::ParamType::connection, true, "", "the connection to copy to"},
+                .summary = "copy the rows created or changed since a watermark from source to "
+                           "target in batches of upserts; "
+                           "refused rows to a quarantine file",
+                .params =
+                    {{"source", runbook::ParamType::connection, true, "",
+                      "the connection to copy from"},
+                     {"target", runbook::ParamType::connection, true, "",
+                      "the connection to copy to"},
                      {"tables", runbook::ParamType::any, true, "",
                       "tables: names, or {table, watermark, key, columns, where, since} mappings"},
                      {"since", runbook::ParamType::string, false, "",
-                      "the watermark value to copy from: a date and time (>=) or an id (>); per table or for all"},
-                     {"watermark", runbook::ParamType::string, false, "", "the watermark column of tables that name none"},
-                     {"batch", runbook::ParamType::integer, false, "1000", "rows per batch (one upsert, one checkpoint)"},
+                      "the watermark value to copy from: a date and time (>=) or an id (>); per "
+                      "table or for all"},
+                     {"watermark", runbook::ParamType::string, false, "",
+                      "the watermark column of tables that name none"},
+                     {"batch", runbook::ParamType::integer, false, "1000",
+                      "rows per batch (one upsert, one checkpoint)"},
                      {"quarantine", runbook::ParamType::string, false, "",
-                      "file for refused rows (JSON Lines); default <journal>.logs/<step>.quarantine.jsonl"},
+                      "file for refused rows (JSON Lines); default "
+                      "<journal>.logs/<step>.quarantine.jsonl"},
                      {"max_quarantined", runbook::ParamType::integer, false, "0",
                       "rows allowed into quarantine before the step fails; -1 for no limit"},
                      {"upsert", runbook::ParamType::boolean, false, "true",

@@ -14,7 +14,8 @@ namespace migrate::steps::mysql::delta {
 // The plan of one `tables` entry: its columns (every stored one, or those listed, plus the
 // key and the watermark), key (default the primary key) and watermark, checked against the
 // source's table and the target's. Throws StepError (not retryable) naming what is missing.
-TablePlan resolve_table(io::db::Session& source, io::db::Session& target, const TableRequest& request);
+TablePlan resolve_table(io::db::Session& source, io::db::Session& target,
+                        const TableRequest& request);
 
 // The watermark column's DATA_TYPE ("datetime", "int"...).
 std::string column_type(io::db::Session& source, const TablePlan& plan);
@@ -24,6 +25,7 @@ bool watermark_indexed(io::db::Session& source, const TablePlan& plan);
 
 // Milliseconds from `since` to now, by the source's clock, for a date-and-time watermark;
 // nullopt for numbers. Throws StepError for a `since` that does not fit the column.
-std::optional<std::int64_t> watermark_lag_ms(io::db::Session& source, const TablePlan& plan, const std::string& type);
+std::optional<std::int64_t> watermark_lag_ms(io::db::Session& source, const TablePlan& plan,
+                                             const std::string& type);
 
 }  // namespace migrate::steps::mysql::delta

@@ -12,14 +12,16 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-const std::vector<std::string> k_table_fields = {"table", "watermark", "key", "columns", "where", "since"};
+const std::vector<std::string> k_table_fields = {"table",   "watermark", "key",
+                                                 "columns", "where",     "since"};
 
 std::vector<std::string> names_of(const Json& value, const std::string& what) {
     if (value.is_string()) return {value.get<std::string>()};
     std::vector<std::string> out;
     if (!value.is_array()) throw StepError(what + " must be a name or a list of names", false);
     for (const Json& item : value) {
-        if (!item.is_string()) throw StepError(what + " must list names, found " + item.dump(), false);
+        if (!item.is_string())
+            throw StepError(what + " must list names, found " + item.dump(), false);
         out.push_back(item.get<std::string>());
     }
     return out;
@@ -27,7 +29,8 @@ std::vector<std::string> names_of(const Json& value, const std::string& what) {
 
 std::string text_of(const Json& entry, const std::string& field, const std::string& what) {
     if (!entry.contains(field) || entry[field].is_null()) return "";
-    if (!entry[field].is_string()) throw StepError(what + "." + field + " must be a single value", false);
+    if (!entry[field].is_string())
+        throw StepError(what + "." + field + " must be a single value", false);
     return entry[field].get<std::string>();
 }
 
@@ -40,27 +43,39 @@ TableRequest request_of(const Json& entry, std::size_t index, const kinds::Param
         request.name = entry.get<std::string>();
     } else if (entry.is_object()) {
         for (const auto& [field, value] : entry.items())
-            if (std::find(k_table_fields.begin(), k_table_fields.end(), field) == k_table_fields.end())
-                throw StepError(what + ": unknown field '" + field + "'" + did_you_mean(field, k_table_fields) +
+            if (std::find(k_table_fields.begin(), k_table_fields.end(), field) ==
+                k_table_fields.end())
+                throw StepError(what + ": unknown field '" + field + "'" +
+                                    did_you_mean(field, k_table_fields) +
                                     " (fields: " + join(k_table_fields, ", ") + ")",
                                 false);
         request.name = text_of(entry, "table", what);
-        if (request.name.empty()) throw StepError(what + " needs 'table' (the table's name)", false);
+        if (request.name.empty())
+            throw StepError(what + " needs 'table' (the table's name)", false);
         what = "table '" + request.name + "'";
-        if (std::string column = text_of(entry, "watermark", what); !column.empty()) request.watermark = column;
+        if (std::string column = text_of(entry, "watermark", what); !column.empty())
+            request.watermark = column;
         if (entry.contains("key")) request.key = names_of(entry["key"], what + ".key");
-        if (entry.contains("columns")) request.columns = names_of(entry["columns"], what + ".columns");
+        if (entry.contains("columns"))
+            request.columns = names_of(entry["columns"], what + ".columns");
         request.where = text_of(entry, "where", what);
-        if (std::string since = text_of(entry, "since", what); !since.empty()) request.since = since;
+        if (std::string since = text_of(entry, "since", what); !since.empty())
+            request.since = since;
     } else {
-        throw StepError(what + " must be a table name or a mapping {table, watermark, key, columns, where}", false);
+        throw StepError(
+            what + " must be a table name or a mapping {table, watermark, key, columns, where}",
+            false);
     }
     if (request.name.empty()) throw StepError(what + " is an empty table name", false);
     if (request.watermark.empty())
-        throw StepError("table '" + request.name + "' has no watermark column: give 'watermark:' in its entry or the step's 'watermark'",
+        throw StepError("table '" + request.name +
+                            "' has no watermark column: give 'watermark:' in its entry or the "
+                            "step's 'watermark'",
                         false);
     if (request.since.empty())
-        throw StepError("table '" + request.name + "' has no 'since' (the watermark value to copy from)", false);
+        throw StepError(
+            "table '" + request.name + "' has no 'since' (the watermark value to copy from)",
+            false);
     return request;
 }
 
@@ -72,7 +87,11 @@ bool valid_utf8(std::string_view text) {
     std::size_t i = 0;
     while (i < text.size()) {
         auto c = static_cast<unsigned char>(text[i]);
-        std::size_t extra = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 4;
+        std::size_t extra = c < 0x80         ? 0
+                            : (c >> 5) == 6  ? 1
+                            : (c >> 4) == 14 ? 2
+                            : (c >> 3) == 30 ? 3
+                                             : 4;
         if (extra == 4 || i + extra >= text.size()) return false;
         for (std::size_t k = 1; k <= extra; ++k)
             if ((static_cast<unsigned char>(text[i + k]) >> 6) != 2) return false;
@@ -114,7 +133,8 @@ std::vector<TableRequest> table_requests(const kinds::Params& params) {
     for (std::size_t i = 0; i < tables.size(); ++i) {
         TableRequest request = request_of(tables[i], i, params);
         for (const TableRequest& other : requests)
-            if (other.name == request.name) throw StepError("table '" + request.name + "' is listed twice in 'tables'", false);
+            if (other.name == request.name)
+                throw StepError("table '" + request.name + "' is listed twice in 'tables'", false);
         requests.push_back(std::move(request));
     }
     return requests;
@@ -122,18 +142,22 @@ std::vector<TableRequest> table_requests(const kinds::Params& params) {
 
 WatermarkClass watermark_class(const std::string& data_type) {
     static const std::vector<std::string> k_time = {"timestamp", "datetime", "date"};
-    static const std::vector<std::string> k_number = {"tinyint", "smallint", "mediumint", "int", "bigint", "decimal",
-                                                      "float", "double", "year"};
-    if (std::find(k_time.begin(), k_time.end(), data_type) != k_time.end()) return WatermarkClass::time;
-    if (std::find(k_number.begin(), k_number.end(), data_type) != k_number.end()) return WatermarkClass::number;
+    static const std::vector<std::string> k_number = {
+        "tinyint", "smallint", "mediumint", "int", "bigint", "decimal", "float", "double", "year"};
+    if (std::find(k_time.begin(), k_time.end(), data_type) != k_time.end())
+        return WatermarkClass::time;
+    if (std::find(k_number.begin(), k_number.end(), data_type) != k_number.end())
+        return WatermarkClass::number;
     return WatermarkClass::other;
 }
 
 Literal literal_of(const std::string& data_type) {
-    static const std::vector<std::string> k_binary = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"};
+    static const std::vector<std::string> k_binary = {"binary", "varbinary",  "tinyblob",
+                                                      "blob",   "mediumblob", "longblob"};
     if (data_type == "bit") return Literal::bit;
     if (watermark_class(data_type) == WatermarkClass::number) return Literal::number;
-    if (std::find(k_binary.begin(), k_binary.end(), data_type) != k_binary.end()) return Literal::binary;
+    if (std::find(k_binary.begin(), k_binary.end(), data_type) != k_binary.end())
+        return Literal::binary;
     return Literal::text;
 }
 
@@ -146,13 +170,16 @@ std::string quote_identifier(const std::string& name) {
     return out + "`";
 }
 
-std::string qualified_name(const TablePlan& plan) { return quote_identifier(plan.schema) + "." + quote_identifier(plan.table); }
+std::string qualified_name(const TablePlan& plan) {
+    return quote_identifier(plan.schema) + "." + quote_identifier(plan.table);
+}
 
 std::string target_name(const TablePlan& plan) {
     return quote_identifier(plan.target_schema) + "." + quote_identifier(plan.table);
 }
 
-void append_literal(std::string& out, const Value& value, Literal literal, io::db::Session& escaper) {
+void append_literal(std::string& out, const Value& value, Literal literal,
+                    io::db::Session& escaper) {
     if (!value) {
         out += "NULL";
         return;
@@ -160,7 +187,8 @@ void append_literal(std::string& out, const Value& value, Literal literal, io::d
     switch (literal) {
         case Literal::number:
             // A number as the server printed it; anything else (never expected) is quoted.
-            if (!value->empty() && value->find_first_not_of("0123456789.-+eE") == std::string::npos) {
+            if (!value->empty() &&
+                value->find_first_not_of("0123456789.-+eE") == std::string::npos) {
                 out += *value;
                 return;
             }
@@ -170,18 +198,22 @@ void append_literal(std::string& out, const Value& value, Literal literal, io::d
             if (value->empty()) out += "00";
             append_hex(out, *value);
             return;
-        case Literal::binary: out += "_binary"; break;
-        case Literal::text: break;
+        case Literal::binary:
+            out += "_binary";
+            break;
+        case Literal::text:
+            break;
     }
     out += '\'';
     escaper.append_escaped(out, *value);
     out += '\'';
 }
 
-std::string batch_query(const TablePlan& plan, const Cursor& cursor, const Value& until, std::size_t limit,
-                        io::db::Session& escaper) {
+std::string batch_query(const TablePlan& plan, const Cursor& cursor, const Value& until,
+                        std::size_t limit, io::db::Session& escaper) {
     std::string sql = "SELECT ";
-    for (std::size_t i = 0; i < plan.columns.size(); ++i) sql += (i ? ", " : "") + quote_identifier(plan.columns[i]);
+    for (std::size_t i = 0; i < plan.columns.size(); ++i)
+        sql += (i ? ", " : "") + quote_identifier(plan.columns[i]);
     sql += " FROM " + qualified_name(plan);
     const std::string wm = quote_identifier(plan.columns[plan.watermark]);
     const Literal wm_literal = plan.literals[plan.watermark];
@@ -213,15 +245,17 @@ std::string batch_query(const TablePlan& plan, const Cursor& cursor, const Value
 
 std::string bound_query(const TablePlan& plan, io::db::Session& escaper, bool count) {
     std::string sql = std::string("SELECT ") + (count ? "COUNT(*), " : "") + "MAX(" +
-                      quote_identifier(plan.columns[plan.watermark]) + ") FROM " + qualified_name(plan);
+                      quote_identifier(plan.columns[plan.watermark]) + ") FROM " +
+                      qualified_name(plan);
     append_rows_filter(sql, plan, escaper);
     return sql;
 }
 
-std::string upsert_statement(const TablePlan& plan, const std::vector<Row>& rows, std::size_t first, std::size_t last,
-                             bool upsert, io::db::Session& escaper) {
+std::string upsert_statement(const TablePlan& plan, const std::vector<Row>& rows, std::size_t first,
+                             std::size_t last, bool upsert, io::db::Session& escaper) {
     std::string sql = "INSERT INTO " + target_name(plan) + " (";
-    for (std::size_t i = 0; i < plan.columns.size(); ++i) sql += (i ? ", " : "") + quote_identifier(plan.columns[i]);
+    for (std::size_t i = 0; i < plan.columns.size(); ++i)
+        sql += (i ? ", " : "") + quote_identifier(plan.columns[i]);
     sql += ") VALUES ";
     for (std::size_t r = first; r < last; ++r) {
         sql += r == first ? "(" : ",(";
@@ -238,7 +272,8 @@ std::string upsert_statement(const TablePlan& plan, const std::vector<Row>& rows
     sql += " ON DUPLICATE KEY UPDATE ";
     for (std::size_t n = 0; n < plan.key.size(); ++n) {
         std::string name = quote_identifier(plan.columns[plan.key[n]]);
-        sql += (n ? ", " : "") + name + " = IF(" + name + " <=> VALUES(" + name + "), " + name + ", NULL)";
+        sql += (n ? ", " : "") + name + " = IF(" + name + " <=> VALUES(" + name + "), " + name +
+               ", NULL)";
     }
     if (!upsert) return sql;
     for (std::size_t i = 0; i < plan.columns.size(); ++i) {
@@ -271,28 +306,38 @@ Value value_from_json(const nlohmann::ordered_json& json) {
     if (json.is_object() && json.contains("hex") && json["hex"].is_string()) {
         const std::string hex = json["hex"].get<std::string>();
         std::string bytes;
-        for (std::size_t i = 0; i + 1 < hex.size(); i += 2) bytes += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+        for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+            bytes += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
         return bytes;
     }
-    throw StepError("a checkpoint holds a value that is neither text, hex nor null: " + json.dump(), false);
+    throw StepError("a checkpoint holds a value that is neither text, hex nor null: " + json.dump(),
+                    false);
 }
 
 Json state_json(const std::vector<TablePlan>& plans, const CopyState& state) {
     Json tables = Json::array();
     for (std::size_t i = 0; i < plans.size(); ++i) {
         const TableState& t = state.tables[i];
-        Json entry{{"table", plans[i].name}, {"since", plans[i].since}, {"rows", t.rows}, {"quarantined", t.quarantined},
+        Json entry{{"table", plans[i].name},
+                   {"since", plans[i].since},
+                   {"rows", t.rows},
+                   {"quarantined", t.quarantined},
                    {"done", t.done}};
         if (t.bounded) entry["until"] = value_json(t.until, false);
         if (t.cursor.started) {
             Json key = Json::array();
             for (std::size_t k = 0; k < t.cursor.key.size(); ++k)
-                key.push_back(value_json(t.cursor.key[k], plans[i].literals[plans[i].key[k]] == Literal::binary));
-            entry["after"] = Json{{"watermark", value_json(t.cursor.watermark, false)}, {"key", key}};
+                key.push_back(value_json(t.cursor.key[k],
+                                         plans[i].literals[plans[i].key[k]] == Literal::binary));
+            entry["after"] =
+                Json{{"watermark", value_json(t.cursor.watermark, false)}, {"key", key}};
         }
         tables.push_back(entry);
     }
-    Json state_out{{"tables", tables}, {"rows", state.rows}, {"batches", state.batches}, {"quarantined", state.quarantined}};
+    Json state_out{{"tables", tables},
+                   {"rows", state.rows},
+                   {"batches", state.batches},
+                   {"quarantined", state.quarantined}};
     if (state.lag_ms) state_out["watermark_lag_ms"] = *state.lag_ms;
     return state_out;
 }
@@ -300,7 +345,8 @@ Json state_json(const std::vector<TablePlan>& plans, const CopyState& state) {
 const Json* checkpoint_entry(const Json& checkpoint, const TablePlan& plan) {
     if (!checkpoint.contains("tables") || !checkpoint["tables"].is_array()) return nullptr;
     for (const Json& entry : checkpoint["tables"])
-        if (entry.value("table", "") == plan.name && entry.value("since", "") == plan.since) return &entry;
+        if (entry.value("table", "") == plan.name && entry.value("since", "") == plan.since)
+            return &entry;
     return nullptr;
 }
 
@@ -317,10 +363,12 @@ TableState table_state_of(const Json& entry, const TablePlan& plan) {
         const Json& after = entry["after"];
         t.cursor.started = true;
         t.cursor.watermark = value_from_json(after.value("watermark", Json()));
-        for (const Json& key : after.value("key", Json::array())) t.cursor.key.push_back(value_from_json(key));
+        for (const Json& key : after.value("key", Json::array()))
+            t.cursor.key.push_back(value_from_json(key));
         if (t.cursor.key.size() != plan.key.size())
-            throw StepError("table '" + plan.name + "': the checkpoint's key has " + std::to_string(t.cursor.key.size()) +
-                                " columns, the table's key " + std::to_string(plan.key.size()),
+            throw StepError("table '" + plan.name + "': the checkpoint's key has " +
+                                std::to_string(t.cursor.key.size()) + " columns, the table's key " +
+                                std::to_string(plan.key.size()),
                             false);
     }
     return t;
@@ -343,7 +391,8 @@ bool error_is_about_rows(unsigned code) {
         case 4025:  // CHECK constraint (MariaDB)
         case 4078:  // illegal value for a JSON column
             return true;
-        default: return false;
+        default:
+            return false;
     }
 }
 

@@ -1,7 +1,6 @@
 // The dump format's server-free pieces: file names, table selection, fast SQL values.
 #include "migrate/steps/mysql/dump_format.h"
 
-
 #include <array>
 #include <cstring>
 

@@ -232,9 +232,12 @@ std::optional<DumpManifest> read_manifest(const std::string& directory) {
     }
 }
 
-void write_checksums(const std::string& directory, const DumpManifest& manifest, const std::string& manifest_sha256) {
+void write_checksums(const std::string& directory, const DumpManifest& manifest,
+                     const std::string& manifest_sha256) {
     std::string text;
-    auto line = [&](const std::string& sha256, const std::string& file) { text += sha256 + "  " + file + "\n"; };
+    auto line = [&](const std::string& sha256, const std::string& file) {
+        text += sha256 + "  " + file + "\n";
+    };
     for (const DumpTable& table : manifest.tables)
         for (const DumpFile* file : table.files()) line(file->sha256, file->file);
     for (const DumpView& view : manifest.views) line(view.file.sha256, view.file.file);

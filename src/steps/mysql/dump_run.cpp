@@ -52,7 +52,8 @@ DirectoryState inspect_directory(const DumpOptions& options) {
     state.complete = state.earlier && marker_matches(options.directory);
     for (const fs::directory_entry& entry : fs::directory_iterator(options.directory)) {
         std::string name = entry.path().filename().string();
-        if (name != k_dump_manifest && name != k_dump_marker && name != k_dump_checksums && !is_dump_file(name))
+        if (name != k_dump_manifest && name != k_dump_marker && name != k_dump_checksums &&
+            !is_dump_file(name))
             state.foreign.push_back(name);
     }
     if (state.earlier && state.earlier->database != options.database)

@@ -152,7 +152,7 @@ DatabaseObjects list_objects(io::db::Session& session, const DumpOptions& option
 }
 
 std::unique_ptr<io::db::Session> open_dump_session(kinds::StepContext& context,
-                                                        const DumpOptions& options) {
+                                                   const DumpOptions& options) {
     std::unique_ptr<io::db::Session> session = connect(context, options.connection);
     if (session->spec().database != options.database)
         session->execute("USE " + quote_identifier(options.database));

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "migrate/io/db/session.h"
-#include "migrate/steps/mysql/dump_manifest.h"
 #include "migrate/kinds/kind.h"
+#include "migrate/steps/mysql/dump_manifest.h"
 #include "migrate/util/compression.h"
 
 namespace migrate::steps::mysql {
@@ -60,7 +60,7 @@ struct Snapshot {
 // Opens `connections` sessions on the step's connection, each in `database`, with the dump's
 // session settings (UTC, long write timeout).
 std::unique_ptr<io::db::Session> open_dump_session(kinds::StepContext& context,
-                                                        const DumpOptions& options);
+                                                   const DumpOptions& options);
 // Takes a brief global read lock on `control`, notes the binary log position, starts a
 // consistent-snapshot transaction on each reader, unlocks. When the lock is refused, one
 // reader (still one snapshot).

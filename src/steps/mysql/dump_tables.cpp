@@ -132,8 +132,8 @@ std::string data_file_name(const DumpOptions& options, const TableTask& task) {
     return file_name(options, task.table, number);
 }
 
-DumpFile write_data(io::db::Session& session, const DumpOptions& options,
-                    const TableTask& task, DumpCounters& counters) {
+DumpFile write_data(io::db::Session& session, const DumpOptions& options, const TableTask& task,
+                    DumpCounters& counters) {
     const std::string& table = task.table;
     std::vector<std::string> columns = stored_columns(session, options, table);
     if (columns.empty()) throw StepError("table '" + table + "' has no column to read", false);
@@ -145,8 +145,7 @@ DumpFile write_data(io::db::Session& session, const DumpOptions& options,
         session.query("SELECT /*!40001 SQL_NO_CACHE */ " + list + " FROM " +
                       quote_identifier(table) + where_clause(task.range));
     std::vector<ValueStyle> styles;
-    for (const io::db::Column& column : result->columns())
-        styles.push_back(value_style(column));
+    for (const io::db::Column& column : result->columns()) styles.push_back(value_style(column));
     std::string buffer;
     buffer.reserve(k_statement_bytes + (k_statement_bytes >> 2));
     std::uint64_t rows = 0;

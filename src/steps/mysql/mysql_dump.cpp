@@ -3,8 +3,8 @@
 // rewritten after every finished table and a completion marker last (docs/dump-format.md).
 #include <filesystem>
 
-#include "dump_snapshot.h"
 #include "../families.h"
+#include "dump_snapshot.h"
 #include "migrate/kinds/connections.h"
 #include "migrate/steps/mysql/dump_format.h"
 #include "migrate/steps/mysql/dump_manifest.h"
@@ -23,8 +23,8 @@ DumpOptions options_of(const kinds::StepContext& context) {
     DumpOptions o;
     o.connection = p.string("connection");
     o.directory = p.string("to");
-    o.database =
-        p.has("database") ? p.string("database") : kinds::connection_spec(context, o.connection).database;
+    o.database = p.has("database") ? p.string("database")
+                                   : kinds::connection_spec(context, o.connection).database;
     if (o.database.empty())
         throw StepError("no database to dump: give 'database', or a 'database' in connection '" +
                             o.connection + "'",
@@ -168,38 +168,53 @@ kinds::KindSpec mysql_dump_kind() {
         .schema =
             {
                 .name = "mysql.dump",
-                .summary = "one consistent snapshot of a database as per-table compressed SQL files, a manifest and a "
-        "completion marker",
-                .params = {{"connection", runbook::ParamType::connection, true, "", "a name under 'connections:'"},
-         {"to", runbook::ParamType::string, true, "",
-          "the dump directory: new or empty, or an unfinished dump to resume"},
-         {"database", runbook::ParamType::string, false, "",
-          "the database to dump (default: the connection's)"},
-         {"include", runbook::ParamType::string_list, false, "",
-          "tables and views to dump, by name or glob (default: all)"},
-         {"exclude", runbook::ParamType::string_list, false, "",
-          "tables and views to leave out, by name or glob"},
-         {"schema", runbook::ParamType::boolean, false, "true", "DROP/CREATE TABLE of each table"},
-         {"data", runbook::ParamType::boolean, false, "true", "the rows"},
-         {"triggers", runbook::ParamType::boolean, false, "true", "the tables' triggers"},
-         {"views", runbook::ParamType::boolean, false, "true", "the views"},
-         {"routines", runbook::ParamType::boolean, false, "true", "stored procedures and functions"},
-         {"compression", runbook::ParamType::string, false, "zstd", "zstd or gzip", {"zstd", "gzip"}},
-         {"level", runbook::ParamType::integer, false, "", "compression level (default: zstd 1, gzip 6)"},
-         {"threads", runbook::ParamType::integer, false, "2",
-          "connections reading tables in parallel (0: one per core)"},
-         {"chunk_rows", runbook::ParamType::integer, false, "250000",
-          "cut a table of at least twice this many rows (estimated) into data files of about this "
-          "many, by ranges "
-          "of its integer primary key, so that the readers share it (0: one data file per table)"},
-         {"resume",
-          runbook::ParamType::string,
-          false,
-          "keep",
-          "on resume, when the source changed since the finished tables were read: keep them (the "
-          "dump says it is "
-          "not one snapshot), consistent (read them again), restart (always start over)",
-          {"keep", "consistent", "restart"}}},
+                .summary = "one consistent snapshot of a database as per-table compressed SQL "
+                           "files, a manifest and a "
+                           "completion marker",
+                .params = {{"connection", runbook::ParamType::connection, true, "",
+                            "a name under 'connections:'"},
+                           {"to", runbook::ParamType::string, true, "",
+                            "the dump directory: new or empty, or an unfinished dump to resume"},
+                           {"database", runbook::ParamType::string, false, "",
+                            "the database to dump (default: the connection's)"},
+                           {"include", runbook::ParamType::string_list, false, "",
+                            "tables and views to dump, by name or glob (default: all)"},
+                           {"exclude", runbook::ParamType::string_list, false, "",
+                            "tables and views to leave out, by name or glob"},
+                           {"schema", runbook::ParamType::boolean, false, "true",
+                            "DROP/CREATE TABLE of each table"},
+                           {"data", runbook::ParamType::boolean, false, "true", "the rows"},
+                           {"triggers", runbook::ParamType::boolean, false, "true",
+                            "the tables' triggers"},
+                           {"views", runbook::ParamType::boolean, false, "true", "the views"},
+                           {"routines", runbook::ParamType::boolean, false, "true",
+                            "stored procedures and functions"},
+                           {"compression",
+                            runbook::ParamType::string,
+                            false,
+                            "zstd",
+                            "zstd or gzip",
+                            {"zstd", "gzip"}},
+                           {"level", runbook::ParamType::integer, false, "",
+                            "compression level (default: zstd 1, gzip 6)"},
+                           {"threads", runbook::ParamType::integer, false, "2",
+                            "connections reading tables in parallel (0: one per core)"},
+                           {"chunk_rows", runbook::ParamType::integer, false, "250000",
+                            "cut a table of at least twice this many rows (estimated) into data "
+                            "files of about this "
+                            "many, by ranges "
+                            "of its integer primary key, so that the readers share it (0: one data "
+                            "file per table)"},
+                           {"resume",
+                            runbook::ParamType::string,
+                            false,
+                            "keep",
+                            "on resume, when the source changed since the finished tables were "
+                            "read: keep them (the "
+                            "dump says it is "
+                            "not one snapshot), consistent (read them again), restart (always "
+                            "start over)",
+                            {"keep", "consistent", "restart"}}},
                 .outputs = {"dir", "manifest_sha256", "binlog_file", "binlog_position", "gtid"},
             },
         .resumable_inside = true,

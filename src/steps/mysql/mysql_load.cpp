@@ -11,8 +11,8 @@
 #include <thread>
 
 #include "../families.h"
-#include "migrate/steps/files/archive_stream.h"
 #include "migrate/kinds/connections.h"
+#include "migrate/steps/files/archive_stream.h"
 #include "migrate/steps/mysql/dump_manifest.h"
 #include "migrate/steps/mysql/sql_file_load.h"
 #include "migrate/util/clock.h"
@@ -87,7 +87,8 @@ std::string from_of(const kinds::Params& params) {
 }
 
 // The tables of a dump that the step's `tables` and `exclude` select, in the dump's order.
-std::vector<const DumpTable*> selected_tables(const DumpManifest& manifest, const kinds::Params& params) {
+std::vector<const DumpTable*> selected_tables(const DumpManifest& manifest,
+                                              const kinds::Params& params) {
     std::vector<std::string> include =
         params.has("tables") ? params.string_list("tables") : std::vector<std::string>{};
     std::vector<std::string> exclude =
@@ -111,9 +112,8 @@ std::vector<const DumpTable*> selected_tables(const DumpManifest& manifest, cons
 // dump is consistent; mysqldump sets the same), transactions committed by the loader,
 // optionally no binary log.
 std::unique_ptr<io::db::Session> open_session(kinds::StepContext& context,
-                                                   const io::db::ConnectionSpec& spec) {
-    std::unique_ptr<io::db::Session> session =
-        context.services.mysql.connect(spec, context.cancel);
+                                              const io::db::ConnectionSpec& spec) {
+    std::unique_ptr<io::db::Session> session = context.services.mysql.connect(spec, context.cancel);
     session->execute("SET SESSION foreign_key_checks = 0, unique_checks = 0, autocommit = 0");
     if (!context.params.boolean("write_binlog")) {
         try {
@@ -131,7 +131,7 @@ std::unique_ptr<io::db::Session> open_session(kinds::StepContext& context,
 // A session on the server without a database, which makes the database when it is missing
 // and then uses it.
 std::unique_ptr<io::db::Session> open_admin_session(kinds::StepContext& context,
-                                                         const LoadTarget& target) {
+                                                    const LoadTarget& target) {
     io::db::ConnectionSpec spec = target.spec;
     spec.database.clear();
     std::unique_ptr<io::db::Session> session = open_session(context, spec);
@@ -158,8 +158,7 @@ std::vector<std::string> column_of(io::db::Session& session, const std::string& 
     return values;
 }
 
-std::vector<std::string> existing_tables(io::db::Session& session,
-                                         const std::string& database) {
+std::vector<std::string> existing_tables(io::db::Session& session, const std::string& database) {
     return column_of(session,
                      "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
                          quote_text(session, database) + " ORDER BY TABLE_NAME");
@@ -334,8 +333,7 @@ private:
         return {file.raw_bytes, file.sha256};
     }
 
-    void load_file(io::db::Session& session, const DumpFile& file,
-                   const SqlLoadOptions& options) {
+    void load_file(io::db::Session& session, const DumpFile& file, const SqlLoadOptions& options) {
         load_sql_file(session, m_manifest.path_of(file), file.file, expectation(file), options,
                       m_context.cancel, m_tally);
     }
@@ -743,7 +741,7 @@ public:
                                ", " +
                                (compression == files::Compression::gzip   ? "gzip"
                                 : compression == files::Compression::zstd ? "zstd"
-                                                                   : "not compressed"));
+                                                                          : "not compressed"));
         }
         target_of(context);
         kinds::check_connection(context, context.params.string("connection"));
@@ -769,7 +767,8 @@ private:
         if (!fs::is_regular_file(path, error))
             throw StepError(path + " is neither a dump directory nor a file", false);
         files::PartReader reader({path});
-        files::sniff_compression(reader);  // opens and reads it: a file that cannot be read says so here
+        files::sniff_compression(
+            reader);  // opens and reads it: a file that cannot be read says so here
     }
 };
 
@@ -780,24 +779,29 @@ kinds::KindSpec mysql_load_kind() {
         .schema =
             {
                 .name = "mysql.load",
-                .summary = "load a mysql.dump directory (tables in parallel, resumed by finished table) or a "
-        "mysqldump .sql/.sql.gz/.sql.zst "
-        "file into a database",
-                .params = {{"connection", runbook::ParamType::connection, true, "", "the target: a name under 'connections:'"},
-         {"from", runbook::ParamType::string, true, "",
-          "a mysql.dump directory, or one .sql, .sql.gz or .sql.zst file"},
-         {"database", runbook::ParamType::string, false, "",
-          "the database to load into (default: the connection's); made if missing"},
-         {"threads", runbook::ParamType::integer, false, "2",
-          "tables loaded at once, each on its own connection (0: one per core)"},
-         {"tables", runbook::ParamType::string_list, false, "",
-          "load only these tables of a dump (names or globs)"},
-         {"exclude", runbook::ParamType::string_list, false, "",
-          "leave out these tables of a dump (names or globs)"},
-         {"replace", runbook::ParamType::boolean, false, "false",
-          "drop and load again tables that exist in the target (default: refuse to touch them)"},
-         {"write_binlog", runbook::ParamType::boolean, false, "true",
-          "false: the load bypasses the target's binary log (SET sql_log_bin = 0; needs SUPER)"}},
+                .summary = "load a mysql.dump directory (tables in parallel, resumed by finished "
+                           "table) or a "
+                           "mysqldump .sql/.sql.gz/.sql.zst "
+                           "file into a database",
+                .params =
+                    {{"connection", runbook::ParamType::connection, true, "",
+                      "the target: a name under 'connections:'"},
+                     {"from", runbook::ParamType::string, true, "",
+                      "a mysql.dump directory, or one .sql, .sql.gz or .sql.zst file"},
+                     {"database", runbook::ParamType::string, false, "",
+                      "the database to load into (default: the connection's); made if missing"},
+                     {"threads", runbook::ParamType::integer, false, "2",
+                      "tables loaded at once, each on its own connection (0: one per core)"},
+                     {"tables", runbook::ParamType::string_list, false, "",
+                      "load only these tables of a dump (names or globs)"},
+                     {"exclude", runbook::ParamType::string_list, false, "",
+                      "leave out these tables of a dump (names or globs)"},
+                     {"replace", runbook::ParamType::boolean, false, "false",
+                      "drop and load again tables that exist in the target (default: refuse to "
+                      "touch them)"},
+                     {"write_binlog", runbook::ParamType::boolean, false, "true",
+                      "false: the load bypasses the target's binary log (SET sql_log_bin = 0; "
+                      "needs SUPER)"}},
                 .outputs = {"database", "tables"},
             },
         .resumable_inside = true,

@@ -21,7 +21,8 @@ namespace migrate::steps::mysql {
 namespace {
 
 using Rows = std::vector<std::vector<std::optional<std::string>>>;
-constexpr std::size_t k_journal_differences = 1000;  // beyond this, step.end says how many were left out
+constexpr std::size_t k_journal_differences =
+    1000;  // beyond this, step.end says how many were left out
 constexpr std::size_t k_terminal_differences = 50;
 
 std::string quote_name(const std::string& name) {
@@ -63,7 +64,9 @@ public:
 
     const std::string& role() const { return m_role; }
     io::db::Session& session() { return *m_session; }
-    std::string where() const { return "the " + m_role + " (" + m_session->spec().describe() + ")"; }
+    std::string where() const {
+        return "the " + m_role + " (" + m_session->spec().describe() + ")";
+    }
 
     Rows rows(const std::string& sql) {
         std::unique_ptr<io::db::Result> result = m_session->query(sql);
@@ -105,30 +108,40 @@ private:
         std::string schema = schema_sql(table);
         std::string name = "'" + m_session->escape(bare_name(table)) + "'";
         if (schema == "DATABASE()" && !rows("SELECT DATABASE()").at(0).at(0))
-            throw StepError("table '" + table + "': " + where() + " has no database; give 'database' in the connection " +
+            throw StepError("table '" + table + "': " + where() +
+                                " has no database; give 'database' in the connection " +
                                 "or write the table as DATABASE.TABLE",
                             false);
         TableInfo info;
-        for (const auto& row : rows("SELECT COLUMN_NAME, DATA_TYPE, COALESCE(CHARACTER_SET_NAME, ''), IS_NULLABLE "
-                                    "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = " + schema +
-                                    " AND TABLE_NAME = " + name + " ORDER BY ORDINAL_POSITION")) {
-            static const std::set<std::string> k_binary = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "bit"};
-            static const std::set<std::string> k_numeric = {"tinyint", "smallint", "mediumint", "int", "bigint",
-                                                            "decimal", "float", "double"};
+        for (const auto& row :
+             rows("SELECT COLUMN_NAME, DATA_TYPE, COALESCE(CHARACTER_SET_NAME, ''), IS_NULLABLE "
+                  "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = " +
+                  schema + " AND TABLE_NAME = " + name + " ORDER BY ORDINAL_POSITION")) {
+            static const std::set<std::string> k_binary = {
+                "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "bit"};
+            static const std::set<std::string> k_numeric = {
+                "tinyint", "smallint", "mediumint", "int", "bigint", "decimal", "float", "double"};
             std::string type = row[1].value_or("");
-            info.columns.push_back({row[0].value_or(""), row[2].value_or(""), k_binary.count(type) > 0, k_numeric.count(type) > 0,
+            info.columns.push_back({row[0].value_or(""), row[2].value_or(""),
+                                    k_binary.count(type) > 0, k_numeric.count(type) > 0,
                                     row.size() < 4 || row[3].value_or("YES") != "NO"});
         }
         if (info.columns.empty()) {
             std::vector<std::string> names;
-            for (const auto& row : rows("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = " + schema))
+            for (const auto& row :
+                 rows("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
+                      schema))
                 names.push_back(row[0].value_or(""));
-            throw StepError("table '" + table + "' does not exist on " + where() + did_you_mean(bare_name(table), names), false);
+            throw StepError("table '" + table + "' does not exist on " + where() +
+                                did_you_mean(bare_name(table), names),
+                            false);
         }
         std::string index;
-        for (const auto& row : rows("SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = " +
+        for (const auto& row : rows("SELECT INDEX_NAME, COLUMN_NAME FROM "
+                                    "information_schema.STATISTICS WHERE TABLE_SCHEMA = " +
                                     schema + " AND TABLE_NAME = " + name +
-                                    " AND NON_UNIQUE = 0 ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX")) {
+                                    " AND NON_UNIQUE = 0 ORDER BY INDEX_NAME = 'PRIMARY' DESC, "
+                                    "INDEX_NAME, SEQ_IN_INDEX")) {
             if (info.unique_keys.empty() || row[0].value_or("") != index) {
                 index = row[0].value_or("");
                 info.unique_keys.emplace_back();
@@ -171,9 +184,9 @@ void on_both(const std::function<void()>& source_work, const std::function<void(
 // A check made concrete against both servers' tables.
 struct ResolvedCheck {
     ReconcileCheck check;
-    std::vector<std::string> key;        // checksum: the key walked
+    std::vector<std::string> key;  // checksum: the key walked
     std::vector<const ColumnInfo*> key_columns;
-    std::string row_hash;                // checksum: the SQL of one row's 64-bit hash
+    std::string row_hash;  // checksum: the SQL of one row's 64-bit hash
 };
 
 std::string where_clause(const ReconcileCheck& check, const std::string& more = "") {
@@ -187,12 +200,12 @@ std::string table_of(const ResolvedCheck& rc, const Side& side) {
     return Side::table_sql(side.role() == "source" ? rc.check.table : rc.check.target_table);
 }
 
-void require_columns(const std::vector<std::string>& columns, const TableInfo& info, const std::string& table,
-                     const Side& side) {
+void require_columns(const std::vector<std::string>& columns, const TableInfo& info,
+                     const std::string& table, const Side& side) {
     for (const std::string& column : columns)
         if (!info.column(column))
-            throw StepError("column '" + column + "' does not exist in table '" + table + "' on " + side.where() +
-                                did_you_mean(column, info.column_names()),
+            throw StepError("column '" + column + "' does not exist in table '" + table + "' on " +
+                                side.where() + did_you_mean(column, info.column_names()),
                             false);
 }
 
@@ -200,14 +213,16 @@ void require_columns(const std::vector<std::string>& columns, const TableInfo& i
 // columns that may be NULL on either side), folded to its first 64 bits. Text columns whose
 // character sets differ between the sides are compared as utf8mb4, so a conversion of the
 // column is not a difference.
-std::string row_hash_sql(const std::vector<std::string>& columns, const TableInfo& source, const TableInfo& target) {
+std::string row_hash_sql(const std::vector<std::string>& columns, const TableInfo& source,
+                         const TableInfo& target) {
     std::vector<std::string> values;
     std::vector<std::string> nulls;
     for (const std::string& name : columns) {
         const ColumnInfo* a = source.column(name);
         const ColumnInfo* b = target.column(name);
         bool convert = !a->charset.empty() && a->charset != b->charset;
-        values.push_back(convert ? "CONVERT(" + quote_name(name) + " USING utf8mb4)" : quote_name(name));
+        values.push_back(convert ? "CONVERT(" + quote_name(name) + " USING utf8mb4)"
+                                 : quote_name(name));
         if (a->nullable || b->nullable) nulls.push_back("ISNULL(" + quote_name(name) + ")");
     }
     if (!nulls.empty()) values.push_back("CONCAT(" + join(nulls, ", ") + ")");
@@ -218,7 +233,8 @@ ResolvedCheck resolve(const ReconcileCheck& check, Side& source, Side& target) {
     ResolvedCheck rc{check, {}, {}, ""};
     const TableInfo* s = nullptr;
     const TableInfo* t = nullptr;
-    on_both([&] { s = &source.table(check.table); }, [&] { t = &target.table(check.target_table); });
+    on_both([&] { s = &source.table(check.table); },
+            [&] { t = &target.table(check.target_table); });
     if (check.kind == CheckKind::group_by || check.kind == CheckKind::sum) {
         require_columns(check.columns, *s, check.table, source);
         require_columns(check.columns, *t, check.target_table, target);
@@ -236,15 +252,18 @@ ResolvedCheck resolve(const ReconcileCheck& check, Side& source, Side& target) {
     require_columns(rc.key, *t, check.target_table, target);
     std::set<std::string> wanted(rc.key.begin(), rc.key.end());
     bool unique = false;
-    for (const auto& index : s->unique_keys) unique = unique || std::set<std::string>(index.begin(), index.end()) == wanted;
+    for (const auto& index : s->unique_keys)
+        unique = unique || std::set<std::string>(index.begin(), index.end()) == wanted;
     if (!unique)
-        throw StepError("key (" + join(rc.key, ", ") + ") of table '" + check.table + "' is not unique on " + source.where() +
+        throw StepError("key (" + join(rc.key, ", ") + ") of table '" + check.table +
+                            "' is not unique on " + source.where() +
                             "; name the columns of its primary key or of a unique index",
                         false);
     for (const std::string& name : rc.key) rc.key_columns.push_back(s->column(name));
     std::vector<std::string> hashed = check.columns.empty() ? s->column_names() : check.columns;
     for (auto it = rc.key.rbegin(); it != rc.key.rend(); ++it)
-        if (std::find(hashed.begin(), hashed.end(), *it) == hashed.end()) hashed.insert(hashed.begin(), *it);
+        if (std::find(hashed.begin(), hashed.end(), *it) == hashed.end())
+            hashed.insert(hashed.begin(), *it);
     require_columns(hashed, *s, check.table, source);
     require_columns(hashed, *t, check.target_table, target);
     rc.row_hash = row_hash_sql(hashed, *s, *t);
@@ -256,7 +275,9 @@ ResolvedCheck resolve(const ReconcileCheck& check, Side& source, Side& target) {
 struct ChunkSum {
     std::uint64_t rows = 0;
     std::string hash = "0";
-    bool operator==(const ChunkSum& other) const { return rows == other.rows && hash == other.hash; }
+    bool operator==(const ChunkSum& other) const {
+        return rows == other.rows && hash == other.hash;
+    }
 };
 
 // The ranges the source's walk has found so far, for the target's thread to check.
@@ -308,7 +329,8 @@ public:
                             m_target_sums.push_back(sum(m_target, *range));
                         }
                     } catch (...) {
-                        m_target_failed = true;  // the source's walk stops; this error is the step's
+                        m_target_failed =
+                            true;  // the source's walk stops; this error is the step's
                         throw;
                     }
                 },
@@ -325,15 +347,18 @@ public:
     std::vector<std::string> differing_keys(const KeyRange& range, std::size_t limit) {
         std::vector<std::pair<KeyValues, std::string>> source_rows;
         std::vector<std::pair<KeyValues, std::string>> target_rows;
-        on_both([&] { source_rows = key_hashes(m_source, range); }, [&] { target_rows = key_hashes(m_target, range); });
+        on_both([&] { source_rows = key_hashes(m_source, range); },
+                [&] { target_rows = key_hashes(m_target, range); });
         std::map<KeyValues, std::string> target_map(target_rows.begin(), target_rows.end());
         std::set<KeyValues> seen;
         std::vector<std::string> out;
         for (const auto& [key, hash] : source_rows) {
             seen.insert(key);
             auto it = target_map.find(key);
-            if (it == target_map.end()) out.push_back(key_name(m_rc.key, shown(key)) + ": missing on the target");
-            else if (it->second != hash) out.push_back(key_name(m_rc.key, shown(key)) + ": differs");
+            if (it == target_map.end())
+                out.push_back(key_name(m_rc.key, shown(key)) + ": missing on the target");
+            else if (it->second != hash)
+                out.push_back(key_name(m_rc.key, shown(key)) + ": differs");
             if (out.size() >= limit) return out;
         }
         for (const auto& [key, hash] : target_rows)
@@ -348,7 +373,8 @@ public:
         KeyValues out = key;
         for (std::size_t i = 0; i < out.size(); ++i)
             if (m_rc.key_columns[i]->binary)
-                out[i] = "0x" + hex_encode(reinterpret_cast<const unsigned char*>(key[i].data()), key[i].size());
+                out[i] = "0x" + hex_encode(reinterpret_cast<const unsigned char*>(key[i].data()),
+                                           key[i].size());
         return out;
     }
 
@@ -360,14 +386,19 @@ private:
     }
 
     std::string condition(Side& side, const KeyRange& range) const {
-        return key_range_condition(m_rc.key, range, quote_name, [&](std::size_t i, const std::string& value) {
-            const ColumnInfo& column = *m_rc.key_columns[i];
-            if (column.binary)
-                return "X'" + hex_encode(reinterpret_cast<const unsigned char*>(value.data()), value.size()) + "'";
-            if (column.numeric && !value.empty() && value.find_first_not_of("0123456789.-+eE") == std::string::npos)
-                return value;
-            return "'" + side.session().escape(value) + "'";
-        });
+        return key_range_condition(
+            m_rc.key, range, quote_name, [&](std::size_t i, const std::string& value) {
+                const ColumnInfo& column = *m_rc.key_columns[i];
+                if (column.binary)
+                    return "X'" +
+                           hex_encode(reinterpret_cast<const unsigned char*>(value.data()),
+                                      value.size()) +
+                           "'";
+                if (column.numeric && !value.empty() &&
+                    value.find_first_not_of("0123456789.-+eE") == std::string::npos)
+                    return value;
+                return "'" + side.session().escape(value) + "'";
+            });
     }
 
     static std::optional<KeyValues> key_of(const Rows& rows, std::size_t index) {
@@ -379,8 +410,9 @@ private:
 
     Rows keys(const KeyRange& range, const std::string& direction, std::int64_t offset, int count) {
         return m_source.rows("SELECT " + key_list() + " FROM " + table_of(m_rc, m_source) +
-                             where_clause(m_rc.check, condition(m_source, range)) + " ORDER BY " + key_list(direction) +
-                             " LIMIT " + std::to_string(count) + (offset > 0 ? " OFFSET " + std::to_string(offset) : ""));
+                             where_clause(m_rc.check, condition(m_source, range)) + " ORDER BY " +
+                             key_list(direction) + " LIMIT " + std::to_string(count) +
+                             (offset > 0 ? " OFFSET " + std::to_string(offset) : ""));
     }
 
     // Hands a range to the target's thread and sums it on the source; false when the
@@ -415,13 +447,16 @@ private:
                 m_queue.close();
                 return;
             }
-            if (!found(KeyRange{std::nullopt, KeyBound{*first, false}, std::nullopt, std::nullopt})) return m_queue.close();
+            if (!found(KeyRange{std::nullopt, KeyBound{*first, false}, std::nullopt, std::nullopt}))
+                return m_queue.close();
             KeyRange range{KeyBound{*first, true}, std::nullopt, first, std::nullopt};
             for (;;) {
                 Rows next = keys(range, "", m_rc.check.chunk - 1, 2);
                 std::optional<KeyValues> last = key_of(next, 0);
                 if (!last) last = key_of(keys(range, " DESC", 0, 1), 0);
-                if (!last) throw StepError("the source's key walk lost its place (rows deleted while it ran?)", true);
+                if (!last)
+                    throw StepError(
+                        "the source's key walk lost its place (rows deleted while it ran?)", true);
                 range.upper = KeyBound{*last, true};
                 range.last = last;
                 if (!found(range)) return m_queue.close();
@@ -438,9 +473,10 @@ private:
     }
 
     ChunkSum sum(Side& side, const KeyRange& range) {
-        Rows rows = side.rows("SELECT COUNT(*), COALESCE(BIT_XOR(CAST(CONV(LEFT(MD5(" + m_rc.row_hash +
-                              "), 16), 16, 10) AS UNSIGNED)), 0) FROM " + table_of(m_rc, side) +
-                              where_clause(m_rc.check, condition(side, range)));
+        Rows rows =
+            side.rows("SELECT COUNT(*), COALESCE(BIT_XOR(CAST(CONV(LEFT(MD5(" + m_rc.row_hash +
+                      "), 16), 16, 10) AS UNSIGNED)), 0) FROM " + table_of(m_rc, side) +
+                      where_clause(m_rc.check, condition(side, range)));
         ChunkSum out;
         if (!rows.empty()) {
             out.rows = std::stoull(rows[0][0].value_or("0"));
@@ -451,8 +487,10 @@ private:
 
     std::vector<std::pair<KeyValues, std::string>> key_hashes(Side& side, const KeyRange& range) {
         std::vector<std::pair<KeyValues, std::string>> out;
-        Rows rows = side.rows("SELECT " + key_list() + ", LEFT(MD5(" + m_rc.row_hash + "), 16) FROM " + table_of(m_rc, side) +
-                              where_clause(m_rc.check, condition(side, range)) + " ORDER BY " + key_list());
+        Rows rows =
+            side.rows("SELECT " + key_list() + ", LEFT(MD5(" + m_rc.row_hash + "), 16) FROM " +
+                      table_of(m_rc, side) + where_clause(m_rc.check, condition(side, range)) +
+                      " ORDER BY " + key_list());
         for (auto& row : rows) {
             KeyValues key;
             for (std::size_t i = 0; i + 1 < row.size(); ++i) key.push_back(row[i].value_or(""));
@@ -481,9 +519,12 @@ struct Totals {
 
 std::string what_of(const ReconcileCheck& check) {
     switch (check.kind) {
-        case CheckKind::count: return "row count";
-        case CheckKind::group_by: return "rows per " + join(check.columns, ", ");
-        case CheckKind::sum: return "sum of " + join(check.columns, ", ");
+        case CheckKind::count:
+            return "row count";
+        case CheckKind::group_by:
+            return "rows per " + join(check.columns, ", ");
+        case CheckKind::sum:
+            return "sum of " + join(check.columns, ", ");
         case CheckKind::checksum:
             return "checksums of chunks of " + std::to_string(check.chunk) + " rows" +
                    (check.columns.empty() ? "" : " over " + join(check.columns, ", "));
@@ -512,11 +553,14 @@ auto named(const ReconcileCheck& check, Work&& work) {
 class ReconcileRunner : public kinds::StepRunner {
 public:
     std::string describe(const kinds::StepContext& context) const override {
-        std::string between = " between '" + context.params.string("source") + "' and '" + context.params.string("target") + "'";
+        std::string between = " between '" + context.params.string("source") + "' and '" +
+                              context.params.string("target") + "'";
         try {
             std::vector<std::string> names;
-            for (const ReconcileCheck& check : checks_of(context.params)) names.push_back(check.name);
-            return std::to_string(names.size()) + (names.size() == 1 ? " check" : " checks") + between + ": " + join(names, "; ");
+            for (const ReconcileCheck& check : checks_of(context.params))
+                names.push_back(check.name);
+            return std::to_string(names.size()) + (names.size() == 1 ? " check" : " checks") +
+                   between + ": " + join(names, "; ");
         } catch (const std::exception&) {
             return "compare" + between;
         }
@@ -525,15 +569,21 @@ public:
     void preflight(kinds::StepContext& context) override {
         std::vector<ReconcileCheck> checks = checks_of(context.params);
         auto [source, target] = open(context);
-        context.events.say(source->session().spec().describe() + " accepts connections: server " + source->session().server_version());
-        context.events.say(target->session().spec().describe() + " accepts connections: server " + target->session().server_version());
+        context.events.say(source->session().spec().describe() + " accepts connections: server " +
+                           source->session().server_version());
+        context.events.say(target->session().spec().describe() + " accepts connections: server " +
+                           target->session().server_version());
         for (const ReconcileCheck& check : checks) {
             ResolvedCheck rc = named(check, [&] { return resolve(check, *source, *target); });
-            context.events.say("check '" + check.name + "': " + what_of(check) + " in table " + check.table +
-                               (check.target_table != check.table ? " (on the target: " + check.target_table + ")" : "") +
-                               (rc.key.empty() ? "" : ", by key (" + join(rc.key, ", ") + ")") +
-                               (check.where.empty() ? "" : " where " + check.where) +
-                               (check.tolerance.kind == Tolerance::Kind::exact ? "" : ", tolerance " + check.tolerance.str()));
+            context.events.say(
+                "check '" + check.name + "': " + what_of(check) + " in table " + check.table +
+                (check.target_table != check.table ? " (on the target: " + check.target_table + ")"
+                                                   : "") +
+                (rc.key.empty() ? "" : ", by key (" + join(rc.key, ", ") + ")") +
+                (check.where.empty() ? "" : " where " + check.where) +
+                (check.tolerance.kind == Tolerance::Kind::exact
+                     ? ""
+                     : ", tolerance " + check.tolerance.str()));
         }
     }
 
@@ -554,7 +604,9 @@ public:
             });
             summaries.push_back(summary(check, differences, before, totals.rows - rows_before));
             context.events.progress("check '" + check.name + "' done",
-                                    {{"checks", summaries.size()}, {"rows_compared", totals.rows}, {"chunks", totals.chunks}});
+                                    {{"checks", summaries.size()},
+                                     {"rows_compared", totals.rows},
+                                     {"chunks", totals.chunks}});
         }
         finish(context, checks.size(), differences, summaries, totals);
     }
@@ -562,22 +614,33 @@ public:
 private:
     static std::vector<ReconcileCheck> checks_of(const kinds::Params& params) {
         try {
-            return reconcile_checks(params.has("checks") ? params.raw()["checks"] : nlohmann::ordered_json(),
-                                    params.string_list("tables"));
+            return reconcile_checks(
+                params.has("checks") ? params.raw()["checks"] : nlohmann::ordered_json(),
+                params.string_list("tables"));
         } catch (const std::invalid_argument& e) {
             throw StepError(e.what(), false);
         }
     }
 
-    static std::pair<std::unique_ptr<Side>, std::unique_ptr<Side>> open(kinds::StepContext& context) {
+    static std::pair<std::unique_ptr<Side>, std::unique_ptr<Side>> open(
+        kinds::StepContext& context) {
         // Settings are read here (they register the password with the redactor); only the
         // connects run at once.
-        io::db::ConnectionSpec source_spec = kinds::connection_spec(context, context.params.string("source"));
-        io::db::ConnectionSpec target_spec = kinds::connection_spec(context, context.params.string("target"));
+        io::db::ConnectionSpec source_spec =
+            kinds::connection_spec(context, context.params.string("source"));
+        io::db::ConnectionSpec target_spec =
+            kinds::connection_spec(context, context.params.string("target"));
         std::unique_ptr<Side> source;
         std::unique_ptr<Side> target;
-        on_both([&] { source = std::make_unique<Side>("source", context.services.mysql.connect(source_spec, context.cancel)); },
-                [&] { target = std::make_unique<Side>("target", context.services.mysql.connect(target_spec, context.cancel)); });
+        on_both(
+            [&] {
+                source = std::make_unique<Side>(
+                    "source", context.services.mysql.connect(source_spec, context.cancel));
+            },
+            [&] {
+                target = std::make_unique<Side>(
+                    "target", context.services.mysql.connect(target_spec, context.cancel));
+            });
         return {std::move(source), std::move(target)};
     }
 
@@ -589,21 +652,24 @@ private:
         side.session().execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
     }
 
-    static void run_check(kinds::StepContext& context, const ResolvedCheck& rc, Side& source, Side& target,
-                          std::vector<Difference>& differences, Totals& totals) {
+    static void run_check(kinds::StepContext& context, const ResolvedCheck& rc, Side& source,
+                          Side& target, std::vector<Difference>& differences, Totals& totals) {
         const ReconcileCheck& check = rc.check;
-        if (check.kind == CheckKind::checksum) return run_checksum(context, rc, source, target, differences, totals);
+        if (check.kind == CheckKind::checksum)
+            return run_checksum(context, rc, source, target, differences, totals);
         auto build = [&](const std::string& table) {
             std::vector<std::string> columns;
             for (const std::string& c : check.columns) columns.push_back(quote_name(c));
-            if (check.kind == CheckKind::count) return "SELECT COUNT(*) FROM " + table + where_clause(check);
+            if (check.kind == CheckKind::count)
+                return "SELECT COUNT(*) FROM " + table + where_clause(check);
             if (check.kind == CheckKind::sum) {
                 std::vector<std::string> sums;
                 for (const std::string& c : columns) sums.push_back("SUM(" + c + ")");
-                return "SELECT " + join(sums, ", ") + ", COUNT(*) FROM " + table + where_clause(check);
+                return "SELECT " + join(sums, ", ") + ", COUNT(*) FROM " + table +
+                       where_clause(check);
             }
-            return "SELECT " + join(columns, ", ") + ", COUNT(*) FROM " + table + where_clause(check) + " GROUP BY " +
-                   join(columns, ", ");
+            return "SELECT " + join(columns, ", ") + ", COUNT(*) FROM " + table +
+                   where_clause(check) + " GROUP BY " + join(columns, ", ");
         };
         Rows a;
         Rows b;
@@ -630,8 +696,8 @@ private:
         }
     }
 
-    static void run_checksum(kinds::StepContext& context, const ResolvedCheck& rc, Side& source, Side& target,
-                             std::vector<Difference>& differences, Totals& totals) {
+    static void run_checksum(kinds::StepContext& context, const ResolvedCheck& rc, Side& source,
+                             Side& target, std::vector<Difference>& differences, Totals& totals) {
         ChecksumRun walk(context, rc, source, target);
         walk.run();
         std::size_t named_keys = 0;
@@ -640,10 +706,17 @@ private:
             const ChunkSum& b = walk.target_sums()[i];
             totals.rows += a.rows;
             if (a == b) continue;
-            Difference d{rc.check.name, rc.check.table, key_range_name(rc.key, walk.ranges()[i]),
-                         std::to_string(a.rows) + " rows", std::to_string(b.rows) + " rows", "", false, {}};
+            Difference d{rc.check.name,
+                         rc.check.table,
+                         key_range_name(rc.key, walk.ranges()[i]),
+                         std::to_string(a.rows) + " rows",
+                         std::to_string(b.rows) + " rows",
+                         "",
+                         false,
+                         {}};
             long long gap = static_cast<long long>(b.rows) - static_cast<long long>(a.rows);
-            d.difference = gap != 0 ? (gap > 0 ? "+" : "") + std::to_string(gap) + " rows" : "contents";
+            d.difference =
+                gap != 0 ? (gap > 0 ? "+" : "") + std::to_string(gap) + " rows" : "contents";
             if (named_keys < rc.check.drill) {
                 d.keys = walk.differing_keys(walk.ranges()[i], rc.check.drill - named_keys);
                 named_keys += d.keys.size();
@@ -653,18 +726,25 @@ private:
         totals.chunks += walk.ranges().size();
     }
 
-    static nlohmann::ordered_json summary(const ReconcileCheck& check, const std::vector<Difference>& differences,
+    static nlohmann::ordered_json summary(const ReconcileCheck& check,
+                                          const std::vector<Difference>& differences,
                                           std::size_t from, std::uint64_t rows) {
         std::size_t mismatches = 0;
         std::size_t tolerated = 0;
-        for (std::size_t i = from; i < differences.size(); ++i) (differences[i].tolerated ? tolerated : mismatches)++;
+        for (std::size_t i = from; i < differences.size(); ++i)
+            (differences[i].tolerated ? tolerated : mismatches)++;
         std::string result = mismatches ? "differs" : tolerated ? "within tolerance" : "ok";
-        return {{"check", check.name},          {"table", check.table},   {"result", result},
-                {"differences", mismatches},    {"tolerated", tolerated}, {"rows", rows},
+        return {{"check", check.name},
+                {"table", check.table},
+                {"result", result},
+                {"differences", mismatches},
+                {"tolerated", tolerated},
+                {"rows", rows},
                 {"tolerance", check.tolerance.str()}};
     }
 
-    static void finish(kinds::StepContext& context, std::size_t check_count, const std::vector<Difference>& differences,
+    static void finish(kinds::StepContext& context, std::size_t check_count,
+                       const std::vector<Difference>& differences,
                        const nlohmann::ordered_json& summaries, const Totals& totals) {
         std::size_t mismatches = 0;
         for (const Difference& d : differences) mismatches += d.tolerated ? 0 : 1;
@@ -675,14 +755,20 @@ private:
         context.outputs["differences"] = std::to_string(mismatches);
         context.details["checks"] = summaries;
         nlohmann::ordered_json listed = nlohmann::ordered_json::array();
-        for (std::size_t i = 0; i < differences.size() && i < k_journal_differences; ++i) listed.push_back(difference_json(differences[i]));
+        for (std::size_t i = 0; i < differences.size() && i < k_journal_differences; ++i)
+            listed.push_back(difference_json(differences[i]));
         context.details["differences"] = listed;
         if (differences.size() > k_journal_differences)
             context.details["differences_left_out"] = differences.size() - k_journal_differences;
-        std::string verdict = std::to_string(check_count) + (check_count == 1 ? " check, " : " checks, ") +
-                              std::to_string(totals.rows) + " source rows compared: " +
-                              (mismatches == 0 ? "no difference" : std::to_string(mismatches) + (mismatches == 1 ? " difference" : " differences")) +
-                              (differences.size() > mismatches ? " (" + std::to_string(differences.size() - mismatches) + " within tolerance)" : "");
+        std::string verdict =
+            std::to_string(check_count) + (check_count == 1 ? " check, " : " checks, ") +
+            std::to_string(totals.rows) + " source rows compared: " +
+            (mismatches == 0 ? "no difference"
+                             : std::to_string(mismatches) +
+                                   (mismatches == 1 ? " difference" : " differences")) +
+            (differences.size() > mismatches
+                 ? " (" + std::to_string(differences.size() - mismatches) + " within tolerance)"
+                 : "");
         context.events.say(context.step.id + ": " + verdict);
         std::string table = differences.empty() ? "" : difference_table(differences);
         say_table(context, differences);
@@ -695,8 +781,8 @@ private:
             const Difference* first = nullptr;
             for (const Difference& d : differences)
                 if (!d.tolerated && !first) first = &d;
-            throw StepError(verdict + "; first: " + first->check + ", " + first->where + ": source " + first->source +
-                                ", target " + first->target,
+            throw StepError(verdict + "; first: " + first->check + ", " + first->where +
+                                ": source " + first->source + ", target " + first->target,
                             false);
         }
     }
@@ -704,23 +790,32 @@ private:
     // The first differences on the terminal, a line each; the rest are in step.end and the report.
     static void say_table(kinds::StepContext& context, const std::vector<Difference>& differences) {
         if (differences.empty()) return;
-        std::vector<Difference> shown(differences.begin(),
-                                      differences.begin() + static_cast<std::ptrdiff_t>(std::min(differences.size(), k_terminal_differences)));
+        std::vector<Difference> shown(
+            differences.begin(),
+            differences.begin() +
+                static_cast<std::ptrdiff_t>(std::min(differences.size(), k_terminal_differences)));
         std::string table = difference_table(shown);
         std::size_t start = 0;
-        for (std::size_t end = table.find('\n'); end != std::string::npos; start = end + 1, end = table.find('\n', start))
+        for (std::size_t end = table.find('\n'); end != std::string::npos;
+             start = end + 1, end = table.find('\n', start))
             context.events.say(table.substr(start, end - start));
         if (differences.size() > shown.size())
             context.events.say("... and " + std::to_string(differences.size() - shown.size()) +
-                               " more differences (all in step.end" + (context.params.has("report") ? " and the report)" : ")"));
+                               " more differences (all in step.end" +
+                               (context.params.has("report") ? " and the report)" : ")"));
     }
 
     // The report: JSON when the name ends in .json, else the text table; written complete or
     // not at all.
-    static void write_report(const std::string& path, const std::string& verdict, const std::string& table,
-                             const nlohmann::ordered_json& summaries, const nlohmann::ordered_json& differences) {
+    static void write_report(const std::string& path, const std::string& verdict,
+                             const std::string& table, const nlohmann::ordered_json& summaries,
+                             const nlohmann::ordered_json& differences) {
         bool json = path.size() > 5 && path.substr(path.size() - 5) == ".json";
-        std::string text = json ? nlohmann::ordered_json{{"result", verdict}, {"checks", summaries}, {"differences", differences}}.dump(2) + "\n"
+        std::string text = json ? nlohmann::ordered_json{{"result", verdict},
+                                                         {"checks", summaries},
+                                                         {"differences", differences}}
+                                          .dump(2) +
+                                      "\n"
                                 : verdict + "\n" + table;
         try {
             PartialFile file(path);
@@ -734,33 +829,42 @@ private:
 
 void check_reconcile(const runbook::Node& with, runbook::Diagnostics& diagnostics) {
     const runbook::Node* checks = with.find("checks");
-    if (!checks && !with.find("tables")) diagnostics.error(with.mark, "a reconcile step needs 'checks' or 'tables'");
+    if (!checks && !with.find("tables"))
+        diagnostics.error(with.mark, "a reconcile step needs 'checks' or 'tables'");
     if (!checks) return;
-    if (!checks->is_sequence()) return diagnostics.error(checks->mark, "'checks' must be a list of mappings");
+    if (!checks->is_sequence())
+        return diagnostics.error(checks->mark, "'checks' must be a list of mappings");
     const std::vector<std::string> what = {"count", "group_by", "sum", "checksum"};
     for (std::size_t i = 0; i < checks->items.size(); ++i) {
         const runbook::Node& item = checks->items[i];
         std::string label = "check " + std::to_string(i + 1);
         if (!item.is_mapping()) {
-            diagnostics.error(item.mark, label + " must be a mapping with 'table' and one of: " + join(what, ", "));
+            diagnostics.error(item.mark, label + " must be a mapping with 'table' and one of: " +
+                                             join(what, ", "));
             continue;
         }
         for (const auto& [key, value] : item.entries)
-            if (std::find(reconcile_check_fields().begin(), reconcile_check_fields().end(), key.value) == reconcile_check_fields().end())
-                diagnostics.error(key.mark, label + ": unknown field '" + key.value + "'" +
-                                                did_you_mean(key.value, reconcile_check_fields()) +
-                                                " (fields: " + join(reconcile_check_fields(), ", ") + ")");
+            if (std::find(reconcile_check_fields().begin(), reconcile_check_fields().end(),
+                          key.value) == reconcile_check_fields().end())
+                diagnostics.error(key.mark,
+                                  label + ": unknown field '" + key.value + "'" +
+                                      did_you_mean(key.value, reconcile_check_fields()) +
+                                      " (fields: " + join(reconcile_check_fields(), ", ") + ")");
         if (!item.find("table")) diagnostics.error(item.mark, label + " needs 'table'");
         std::vector<const runbook::Node*> found;
         for (const std::string& name : what)
             if (const runbook::Node* node = item.find(name)) found.push_back(node);
-        if (found.empty()) diagnostics.error(item.mark, label + " needs one of: " + join(what, ", "));
+        if (found.empty())
+            diagnostics.error(item.mark, label + " needs one of: " + join(what, ", "));
         for (std::size_t j = 1; j < found.size(); ++j)
             diagnostics.error(found[j]->mark, label + " takes only one of: " + join(what, ", "));
         const runbook::Node* tolerance = item.find("tolerance");
-        if (tolerance && tolerance->is_scalar() && tolerance->value.find("${") == std::string::npos) {
+        if (tolerance && tolerance->is_scalar() &&
+            tolerance->value.find("${") == std::string::npos) {
             if (item.find("checksum"))
-                diagnostics.error(tolerance->mark, label + ": 'tolerance' does not apply to a checksum (a hash matches or not)");
+                diagnostics.error(
+                    tolerance->mark,
+                    label + ": 'tolerance' does not apply to a checksum (a hash matches or not)");
             try {
                 Tolerance::parse(tolerance->value);
             } catch (const std::invalid_argument& e) {
@@ -769,11 +873,13 @@ void check_reconcile(const runbook::Node& with, runbook::Diagnostics& diagnostic
         }
         for (const std::string field : {"chunk", "drill"}) {
             const runbook::Node* node = item.find(field);
-            if (!node || !node->is_scalar() || node->value.find("${") != std::string::npos) continue;
+            if (!node || !node->is_scalar() || node->value.find("${") != std::string::npos)
+                continue;
             bool number = !node->value.empty() && node->value.size() <= 12 &&
                           node->value.find_first_not_of("0123456789") == std::string::npos;
             if (!number || (field == "chunk" && std::stoll(node->value) < 1))
-                diagnostics.error(node->mark, label + ": '" + field + "' must be a whole number" + (field == "chunk" ? " of 1 or more" : ""));
+                diagnostics.error(node->mark, label + ": '" + field + "' must be a whole number" +
+                                                  (field == "chunk" ? " of 1 or more" : ""));
         }
     }
 }
@@ -785,16 +891,24 @@ kinds::KindSpec reconcile_kind() {
         .schema =
             {
                 .name = "reconcile",
-                .summary = "compare source and target: row counts, counts per group, sums, chunk checksums over key ranges",
-                .params = {{"source", runbook::ParamType::connection, true, "", "the reference database: a name under 'connections:'"},
-                     {"target", runbook::ParamType::connection, true, "", "the database checked against it"},
+                .summary = "compare source and target: row counts, counts per group, sums, chunk "
+                           "checksums over key ranges",
+                .params =
+                    {{"source", runbook::ParamType::connection, true, "",
+                      "the reference database: a name under 'connections:'"},
+                     {"target", runbook::ParamType::connection, true, "",
+                      "the database checked against it"},
                      {"checks", runbook::ParamType::any, false, "",
-                      "a list of {table, count: true | group_by: COLUMNS | sum: COLUMNS | checksum: true, chunk, key, columns, "
+                      "a list of {table, count: true | group_by: COLUMNS | sum: COLUMNS | "
+                      "checksum: true, chunk, key, columns, "
                       "drill; where, tolerance, target_table, name}"},
-                     {"tables", runbook::ParamType::string_list, false, "", "tables whose row counts are compared (a count check each)"},
+                     {"tables", runbook::ParamType::string_list, false, "",
+                      "tables whose row counts are compared (a count check each)"},
                      {"fail_on_mismatch", runbook::ParamType::boolean, false, "true",
-                      "fail the step on a difference outside tolerance; false: report it and succeed"},
-                     {"report", runbook::ParamType::string, false, "", "also write the differences to this file (JSON when it ends in .json)"}},
+                      "fail the step on a difference outside tolerance; false: report it and "
+                      "succeed"},
+                     {"report", runbook::ParamType::string, false, "",
+                      "also write the differences to this file (JSON when it ends in .json)"}},
                 .outputs = {"differences"},
                 .check = check_reconcile,
             },

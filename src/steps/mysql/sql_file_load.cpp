@@ -73,7 +73,7 @@ public:
             } catch (const io::db::DbError& e) {
                 if (again && m_options.recover && m_options.recover(m_session, e)) continue;
                 throw io::db::DbError(m_name + ": " + position_of(statement) + ": " + e.what(),
-                                         e.code(), e.retryable());
+                                      e.code(), e.retryable());
             }
         }
         m_tally.statements.fetch_add(1, std::memory_order_relaxed);
@@ -114,8 +114,8 @@ void stream_sql_file(const std::string& path, const std::string& name,
     Sha256 digest;
     if (!expected.sha256.empty()) reader.hash_into(&digest);
     std::unique_ptr<files::Decoder> decoder = compression == files::Compression::none
-                                           ? std::make_unique<PlainDecoder>(reader)
-                                           : files::make_decoder(compression, reader);
+                                                  ? std::make_unique<PlainDecoder>(reader)
+                                                  : files::make_decoder(compression, reader);
     sql::SqlSplitter splitter;
     std::uint64_t raw = 0;
     tally.file_bytes.store(0);

@@ -31,8 +31,8 @@ std::string count_of(std::size_t count) {
 
 // "statement 2 of 3 (UPDATE accounts SET ...)"
 std::string label(const std::vector<SqlStatementText>& statements, std::size_t index) {
-    return "statement " + std::to_string(index + 1) + " of " + std::to_string(statements.size()) + " (" +
-           statement_summary(statements[index].text) + ")";
+    return "statement " + std::to_string(index + 1) + " of " + std::to_string(statements.size()) +
+           " (" + statement_summary(statements[index].text) + ")";
 }
 
 // Where a run without a transaction stopped: statements done, rows changed by them.
@@ -64,7 +64,8 @@ public:
         std::vector<SqlStatementText> statements = statements_of(context.params);
         bool transaction = context.params.boolean("transaction");
         Progress progress = transaction ? Progress{} : resume_point(context, statements.size());
-        std::unique_ptr<io::db::Session> session = connect(context, context.params.string("connection"));
+        std::unique_ptr<io::db::Session> session =
+            connect(context, context.params.string("connection"));
         if (transaction) session->execute("START TRANSACTION");
         try {
             for (std::size_t i = progress.done; i < statements.size(); ++i) {
@@ -88,23 +89,30 @@ private:
     static Progress resume_point(kinds::StepContext& context, std::size_t count) {
         if (!context.last_checkpoint || !context.last_checkpoint->is_object()) return {};
         const auto& state = *context.last_checkpoint;
-        Progress progress{state.value("statements_done", std::size_t{0}), state.value("rows", std::uint64_t{0})};
+        Progress progress{state.value("statements_done", std::size_t{0}),
+                          state.value("rows", std::uint64_t{0})};
         if (progress.done == 0 || progress.done >= count) return {};
         context.events.say(context.step.id + ": statements 1 to " + std::to_string(progress.done) +
-                           " ran before; going on with statement " + std::to_string(progress.done + 1));
+                           " ran before; going on with statement " +
+                           std::to_string(progress.done + 1));
         return progress;
     }
 
-    static void report(kinds::StepContext& context, const Progress& progress, std::size_t count, bool transaction) {
+    static void report(kinds::StepContext& context, const Progress& progress, std::size_t count,
+                       bool transaction) {
         if (progress.done == count) return;
         nlohmann::ordered_json metrics{{"rows", progress.rows}, {"statements", progress.done}};
-        context.events.progress(std::to_string(progress.done) + " of " + count_of(count) + " done", metrics);
-        if (!transaction) context.events.checkpoint({{"statements_done", progress.done}, {"rows", progress.rows}});
+        context.events.progress(std::to_string(progress.done) + " of " + count_of(count) + " done",
+                                metrics);
+        if (!transaction)
+            context.events.checkpoint(
+                {{"statements_done", progress.done}, {"rows", progress.rows}});
     }
 
     // Rows changed by one statement (0 for one that returns rows).
     static std::uint64_t run_statement(kinds::StepContext& context, io::db::Session& session,
-                                       const std::vector<SqlStatementText>& statements, std::size_t index) {
+                                       const std::vector<SqlStatementText>& statements,
+                                       std::size_t index) {
         bool last = index + 1 == statements.size();
         try {
             std::unique_ptr<io::db::Result> result = session.query(statements[index].text);
@@ -129,11 +137,14 @@ private:
                 std::vector<std::string> names;
                 for (const io::db::Column& c : result.columns()) names.push_back(c.name);
                 throw StepError("output '" + name + "': the result has no column '" + column + "'" +
-                                    did_you_mean(column, names) + " (columns: " + join(names, ", ") + ")",
+                                    did_you_mean(column, names) +
+                                    " (columns: " + join(names, ", ") + ")",
                                 false);
             }
-            if (!found) throw StepError("output '" + name + "': the statement returned no row", false);
-            context.outputs[name] = std::string(row.view(static_cast<std::size_t>(index)).substr(0, k_output_limit));
+            if (!found)
+                throw StepError("output '" + name + "': the statement returned no row", false);
+            context.outputs[name] =
+                std::string(row.view(static_cast<std::size_t>(index)).substr(0, k_output_limit));
         }
     }
 
@@ -143,7 +154,8 @@ private:
         } catch (const StepError&) {
             // The connection is gone: the server discards the open transaction by itself.
         }
-        return StepError(std::string(error.what()) + "; the transaction was rolled back", error.retryable());
+        return StepError(std::string(error.what()) + "; the transaction was rolled back",
+                         error.retryable());
     }
 
     static void commit(io::db::Session& session) {
@@ -178,12 +190,15 @@ void check_sql(const runbook::Node& with, runbook::Diagnostics& diagnostics) {
             }
         }
         if (literal && count == 0)
-            diagnostics.error(statements->mark, "'statements' holds no statement (only whitespace and comments)");
+            diagnostics.error(statements->mark,
+                              "'statements' holds no statement (only whitespace and comments)");
     }
     if (const runbook::Node* outputs = with.find("outputs"))
         for (const auto& [key, value] : outputs->entries)
             if (key.value == "rows")
-                diagnostics.error(key.mark, "the output 'rows' is the step's own (rows changed); name this one otherwise");
+                diagnostics.error(
+                    key.mark,
+                    "the output 'rows' is the step's own (rows changed); name this one otherwise");
 }
 
 }  // namespace
@@ -193,8 +208,11 @@ kinds::KindSpec sql_kind() {
         .schema =
             {
                 .name = "sql",
-                .summary = "statements on a database connection; a value from the last statement's result as an output",
-                .params = {{"connection", runbook::ParamType::connection, true, "", "a name under 'connections:'"},
+                .summary = "statements on a database connection; a value from the last statement's "
+                           "result as an output",
+                .params =
+                    {{"connection", runbook::ParamType::connection, true, "",
+                      "a name under 'connections:'"},
                      {"statements", runbook::ParamType::string_list, true, "",
                       "SQL statements: a list, or a text of statements each ended by ';'"},
                      {"transaction", runbook::ParamType::boolean, false, "false",

@@ -7,7 +7,9 @@
 namespace migrate::steps::sql {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
 
 std::string_view trim_right(std::string_view text) {
     while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
@@ -24,15 +26,26 @@ void SqlSplitter::feed(std::string_view chunk, const Sink& sink) {
 
 std::string SqlSplitter::finish(const Sink& sink) {
     scan(true, sink);
-    std::string opened = " opened on line " + std::to_string(m_open_line) + " of the text is never closed";
+    std::string opened =
+        " opened on line " + std::to_string(m_open_line) + " of the text is never closed";
     std::string problem;
     switch (m_state) {
-        case State::single_quote: problem = "a ' quote" + opened; break;
-        case State::double_quote: problem = "a \" quote" + opened; break;
-        case State::backtick: problem = "a ` quote" + opened; break;
-        case State::block_comment: problem = "a /* comment" + opened; break;
+        case State::single_quote:
+            problem = "a ' quote" + opened;
+            break;
+        case State::double_quote:
+            problem = "a \" quote" + opened;
+            break;
+        case State::backtick:
+            problem = "a ` quote" + opened;
+            break;
+        case State::block_comment:
+            problem = "a /* comment" + opened;
+            break;
         case State::code:
-        case State::line_comment: emit(m_buffer.size(), sink); break;
+        case State::line_comment:
+            emit(m_buffer.size(), sink);
+            break;
     }
     *this = SqlSplitter();
     return problem;
@@ -48,7 +61,8 @@ void SqlSplitter::scan(bool at_end, const Sink& sink) {
                     // Inside a statement's code (hex literals, numbers, names): nothing here
                     // changes the state.
                     ++m_pos;
-                    while (m_pos < size && !m_special[static_cast<unsigned char>(m_buffer[m_pos])]) ++m_pos;
+                    while (m_pos < size && !m_special[static_cast<unsigned char>(m_buffer[m_pos])])
+                        ++m_pos;
                     continue;
                 }
                 if (c == m_delimiter[0]) {
@@ -83,7 +97,9 @@ void SqlSplitter::scan(bool at_end, const Sink& sink) {
                 mark_code();
                 if (c == '\'' || c == '"' || c == '`') {
                     m_open_line = m_line;
-                    m_state = c == '\'' ? State::single_quote : c == '"' ? State::double_quote : State::backtick;
+                    m_state = c == '\''  ? State::single_quote
+                              : c == '"' ? State::double_quote
+                                         : State::backtick;
                 }
                 ++m_pos;
                 continue;
@@ -91,7 +107,9 @@ void SqlSplitter::scan(bool at_end, const Sink& sink) {
             case State::single_quote:
             case State::double_quote:
             case State::backtick: {
-                const char close = m_state == State::single_quote ? '\'' : m_state == State::double_quote ? '"' : '`';
+                const char close = m_state == State::single_quote   ? '\''
+                                   : m_state == State::double_quote ? '"'
+                                                                    : '`';
                 if (m_escaped) {
                     m_escaped = false;
                 } else if (c == close) {
@@ -178,14 +196,16 @@ int SqlSplitter::delimiter_command(bool at_end) {
     std::size_t end = m_buffer.find('\n', m_pos);
     if (end == std::string::npos && !at_end) return -1;  // the command is the whole line
     if (end == std::string::npos) end = m_buffer.size();
-    std::string_view rest = std::string_view(m_buffer).substr(m_pos + k_word.size(), end - m_pos - k_word.size());
+    std::string_view rest =
+        std::string_view(m_buffer).substr(m_pos + k_word.size(), end - m_pos - k_word.size());
     std::size_t start = 0;
     while (start < rest.size() && is_space(rest[start])) ++start;
     std::size_t stop = start;
     while (stop < rest.size() && !is_space(rest[stop])) ++stop;
     if (stop == start)
-        throw std::invalid_argument("line " + std::to_string(m_line) +
-                                    ": DELIMITER needs the new delimiter after it (as in DELIMITER ;;)");
+        throw std::invalid_argument(
+            "line " + std::to_string(m_line) +
+            ": DELIMITER needs the new delimiter after it (as in DELIMITER ;;)");
     set_delimiter(std::string(rest.substr(start, stop - start)));
     m_pos = end < m_buffer.size() ? end + 1 : end;
     if (end < m_buffer.size()) ++m_line;

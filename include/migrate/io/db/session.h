@@ -80,7 +80,8 @@ public:
     bool is_null(std::size_t column) const { return m_values[column] == nullptr; }
     // The value's bytes ("" for NULL).
     std::string_view view(std::size_t column) const {
-        return m_values[column] == nullptr ? std::string_view() : std::string_view(m_values[column], m_lengths[column]);
+        return m_values[column] == nullptr ? std::string_view()
+                                           : std::string_view(m_values[column], m_lengths[column]);
     }
     // A copy, nullopt for NULL.
     std::optional<std::string> value(std::size_t column) const {

@@ -8,8 +8,9 @@
 namespace migrate::steps::files {
 
 struct PartList {
-    std::vector<std::string> parts;    // in reading order
-    std::vector<std::string> ignored;  // matches without a numeric suffix (a .sha256 beside the parts)
+    std::vector<std::string> parts;  // in reading order
+    std::vector<std::string>
+        ignored;  // matches without a numeric suffix (a .sha256 beside the parts)
 };
 
 // Does the path's file name hold a glob character (* ? [)?

@@ -11,7 +11,7 @@ namespace migrate::steps::files {
 enum class EntryType { file, directory, symlink, hardlink, device, other };
 
 struct ArchiveEntryName {
-    std::string path;    // as stored in the archive
+    std::string path;  // as stored in the archive
     EntryType type = EntryType::file;
     std::string target;  // symlinks: the link's text; hard links: the linked entry's path
 };

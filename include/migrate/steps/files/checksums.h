@@ -14,7 +14,7 @@ struct ChecksumEntry {
     std::string name;  // as written in the list: relative to the list's directory or URL
     std::string hex;   // lowercase
     DigestAlgorithm algorithm = DigestAlgorithm::sha256;
-    int line = 0;      // 1-based line in the list, 0 when inline
+    int line = 0;  // 1-based line in the list, 0 when inline
 };
 
 // Parses a checksum list. `source` names it in errors ("parts.sha256:3: ..."). Blank lines and
@@ -24,6 +24,7 @@ std::vector<ChecksumEntry> parse_checksum_list(const std::string& text, const st
 
 // One inline hash given in a runbook: checks it is hex of a known length; `where` names it in
 // the error.
-ChecksumEntry inline_checksum(const std::string& name, const std::string& hex, const std::string& where);
+ChecksumEntry inline_checksum(const std::string& name, const std::string& hex,
+                              const std::string& where);
 
 }  // namespace migrate::steps::files

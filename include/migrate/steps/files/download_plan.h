@@ -43,7 +43,8 @@ struct DownloadFile {
 
 // Splits [0, size) into at most `connections` segments of at least `min_segment` bytes,
 // boundaries aligned to 64 KiB. An unknown size or no Range support gives one open segment.
-std::vector<Segment> plan_segments(std::uint64_t size, bool ranges, int connections, std::uint64_t min_segment);
+std::vector<Segment> plan_segments(std::uint64_t size, bool ranges, int connections,
+                                   std::uint64_t min_segment);
 
 // Splits the part of `segment` not yet fetched in two when both halves would be at least
 // `min_segment`: `segment` keeps the first half, the second is returned (a connection that

@@ -20,8 +20,8 @@ using Row = std::vector<Value>;
 
 // One entry of `tables`, as the runbook gives it.
 struct TableRequest {
-    std::string name;       // "orders" or "db.orders"
-    std::string watermark;  // the column
+    std::string name;                  // "orders" or "db.orders"
+    std::string watermark;             // the column
     std::vector<std::string> key;      // empty: the primary key
     std::vector<std::string> columns;  // empty: every stored column
     std::string where;                 // extra condition on the source, raw SQL
@@ -44,9 +44,10 @@ Literal literal_of(const std::string& data_type);
 
 // A table resolved against the source's and target's catalogues.
 struct TablePlan {
-    std::string name;  // as the runbook gives it
+    std::string name;           // as the runbook gives it
     std::string schema;         // on the source
-    std::string target_schema;  // on the target: the same when the runbook names it, else the target connection's
+    std::string target_schema;  // on the target: the same when the runbook names it, else the
+                                // target connection's
     std::string table;
     std::vector<std::string> columns;  // copied, in this order; includes the key and the watermark
     std::vector<Literal> literals;     // per column
@@ -71,12 +72,13 @@ std::string qualified_name(const TablePlan& plan);  // on the source
 std::string target_name(const TablePlan& plan);
 
 // Appends a value as a literal of its column's kind.
-void append_literal(std::string& out, const Value& value, Literal literal, io::db::Session& escaper);
+void append_literal(std::string& out, const Value& value, Literal literal,
+                    io::db::Session& escaper);
 
 // The rows after `cursor` (or from `since` when not started) up to `until` (inclusive; no
 // bound when nullopt), ordered by watermark and key, at most `limit`.
-std::string batch_query(const TablePlan& plan, const Cursor& cursor, const Value& until, std::size_t limit,
-                        io::db::Session& escaper);
+std::string batch_query(const TablePlan& plan, const Cursor& cursor, const Value& until,
+                        std::size_t limit, io::db::Session& escaper);
 
 // The highest watermark the rows to copy have now (the step's upper bound) and their count.
 std::string bound_query(const TablePlan& plan, io::db::Session& escaper, bool count);
@@ -84,8 +86,8 @@ std::string bound_query(const TablePlan& plan, io::db::Session& escaper, bool co
 // A multi-row INSERT of rows [first, last); with `upsert`, ON DUPLICATE KEY UPDATE of every
 // copied column, else the target's rows are kept. Either way a row that meets a target row
 // with another key on a unique index fails (error 1048 on a key column) rather than merging.
-std::string upsert_statement(const TablePlan& plan, const std::vector<Row>& rows, std::size_t first, std::size_t last,
-                             bool upsert, io::db::Session& escaper);
+std::string upsert_statement(const TablePlan& plan, const std::vector<Row>& rows, std::size_t first,
+                             std::size_t last, bool upsert, io::db::Session& escaper);
 
 // The cursor after `row`.
 Cursor cursor_after(const TablePlan& plan, const Row& row);
@@ -93,7 +95,7 @@ Cursor cursor_after(const TablePlan& plan, const Row& row);
 // Where a table's copy stands, and the step's: what a checkpoint holds.
 struct TableState {
     bool bounded = false;  // `until` is fixed
-    Value until;           // the highest watermark at the start: rows changed later are the next delta's
+    Value until;  // the highest watermark at the start: rows changed later are the next delta's
     Cursor cursor;
     bool done = false;
     std::uint64_t rows = 0;
@@ -112,7 +114,8 @@ struct CopyState {
 // The checkpoint of `state`, and back. An entry is found by table name and `since`: a table
 // whose `since` changed starts again. Throws StepError on a checkpoint that does not fit.
 nlohmann::ordered_json state_json(const std::vector<TablePlan>& plans, const CopyState& state);
-const nlohmann::ordered_json* checkpoint_entry(const nlohmann::ordered_json& checkpoint, const TablePlan& plan);
+const nlohmann::ordered_json* checkpoint_entry(const nlohmann::ordered_json& checkpoint,
+                                               const TablePlan& plan);
 TableState table_state_of(const nlohmann::ordered_json& entry, const TablePlan& plan);
 
 // Values in JSON: a string when it is valid UTF-8 and not binary, else {"hex": "..."}.

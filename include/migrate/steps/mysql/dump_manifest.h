@@ -87,7 +87,8 @@ std::string write_manifest(const std::string& directory, const DumpManifest& man
 // the file when it is unreadable or not a manifest this build reads.
 std::optional<DumpManifest> read_manifest(const std::string& directory);
 // Writes SHA256SUMS: every file of the manifest and the manifest itself (of this hash).
-void write_checksums(const std::string& directory, const DumpManifest& manifest, const std::string& manifest_sha256);
+void write_checksums(const std::string& directory, const DumpManifest& manifest,
+                     const std::string& manifest_sha256);
 // Writes the completion marker for a manifest of this hash.
 void write_marker(const std::string& directory, const std::string& manifest_sha256);
 // Does the directory's marker hold the hash of its manifest as it is on disk?

@@ -51,7 +51,8 @@ const std::vector<std::string>& reconcile_check_fields();
 
 // The checks of `checks` (a list of mappings) and of `tables` (a row count each). Throws
 // std::invalid_argument naming the check ("check 2 (table 'x')": ...).
-std::vector<ReconcileCheck> reconcile_checks(const nlohmann::ordered_json& checks, const std::vector<std::string>& tables);
+std::vector<ReconcileCheck> reconcile_checks(const nlohmann::ordered_json& checks,
+                                             const std::vector<std::string>& tables);
 
 // One key's values in key order, as the server printed them.
 using KeyValues = std::vector<std::string>;
@@ -79,35 +80,38 @@ std::string key_name(const std::vector<std::string>& key, const KeyValues& value
 // The SQL condition selecting `range` ("1" for all rows). `column` quotes a key column and
 // `literal` writes the i-th key column's value as SQL. A composite key's bound expands to
 // `(a > 1 OR (a = 1 AND b > 5))`, led by `a >= 1` so the range optimizer uses the index.
-std::string key_range_condition(const std::vector<std::string>& key, const KeyRange& range,
-                                const std::function<std::string(const std::string&)>& column,
-                                const std::function<std::string(std::size_t, const std::string&)>& literal);
+std::string key_range_condition(
+    const std::vector<std::string>& key, const KeyRange& range,
+    const std::function<std::string(const std::string&)>& column,
+    const std::function<std::string(std::size_t, const std::string&)>& literal);
 
 // One difference found.
 struct Difference {
     std::string check;
     std::string table;
-    std::string where;       // the group ("status=open"), the column summed, the key range, "rows"
-    std::string source;      // the source's value ("1200", "10000 rows")
+    std::string where;   // the group ("status=open"), the column summed, the key range, "rows"
+    std::string source;  // the source's value ("1200", "10000 rows")
     std::string target;
-    std::string difference;  // target minus source ("-1"), or what differs ("contents")
-    bool tolerated = false;  // within the check's tolerance: reported, not a mismatch
+    std::string difference;         // target minus source ("-1"), or what differs ("contents")
+    bool tolerated = false;         // within the check's tolerance: reported, not a mismatch
     std::vector<std::string> keys;  // checksum: keys found to differ ("id 15000: differs")
 };
 
 // Appends a difference when `source` and `target` (numbers as the server printed them; NULL
 // reads as 0) differ; marks it tolerated when within the check's tolerance. Returns true
 // when they differ at all.
-bool compare_numbers(const ReconcileCheck& check, const std::string& where, const std::optional<std::string>& source,
+bool compare_numbers(const ReconcileCheck& check, const std::string& where,
+                     const std::optional<std::string>& source,
                      const std::optional<std::string>& target, std::vector<Difference>& out);
 
 // Group values (NULL as nullopt) -> row count.
 using GroupCounts = std::map<std::vector<std::optional<std::string>>, std::string>;
 // Compares every group found on either side; a group absent on one side counts 0 there.
-void compare_groups(const ReconcileCheck& check, const GroupCounts& source, const GroupCounts& target,
-                    std::vector<Difference>& out);
+void compare_groups(const ReconcileCheck& check, const GroupCounts& source,
+                    const GroupCounts& target, std::vector<Difference>& out);
 // "status=open", "status=NULL", "status=open, year=2024"
-std::string group_name(const std::vector<std::string>& columns, const std::vector<std::optional<std::string>>& values);
+std::string group_name(const std::vector<std::string>& columns,
+                       const std::vector<std::optional<std::string>>& values);
 
 // The differences as the text table printed on the terminal and written to a report file:
 // a header, one line per difference, the keys named under it.

@@ -55,12 +55,12 @@ private:
     void compact();
 
     std::string m_buffer;
-    std::size_t m_pos = 0;               // next character to scan
+    std::size_t m_pos = 0;                    // next character to scan
     std::size_t m_first = std::string::npos;  // first code character of the current statement
     State m_state = State::code;
-    bool m_escaped = false;       // a backslash inside a quote: the next character is literal
-    bool m_executable = false;    // the open block comment is code (/*! ... */)
-    std::size_t m_line = 1;       // the line at m_pos
+    bool m_escaped = false;     // a backslash inside a quote: the next character is literal
+    bool m_executable = false;  // the open block comment is code (/*! ... */)
+    std::size_t m_line = 1;     // the line at m_pos
     std::size_t m_first_line = 0;
     std::size_t m_open_line = 0;  // where the open quote or comment began
     std::size_t m_count = 0;

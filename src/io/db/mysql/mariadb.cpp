@@ -29,7 +29,8 @@ bool error_is_transient(unsigned code) {
         case 2013:  // lost connection during a query
         case 2055:  // lost connection, with the system error
             return true;
-        default: return false;
+        default:
+            return false;
     }
 }
 
@@ -44,7 +45,8 @@ ColumnType column_type_of(unsigned protocol_type, bool numeric) {
         case MYSQL_TYPE_MEDIUM_BLOB:
         case MYSQL_TYPE_LONG_BLOB:
         case MYSQL_TYPE_BLOB:
-        case MYSQL_TYPE_GEOMETRY: return ColumnType::string;
+        case MYSQL_TYPE_GEOMETRY:
+            return ColumnType::string;
         case MYSQL_TYPE_DATE:
         case MYSQL_TYPE_NEWDATE:
         case MYSQL_TYPE_TIME:
@@ -53,8 +55,10 @@ ColumnType column_type_of(unsigned protocol_type, bool numeric) {
         case MYSQL_TYPE_DATETIME2:
         case MYSQL_TYPE_TIMESTAMP:
         case MYSQL_TYPE_TIMESTAMP2:
-        case MYSQL_TYPE_YEAR: return ColumnType::temporal;
-        default: return ColumnType::other;
+        case MYSQL_TYPE_YEAR:
+            return ColumnType::temporal;
+        default:
+            return ColumnType::other;
     }
 }
 
@@ -86,20 +90,24 @@ void set_options(MYSQL* mysql, const ConnectionSpec& spec, unsigned connect_time
         my_bool verify = spec.tls.verify ? 1 : 0;
         mysql_options(mysql, MYSQL_OPT_SSL_ENFORCE, &enforce);
         mysql_options(mysql, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
-        if (!spec.tls.ca_file.empty()) mysql_options(mysql, MYSQL_OPT_SSL_CA, spec.tls.ca_file.c_str());
+        if (!spec.tls.ca_file.empty())
+            mysql_options(mysql, MYSQL_OPT_SSL_CA, spec.tls.ca_file.c_str());
     }
 }
 
 bool open_connection(MYSQL* mysql, const ConnectionSpec& spec) {
     const char* host = spec.socket.empty() ? spec.host.c_str() : "localhost";
-    return mysql_real_connect(mysql, host, spec.user.empty() ? nullptr : spec.user.c_str(), spec.password.c_str(),
+    return mysql_real_connect(mysql, host, spec.user.empty() ? nullptr : spec.user.c_str(),
+                              spec.password.c_str(),
                               spec.database.empty() ? nullptr : spec.database.c_str(), spec.port,
-                              spec.socket.empty() ? nullptr : spec.socket.c_str(), CLIENT_MULTI_RESULTS) != nullptr;
+                              spec.socket.empty() ? nullptr : spec.socket.c_str(),
+                              CLIENT_MULTI_RESULTS) != nullptr;
 }
 
 DbError error_of(MYSQL* mysql, const ConnectionSpec& spec, const std::string& doing) {
     unsigned code = mysql_errno(mysql);
-    std::string message = spec.describe() + ": " + doing + mysql_error(mysql) + " (error " + std::to_string(code) + ")";
+    std::string message = spec.describe() + ": " + doing + mysql_error(mysql) + " (error " +
+                          std::to_string(code) + ")";
     return DbError(Redactor::global().redact(message), code, error_is_transient(code));
 }
 
@@ -183,7 +191,9 @@ private:
 class MariadbSession : public Session {
 public:
     MariadbSession(MYSQL* mysql, ConnectionSpec spec, CancelToken& cancel)
-        : m_mysql(mysql), m_spec(std::move(spec)), m_cancel(cancel),
+        : m_mysql(mysql),
+          m_spec(std::move(spec)),
+          m_cancel(cancel),
           m_canceller(std::make_unique<StatementCanceller>(m_mysql, m_spec, cancel)) {}
     ~MariadbSession() override {
         m_canceller.reset();  // its thread uses the connection: stop it first
@@ -224,7 +234,8 @@ public:
     void append_escaped(std::string& out, std::string_view text) override {
         std::size_t at = out.size();
         out.resize(at + text.size() * 2 + 1);
-        unsigned long written = mysql_real_escape_string(m_mysql, out.data() + at, text.data(), text.size());
+        unsigned long written =
+            mysql_real_escape_string(m_mysql, out.data() + at, text.data(), text.size());
         out.resize(at + written);
     }
 
@@ -234,8 +245,8 @@ public:
     MYSQL* handle() { return m_mysql; }
     DbError failure(const std::string& doing) {
         if (m_canceller->fired())
-            return DbError(m_spec.describe() + ": stopped; the statement was killed on the server", mysql_errno(m_mysql),
-                              true);
+            return DbError(m_spec.describe() + ": stopped; the statement was killed on the server",
+                           mysql_errno(m_mysql), true);
         return error_of(m_mysql, m_spec, doing);
     }
     void result_closed() { m_result_open = false; }
@@ -243,7 +254,9 @@ public:
     // Marks a blocking call, so a cancellation knows there is a statement to kill.
     class Busy {
     public:
-        explicit Busy(MariadbSession& session) : m_session(session) { m_session.m_canceller->set_busy(true); }
+        explicit Busy(MariadbSession& session) : m_session(session) {
+            m_session.m_canceller->set_busy(true);
+        }
         ~Busy() { m_session.m_canceller->set_busy(false); }
         Busy(const Busy&) = delete;
         Busy& operator=(const Busy&) = delete;
@@ -255,7 +268,8 @@ public:
 private:
     void check_usable() {
         if (m_result_open)
-            throw DbError(m_spec.describe() + ": a result is still being read; finish it first", 0, false);
+            throw DbError(m_spec.describe() + ": a result is still being read; finish it first", 0,
+                          false);
         if (m_cancel.cancelled()) throw DbError(m_spec.describe() + ": stopped", 0, true);
     }
 
@@ -276,7 +290,8 @@ MariadbResult::MariadbResult(MariadbSession& session, MYSQL_RES* result, std::ui
         const MYSQL_FIELD& field = fields[i];
         bool numeric = IS_NUM(field.type);
         bool binary = field.charsetnr == k_binary_charset && !numeric;
-        m_columns.push_back(Column{field.name, column_type_of(field.type, numeric), numeric, binary});
+        m_columns.push_back(
+            Column{field.name, column_type_of(field.type, numeric), numeric, binary});
     }
 }
 
@@ -315,7 +330,8 @@ MariadbConnector::MariadbConnector() {
     std::call_once(k_initialised, [] { mysql_library_init(0, nullptr, nullptr); });
 }
 
-std::unique_ptr<Session> MariadbConnector::connect(const ConnectionSpec& spec, CancelToken& cancel) {
+std::unique_ptr<Session> MariadbConnector::connect(const ConnectionSpec& spec,
+                                                   CancelToken& cancel) {
     Redactor::global().add_secret(spec.password);
     if (cancel.cancelled()) throw DbError(spec.describe() + ": stopped before connecting", 0, true);
     MYSQL* mysql = mysql_init(nullptr);
