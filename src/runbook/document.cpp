@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "migrate/util/error.h"
+#include "migrate/util/text.h"
 
 namespace migrate::runbook {
 
@@ -59,25 +60,12 @@ namespace {
 // Rejects what is not text before any parser sees it: NUL bytes and invalid UTF-8.
 bool check_text(const SourceFile& source, Diagnostics& diagnostics) {
     const std::string& text = source.text();
-    for (std::size_t i = 0; i < text.size();) {
-        auto c = static_cast<unsigned char>(text[i]);
-        std::size_t length = c < 0x80         ? 1
-                             : (c >> 5) == 6  ? 2
-                             : (c >> 4) == 14 ? 3
-                             : (c >> 3) == 30 ? 4
-                                              : 0;
-        bool valid = length > 0 && i + length <= text.size() && c != 0;
-        for (std::size_t k = 1; valid && k < length; ++k)
-            valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
-        if (!valid) {
-            diagnostics.error(source.mark_of_offset(i),
-                              c == 0 ? "the runbook contains a NUL byte; is this a binary file?"
-                                     : "the runbook is not valid UTF-8 text");
-            return false;
-        }
-        i += length;
-    }
-    return true;
+    std::size_t bad = std::min(invalid_utf8_at(text), text.find('\0'));
+    if (bad == std::string::npos) return true;
+    diagnostics.error(source.mark_of_offset(bad),
+                      text[bad] == '\0' ? "the runbook contains a NUL byte; is this a binary file?"
+                                        : "the runbook is not valid UTF-8 text");
+    return false;
 }
 
 // YAML forbids tabs in indentation, and yaml-cpp's message for it is obscure. Asked only

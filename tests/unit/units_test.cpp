@@ -135,3 +135,16 @@ TEST_CASE("format_count groups thousands", "[units]") {
     CHECK(format_count(1000) == "1,000");
     CHECK(format_count(1234567) == "1,234,567");
 }
+
+TEST_CASE("invalid_utf8_at names the first byte that does not begin a whole UTF-8 sequence") {
+    CHECK(invalid_utf8_at("") == std::string_view::npos);
+    CHECK(invalid_utf8_at("plain ascii") == std::string_view::npos);
+    CHECK(invalid_utf8_at("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80") == std::string_view::npos);
+    CHECK(invalid_utf8_at("ab\xff") == 2);       // not a lead byte
+    CHECK(invalid_utf8_at("ab\x80") == 2);       // a lone continuation byte
+    CHECK(invalid_utf8_at("ab\xc3") == 2);       // a sequence cut at the end
+    CHECK(invalid_utf8_at("ab\xe2\x82z") == 2);  // a sequence cut by another character
+    CHECK(invalid_utf8_at(std::string_view("a\0b", 3)) == std::string_view::npos);  // NUL is UTF-8
+    CHECK(valid_utf8("\xf0\x9f\x98\x80"));
+    CHECK_FALSE(valid_utf8("\xf0\x9f\x98"));
+}

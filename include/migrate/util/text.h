@@ -26,4 +26,11 @@ std::string tail_lines(std::string_view text, std::size_t max_lines, std::size_t
 
 std::string hex_encode(const unsigned char* data, std::size_t size);
 
+// Where `text` stops being UTF-8: the offset of the first byte that does not begin a whole
+// sequence (a lead byte and its continuation bytes), or npos when all of it is.
+std::size_t invalid_utf8_at(std::string_view text);
+inline bool valid_utf8(std::string_view text) {
+    return invalid_utf8_at(text) == std::string_view::npos;
+}
+
 }  // namespace migrate
