@@ -287,7 +287,11 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
 
     if (mode == kinds::RunMode::dry_run) {
         io::EngineConfirmations confirmations("", false, false);
-        io::Services services{processes, http, confirmations, clock, *mysql};
+        io::Services services{.processes = processes,
+                              .http = http,
+                              .confirmations = confirmations,
+                              .clock = clock,
+                              .mysql = *mysql};
         console.line("dry run of '" + book.name +
                      "': preflight checks only, nothing is changed or journaled");
         engine::Engine engine({book, steps::builtin_kinds(), services, nullptr, console,
@@ -320,7 +324,11 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
     fs::create_directories(run_options.log_dir);
     io::EngineConfirmations confirmations(
         journal_path, args.yes && mode == kinds::RunMode::rehearsal, ::isatty(0) != 0);
-    io::Services services{processes, http, confirmations, clock, *mysql};
+    io::Services services{.processes = processes,
+                          .http = http,
+                          .confirmations = confirmations,
+                          .clock = clock,
+                          .mysql = *mysql};
     writer->append(args.resume ? "run.resume" : "run.start",
                    run_start_fields(book, resolved, mode, args.resume ? &prior : nullptr), true);
     console.line(std::string(args.resume ? "resuming" : "run") + " " + run_id + " of '" +

@@ -214,17 +214,8 @@ StepResult StepExecutor::execute() {
         checkpoint = it->second;
     std::string log_path =
         setup.options.log_dir.empty() ? "" : setup.options.log_dir + "/" + m_step.id + ".log";
-    auto role = setup.book.roles.find(m_step.role);
-    kinds::StepContext context{m_step,
-                               params,
-                               m_control.stop,
-                               setup.services,
-                               events,
-                               setup.options.mode,
-                               role == setup.book.roles.end() ? "" : role->second,
-                               log_path,
-                               checkpoint,
-                               connection_lookup()};
+    kinds::StepContext context =
+        context_for(params, events, setup.options.mode, log_path, checkpoint);
     events.remember_checkpoints_in(&context.last_checkpoint);
     setup.console.line("  start  " + m_step.id + " (" + m_step.role + ", " + m_step.kind +
                        "): " + one_line(runner->describe(context)));
@@ -343,6 +334,25 @@ StepResult StepExecutor::finish(StepResult result, const kinds::StepContext* con
     return result;
 }
 
+kinds::StepContext StepExecutor::context_for(const kinds::Params& params, kinds::StepEvents& events,
+                                             kinds::RunMode mode, std::string log_path,
+                                             std::optional<Json> checkpoint) const {
+    const EngineSetup& setup = m_shared.setup;
+    auto role = setup.book.roles.find(m_step.role);
+    return kinds::StepContext{
+        .step = m_step,
+        .params = params,
+        .cancel = m_control.stop,
+        .services = setup.services,
+        .events = events,
+        .mode = mode,
+        .role_description = role == setup.book.roles.end() ? "" : role->second,
+        .log_path = std::move(log_path),
+        .last_checkpoint = std::move(checkpoint),
+        .connections = connection_lookup(),
+    };
+}
+
 StepResult StepExecutor::preflight() {
     const EngineSetup& setup = m_shared.setup;
     const kinds::KindSpec* kind = kinds::find_kind(setup.kinds, m_step.kind);
@@ -357,17 +367,8 @@ StepResult StepExecutor::preflight() {
         kinds::Params params(interpolate(m_step.with), &kind->schema.params);
         std::unique_ptr<kinds::StepRunner> runner = kind->make();
         ExecutorEvents events(m_shared, m_step);
-        auto role = setup.book.roles.find(m_step.role);
-        kinds::StepContext context{m_step,
-                                   params,
-                                   m_control.stop,
-                                   setup.services,
-                                   events,
-                                   kinds::RunMode::dry_run,
-                                   role == setup.book.roles.end() ? "" : role->second,
-                                   "",
-                                   std::nullopt,
-                                   connection_lookup()};
+        kinds::StepContext context =
+            context_for(params, events, kinds::RunMode::dry_run, "", std::nullopt);
         setup.console.line("  would  " + m_step.id + " (" + m_step.role + ", " + m_step.kind +
                            "): " + one_line(runner->describe(context)));
         runner->preflight(context);

@@ -53,6 +53,10 @@ private:
     kinds::ConnectionLookup connection_lookup() const {
         return [this](const std::string& name) { return connection(name); };
     }
+    // What the kind's runner is handed, for a run or a dry run.
+    kinds::StepContext context_for(const kinds::Params& params, kinds::StepEvents& events,
+                                   kinds::RunMode mode, std::string log_path,
+                                   std::optional<Json> checkpoint) const;
     std::string expand_text(const std::string& text, const runbook::Mark& mark) const;
     StepResult attempt_loop(kinds::StepContext& context, kinds::StepRunner& runner);
     StepResult finish(StepResult result, const kinds::StepContext* context, std::int64_t started,

@@ -229,7 +229,11 @@ public:
     FakeMysqlConnector mysql;
     ProbeWorld world{&clock};
     kinds::KindTable kinds;
-    io::Services services{processes, http, confirmations, clock, mysql};
+    io::Services services{.processes = processes,
+                          .http = http,
+                          .confirmations = confirmations,
+                          .clock = clock,
+                          .mysql = mysql};
     std::ostringstream console_text;
     engine::Console console{console_text, false};
     TempPath journal_path;
