@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the build and the tests need, builds, and runs the whole test suite. The
-# test servers (nginx, later MariaDB and sshd) are started by the suite itself, on loopback
-# ports of its own, and stopped when it ends. Run as root on Debian 12.
+# Installs what the build and the tests need, builds, runs the whole test suite, then builds,
+# installs and removes the Debian package. The test servers (nginx, later MariaDB and sshd)
+# are started by the suite itself, on loopback ports of its own, and stopped when it ends.
+# Run as root on Debian 12.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,5 +26,11 @@ fi
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j2
-cd build
-ctest --output-on-failure --timeout 600 -j2
+(cd build && ctest --output-on-failure --timeout 600 -j2)
+
+# The Debian package: cpack, dpkg -i, the installed binary and files, dpkg -r (tests/deb.sh).
+if [ "$(id -u)" = 0 ]; then
+  bash tests/deb.sh build
+else
+  echo "SKIPPED: the Debian package check (tests/deb.sh) installs with dpkg and needs root" >&2
+fi

@@ -2,8 +2,8 @@
 #include <iostream>
 #include <set>
 
+#include "../journal/scan.h"
 #include "cli.h"
-#include "migrate/journal/scan.h"
 
 namespace migrate::cli {
 

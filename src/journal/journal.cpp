@@ -1,8 +1,8 @@
 // Writing and verifying the journal.
 #include "migrate/journal/journal.h"
-#include "migrate/journal/scan.h"
 
 #include "chain.h"
+#include "scan.h"
 
 #include <fcntl.h>
 #include <sys/file.h>

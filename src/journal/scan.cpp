@@ -1,6 +1,6 @@
 // Verifying and parsing a journal line by line, fast: one reused SHA-256 context for the
 // chain, simdjson for the JSON, no per-line allocation.
-#include "migrate/journal/scan.h"
+#include "scan.h"
 
 #include "chain.h"
 

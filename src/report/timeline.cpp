@@ -4,7 +4,7 @@
 #include <map>
 #include <unordered_map>
 
-#include "migrate/journal/scan.h"
+#include "../journal/scan.h"
 #include "migrate/steps/kinds.h"
 #include "migrate/util/error.h"
 

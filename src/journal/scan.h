@@ -1,7 +1,7 @@
 // The fast path through a journal: verifies the hash chain and parses each line with
 // simdjson, handing every verified record to a visitor without building a DOM of the whole
 // file. `report` and `estimate` read million-record journals this way; parse_journal()
-// is built on it.
+// is built on it. Private (src/, not include/): simdjson stays out of the public headers.
 #pragma once
 
 #include <simdjson.h>
