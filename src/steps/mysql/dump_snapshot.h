@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "migrate/io/db/dialect.h"
 #include "migrate/io/db/session.h"
 #include "migrate/kinds/kind.h"
 #include "migrate/steps/mysql/dump_manifest.h"
@@ -34,11 +35,8 @@ struct DumpOptions {
     nlohmann::ordered_json manifest_options() const;
 };
 
-struct TableInfo {
-    std::string name;
-    std::uint64_t data_length = 0;
-    std::uint64_t estimated_rows = 0;
-};
+// A table as the catalogue lists it (name, data length, estimated rows).
+using TableInfo = io::db::CatalogueTable;
 
 struct DatabaseObjects {
     std::vector<TableInfo> tables;   // selected, in name order
