@@ -72,8 +72,10 @@ struct DumpCounters {
     std::atomic<bool> stop{false};
 };
 
-// A range of an integer primary key: from <= key < to; an open end has no bound.
-struct KeyRange {
+// A range of an integer primary key: from <= key < to; an open end has no bound. Not
+// `KeyRange`: reconcile_plan.h has one in this namespace, and two classes of one name break
+// the one-definition rule (the dump crashed destroying a reconcile KeyRange).
+struct ChunkRange {
     std::string column;
     std::optional<std::int64_t> from;
     std::optional<std::int64_t> to;
@@ -85,7 +87,7 @@ struct TableTask {
     std::string table;
     std::size_t chunk = 0;
     std::size_t chunks = 1;
-    std::optional<KeyRange> range;
+    std::optional<ChunkRange> range;
     std::uint64_t estimated_bytes = 0;
 };
 
