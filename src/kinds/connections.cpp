@@ -1,6 +1,7 @@
 // Connection settings from the runbook, and sessions on them for the kinds.
 #include "migrate/kinds/connections.h"
 
+#include "migrate/runbook/connection_rules.h"
 #include "migrate/util/error.h"
 #include "migrate/util/redactor.h"
 
@@ -20,13 +21,12 @@ public:
 
     std::string text(const std::string& key) const { return text_field(m_fields, key); }
 
-    std::optional<std::int64_t> integer(const std::string& key) const {
-        std::string value = text(key);
+    std::optional<unsigned> port() const {
+        std::string value = text("port");
         if (value.empty()) return std::nullopt;
-        if (std::string problem = runbook::check_scalar(runbook::ParamType::integer, value, {});
-            !problem.empty())
-            fail(key, problem);
-        return std::stoll(value);
+        if (std::string problem = runbook::port_problem(value); !problem.empty())
+            fail("port", problem);
+        return static_cast<unsigned>(std::stoul(value));
     }
 
     std::optional<Millis> duration(const std::string& key) const {
@@ -56,12 +56,14 @@ io::db::Tls tls_of(const std::string& name, const nlohmann::ordered_json& fields
     tls.enabled = true;
     tls.ca_file = text_field(block, "ca_file");
     std::string verify = text_field(block, "verify");
-    if (verify == "false" || verify == "no" || verify == "off")
-        tls.verify = false;
-    else if (!verify.empty() && verify != "true" && verify != "yes" && verify != "on")
-        throw StepError("connection '" + name + "', 'tls.verify': expected true or false, found '" +
-                            verify + "'",
-                        false);
+    if (!verify.empty()) {
+        std::optional<bool> value = runbook::tls_verify_value(verify);
+        if (!value)
+            throw StepError("connection '" + name +
+                                "', 'tls.verify': expected true or false, found '" + verify + "'",
+                            false);
+        tls.verify = *value;
+    }
     return tls;
 }
 
@@ -83,13 +85,11 @@ io::db::ConnectionSpec mysql_connection_spec(const std::string& name,
     spec.password = read.text("password");
     spec.database = read.text("database");
     Redactor::global().add_secret(spec.password);
-    if (auto port = read.integer("port")) {
-        if (*port < 1 || *port > 65535)
-            read.fail("port", "expected a port from 1 to 65535, found " + std::to_string(*port));
-        spec.port = static_cast<unsigned>(*port);
-    }
-    if (spec.host.empty() && spec.socket.empty())
-        read.fail("host", "give 'host' (TCP) or 'socket' (a Unix socket)");
+    if (auto port = read.port()) spec.port = *port;
+    bool both = !spec.host.empty() && !spec.socket.empty();
+    if (std::string problem = runbook::endpoint_problem(!spec.host.empty(), !spec.socket.empty());
+        !problem.empty())
+        throw StepError("connection '" + name + "'" + (both ? ": " : " ") + problem, false);
     spec.tls = tls_of(name, fields);
     if (auto timeout = read.duration("connect_timeout")) spec.connect_timeout = *timeout;
     if (auto timeout = read.duration("read_timeout")) spec.read_timeout = *timeout;

@@ -1,6 +1,7 @@
 // Structure of a runbook: which fields exist where, their types, durations and ids.
 #include <regex>
 
+#include "migrate/runbook/connection_rules.h"
 #include "migrate/runbook/model.h"
 #include "migrate/runbook/node_json.h"
 #include "migrate/util/digest.h"
@@ -38,11 +39,6 @@ const std::vector<std::string> k_retry_fields = {"attempts", "backoff", "max_bac
 const std::vector<std::string> k_scale_fields = {"metric", "expect"};
 const std::vector<std::string> k_scale_metrics = {"bytes", "rows", "files", "hosts"};
 const std::vector<std::string> k_environment_fields = {"vars"};
-const std::vector<std::string> k_connection_fields = {
-    "type",     "host",     "port", "socket",          "user",
-    "password", "database", "tls",  "connect_timeout", "read_timeout"};
-const std::vector<std::string> k_connection_types = {"mysql"};
-const std::vector<std::string> k_tls_fields = {"ca_file", "verify"};
 
 bool valid_id(const std::string& id) {
     static const std::regex pattern("[a-z0-9][a-z0-9_-]*");
@@ -167,12 +163,12 @@ private:
             m_diagnostics.error(
                 key.mark, "connection name '" + key.value + "' must match [a-z0-9][a-z0-9_-]*");
         if (!expect_mapping(value, what)) return;
-        check_fields(value, k_connection_fields, "in " + what);
+        check_fields(value, connection_fields(), "in " + what);
         const Node* type = value.find("type");
         if (type == nullptr)
             m_diagnostics.error(value.mark, what + " has no 'type' (one of: mysql)");
         else
-            choice(*type, k_connection_types, "connection type");
+            choice(*type, connection_types(), "connection type");
         for (const char* field : {"host", "socket", "user", "password", "database"})
             if (const Node* node = value.find(field))
                 scalar(*node, "'" + std::string(field) + "' of " + what);
@@ -182,12 +178,9 @@ private:
                 duration(*node, "'" + std::string(field) + "' of " + what);
         const Node* host = value.find("host");
         const Node* socket = value.find("socket");
-        if (host && socket)
-            m_diagnostics.error(socket->mark,
-                                what + ": give 'host' (TCP) or 'socket' (a Unix socket), not both");
-        else if (!host && !socket)
-            m_diagnostics.error(value.mark,
-                                what + " needs 'host' (TCP) or 'socket' (a Unix socket)");
+        if (std::string problem = endpoint_problem(host, socket); !problem.empty())
+            m_diagnostics.error(host && socket ? socket->mark : value.mark,
+                                what + (host && socket ? ": " : " ") + problem);
         if (const Node* tls = value.find("tls")) check_tls(*tls, what);
         if (const Node* password = value.find("password");
             password && password->is_scalar() &&
@@ -201,19 +194,16 @@ private:
     void check_port(const Node& port, const std::string& what) {
         std::string text = scalar(port, "'port' of " + what);
         if (!port.is_scalar() || has_reference(port)) return;
-        static const std::regex digits("[0-9]{1,5}");
-        if (!std::regex_match(text, digits) || std::stoi(text) < 1 || std::stoi(text) > 65535)
-            m_diagnostics.error(port.mark, "'port' of " + what +
-                                               " must be a whole number from 1 to 65535, not '" +
-                                               text + "'");
+        if (std::string problem = port_problem(text); !problem.empty())
+            m_diagnostics.error(port.mark, "'port' of " + what + " " + problem);
     }
 
     void check_tls(const Node& tls, const std::string& what) {
         if (!expect_mapping(tls, "'tls' of " + what)) return;
-        check_fields(tls, k_tls_fields, "in 'tls' of " + what);
+        check_fields(tls, tls_fields(), "in 'tls' of " + what);
         if (const Node* ca_file = tls.find("ca_file")) scalar(*ca_file, "'tls.ca_file' of " + what);
         if (const Node* verify = tls.find("verify"); verify && !has_reference(*verify))
-            choice(*verify, {"true", "false"}, "'tls.verify' value");
+            choice(*verify, tls_verify_choices(), "'tls.verify' value");
     }
 
     static bool has_reference(const Node& node) {

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "fakes.h"
+#include "migrate/io/db/dialect.h"
 #include "migrate/steps/mysql/delta_plan.h"
 #include "migrate/util/error.h"
 
@@ -168,7 +169,7 @@ TEST_CASE("delta: literals by column type") {
     CHECK(watermark_class("timestamp") == WatermarkClass::time);
     CHECK(watermark_class("int") == WatermarkClass::number);
     CHECK(watermark_class("varchar") == WatermarkClass::other);
-    CHECK(quote_identifier("we`ird") == "`we``ird`");
+    CHECK(io::db::mysql_dialect().quote_identifier("we`ird") == "`we``ird`");
 }
 
 TEST_CASE("delta: values in JSON round-trip, bytes as hex") {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "migrate/io/db/dialect.h"
 #include "migrate/io/db/mysql/mariadb.h"
 #include "migrate/steps/mysql/dump_format.h"
 #include "migrate/steps/mysql/dump_manifest.h"
@@ -115,8 +116,11 @@ TEST_CASE(
 }
 
 TEST_CASE("identifiers are backticked with backticks doubled") {
-    CHECK(quote_identifier("t") == "`t`");
-    CHECK(quote_identifier("a`b") == "`a``b`");
+    const io::db::Dialect& sql = io::db::mysql_dialect();
+    CHECK(sql.quote_identifier("t") == "`t`");
+    CHECK(sql.quote_identifier("a`b") == "`a``b`");
+    CHECK(sql.quote_identifier("``") == "``````");
+    CHECK(sql.qualified_name("d`b", "t") == "`d``b`.`t`");
 }
 
 TEST_CASE("DEFINER clauses are removed from CREATE statements, not from bodies") {
@@ -147,8 +151,8 @@ TEST_CASE("a manifest reads back as written, and its marker matches only that ma
     m.tables.push_back(DumpTable{"accounts",
                                  12,
                                  0,
-                                 DumpFile{"accounts.schema.sql.zst", 10, 20, "aa"},
-                                 {DumpFile{"accounts.data.sql.zst", 30, 40, "bb"}},
+                                 DumpFile{"accounts.schema.sql.zst", 10, 20, std::string(64, 'a')},
+                                 {DumpFile{"accounts.data.sql.zst", 30, 40, std::string(64, 'b')}},
                                  std::nullopt});
     std::string sha = write_manifest(dir.string(), m);
     std::optional<DumpManifest> back = read_manifest(dir.string());
@@ -172,4 +176,17 @@ TEST_CASE("a manifest of a newer format version is refused, saying so") {
     j["format_version"] = 2;
     CHECK_THROWS_WITH(DumpManifest::from_json(j),
                       "dump format version 2 is newer than this build of migrate reads (1)");
+}
+
+TEST_CASE("mysql.load selects a dump's tables by the same rules, naming its parameter") {
+    // The load's `include` (or its old name `tables`) and the dump's are one function: a glob
+    // that matches no table of the dump is refused as the dump refuses it.
+    CHECK_THROWS_WITH(select_tables(k_field_tables, {"crm_*"}, {}, "include", "the dump"),
+                      "'include': the pattern 'crm_*' matches no table");
+    CHECK_THROWS_WITH(select_tables(k_field_tables, {"qu_g_user"}, {}, "tables", "the dump"),
+                      "'tables': the dump has no table 'qu_g_user'; did you mean 'qu_g_users'?");
+    TableSelection selection =
+        select_tables(k_field_tables, {"qu_g_[au]*"}, {"qu_g_users"}, "include", "the dump");
+    CHECK(selection.chosen == std::vector<std::string>{"qu_g_accounts"});
+    CHECK(selection.excluded == std::vector<std::string>{"qu_g_users"});
 }

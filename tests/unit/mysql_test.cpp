@@ -5,6 +5,7 @@
 #include "fakes.h"
 #include "migrate/io/db/mysql/mariadb.h"
 #include "migrate/kinds/connections.h"
+#include "migrate/runbook/connection_rules.h"
 #include "migrate/util/error.h"
 #include "migrate/util/redactor.h"
 
@@ -192,8 +193,9 @@ TEST_CASE("connections: settings from the interpolated fields", "[connections]")
     CHECK(spec.describe() == "connection 'source' (db.internal:3307)");
     CHECK(Redactor::global().redact("pw s3cret-pw-771") == "pw ***");
     fields["port"] = "db";
-    CHECK_THROWS_WITH(kinds::mysql_connection_spec("source", fields),
-                      "connection 'source', 'port': expected a whole number, found 'db'");
+    CHECK_THROWS_WITH(
+        kinds::mysql_connection_spec("source", fields),
+        "connection 'source', 'port': must be a whole number from 1 to 65535, not 'db'");
     Json socket{{"type", "mysql"}, {"socket", "/run/mysqld/mysqld.sock"}};
     CHECK(kinds::mysql_connection_spec("local", socket).describe() ==
           "connection 'local' (socket /run/mysqld/mysqld.sock)");
@@ -463,4 +465,40 @@ TEST_CASE("wait sql: bad SQL fails at once", "[wait][sql]") {
     CHECK_THAT(h.step_end("drain").string("error"),
                Contains("You have an error in your SQL syntax (error 1064)"));
     CHECK(h.clock.sleeps().empty());
+}
+
+TEST_CASE("connections: run time follows the rules validate applies", "[connections]") {
+    Json fields{{"type", "mysql"}, {"host", "db"}};
+    SECTION("tls.verify is true or false, nothing else") {
+        for (const char* word : {"yes", "no", "on", "off", "1"}) {
+            fields["tls"] = {{"verify", word}};
+            CHECK_THROWS_WITH(kinds::mysql_connection_spec("source", fields),
+                              std::string("connection 'source', 'tls.verify': expected true or "
+                                          "false, found '") +
+                                  word + "'");
+        }
+        fields["tls"] = {{"verify", "false"}};
+        CHECK_FALSE(kinds::mysql_connection_spec("source", fields).tls.verify);
+        CHECK(runbook::tls_verify_choices() == std::vector<std::string>{"true", "false"});
+    }
+    SECTION("a port is digits from 1 to 65535") {
+        for (const char* port : {"0", "70000", "+5", "33o6", "-1"}) {
+            fields["port"] = port;
+            CHECK_THROWS_WITH(kinds::mysql_connection_spec("source", fields),
+                              std::string("connection 'source', 'port': must be a whole number "
+                                          "from 1 to 65535, not '") +
+                                  port + "'");
+        }
+        CHECK(runbook::port_problem("65535").empty());
+    }
+    SECTION("host or socket, not both") {
+        fields["socket"] = "/s";
+        CHECK_THROWS_WITH(kinds::mysql_connection_spec("source", fields),
+                          "connection 'source': give 'host' (TCP) or 'socket' (a Unix socket), "
+                          "not both");
+        fields.erase("host");
+        fields.erase("socket");
+        CHECK_THROWS_WITH(kinds::mysql_connection_spec("source", fields),
+                          "connection 'source' needs 'host' (TCP) or 'socket' (a Unix socket)");
+    }
 }

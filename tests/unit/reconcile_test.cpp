@@ -249,13 +249,14 @@ FakeMysqlAnswer answer_rows(Strings columns,
 void script_table(EngineHarness& h, const std::string& table, Strings columns) {
     std::vector<std::vector<std::optional<std::string>>> rows;
     for (const std::string& c : columns)
-        rows.push_back({c, std::string("int"), std::string(""), std::string("NO")});
+        rows.push_back(
+            {c, std::string("int"), std::string(""), std::string("NO"), std::string("")});
     h.mysql.script(
-        "SELECT COLUMN_NAME, DATA_TYPE, COALESCE(CHARACTER_SET_NAME, ''), IS_NULLABLE FROM "
+        "SELECT COLUMN_NAME, DATA_TYPE, COALESCE(CHARACTER_SET_NAME, ''), IS_NULLABLE, EXTRA FROM "
         "information_schema.COLUMNS WHERE "
         "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '" +
             table + "' ORDER BY ORDINAL_POSITION",
-        answer_rows({"c", "t", "s", "n"}, rows));
+        answer_rows({"c", "t", "s", "n", "e"}, rows));
 }
 
 std::string book(const std::string& extra) {
@@ -340,8 +341,12 @@ TEST_CASE("reconcile: an unknown table names the check and the side", "[reconcil
     EngineHarness h;
     script_databases(h);
     h.mysql.script(
-        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
-        answer_rows({"t"}, {{std::string("docs")}, {std::string("docs_copy")}}));
+        "SELECT TABLE_NAME, TABLE_TYPE, COALESCE(DATA_LENGTH, 0), COALESCE(TABLE_ROWS, 0) FROM "
+        "information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
+        answer_rows({"t", "y", "l", "r"}, {{std::string("docs"), std::string("BASE TABLE"),
+                                            std::string("0"), std::string("0")},
+                                           {std::string("docs_copy"), std::string("BASE TABLE"),
+                                            std::string("0"), std::string("0")}}));
     h.load(book("            - { table: doc, count: true }\n"));
     CHECK(h.run().status == "failed");
     CHECK(h.step_end("compare").string("error") ==

@@ -15,4 +15,22 @@ int Result::column_index(std::string_view name) const {
     return -1;
 }
 
+std::vector<std::string> Session::first_column(std::string_view sql) {
+    std::vector<std::string> values;
+    std::unique_ptr<Result> result = query(sql);
+    Row row;
+    while (result->next(row)) values.emplace_back(row.view(0));
+    return values;
+}
+
+std::optional<std::string> Session::first_value(std::string_view sql) {
+    std::unique_ptr<Result> result = query(sql);
+    Row row;
+    std::optional<std::string> value;
+    if (result->next(row) && row.size() > 0) value = row.value(0);
+    while (result->next(row)) {
+    }
+    return value;
+}
+
 }  // namespace migrate::io::db

@@ -5,40 +5,14 @@
 #include <algorithm>
 #include <regex>
 
+#include "migrate/io/db/dialect.h"
 #include "migrate/util/error.h"
 #include "migrate/util/text.h"
 
 namespace migrate::steps::mysql::delta {
 namespace {
 
-struct ColumnInfo {
-    std::string name;
-    std::string data_type;
-    bool generated = false;
-};
-
-std::vector<std::string> first_column(io::db::Session& session, const std::string& sql) {
-    std::vector<std::string> out;
-    std::unique_ptr<io::db::Result> result = session.query(sql);
-    io::db::Row row;
-    while (result->next(row)) out.emplace_back(row.view(0));
-    return out;
-}
-
-std::vector<ColumnInfo> columns_of(io::db::Session& session, const std::string& schema,
-                                   const std::string& table) {
-    std::vector<ColumnInfo> out;
-    std::unique_ptr<io::db::Result> result = session.query(
-        "SELECT COLUMN_NAME, DATA_TYPE, EXTRA FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
-        "'" +
-        session.escape(schema) + "' AND TABLE_NAME = '" + session.escape(table) +
-        "' ORDER BY ORDINAL_POSITION");
-    io::db::Row row;
-    while (result->next(row))
-        out.push_back({std::string(row.view(0)), std::string(row.view(1)),
-                       row.view(2).find("GENERATED") != std::string_view::npos});
-    return out;
-}
+using ColumnInfo = io::db::CatalogueColumn;
 
 std::string where_is(io::db::Session& session, const std::string& schema) {
     return "database '" + schema + "' on " + session.spec().describe();
@@ -47,11 +21,10 @@ std::string where_is(io::db::Session& session, const std::string& schema) {
 // The table's columns, or a StepError naming the table and what there is instead.
 std::vector<ColumnInfo> table_columns(io::db::Session& session, const std::string& schema,
                                       const std::string& table, const std::string& name) {
-    std::vector<ColumnInfo> columns = columns_of(session, schema, table);
+    const io::db::Dialect& dialect = io::db::mysql_dialect();
+    std::vector<ColumnInfo> columns = dialect.table_columns(session, schema, table);
     if (!columns.empty()) return columns;
-    std::vector<std::string> tables = first_column(
-        session, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '" +
-                     session.escape(schema) + "'");
+    std::vector<std::string> tables = dialect.table_names(session, schema);
     throw StepError(
         "table '" + name + "' is not in " + where_is(session, schema) + did_you_mean(table, tables),
         false);
@@ -117,11 +90,10 @@ TablePlan resolve_table(io::db::Session& source, io::db::Session& target,
     std::vector<ColumnInfo> columns = table_columns(source, plan.schema, plan.table, request.name);
     std::vector<std::string> key = request.key;
     if (key.empty())
-        key = first_column(
-            source, "SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = '" +
-                        source.escape(plan.schema) + "' AND TABLE_NAME = '" +
-                        source.escape(plan.table) +
-                        "' AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX");
+        key = source.first_column(
+            "SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = '" +
+            source.escape(plan.schema) + "' AND TABLE_NAME = '" + source.escape(plan.table) +
+            "' AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX");
     if (key.empty())
         throw StepError("table '" + request.name +
                             "' has no primary key; give 'key:' (columns that identify a row)",
@@ -197,21 +169,20 @@ std::optional<std::int64_t> watermark_lag_ms(io::db::Session& source, const Tabl
 }
 
 std::string column_type(io::db::Session& source, const TablePlan& plan) {
-    std::vector<std::string> types = first_column(
-        source, "SELECT DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '" +
-                    source.escape(plan.schema) + "' AND TABLE_NAME = '" +
-                    source.escape(plan.table) + "' AND COLUMN_NAME = '" +
-                    source.escape(plan.columns[plan.watermark]) + "'");
+    std::vector<std::string> types = source.first_column(
+        "SELECT DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '" +
+        source.escape(plan.schema) + "' AND TABLE_NAME = '" + source.escape(plan.table) +
+        "' AND COLUMN_NAME = '" + source.escape(plan.columns[plan.watermark]) + "'");
     return types.empty() ? "?" : types.front();
 }
 
 bool watermark_indexed(io::db::Session& source, const TablePlan& plan) {
-    return !first_column(source,
-                         "SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = '" +
-                             source.escape(plan.schema) + "' AND TABLE_NAME = '" +
-                             source.escape(plan.table) + "' AND COLUMN_NAME = '" +
-                             source.escape(plan.columns[plan.watermark]) +
-                             "' AND SEQ_IN_INDEX = 1 LIMIT 1")
+    return !source
+                .first_column("SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = '" +
+                              source.escape(plan.schema) + "' AND TABLE_NAME = '" +
+                              source.escape(plan.table) + "' AND COLUMN_NAME = '" +
+                              source.escape(plan.columns[plan.watermark]) +
+                              "' AND SEQ_IN_INDEX = 1 LIMIT 1")
                 .empty();
 }
 

@@ -1,6 +1,7 @@
 // The delta kind's plan: table entries from the parameters, the keyset-paginated batch query,
 // the upsert statement, cursors and values in JSON. No I/O; the runner is src/steps/delta.cpp.
 #include "migrate/steps/mysql/delta_plan.h"
+#include "migrate/io/db/dialect.h"
 
 #include <algorithm>
 
@@ -104,7 +105,7 @@ bool valid_utf8(std::string_view text) {
 void append_key_after(std::string& out, const TablePlan& plan, const Cursor& cursor, std::size_t at,
                       io::db::Session& escaper) {
     std::size_t column = plan.key[at];
-    std::string name = quote_identifier(plan.columns[column]);
+    std::string name = io::db::mysql_dialect().quote_identifier(plan.columns[column]);
     out += name + " > ";
     append_literal(out, cursor.key[at], plan.literals[column], escaper);
     if (at + 1 == plan.key.size()) return;
@@ -116,7 +117,7 @@ void append_key_after(std::string& out, const TablePlan& plan, const Cursor& cur
 }
 
 void append_rows_filter(std::string& out, const TablePlan& plan, io::db::Session& escaper) {
-    const std::string wm = quote_identifier(plan.columns[plan.watermark]);
+    const std::string wm = io::db::mysql_dialect().quote_identifier(plan.columns[plan.watermark]);
     out += " WHERE " + wm + (plan.watermark_class == WatermarkClass::time ? " >= " : " > ");
     append_literal(out, plan.since, plan.literals[plan.watermark], escaper);
     if (!plan.where.empty()) out += " AND (" + plan.where + ")";
@@ -161,21 +162,14 @@ Literal literal_of(const std::string& data_type) {
     return Literal::text;
 }
 
-std::string quote_identifier(const std::string& name) {
-    std::string out = "`";
-    for (char c : name) {
-        if (c == '`') out += '`';
-        out += c;
-    }
-    return out + "`";
-}
-
 std::string qualified_name(const TablePlan& plan) {
-    return quote_identifier(plan.schema) + "." + quote_identifier(plan.table);
+    return io::db::mysql_dialect().quote_identifier(plan.schema) + "." +
+           io::db::mysql_dialect().quote_identifier(plan.table);
 }
 
 std::string target_name(const TablePlan& plan) {
-    return quote_identifier(plan.target_schema) + "." + quote_identifier(plan.table);
+    return io::db::mysql_dialect().quote_identifier(plan.target_schema) + "." +
+           io::db::mysql_dialect().quote_identifier(plan.table);
 }
 
 void append_literal(std::string& out, const Value& value, Literal literal,
@@ -213,9 +207,9 @@ std::string batch_query(const TablePlan& plan, const Cursor& cursor, const Value
                         std::size_t limit, io::db::Session& escaper) {
     std::string sql = "SELECT ";
     for (std::size_t i = 0; i < plan.columns.size(); ++i)
-        sql += (i ? ", " : "") + quote_identifier(plan.columns[i]);
+        sql += (i ? ", " : "") + io::db::mysql_dialect().quote_identifier(plan.columns[i]);
     sql += " FROM " + qualified_name(plan);
-    const std::string wm = quote_identifier(plan.columns[plan.watermark]);
+    const std::string wm = io::db::mysql_dialect().quote_identifier(plan.columns[plan.watermark]);
     const Literal wm_literal = plan.literals[plan.watermark];
     if (!cursor.started) {
         append_rows_filter(sql, plan, escaper);
@@ -238,15 +232,16 @@ std::string batch_query(const TablePlan& plan, const Cursor& cursor, const Value
     }
     sql += " ORDER BY " + wm;
     if (!plan.watermark_is_key)
-        for (std::size_t k : plan.key) sql += ", " + quote_identifier(plan.columns[k]);
+        for (std::size_t k : plan.key)
+            sql += ", " + io::db::mysql_dialect().quote_identifier(plan.columns[k]);
     sql += " LIMIT " + std::to_string(limit);
     return sql;
 }
 
 std::string bound_query(const TablePlan& plan, io::db::Session& escaper, bool count) {
     std::string sql = std::string("SELECT ") + (count ? "COUNT(*), " : "") + "MAX(" +
-                      quote_identifier(plan.columns[plan.watermark]) + ") FROM " +
-                      qualified_name(plan);
+                      io::db::mysql_dialect().quote_identifier(plan.columns[plan.watermark]) +
+                      ") FROM " + qualified_name(plan);
     append_rows_filter(sql, plan, escaper);
     return sql;
 }
@@ -255,7 +250,7 @@ std::string upsert_statement(const TablePlan& plan, const std::vector<Row>& rows
                              std::size_t last, bool upsert, io::db::Session& escaper) {
     std::string sql = "INSERT INTO " + target_name(plan) + " (";
     for (std::size_t i = 0; i < plan.columns.size(); ++i)
-        sql += (i ? ", " : "") + quote_identifier(plan.columns[i]);
+        sql += (i ? ", " : "") + io::db::mysql_dialect().quote_identifier(plan.columns[i]);
     sql += ") VALUES ";
     for (std::size_t r = first; r < last; ++r) {
         sql += r == first ? "(" : ",(";
@@ -271,14 +266,14 @@ std::string upsert_statement(const TablePlan& plan, const std::vector<Row>& rows
     // of overwriting that other row.
     sql += " ON DUPLICATE KEY UPDATE ";
     for (std::size_t n = 0; n < plan.key.size(); ++n) {
-        std::string name = quote_identifier(plan.columns[plan.key[n]]);
+        std::string name = io::db::mysql_dialect().quote_identifier(plan.columns[plan.key[n]]);
         sql += (n ? ", " : "") + name + " = IF(" + name + " <=> VALUES(" + name + "), " + name +
                ", NULL)";
     }
     if (!upsert) return sql;
     for (std::size_t i = 0; i < plan.columns.size(); ++i) {
         if (std::find(plan.key.begin(), plan.key.end(), i) != plan.key.end()) continue;
-        std::string name = quote_identifier(plan.columns[i]);
+        std::string name = io::db::mysql_dialect().quote_identifier(plan.columns[i]);
         sql += ", " + name + " = VALUES(" + name + ")";
     }
     return sql;

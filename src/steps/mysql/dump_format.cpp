@@ -73,16 +73,18 @@ std::string dump_marker_line(const std::string& manifest_sha256) {
 
 TableSelection select_tables(const std::vector<std::string>& tables,
                              const std::vector<std::string>& include,
-                             const std::vector<std::string>& exclude) {
+                             const std::vector<std::string>& exclude, std::string_view parameter,
+                             std::string_view source) {
+    std::string where = "'" + std::string(parameter) + "': ";
     for (const std::string& entry : include) {
         bool found = false;
         for (const std::string& table : tables) found = found || glob_match(entry, table);
         if (found) continue;
         if (is_glob(entry))
-            throw StepError("'include': the pattern '" + entry + "' matches no table", false);
-        throw StepError(
-            "'include': the database has no table '" + entry + "'" + did_you_mean(entry, tables),
-            false);
+            throw StepError(where + "the pattern '" + entry + "' matches no table", false);
+        throw StepError(where + std::string(source) + " has no table '" + entry + "'" +
+                            did_you_mean(entry, tables),
+                        false);
     }
     TableSelection selection;
     for (const std::string& table : tables) {
@@ -156,16 +158,6 @@ void append_value(std::string& out, ValueStyle style, bool is_null, std::string_
             append_quoted(out, value);
             break;
     }
-}
-
-std::string quote_identifier(std::string_view name) {
-    std::string out = "`";
-    for (char c : name) {
-        if (c == '`') out.push_back('`');
-        out.push_back(c);
-    }
-    out.push_back('`');
-    return out;
 }
 
 std::string_view dump_file_header() {

@@ -46,10 +46,10 @@ DirectoryState inspect_directory(const DumpOptions& options) {
         throw StepError("'to': " + options.directory + " exists and is not a directory", false);
     try {
         state.earlier = read_manifest(options.directory);
+        state.complete = state.earlier && marker_matches(options.directory);
     } catch (const std::runtime_error& e) {
         throw StepError(std::string(e.what()) + "; remove the directory or name another", false);
     }
-    state.complete = state.earlier && marker_matches(options.directory);
     for (const fs::directory_entry& entry : fs::directory_iterator(options.directory)) {
         std::string name = entry.path().filename().string();
         if (name != k_dump_manifest && name != k_dump_marker && name != k_dump_checksums &&

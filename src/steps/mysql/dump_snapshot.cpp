@@ -2,6 +2,7 @@
 // sessions' settings, and one snapshot shared by every reading connection.
 #include "dump_snapshot.h"
 
+#include "migrate/io/db/dialect.h"
 #include "migrate/kinds/connections.h"
 #include "migrate/steps/mysql/dump_format.h"
 #include "migrate/util/error.h"
@@ -14,16 +15,6 @@ bool is_privilege_error(unsigned code) {
     return code == 1044 || code == 1045 || code == 1142 || code == 1227;
 }
 
-std::string first_value(io::db::Session& session, const std::string& sql) {
-    std::unique_ptr<io::db::Result> result = session.query(sql);
-    io::db::Row row;
-    std::string value;
-    if (result->next(row) && row.size() > 0 && !row.is_null(0)) value = std::string(row.view(0));
-    while (result->next(row)) {
-    }
-    return value;
-}
-
 std::optional<std::string> non_empty(std::string value) {
     if (value.empty()) return std::nullopt;
     return value;
@@ -33,7 +24,7 @@ std::optional<std::string> non_empty(std::string value) {
 std::optional<std::string> gtid_position(io::db::Session& session) {
     for (const char* sql : {"SELECT @@GLOBAL.gtid_binlog_pos", "SELECT @@GLOBAL.gtid_executed"}) {
         try {
-            return non_empty(first_value(session, sql));
+            return non_empty(session.first_value(sql).value_or(""));
         } catch (const io::db::DbError& e) {
             if (e.retryable()) throw;
         }
@@ -80,9 +71,12 @@ SnapshotPosition position_of_transaction(io::db::Session& session) {
     }
     if (position.binlog_file && position.binlog_position) {
         try {
-            position.gtid = non_empty(first_value(
-                session, "SELECT BINLOG_GTID_POS('" + session.escape(*position.binlog_file) +
-                             "', " + std::to_string(*position.binlog_position) + ")"));
+            position.gtid =
+                non_empty(session
+                              .first_value("SELECT BINLOG_GTID_POS('" +
+                                           session.escape(*position.binlog_file) + "', " +
+                                           std::to_string(*position.binlog_position) + ")")
+                              .value_or(""));
         } catch (const io::db::DbError& e) {
             if (e.retryable()) throw;
         }
@@ -107,34 +101,24 @@ nlohmann::ordered_json DumpOptions::manifest_options() const {
 
 DatabaseObjects list_objects(io::db::Session& session, const DumpOptions& options) {
     std::string database = session.escape(options.database);
-    if (first_value(session,
-                    "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '" +
-                        database + "'") == "0")
+    if (session.first_value(
+            "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '" + database +
+            "'") == "0")
         throw StepError("the database '" + options.database + "' does not exist on " +
                             session.spec().describe(),
                         false);
     std::vector<TableInfo> tables;
     std::vector<std::string> views;
     std::vector<std::string> names;
-    {
-        std::unique_ptr<io::db::Result> result = session.query(
-            "SELECT TABLE_NAME, TABLE_TYPE, COALESCE(DATA_LENGTH, 0), COALESCE(TABLE_ROWS, 0) FROM "
-            "information_schema.TABLES WHERE TABLE_SCHEMA = '" +
-            database + "' ORDER BY TABLE_NAME");
-        io::db::Row row;
-        while (result->next(row)) {
-            std::string name(row.view(0));
-            std::string_view type = row.view(1);
-            if (type == "VIEW") {
-                views.push_back(name);
-            } else if (type == "BASE TABLE" || type == "SYSTEM VERSIONED") {
-                tables.push_back(TableInfo{name, std::stoull(std::string(row.view(2))),
-                                           std::stoull(std::string(row.view(3)))});
-            } else {
-                continue;  // sequences and temporary tables are not dumped
-            }
-            names.push_back(name);
-        }
+    for (io::db::CatalogueTable& table :
+         io::db::mysql_dialect().tables(session, options.database)) {
+        if (table.kind == io::db::CatalogueTable::Kind::other)
+            continue;  // sequences and temporary tables are not dumped
+        names.push_back(table.name);
+        if (table.kind == io::db::CatalogueTable::Kind::view)
+            views.push_back(std::move(table.name));
+        else
+            tables.push_back(std::move(table));
     }
     TableSelection selection = select_tables(names, options.include, options.exclude);
     DatabaseObjects objects;
@@ -155,7 +139,7 @@ std::unique_ptr<io::db::Session> open_dump_session(kinds::StepContext& context,
                                                    const DumpOptions& options) {
     std::unique_ptr<io::db::Session> session = connect(context, options.connection);
     if (session->spec().database != options.database)
-        session->execute("USE " + quote_identifier(options.database));
+        session->execute("USE " + io::db::mysql_dialect().quote_identifier(options.database));
     // UTC for TIMESTAMPs; a reader slowed by the compressor must not be dropped by the server;
     // SHOW CREATE in the server's plain form (backticks, whatever the global sql_mode says).
     session->execute(

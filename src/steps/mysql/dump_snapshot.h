@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "migrate/io/db/dialect.h"
 #include "migrate/io/db/session.h"
 #include "migrate/kinds/kind.h"
 #include "migrate/steps/mysql/dump_manifest.h"
@@ -34,11 +35,8 @@ struct DumpOptions {
     nlohmann::ordered_json manifest_options() const;
 };
 
-struct TableInfo {
-    std::string name;
-    std::uint64_t data_length = 0;
-    std::uint64_t estimated_rows = 0;
-};
+// A table as the catalogue lists it (name, data length, estimated rows).
+using TableInfo = io::db::CatalogueTable;
 
 struct DatabaseObjects {
     std::vector<TableInfo> tables;   // selected, in name order
@@ -74,8 +72,10 @@ struct DumpCounters {
     std::atomic<bool> stop{false};
 };
 
-// A range of an integer primary key: from <= key < to; an open end has no bound.
-struct KeyRange {
+// A range of an integer primary key: from <= key < to; an open end has no bound. Not
+// `KeyRange`: reconcile_plan.h has one in this namespace, and two classes of one name break
+// the one-definition rule (the dump crashed destroying a reconcile KeyRange).
+struct ChunkRange {
     std::string column;
     std::optional<std::int64_t> from;
     std::optional<std::int64_t> to;
@@ -87,7 +87,7 @@ struct TableTask {
     std::string table;
     std::size_t chunk = 0;
     std::size_t chunks = 1;
-    std::optional<KeyRange> range;
+    std::optional<ChunkRange> range;
     std::uint64_t estimated_bytes = 0;
 };
 

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "dump_snapshot.h"
+#include "migrate/io/db/dialect.h"
 #include "migrate/steps/mysql/dump_format.h"
 #include "migrate/util/compressed_file.h"
 #include "migrate/util/error.h"
@@ -46,14 +47,6 @@ DumpFile write_whole_file(const DumpOptions& options, const std::string& name,
     return file.commit();
 }
 
-std::vector<std::string> first_column(io::db::Session& session, const std::string& sql) {
-    std::vector<std::string> values;
-    std::unique_ptr<io::db::Result> result = session.query(sql);
-    io::db::Row row;
-    while (result->next(row)) values.emplace_back(row.view(0));
-    return values;
-}
-
 // The named columns of the first row of `sql`'s result.
 std::vector<std::string> row_of(io::db::Session& session, const std::string& sql,
                                 const std::vector<std::string>& columns, const std::string& what) {
@@ -78,36 +71,36 @@ std::vector<std::string> row_of(io::db::Session& session, const std::string& sql
 }
 
 std::string in_database(io::db::Session& session, const DumpOptions& options) {
-    return "'" + session.escape(options.database) + "'";
+    return io::db::mysql_dialect().string_literal(session, options.database);
 }
 
 DumpFile write_schema(io::db::Session& session, const DumpOptions& options,
                       const std::string& table) {
     std::vector<std::string> create =
-        row_of(session, "SHOW CREATE TABLE " + quote_identifier(table), {"Create Table"},
-               "table '" + table + "'");
+        row_of(session, "SHOW CREATE TABLE " + io::db::mysql_dialect().quote_identifier(table),
+               {"Create Table"}, "table '" + table + "'");
     std::string text =
         "/*!40101 SET NAMES utf8mb4 */;\n/*!40014 SET FOREIGN_KEY_CHECKS=0 */;\nDROP TABLE IF "
         "EXISTS " +
-        quote_identifier(table) + ";\n" + create[0] + ";\n";
+        io::db::mysql_dialect().quote_identifier(table) + ";\n" + create[0] + ";\n";
     return write_whole_file(options, file_name(options, table, "schema"), text);
 }
 
 // The columns a dump writes: stored ones (a generated column is computed again on load).
 std::vector<std::string> stored_columns(io::db::Session& session, const DumpOptions& options,
                                         const std::string& table) {
-    return first_column(
-        session, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = " +
-                     in_database(session, options) + " AND TABLE_NAME = '" + session.escape(table) +
-                     "' AND EXTRA NOT LIKE '%GENERATED%' AND EXTRA NOT LIKE '%PERSISTENT%' "
-                     "ORDER BY ORDINAL_POSITION");
+    return session.first_column(
+        "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = " +
+        in_database(session, options) + " AND TABLE_NAME = '" + session.escape(table) +
+        "' AND EXTRA NOT LIKE '%GENERATED%' AND EXTRA NOT LIKE '%PERSISTENT%' "
+        "ORDER BY ORDINAL_POSITION");
 }
 
 std::string column_list(const std::vector<std::string>& columns) {
     std::string list;
     for (const std::string& column : columns) {
         if (!list.empty()) list += ',';
-        list += quote_identifier(column);
+        list += io::db::mysql_dialect().quote_identifier(column);
     }
     return list;
 }
@@ -115,13 +108,15 @@ std::string column_list(const std::vector<std::string>& columns) {
 // The rows, streamed from the server, formatted into INSERTs of about 1 MiB, each handed to the
 // compressor as soon as it ends. Returns the file and its row count.
 // "WHERE `id` >= 1000 AND `id` < 2000", or "" for the whole table.
-std::string where_clause(const std::optional<KeyRange>& range) {
+std::string where_clause(const std::optional<ChunkRange>& range) {
     if (!range) return "";
     std::vector<std::string> bounds;
     if (range->from)
-        bounds.push_back(quote_identifier(range->column) + " >= " + std::to_string(*range->from));
+        bounds.push_back(io::db::mysql_dialect().quote_identifier(range->column) +
+                         " >= " + std::to_string(*range->from));
     if (range->to)
-        bounds.push_back(quote_identifier(range->column) + " < " + std::to_string(*range->to));
+        bounds.push_back(io::db::mysql_dialect().quote_identifier(range->column) + " < " +
+                         std::to_string(*range->to));
     return bounds.empty() ? "" : " WHERE " + join(bounds, " AND ");
 }
 
@@ -138,12 +133,13 @@ DumpFile write_data(io::db::Session& session, const DumpOptions& options, const 
     std::vector<std::string> columns = stored_columns(session, options, table);
     if (columns.empty()) throw StepError("table '" + table + "' has no column to read", false);
     std::string list = column_list(columns);
-    std::string insert = "INSERT INTO " + quote_identifier(table) + " (" + list + ") VALUES ";
+    std::string insert = "INSERT INTO " + io::db::mysql_dialect().quote_identifier(table) + " (" +
+                         list + ") VALUES ";
     SqlFile file(options, data_file_name(options, task));
     file.write(dump_file_header());
     std::unique_ptr<io::db::Result> result =
         session.query("SELECT /*!40001 SQL_NO_CACHE */ " + list + " FROM " +
-                      quote_identifier(table) + where_clause(task.range));
+                      io::db::mysql_dialect().quote_identifier(table) + where_clause(task.range));
     std::vector<ValueStyle> styles;
     for (const io::db::Column& column : result->columns()) styles.push_back(value_style(column));
     std::string buffer;
@@ -195,18 +191,19 @@ std::string delimited_create(const std::string& drop, const std::string& sql_mod
 
 std::optional<DumpFile> write_triggers(io::db::Session& session, const DumpOptions& options,
                                        const std::string& table) {
-    std::vector<std::string> triggers = first_column(
-        session, "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = " +
-                     in_database(session, options) + " AND EVENT_OBJECT_TABLE = '" +
-                     session.escape(table) + "' ORDER BY ACTION_ORDER, TRIGGER_NAME");
+    std::vector<std::string> triggers = session.first_column(
+        "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = " +
+        in_database(session, options) + " AND EVENT_OBJECT_TABLE = '" + session.escape(table) +
+        "' ORDER BY ACTION_ORDER, TRIGGER_NAME");
     if (triggers.empty()) return std::nullopt;
     std::string text = "/*!40101 SET NAMES utf8mb4 */;\nDELIMITER ;;\n";
     for (const std::string& trigger : triggers) {
-        std::vector<std::string> definition =
-            row_of(session, "SHOW CREATE TRIGGER " + quote_identifier(trigger),
-                   {"sql_mode", "SQL Original Statement"}, "trigger '" + trigger + "'");
-        text += delimited_create("DROP TRIGGER IF EXISTS " + quote_identifier(trigger),
-                                 definition[0], definition[1]);
+        std::vector<std::string> definition = row_of(
+            session, "SHOW CREATE TRIGGER " + io::db::mysql_dialect().quote_identifier(trigger),
+            {"sql_mode", "SQL Original Statement"}, "trigger '" + trigger + "'");
+        text += delimited_create(
+            "DROP TRIGGER IF EXISTS " + io::db::mysql_dialect().quote_identifier(trigger),
+            definition[0], definition[1]);
     }
     text += "DELIMITER ;\n";
     return write_whole_file(options, file_name(options, table, "triggers"), text);
@@ -239,8 +236,9 @@ std::vector<TableTask> plan_table(io::db::Session& session, const DumpOptions& o
         return {whole};
     std::string column = columns[0].first;
     std::unique_ptr<io::db::Result> limits =
-        session.query("SELECT MIN(" + quote_identifier(column) + "), MAX(" +
-                      quote_identifier(column) + ") FROM " + quote_identifier(table.name));
+        session.query("SELECT MIN(" + io::db::mysql_dialect().quote_identifier(column) + "), MAX(" +
+                      io::db::mysql_dialect().quote_identifier(column) + ") FROM " +
+                      io::db::mysql_dialect().quote_identifier(table.name));
     if (!limits->next(row) || row.is_null(0) || row.is_null(1)) return {whole};
     std::int64_t lowest = 0, highest = 0;
     try {
@@ -261,8 +259,8 @@ std::vector<TableTask> plan_table(io::db::Session& session, const DumpOptions& o
         if (i + 1 < count)
             to = lowest + static_cast<std::int64_t>(span * static_cast<long double>(i + 1) /
                                                     static_cast<long double>(count));
-        tasks.push_back(
-            TableTask{table.name, i, count, KeyRange{column, from, to}, table.data_length / count});
+        tasks.push_back(TableTask{table.name, i, count, ChunkRange{column, from, to},
+                                  table.data_length / count});
         from = to;
     }
     return tasks;
@@ -282,8 +280,9 @@ std::vector<DumpView> dump_views(io::db::Session& session, const DumpOptions& op
                                  const std::vector<std::string>& views) {
     std::vector<DumpView> written;
     for (const std::string& view : views) {
-        std::string create = row_of(session, "SHOW CREATE VIEW " + quote_identifier(view),
-                                    {"Create View"}, "view '" + view + "'")[0];
+        std::string create =
+            row_of(session, "SHOW CREATE VIEW " + io::db::mysql_dialect().quote_identifier(view),
+                   {"Create View"}, "view '" + view + "'")[0];
         create = strip_definer(create);
         if (create.rfind("CREATE ", 0) == 0) create.insert(std::strlen("CREATE "), "OR REPLACE ");
         std::string text = "/*!40101 SET NAMES utf8mb4 */;\n" + create + ";\n";
@@ -308,12 +307,13 @@ std::optional<DumpFile> dump_routines(io::db::Session& session, const DumpOption
     std::string text = "/*!40101 SET NAMES utf8mb4 */;\nDELIMITER ;;\n";
     for (const auto& [type, name] : routines) {
         std::string create_column = type == "PROCEDURE" ? "Create Procedure" : "Create Function";
-        std::vector<std::string> definition =
-            row_of(session, "SHOW CREATE " + type + " " + quote_identifier(name),
-                   {"sql_mode", create_column},
-                   (type == "PROCEDURE" ? "procedure '" : "function '") + name + "'");
-        text += delimited_create("DROP " + type + " IF EXISTS " + quote_identifier(name),
-                                 definition[0], definition[1]);
+        std::vector<std::string> definition = row_of(
+            session, "SHOW CREATE " + type + " " + io::db::mysql_dialect().quote_identifier(name),
+            {"sql_mode", create_column},
+            (type == "PROCEDURE" ? "procedure '" : "function '") + name + "'");
+        text += delimited_create(
+            "DROP " + type + " IF EXISTS " + io::db::mysql_dialect().quote_identifier(name),
+            definition[0], definition[1]);
     }
     text += "DELIMITER ;\n";
     SqlFile file(options, "routines.sql" + compression_suffix(options.compressor.format));

@@ -11,8 +11,11 @@
 #include <thread>
 
 #include "../families.h"
+#include "migrate/io/db/dialect.h"
 #include "migrate/kinds/connections.h"
+#include "migrate/runbook/diagnostics.h"
 #include "migrate/steps/files/archive_stream.h"
+#include "migrate/steps/mysql/dump_format.h"
 #include "migrate/steps/mysql/dump_manifest.h"
 #include "migrate/steps/mysql/sql_file_load.h"
 #include "migrate/util/clock.h"
@@ -34,30 +37,10 @@ constexpr unsigned k_no_such_table = 1146;
 constexpr unsigned k_view_invalid = 1356;
 constexpr unsigned k_routine_exists = 1304;
 
-std::string quote_name(std::string_view name) {
-    std::string out = "`";
-    for (char c : name) out += c == '`' ? std::string("``") : std::string(1, c);
-    return out + "`";
-}
-
-std::string quote_text(io::db::Session& session, std::string_view text) {
-    return "'" + session.escape(text) + "'";
-}
-
-bool is_glob(const std::string& pattern) {
-    return pattern.find_first_of("*?[") != std::string::npos;
-}
-
-bool matches_any(const std::vector<std::string>& patterns, const std::string& name) {
-    for (const std::string& pattern : patterns)
-        if (glob_match(pattern, name)) return true;
-    return false;
-}
-
 std::string names_list(const std::vector<std::string>& names, std::size_t shown = 5) {
     std::vector<std::string> quoted;
     for (std::size_t i = 0; i < names.size() && i < shown; ++i)
-        quoted.push_back(quote_name(names[i]));
+        quoted.push_back(io::db::mysql_dialect().quote_identifier(names[i]));
     std::string text = join(quoted, ", ");
     if (names.size() > shown) text += " and " + std::to_string(names.size() - shown) + " more";
     return text;
@@ -86,25 +69,20 @@ std::string from_of(const kinds::Params& params) {
     return from;
 }
 
-// The tables of a dump that the step's `tables` and `exclude` select, in the dump's order.
+// The tables of a dump that the step's `include` (or its old name `tables`) and `exclude`
+// select, in the dump's order.
 std::vector<const DumpTable*> selected_tables(const DumpManifest& manifest,
                                               const kinds::Params& params) {
+    std::string parameter = !params.has("include") && params.has("tables") ? "tables" : "include";
     std::vector<std::string> include =
-        params.has("tables") ? params.string_list("tables") : std::vector<std::string>{};
+        params.has(parameter) ? params.string_list(parameter) : std::vector<std::string>{};
     std::vector<std::string> exclude =
         params.has("exclude") ? params.string_list("exclude") : std::vector<std::string>{};
     std::vector<std::string> names;
     for (const DumpTable& table : manifest.tables) names.push_back(table.name);
-    for (const std::string& name : include)
-        if (!is_glob(name) && std::find(names.begin(), names.end(), name) == names.end())
-            throw StepError(
-                "'tables': the dump has no table '" + name + "'" + did_you_mean(name, names),
-                false);
+    TableSelection selection = select_tables(names, include, exclude, parameter, "the dump");
     std::vector<const DumpTable*> selected;
-    for (const DumpTable& table : manifest.tables)
-        if ((include.empty() || matches_any(include, table.name)) &&
-            !matches_any(exclude, table.name))
-            selected.push_back(&table);
+    for (const std::string& name : selection.chosen) selected.push_back(manifest.find_table(name));
     return selected;
 }
 
@@ -137,31 +115,23 @@ std::unique_ptr<io::db::Session> open_admin_session(kinds::StepContext& context,
     std::unique_ptr<io::db::Session> session = open_session(context, spec);
     std::unique_ptr<io::db::Result> result =
         session->query("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = " +
-                       quote_text(*session, target.database));
+                       io::db::mysql_dialect().string_literal(*session, target.database));
     io::db::Row row;
     bool exists = result->next(row);
     result.reset();
     if (!exists) {
-        session->execute("CREATE DATABASE IF NOT EXISTS " + quote_name(target.database));
-        context.events.say(context.step.id + ": created database " + quote_name(target.database) +
-                           " on " + target.spec.describe());
+        session->execute("CREATE DATABASE IF NOT EXISTS " +
+                         io::db::mysql_dialect().quote_identifier(target.database));
+        context.events.say(context.step.id + ": created database " +
+                           io::db::mysql_dialect().quote_identifier(target.database) + " on " +
+                           target.spec.describe());
     }
-    session->execute("USE " + quote_name(target.database));
+    session->execute("USE " + io::db::mysql_dialect().quote_identifier(target.database));
     return session;
 }
 
-std::vector<std::string> column_of(io::db::Session& session, const std::string& sql) {
-    std::vector<std::string> values;
-    std::unique_ptr<io::db::Result> result = session.query(sql);
-    io::db::Row row;
-    while (result->next(row)) values.emplace_back(row.view(0));
-    return values;
-}
-
 std::vector<std::string> existing_tables(io::db::Session& session, const std::string& database) {
-    return column_of(session,
-                     "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
-                         quote_text(session, database) + " ORDER BY TABLE_NAME");
+    return io::db::mysql_dialect().table_names(session, database);
 }
 
 // Rate and time left from the last few seconds, as download reports them.
@@ -308,8 +278,8 @@ private:
         for (const DumpView& view : m_manifest.views)
             if (present.count(view.name)) clashes.push_back(view.name);
         if (clashes.empty() || m_context.params.boolean("replace")) return;
-        throw StepError("database " + quote_name(m_target.database) + " on " +
-                            m_target.spec.describe() + " already has " +
+        throw StepError("database " + io::db::mysql_dialect().quote_identifier(m_target.database) +
+                            " on " + m_target.spec.describe() + " already has " +
                             std::to_string(clashes.size()) +
                             (clashes.size() == 1 ? " table" : " tables") +
                             " of the dump: " + names_list(clashes) +
@@ -347,7 +317,8 @@ private:
             } else {
                 // A dump without schemas loads into tables that exist; emptied first, so a
                 // retried table is never loaded twice.
-                session.execute("TRUNCATE TABLE " + quote_name(table->name));
+                session.execute("TRUNCATE TABLE " +
+                                io::db::mysql_dialect().quote_identifier(table->name));
             }
             report_progress(false);
         }
@@ -445,10 +416,13 @@ private:
         std::string message = error.what();
         try {
             session.execute("ROLLBACK");
-            session.execute("DROP TABLE IF EXISTS " + quote_name(table.name));
-            message += "; table " + quote_name(table.name) + " was half-loaded and is dropped";
+            session.execute("DROP TABLE IF EXISTS " +
+                            io::db::mysql_dialect().quote_identifier(table.name));
+            message += "; table " + io::db::mysql_dialect().quote_identifier(table.name) +
+                       " was half-loaded and is dropped";
         } catch (const StepError&) {
-            message += "; table " + quote_name(table.name) + " is half-loaded";
+            message += "; table " + io::db::mysql_dialect().quote_identifier(table.name) +
+                       " is half-loaded";
         }
         if (const auto* mysql = dynamic_cast<const io::db::DbError*>(&error))
             fail_with(std::make_exception_ptr(
@@ -468,13 +442,14 @@ private:
         for (const DumpTable* table : m_tables) {
             if (!table->triggers) continue;
             // A resumed load may meet triggers of its earlier attempt: drop them first.
-            for (const std::string& name :
-                 column_of(session,
-                           "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE "
-                           "EVENT_OBJECT_SCHEMA = " +
-                               quote_text(session, m_target.database) +
-                               " AND EVENT_OBJECT_TABLE = " + quote_text(session, table->name)))
-                session.execute("DROP TRIGGER IF EXISTS " + quote_name(name));
+            for (const std::string& name : session.first_column(
+                     "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE "
+                     "EVENT_OBJECT_SCHEMA = " +
+                     io::db::mysql_dialect().string_literal(session, m_target.database) +
+                     " AND EVENT_OBJECT_TABLE = " +
+                     io::db::mysql_dialect().string_literal(session, table->name)))
+                session.execute("DROP TRIGGER IF EXISTS " +
+                                io::db::mysql_dialect().quote_identifier(name));
             load_file(session, *table->triggers, {});
             report_progress(false);
         }
@@ -528,7 +503,8 @@ private:
             std::size_t at = message.rfind(kind + " ", end);
             if (at == std::string::npos) continue;
             std::size_t start = at + kind.size() + 1;
-            return "DROP " + kind + " IF EXISTS " + quote_name(message.substr(start, end - start));
+            return "DROP " + kind + " IF EXISTS " +
+                   io::db::mysql_dialect().quote_identifier(message.substr(start, end - start));
         }
         return "";
     }
@@ -660,8 +636,8 @@ private:
     void check_target(io::db::Session& session) {
         std::vector<std::string> existing = existing_tables(session, m_target.database);
         if (existing.empty() || m_context.params.boolean("replace")) return;
-        throw StepError("database " + quote_name(m_target.database) + " on " +
-                            m_target.spec.describe() + " already has " +
+        throw StepError("database " + io::db::mysql_dialect().quote_identifier(m_target.database) +
+                            " on " + m_target.spec.describe() + " already has " +
                             std::to_string(existing.size()) +
                             (existing.size() == 1 ? " table" : " tables") + " (" +
                             names_list(existing) + "), which " + m_path +
@@ -701,7 +677,8 @@ std::string describe_source(const std::string& from) {
     try {
         DumpManifest manifest = read_dump_directory(from);
         return "the dump " + from + " (" + std::to_string(manifest.tables.size()) +
-               " tables of database " + quote_name(manifest.database) + ")";
+               " tables of database " +
+               io::db::mysql_dialect().quote_identifier(manifest.database) + ")";
     } catch (const StepError&) {
         return "the dump " + from;
     }
@@ -712,7 +689,10 @@ public:
     std::string describe(const kinds::StepContext& context) const override {
         const kinds::Params& p = context.params;
         std::string into =
-            p.has("database") ? "database " + quote_name(p.string("database")) + " on " : "";
+            p.has("database")
+                ? "database " + io::db::mysql_dialect().quote_identifier(p.string("database")) +
+                      " on "
+                : "";
         return "load " + describe_source(from_of(p)) + " into " + into + "connection '" +
                p.string("connection") + "', " + p.string("threads") + " threads" +
                (p.boolean("replace") ? ", replacing tables that exist" : "");
@@ -772,6 +752,19 @@ private:
     }
 };
 
+// `tables` is the old name of `include`: still read, with a warning; not both.
+void check_load(const runbook::Node& with, runbook::Diagnostics& diagnostics) {
+    for (const auto& [key, value] : with.entries) {
+        if (key.value != "tables") continue;
+        if (with.find("include"))
+            diagnostics.error(key.mark,
+                              "'tables' is the old name of 'include'; give only 'include'");
+        else
+            diagnostics.warning(key.mark,
+                                "'tables' is deprecated: write 'include' (same names and globs)");
+    }
+}
+
 }  // namespace
 
 kinds::KindSpec mysql_load_kind() {
@@ -792,8 +785,10 @@ kinds::KindSpec mysql_load_kind() {
                       "the database to load into (default: the connection's); made if missing"},
                      {"threads", runbook::ParamType::integer, false, "2",
                       "tables loaded at once, each on its own connection (0: one per core)"},
-                     {"tables", runbook::ParamType::string_list, false, "",
+                     {"include", runbook::ParamType::string_list, false, "",
                       "load only these tables of a dump (names or globs)"},
+                     {"tables", runbook::ParamType::string_list, false, "",
+                      "deprecated: the old name of 'include'"},
                      {"exclude", runbook::ParamType::string_list, false, "",
                       "leave out these tables of a dump (names or globs)"},
                      {"replace", runbook::ParamType::boolean, false, "false",
@@ -803,6 +798,7 @@ kinds::KindSpec mysql_load_kind() {
                       "false: the load bypasses the target's binary log (SET sql_log_bin = 0; "
                       "needs SUPER)"}},
                 .outputs = {"database", "tables"},
+                .check = check_load,
             },
         .resumable_inside = true,
         .make = [] { return std::make_unique<MysqlLoadRunner>(); },

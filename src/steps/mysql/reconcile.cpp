@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "../families.h"
+#include "migrate/io/db/dialect.h"
 #include "migrate/kinds/connections.h"
 #include "migrate/steps/mysql/reconcile_plan.h"
 #include "migrate/util/error.h"
@@ -25,19 +26,7 @@ constexpr std::size_t k_journal_differences =
     1000;  // beyond this, step.end says how many were left out
 constexpr std::size_t k_terminal_differences = 50;
 
-std::string quote_name(const std::string& name) {
-    std::string out = "`";
-    for (char c : name) out += c == '`' ? std::string("``") : std::string(1, c);
-    return out + "`";
-}
-
-struct ColumnInfo {
-    std::string name;
-    std::string charset;  // "" for numbers, dates and binary strings
-    bool binary = false;
-    bool numeric = false;
-    bool nullable = true;
-};
+using ColumnInfo = io::db::CatalogueColumn;
 
 struct TableInfo {
     std::vector<ColumnInfo> columns;
@@ -83,8 +72,9 @@ public:
     // `schema`.`table` for SQL; a "db.table" name is taken as qualified.
     static std::string table_sql(const std::string& table) {
         std::size_t dot = table.find('.');
-        if (dot == std::string::npos) return quote_name(table);
-        return quote_name(table.substr(0, dot)) + "." + quote_name(table.substr(dot + 1));
+        if (dot == std::string::npos) return io::db::mysql_dialect().quote_identifier(table);
+        return io::db::mysql_dialect().quote_identifier(table.substr(0, dot)) + "." +
+               io::db::mysql_dialect().quote_identifier(table.substr(dot + 1));
     }
 
     const TableInfo& table(const std::string& table) {
@@ -96,7 +86,8 @@ public:
 private:
     std::string schema_sql(const std::string& table) {
         std::size_t dot = table.find('.');
-        if (dot != std::string::npos) return "'" + m_session->escape(table.substr(0, dot)) + "'";
+        if (dot != std::string::npos)
+            return io::db::mysql_dialect().string_literal(*m_session, table.substr(0, dot));
         return "DATABASE()";
     }
     static std::string bare_name(const std::string& table) {
@@ -106,36 +97,21 @@ private:
 
     TableInfo load_table(const std::string& table) {
         std::string schema = schema_sql(table);
-        std::string name = "'" + m_session->escape(bare_name(table)) + "'";
-        if (schema == "DATABASE()" && !rows("SELECT DATABASE()").at(0).at(0))
+        std::string name = io::db::mysql_dialect().string_literal(*m_session, bare_name(table));
+        if (schema == "DATABASE()" && !m_session->first_value("SELECT DATABASE()"))
             throw StepError("table '" + table + "': " + where() +
                                 " has no database; give 'database' in the connection " +
                                 "or write the table as DATABASE.TABLE",
                             false);
+        const io::db::Dialect& dialect = io::db::mysql_dialect();
+        std::string schema_name = schema == "DATABASE()" ? "" : table.substr(0, table.find('.'));
         TableInfo info;
-        for (const auto& row :
-             rows("SELECT COLUMN_NAME, DATA_TYPE, COALESCE(CHARACTER_SET_NAME, ''), IS_NULLABLE "
-                  "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = " +
-                  schema + " AND TABLE_NAME = " + name + " ORDER BY ORDINAL_POSITION")) {
-            static const std::set<std::string> k_binary = {
-                "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "bit"};
-            static const std::set<std::string> k_numeric = {
-                "tinyint", "smallint", "mediumint", "int", "bigint", "decimal", "float", "double"};
-            std::string type = row[1].value_or("");
-            info.columns.push_back({row[0].value_or(""), row[2].value_or(""),
-                                    k_binary.count(type) > 0, k_numeric.count(type) > 0,
-                                    row.size() < 4 || row[3].value_or("YES") != "NO"});
-        }
-        if (info.columns.empty()) {
-            std::vector<std::string> names;
-            for (const auto& row :
-                 rows("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
-                      schema))
-                names.push_back(row[0].value_or(""));
-            throw StepError("table '" + table + "' does not exist on " + where() +
-                                did_you_mean(bare_name(table), names),
-                            false);
-        }
+        info.columns = dialect.table_columns(*m_session, schema_name, bare_name(table));
+        if (info.columns.empty())
+            throw StepError(
+                "table '" + table + "' does not exist on " + where() +
+                    did_you_mean(bare_name(table), dialect.table_names(*m_session, schema_name)),
+                false);
         std::string index;
         for (const auto& row : rows("SELECT INDEX_NAME, COLUMN_NAME FROM "
                                     "information_schema.STATISTICS WHERE TABLE_SCHEMA = " +
@@ -221,9 +197,11 @@ std::string row_hash_sql(const std::vector<std::string>& columns, const TableInf
         const ColumnInfo* a = source.column(name);
         const ColumnInfo* b = target.column(name);
         bool convert = !a->charset.empty() && a->charset != b->charset;
-        values.push_back(convert ? "CONVERT(" + quote_name(name) + " USING utf8mb4)"
-                                 : quote_name(name));
-        if (a->nullable || b->nullable) nulls.push_back("ISNULL(" + quote_name(name) + ")");
+        values.push_back(convert ? "CONVERT(" + io::db::mysql_dialect().quote_identifier(name) +
+                                       " USING utf8mb4)"
+                                 : io::db::mysql_dialect().quote_identifier(name));
+        if (a->nullable || b->nullable)
+            nulls.push_back("ISNULL(" + io::db::mysql_dialect().quote_identifier(name) + ")");
     }
     if (!nulls.empty()) values.push_back("CONCAT(" + join(nulls, ", ") + ")");
     return "CONCAT_WS(CHAR(0), " + join(values, ", ") + ")";
@@ -381,13 +359,16 @@ public:
 private:
     std::string key_list(const std::string& direction = "") const {
         std::vector<std::string> names;
-        for (const std::string& name : m_rc.key) names.push_back(quote_name(name) + direction);
+        for (const std::string& name : m_rc.key)
+            names.push_back(io::db::mysql_dialect().quote_identifier(name) + direction);
         return join(names, ", ");
     }
 
     std::string condition(Side& side, const KeyRange& range) const {
         return key_range_condition(
-            m_rc.key, range, quote_name, [&](std::size_t i, const std::string& value) {
+            m_rc.key, range,
+            [](const std::string& name) { return io::db::mysql_dialect().quote_identifier(name); },
+            [&](std::size_t i, const std::string& value) {
                 const ColumnInfo& column = *m_rc.key_columns[i];
                 if (column.binary)
                     return "X'" +
@@ -397,7 +378,7 @@ private:
                 if (column.numeric && !value.empty() &&
                     value.find_first_not_of("0123456789.-+eE") == std::string::npos)
                     return value;
-                return "'" + side.session().escape(value) + "'";
+                return io::db::mysql_dialect().string_literal(side.session(), value);
             });
     }
 
@@ -659,7 +640,8 @@ private:
             return run_checksum(context, rc, source, target, differences, totals);
         auto build = [&](const std::string& table) {
             std::vector<std::string> columns;
-            for (const std::string& c : check.columns) columns.push_back(quote_name(c));
+            for (const std::string& c : check.columns)
+                columns.push_back(io::db::mysql_dialect().quote_identifier(c));
             if (check.kind == CheckKind::count)
                 return "SELECT COUNT(*) FROM " + table + where_clause(check);
             if (check.kind == CheckKind::sum) {

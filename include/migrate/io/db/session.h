@@ -126,6 +126,12 @@ public:
     virtual void append_escaped(std::string& out, std::string_view text) = 0;
     virtual const ConnectionSpec& spec() const = 0;
 
+    // Runs a query and returns its first column, one value per row (NULL as "").
+    std::vector<std::string> first_column(std::string_view sql);
+    // Runs a query and returns the first row's first value: nullopt when there is no row or
+    // the value is NULL. Other rows are read and dropped.
+    std::optional<std::string> first_value(std::string_view sql);
+
     std::string escape(std::string_view text) {
         std::string out;
         append_escaped(out, text);

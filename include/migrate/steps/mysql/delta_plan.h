@@ -67,7 +67,6 @@ struct Cursor {
 };
 
 // `db`.`table` quoting.
-std::string quote_identifier(const std::string& name);
 std::string qualified_name(const TablePlan& plan);  // on the source
 std::string target_name(const TablePlan& plan);
 

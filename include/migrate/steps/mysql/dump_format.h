@@ -24,18 +24,22 @@ std::string encode_table_name(std::string_view name);
 // The marker's one line: "migrate-dump 1 sha256=<hex>\n".
 std::string dump_marker_line(const std::string& manifest_sha256);
 
-// The tables a dump takes out of those the database has.
+// The tables a dump takes out of those the database has, or a load out of those a dump has.
 struct TableSelection {
-    std::vector<std::string> chosen;    // in the database's order
+    std::vector<std::string> chosen;    // in the order of `tables`
     std::vector<std::string> excluded;  // present but left out by `exclude`
 };
 
-// `include` (empty: all) and `exclude` hold names or globs (*, ?, [..]). An include entry
-// without glob characters that names no table, or a glob matching none, is an error: throws
-// StepError naming it, with a did-you-mean.
+// The one table selection of mysql.dump and mysql.load. `include` (empty: all) and
+// `exclude` hold names or globs (*, ?, [..]; glob_match's syntax). An include entry without
+// glob characters that names no table, or a glob matching none, is an error: throws
+// StepError (not retryable) naming it, with a did-you-mean. Messages name the include
+// parameter as `parameter` (as the step wrote it) and the tables' place as `source`.
 TableSelection select_tables(const std::vector<std::string>& tables,
                              const std::vector<std::string>& include,
-                             const std::vector<std::string>& exclude);
+                             const std::vector<std::string>& exclude,
+                             std::string_view parameter = "include",
+                             std::string_view source = "the database");
 
 // How a column's values are written in SQL.
 enum class ValueStyle { number, hex, quoted };
@@ -46,9 +50,6 @@ void append_quoted(std::string& out, std::string_view text);
 // Appends 0x and the hex of `bytes`, or '' when empty.
 void append_hex(std::string& out, std::string_view bytes);
 void append_value(std::string& out, ValueStyle style, bool is_null, std::string_view value);
-
-// `name` between backticks, a backtick in it doubled.
-std::string quote_identifier(std::string_view name);
 
 // The session settings every data file begins with.
 std::string_view dump_file_header();
