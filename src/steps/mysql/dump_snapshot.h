@@ -74,8 +74,9 @@ struct DumpCounters {
     std::atomic<bool> stop{false};
 };
 
-// A range of an integer primary key: from <= key < to; an open end has no bound.
-struct KeyRange {
+// A range of an integer primary key: from <= key < to; an open end has no bound. Not
+// reconcile's KeyRange: two types of one name in one namespace broke the dump (ODR).
+struct ChunkRange {
     std::string column;
     std::optional<std::int64_t> from;
     std::optional<std::int64_t> to;
@@ -87,7 +88,7 @@ struct TableTask {
     std::string table;
     std::size_t chunk = 0;
     std::size_t chunks = 1;
-    std::optional<KeyRange> range;
+    std::optional<ChunkRange> range;
     std::uint64_t estimated_bytes = 0;
 };
 

@@ -115,7 +115,7 @@ std::string column_list(const std::vector<std::string>& columns) {
 // The rows, streamed from the server, formatted into INSERTs of about 1 MiB, each handed to the
 // compressor as soon as it ends. Returns the file and its row count.
 // "WHERE `id` >= 1000 AND `id` < 2000", or "" for the whole table.
-std::string where_clause(const std::optional<KeyRange>& range) {
+std::string where_clause(const std::optional<ChunkRange>& range) {
     if (!range) return "";
     std::vector<std::string> bounds;
     if (range->from)
@@ -261,8 +261,8 @@ std::vector<TableTask> plan_table(io::db::Session& session, const DumpOptions& o
         if (i + 1 < count)
             to = lowest + static_cast<std::int64_t>(span * static_cast<long double>(i + 1) /
                                                     static_cast<long double>(count));
-        tasks.push_back(
-            TableTask{table.name, i, count, KeyRange{column, from, to}, table.data_length / count});
+        tasks.push_back(TableTask{table.name, i, count, ChunkRange{column, from, to},
+                                  table.data_length / count});
         from = to;
     }
     return tasks;
