@@ -230,7 +230,7 @@ public:
         DownloadOptions options = options_from(context.params);
         std::string manifest_text;
         std::vector<DownloadFile> files = files_of(context, options, manifest_text);
-        probe_files(files, options, context.cancel);
+        probe_files(files, options, context.cancel, context.services.clock);
         check_free_space(files, options.directory);
     }
 
@@ -239,7 +239,7 @@ public:
         std::string manifest_text;
         std::vector<DownloadFile> files = files_of(context, options, manifest_text);
         std::filesystem::create_directories(options.directory);
-        probe_files(files, options, context.cancel);
+        probe_files(files, options, context.cancel, context.services.clock);
         DownloadTotals totals;
         keep_verified_files(files, options.directory, context, totals);
         if (context.last_checkpoint)
