@@ -375,7 +375,7 @@ bool Session::flush(Transfer& transfer) {
     PartialFile& partial = *m_partials[transfer.file];
     try {
         partial.pwrite(transfer.buffer.data(), transfer.buffer.size(), segment.next_byte());
-    } catch (const std::system_error& e) {
+    } catch (const FileError& e) {
         transfer.failure = e.what();
         transfer.buffer.clear();
         return false;
@@ -665,7 +665,7 @@ void Session::file_complete(int index) {
     }
     try {
         m_partials[index]->commit();
-    } catch (const std::system_error& e) {
+    } catch (const FileError& e) {
         throw StepError(file.name + ": " + e.what(), false);
     }
     m_partials[index].reset();

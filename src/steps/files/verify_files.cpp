@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <system_error>
 
 #include "migrate/util/error.h"
 #include "migrate/util/text.h"
@@ -79,8 +78,8 @@ public:
             std::string got = hash_file(task.path, entry.algorithm, progress);
             if (got.empty()) return;  // stopped: the verdict stays `stopped`
             result = {got == entry.hex ? Verdict::matched : Verdict::mismatched, got};
-        } catch (const std::system_error& e) {
-            result = {Verdict::unreadable, e.code().message()};
+        } catch (const FileError& e) {
+            result = {Verdict::unreadable, e.reason()};
         }
         ++m_files;
     }

@@ -7,6 +7,7 @@
 
 #include "migrate/util/digest.h"
 #include "migrate/util/error.h"
+#include "migrate/util/read_file.h"
 
 namespace migrate::steps::mysql {
 namespace {
@@ -94,14 +95,6 @@ DumpTable table_of(const ManifestReader& read, const Json& entry, std::size_t in
     return table;
 }
 
-std::string read_whole(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw StepError("cannot read " + path, false);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 // The marker's hash of the manifest, after checking its version.
 std::string marker_hash(const std::string& directory) {
     std::string path = directory + "/" + k_dump_marker;
@@ -111,7 +104,7 @@ std::string marker_hash(const std::string& directory) {
                             " is missing (the dump did not finish, or is still being written); "
                             "run the dump again or let it resume",
                         false);
-    std::string line = read_whole(path);
+    std::string line = read_file(path);
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
     std::istringstream words(line);
     std::string format, version, hash;
@@ -217,7 +210,7 @@ DumpManifest read_dump_directory(const std::string& directory) {
     if (!fs::exists(manifest_path, error))
         throw StepError(manifest_path + " is missing: " + directory + " is not a migrate dump",
                         false);
-    std::string text = read_whole(manifest_path);
+    std::string text = read_file(manifest_path);
     std::string actual = sha256_hex(text);
     if (actual != expected)
         throw StepError(manifest_path + " does not match " + k_dump_marker + " (SHA-256 " +

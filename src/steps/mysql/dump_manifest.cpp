@@ -11,6 +11,7 @@
 #include "migrate/steps/mysql/dump_format.h"
 #include "migrate/util/digest.h"
 #include "migrate/util/partial_file.h"
+#include "migrate/util/read_file.h"
 
 namespace migrate::steps::mysql {
 namespace {
@@ -72,14 +73,6 @@ void write_whole(const std::string& path, const std::string& text) {
     PartialFile file(path);
     file.write(text.data(), text.size());
     file.commit();
-}
-
-std::string read_whole(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::system_error(errno, std::generic_category(), "cannot read " + path);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
 }
 
 }  // namespace
@@ -224,7 +217,7 @@ std::optional<DumpManifest> read_manifest(const std::string& directory) {
     std::error_code error;
     if (!std::filesystem::exists(path, error)) return std::nullopt;
     try {
-        return DumpManifest::from_json(nlohmann::json::parse(read_whole(path)));
+        return DumpManifest::from_json(nlohmann::json::parse(read_file(path)));
     } catch (const nlohmann::json::exception& e) {
         throw std::runtime_error(path + ": not a manifest this build reads: " + e.what());
     } catch (const std::runtime_error& e) {
@@ -256,7 +249,7 @@ bool marker_matches(const std::string& directory) {
     std::string manifest = directory + "/" + k_dump_manifest;
     if (!std::filesystem::exists(marker, error) || !std::filesystem::exists(manifest, error))
         return false;
-    return read_whole(marker) == dump_marker_line(hash_file(manifest, DigestAlgorithm::sha256));
+    return read_file(marker) == dump_marker_line(hash_file(manifest, DigestAlgorithm::sha256));
 }
 
 std::string check_dump_file(const std::string& directory, const DumpFile& file) {
