@@ -2,8 +2,8 @@
 #include "migrate/runbook/graph.h"
 
 #include <functional>
-#include <stdexcept>
 
+#include "migrate/util/error.h"
 #include "migrate/util/text.h"
 
 namespace migrate::runbook {
@@ -115,8 +115,7 @@ bool evaluate_condition(const std::string& expanded) {
     if (pos != std::string::npos) {
         std::string rest = expanded.substr(pos + 2);
         if (rest.find("==") != std::string::npos || rest.find("!=") != std::string::npos)
-            throw std::invalid_argument(
-                "a condition compares two values once: write 'A == B' or 'A != B'");
+            throw UsageError("a condition compares two values once: write 'A == B' or 'A != B'");
         std::string left = unquote(expanded.substr(0, pos));
         std::string right = unquote(rest);
         return (left == right) == (pos == equal);

@@ -5,6 +5,7 @@
 
 #include "migrate/runbook/graph.h"
 #include "migrate/runbook/interpolate.h"
+#include "migrate/util/error.h"
 #include "migrate/util/text.h"
 
 namespace migrate::runbook {
@@ -389,7 +390,7 @@ private:
                     return "x";
                 });
             evaluate_condition(expanded);
-        } catch (const std::invalid_argument& e) {
+        } catch (const UsageError& e) {
             error(step.when.mark, std::string("bad 'when' condition: ") + e.what());
         } catch (const InterpolationError&) {
             // reported by check_text_references

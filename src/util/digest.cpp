@@ -6,11 +6,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <memory>
-#include <stdexcept>
-#include <system_error>
 #include <vector>
 
+#include "migrate/util/error.h"
 #include "migrate/util/text.h"
 
 namespace migrate {
@@ -34,7 +34,7 @@ std::optional<DigestAlgorithm> digest_from_hex_length(std::size_t length) {
 Digest::Digest(DigestAlgorithm algorithm) : m_context(EVP_MD_CTX_new()), m_algorithm(algorithm) {
     const EVP_MD* md = algorithm == DigestAlgorithm::md5 ? EVP_md5() : EVP_sha256();
     if (m_context == nullptr || EVP_DigestInit_ex(m_context, md, nullptr) != 1)
-        throw std::runtime_error("OpenSSL could not initialise " + digest_name(algorithm));
+        throw StepError("OpenSSL could not initialise " + digest_name(algorithm), false);
 }
 
 Digest::~Digest() { EVP_MD_CTX_free(m_context); }
@@ -57,7 +57,7 @@ std::string sha256_hex(std::string_view data) {
 std::string hash_file(const std::string& path, DigestAlgorithm algorithm,
                       const HashProgress& progress) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), path);
+    if (fd < 0) throw FileError(path, path, std::strerror(errno), false);
     std::unique_ptr<int, void (*)(int*)> closer(&fd, [](int* f) { ::close(*f); });
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     constexpr std::size_t k_block = 1 << 20;
@@ -67,7 +67,7 @@ std::string hash_file(const std::string& path, DigestAlgorithm algorithm,
     for (;;) {
         ssize_t got = ::read(fd, buffer.data(), buffer.size());
         if (got < 0 && errno == EINTR) continue;
-        if (got < 0) throw std::system_error(errno, std::generic_category(), path);
+        if (got < 0) throw FileError(path, path, std::strerror(errno), false);
         if (got == 0) break;
         digest.update(buffer.data(), static_cast<std::size_t>(got));
         done += static_cast<std::uint64_t>(got);

@@ -6,14 +6,16 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
-#include <system_error>
+
+#include "migrate/util/error.h"
 
 namespace migrate {
 namespace {
 
 [[noreturn]] void fail(const std::string& what, const std::string& path) {
-    throw std::system_error(errno, std::generic_category(), what + " " + path);
+    throw FileError(what + " " + path, path, std::strerror(errno), false);
 }
 
 }  // namespace

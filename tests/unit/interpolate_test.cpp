@@ -3,6 +3,7 @@
 
 #include "migrate/runbook/graph.h"
 #include "migrate/runbook/interpolate.h"
+#include "migrate/util/error.h"
 
 using namespace migrate::runbook;
 using Catch::Matchers::Contains;
@@ -153,5 +154,5 @@ TEST_CASE("evaluate_condition: comparisons and bare values", "[interpolate][when
         INFO(falsy);
         CHECK_FALSE(evaluate_condition(falsy));
     }
-    CHECK_THROWS_AS(evaluate_condition("a == b == c"), std::invalid_argument);
+    CHECK_THROWS_AS(evaluate_condition("a == b == c"), migrate::UsageError);
 }

@@ -6,6 +6,7 @@
 #include "migrate/steps/kinds.h"
 #include "migrate/steps/mysql/reconcile_plan.h"
 #include "migrate/util/decimal.h"
+#include "migrate/util/error.h"
 
 using namespace migrate;
 using namespace migrate::steps::mysql;
@@ -28,7 +29,7 @@ std::vector<ReconcileCheck> parse_checks(const std::string& json, Strings tables
 std::string parse_error(const std::string& json) {
     try {
         parse_checks(json);
-    } catch (const std::invalid_argument& e) {
+    } catch (const UsageError& e) {
         return e.what();
     }
     return "";

@@ -41,7 +41,7 @@ private:
 
 // Evaluates a `when` condition after interpolation: "A == B", "A != B", or a bare value
 // (true unless empty, false, no, off or 0). Quotes around a side are removed.
-// Throws std::invalid_argument on a malformed condition.
+// Throws UsageError on a malformed condition.
 bool evaluate_condition(const std::string& expanded);
 
 }  // namespace migrate::runbook

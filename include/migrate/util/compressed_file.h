@@ -20,7 +20,7 @@ struct CompressedFileResult {
 class CompressedFileWriter {
 public:
     // Creates "<path>.partial" (truncating one an earlier attempt left). Throws
-    // std::system_error naming the file, or CompressionError for bad options.
+    // FileError naming the file, or CompressionError for bad options.
     CompressedFileWriter(const std::string& path, const CompressorOptions& options);
     ~CompressedFileWriter();  // removes the partial file unless committed
     CompressedFileWriter(const CompressedFileWriter&) = delete;
@@ -29,7 +29,7 @@ public:
     // Compresses `data`. Throws when writing or the in-line test has failed so far.
     void write(const void* data, std::size_t size);
     // Ends the stream, waits for the test of its last bytes, syncs and renames the file.
-    // Throws CompressionError when the test fails, std::system_error on an I/O error.
+    // Throws CompressionError when the test fails, FileError on an I/O error.
     CompressedFileResult commit();
 
     std::uint64_t bytes_in() const { return m_bytes_in; }

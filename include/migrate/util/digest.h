@@ -48,7 +48,7 @@ std::string sha256_hex(std::string_view data);
 // Called after each block read; returning false stops the hashing (the result is then empty).
 using HashProgress = std::function<bool(std::uint64_t bytes_done)>;
 
-// Hex digest of a file's contents, read in 1 MiB blocks. Throws std::system_error naming the
+// Hex digest of a file's contents, read in 1 MiB blocks. Throws FileError naming the
 // file when it cannot be opened or read. An empty string means `progress` asked to stop.
 std::string hash_file(const std::string& path, DigestAlgorithm algorithm,
                       const HashProgress& progress = {});

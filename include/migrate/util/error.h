@@ -35,6 +35,25 @@ private:
     bool m_retryable;
 };
 
+// A file that could not be opened, read or written: a StepError with the path and the
+// system's reason apart, for callers that say more about what the file was.
+class FileError : public StepError {
+public:
+    // "cannot read PATH: REASON", not retryable.
+    FileError(const std::string& path, const std::string& reason)
+        : FileError("cannot read " + path, path, reason, false) {}
+    // "WHAT: REASON", where WHAT names the path ("cannot write /x.partial", or the path alone).
+    FileError(const std::string& what, const std::string& path, const std::string& reason,
+              bool retryable)
+        : StepError(what + ": " + reason, retryable), m_path(path), m_reason(reason) {}
+    const std::string& path() const { return m_path; }
+    const std::string& reason() const { return m_reason; }
+
+private:
+    std::string m_path;
+    std::string m_reason;
+};
+
 namespace exit_code {
 constexpr int k_ok = 0;
 constexpr int k_step_failed = 1;

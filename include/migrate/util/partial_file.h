@@ -18,7 +18,7 @@ public:
     int fd() const { return m_fd; }
     const std::string& partial_path() const { return m_partial; }
     const std::string& final_path() const { return m_final; }
-    // Writes all of `data` at the current offset; throws std::system_error naming the file.
+    // Writes all of `data` at the current offset; throws FileError naming the file.
     void write(const void* data, std::size_t size);
     void pwrite(const void* data, std::size_t size, std::uint64_t offset);
     // fdatasync; throws on failure.

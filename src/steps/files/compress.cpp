@@ -80,8 +80,7 @@ class InputFile {
 public:
     explicit InputFile(const std::string& path)
         : m_path(path), m_fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
-        if (m_fd < 0)
-            throw std::system_error(errno, std::generic_category(), "cannot open " + path);
+        if (m_fd < 0) throw FileError("cannot open " + path, path, std::strerror(errno), true);
         ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     }
     ~InputFile() { ::close(m_fd); }
@@ -94,7 +93,7 @@ public:
             ssize_t got = ::read(m_fd, buffer.data(), buffer.size());
             if (got >= 0) return static_cast<std::size_t>(got);
             if (errno != EINTR)
-                throw std::system_error(errno, std::generic_category(), "cannot read " + m_path);
+                throw FileError("cannot read " + m_path, m_path, std::strerror(errno), true);
         }
     }
 
@@ -142,6 +141,8 @@ public:
             throw StepError("stopped while compressing", true);
         } catch (const CompressionError& e) {
             throw StepError(std::string(e.what()) + "; " + job.output + " was not written", false);
+        } catch (const FileError& e) {  // the output's .partial: the disk may have room again
+            throw StepError(e.what(), true);
         } catch (const std::system_error& e) {
             throw StepError(e.what(), true);
         }

@@ -4,9 +4,7 @@
 #include <sys/statvfs.h>
 
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <system_error>
 
 #include "../families.h"
@@ -14,6 +12,7 @@
 #include "migrate/util/digest.h"
 #include "migrate/util/error.h"
 #include "migrate/util/partial_file.h"
+#include "migrate/util/read_file.h"
 #include "migrate/util/text.h"
 #include "migrate/util/units.h"
 
@@ -72,11 +71,11 @@ DownloadFile file_for(const std::string& url, std::string name, const std::strin
 std::string fetch_manifest(kinds::StepContext& context, const std::string& manifest,
                            const DownloadOptions& options) {
     if (!has_scheme(manifest)) {
-        std::ifstream in(manifest, std::ios::binary);
-        if (!in) throw StepError("manifest '" + manifest + "' cannot be read", false);
-        std::ostringstream text;
-        text << in.rdbuf();
-        return text.str();
+        try {
+            return read_file(manifest);
+        } catch (const FileError&) {
+            throw StepError("manifest '" + manifest + "' cannot be read", false);
+        }
     }
     io::HttpRequest request;
     request.url = manifest;
@@ -230,7 +229,7 @@ public:
         DownloadOptions options = options_from(context.params);
         std::string manifest_text;
         std::vector<DownloadFile> files = files_of(context, options, manifest_text);
-        probe_files(files, options, context.cancel);
+        probe_files(files, options, context.cancel, context.services.clock);
         check_free_space(files, options.directory);
     }
 
@@ -239,7 +238,7 @@ public:
         std::string manifest_text;
         std::vector<DownloadFile> files = files_of(context, options, manifest_text);
         std::filesystem::create_directories(options.directory);
-        probe_files(files, options, context.cancel);
+        probe_files(files, options, context.cancel, context.services.clock);
         DownloadTotals totals;
         keep_verified_files(files, options.directory, context, totals);
         if (context.last_checkpoint)

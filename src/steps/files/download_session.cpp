@@ -14,6 +14,7 @@
 #include "file_hasher.h"
 #include "migrate/util/error.h"
 #include "migrate/util/partial_file.h"
+#include "migrate/util/progress_line.h"
 #include "migrate/util/units.h"
 
 namespace migrate::steps::files {
@@ -25,12 +26,6 @@ constexpr std::uint64_t k_resume_overlap = 64 * 1024;
 constexpr long k_receive_buffer = 512 * 1024;
 constexpr std::size_t k_write_block = 1 << 20;
 constexpr std::uint64_t k_writeback_every = 8 << 20;
-
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 void apply_common_options(CURL* easy, const DownloadOptions& options, char* error) {
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error);
@@ -117,7 +112,7 @@ void start_probe(CURLM* multi, Probe& probe, const DownloadOptions& options) {
 }  // namespace
 
 void probe_files(std::vector<DownloadFile>& files, const DownloadOptions& options,
-                 CancelToken& cancel) {
+                 CancelToken& cancel, Clock& clock) {
     Multi multi;
     std::deque<Probe> probes;
     std::vector<Probe*> waiting;
@@ -167,7 +162,7 @@ void probe_files(std::vector<DownloadFile>& files, const DownloadOptions& option
                 file.validator = !probe->etag.empty() ? probe->etag : probe->last_modified;
                 if (file_scheme) file.validator = probe->last_modified;
             } else if (retryable_status(status) && probe->attempts <= options.retries) {
-                probe->not_before_ms = now_ms() + backoff_after(probe->attempts).count();
+                probe->not_before_ms = clock.steady_ms() + backoff_after(probe->attempts).count();
                 waiting.push_back(probe);
                 ++active;
             } else {
@@ -182,7 +177,7 @@ void probe_files(std::vector<DownloadFile>& files, const DownloadOptions& option
             }
         }
         for (auto it = waiting.begin(); it != waiting.end();) {
-            if ((*it)->not_before_ms > now_ms()) {
+            if ((*it)->not_before_ms > clock.steady_ms()) {
                 ++it;
                 continue;
             }
@@ -229,7 +224,12 @@ class Session {
 public:
     Session(std::vector<DownloadFile>& files, const DownloadOptions& options,
             kinds::StepContext& context, DownloadTotals& totals)
-        : m_files(files), m_options(options), m_context(context), m_totals(totals) {}
+        : m_files(files),
+          m_options(options),
+          m_context(context),
+          m_totals(totals),
+          m_clock(context.services.clock),
+          m_rate(m_clock) {}
     ~Session() { drop_transfers(); }
 
     void run() {
@@ -245,7 +245,7 @@ public:
                     on_done(message->easy_handle, message->data.result);
             drop_stalled();
             report_progress(false);
-            if (now_ms() - m_last_checkpoint >= checkpoint_interval()) save_checkpoint();
+            if (m_clock.steady_ms() - m_last_checkpoint >= checkpoint_interval()) save_checkpoint();
             if (!all_finished()) curl_multi_poll(m_multi.handle, nullptr, 0, 100, nullptr);
         }
         report_progress(true);
@@ -285,7 +285,7 @@ private:
     // long download does not fill the journal with checkpoints.
     std::int64_t checkpoint_interval() const {
         std::int64_t base = m_options.checkpoint_every.count();
-        return now_ms() - m_started_ms < 30'000 ? base : 5 * base;
+        return m_clock.steady_ms() - m_started_ms < 30'000 ? base : 5 * base;
     }
     void on_done(CURL* easy, CURLcode code, const std::string& stalled = "");
     void drop_stalled();
@@ -300,6 +300,8 @@ private:
     const DownloadOptions& m_options;
     kinds::StepContext& m_context;
     DownloadTotals& m_totals;
+    Clock& m_clock;
+    RateMeter m_rate;  // bytes fetched over the last seconds
     Multi m_multi;
     std::vector<std::unique_ptr<PartialFile>> m_partials;
     FileHasher m_hasher;  // after m_partials: its thread stops before their files close
@@ -308,10 +310,9 @@ private:
     std::deque<Pending> m_pending;
     std::map<std::pair<int, int>, int> m_failures;  // consecutive failures of a segment
     std::map<int, std::uint64_t> m_unsynced;        // bytes written since the last writeback kick
-    std::int64_t m_started_ms = now_ms();
-    std::int64_t m_last_checkpoint = now_ms();
+    std::int64_t m_started_ms = m_clock.steady_ms();
+    std::int64_t m_last_checkpoint = m_clock.steady_ms();
     std::int64_t m_last_progress = 0;
-    std::deque<std::pair<std::int64_t, std::uint64_t>> m_rate_samples;
     std::uint64_t m_bytes_at_start = 0;
 };
 
@@ -355,7 +356,7 @@ std::size_t Session::on_body(const char* data, std::size_t size, Transfer& trans
         segment.end == k_unknown_size ? rest : segment.end - std::min(segment.end, received);
     std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(rest, room));
     transfer.buffer.insert(transfer.buffer.end(), data + used, data + used + take);
-    transfer.last_byte_ms = now_ms();
+    transfer.last_byte_ms = m_clock.steady_ms();
     bool filled = take < rest || (segment.end != k_unknown_size && received + take >= segment.end);
     if ((transfer.buffer.size() >= k_write_block || filled) && !flush(transfer)) return 0;
     if (take < rest) {
@@ -374,7 +375,7 @@ bool Session::flush(Transfer& transfer) {
     PartialFile& partial = *m_partials[transfer.file];
     try {
         partial.pwrite(transfer.buffer.data(), transfer.buffer.size(), segment.next_byte());
-    } catch (const std::system_error& e) {
+    } catch (const FileError& e) {
         transfer.failure = e.what();
         transfer.buffer.clear();
         return false;
@@ -459,7 +460,7 @@ std::uint64_t Session::rate_per_connection() const {
 }
 
 void Session::start_transfers() {
-    std::int64_t now = now_ms();
+    std::int64_t now = m_clock.steady_ms();
     for (auto it = m_pending.begin();
          it != m_pending.end() &&
          static_cast<int>(m_transfers.size()) < m_options.max_connections;) {
@@ -540,7 +541,7 @@ void Session::start_transfer(const Pending& pending) {
     }
     if (std::uint64_t cap = rate_per_connection(); cap > 0)
         curl_easy_setopt(easy, CURLOPT_MAX_RECV_SPEED_LARGE, static_cast<curl_off_t>(cap));
-    transfer->last_byte_ms = now_ms();
+    transfer->last_byte_ms = m_clock.steady_ms();
     curl_multi_add_handle(m_multi.handle, easy);
     ++m_active_per_file[pending.file];
     m_transfers[easy] = std::move(transfer);
@@ -549,7 +550,7 @@ void Session::start_transfer(const Pending& pending) {
 // A connection that received nothing for stall_timeout is dropped and its range retried;
 // libcurl's low-speed check averages over a window and reacts too late to a sudden stall.
 void Session::drop_stalled() {
-    std::int64_t now = now_ms();
+    std::int64_t now = m_clock.steady_ms();
     std::vector<CURL*> stalled;
     for (const auto& [easy, transfer] : m_transfers)
         if (now - transfer->last_byte_ms > m_options.stall_timeout.count()) stalled.push_back(easy);
@@ -631,7 +632,7 @@ void Session::segment_failed(Transfer& transfer, long status, const std::string&
     m_context.events.say("retry  " + file.name + " from byte " +
                          std::to_string(segment.next_byte()) + " in " + format_duration(backoff) +
                          " (" + reason + ")");
-    m_pending.push_front({transfer.file, transfer.segment, now_ms() + backoff.count()});
+    m_pending.push_front({transfer.file, transfer.segment, m_clock.steady_ms() + backoff.count()});
 }
 
 void Session::file_complete(int index) {
@@ -664,7 +665,7 @@ void Session::file_complete(int index) {
     }
     try {
         m_partials[index]->commit();
-    } catch (const std::system_error& e) {
+    } catch (const FileError& e) {
         throw StepError(file.name + ": " + e.what(), false);
     }
     m_partials[index].reset();
@@ -678,11 +679,11 @@ void Session::save_checkpoint() {
     for (auto& partial : m_partials)  // the bytes the state counts must be on disk first
         if (partial) partial->sync();
     m_context.events.checkpoint(state);
-    m_last_checkpoint = now_ms();
+    m_last_checkpoint = m_clock.steady_ms();
 }
 
 void Session::report_progress(bool force) {
-    std::int64_t now = now_ms();
+    std::int64_t now = m_clock.steady_ms();
     if (!force && now - m_last_progress < 250) return;
     m_last_progress = now;
     std::uint64_t total = 0, done = 0;
@@ -696,25 +697,9 @@ void Session::report_progress(bool force) {
         done += file.finished ? (file.size == k_unknown_size ? 0 : file.size) : file.done_bytes();
         finished += file.finished ? 1 : 0;
     }
-    m_rate_samples.emplace_back(now, m_totals.bytes_fetched);
-    while (m_rate_samples.size() > 2 && now - m_rate_samples.front().first > 5000)
-        m_rate_samples.pop_front();
-    double seconds = (now - m_rate_samples.front().first) / 1000.0;
-    double rate =
-        seconds > 0 ? (m_totals.bytes_fetched - m_rate_samples.front().second) / seconds : 0;
-    std::string message;
-    if (known && total > 0) {
-        int percent = static_cast<int>(done * 100 / total);
-        message = "[" + std::string(percent / 5, '#') + std::string(20 - percent / 5, '.') + "] " +
-                  format_bytes(done) + " of " + format_bytes(total) + " (" +
-                  std::to_string(percent) + "%)";
-    } else {
-        message = format_bytes(done);
-    }
-    message += " at " + format_bytes(static_cast<std::uint64_t>(rate)) + "/s";
-    if (known && rate > 0 && total > done)
-        message += ", ETA " +
-                   format_duration(Millis(static_cast<std::int64_t>((total - done) / rate * 1000)));
+    double rate = m_rate.sample(m_totals.bytes_fetched);
+    std::string message = known && total > 0 ? progress_bar(done, total) : format_bytes(done);
+    message += rate_and_eta(rate, done, total, known);
     message += ", " + std::to_string(finished) + " of " + std::to_string(m_files.size()) +
                " files, " + std::to_string(m_transfers.size()) + " connections";
     m_context.events.progress(message, {{"bytes", done},

@@ -29,9 +29,10 @@ struct DownloadOptions {
     Millis checkpoint_every{1'000};
 };
 
-// What a HEAD request learnt about each file; fills size, ranges and validator.
+// What a HEAD request learnt about each file; fills size, ranges and validator. Retries wait
+// on `clock`'s steady time.
 void probe_files(std::vector<DownloadFile>& files, const DownloadOptions& options,
-                 CancelToken& cancel);
+                 CancelToken& cancel, Clock& clock);
 
 struct DownloadTotals {
     std::uint64_t bytes_fetched = 0;    // body bytes written to disk in this attempt

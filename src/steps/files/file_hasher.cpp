@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <system_error>
+#include <cstring>
 #include <vector>
+
+#include "migrate/util/error.h"
 
 namespace migrate::steps::files {
 
@@ -49,8 +51,8 @@ std::string FileHasher::finish(int id) {
     Job job = std::move(it->second);
     m_jobs.erase(it);
     if (job.error != 0)
-        throw std::system_error(job.error, std::generic_category(),
-                                "cannot read back the downloaded file");
+        throw FileError("cannot read back the downloaded file", "", std::strerror(job.error),
+                        false);
     return job.digest->hex_digest();
 }
 

@@ -27,7 +27,7 @@ public:
     // Bytes [0, contiguous) of file `id` are on disk.
     void advance(int id, std::uint64_t contiguous);
     // Waits until every announced byte is hashed and returns the hex digest; the file is
-    // then forgotten. Throws std::system_error when a read failed.
+    // then forgotten. Throws FileError when a read failed.
     std::string finish(int id);
     void forget(int id);
 

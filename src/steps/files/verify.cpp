@@ -1,14 +1,12 @@
 // verify: check files against a checksum list (sha256sum/md5sum/BSD output) or hashes written
 // in the runbook, on every core, and name every file that is missing or different.
-#include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "../families.h"
 #include "migrate/steps/files/verify_files.h"
 #include "migrate/util/error.h"
+#include "migrate/util/read_file.h"
 #include "migrate/util/units.h"
 
 namespace migrate::steps::files {
@@ -22,12 +20,11 @@ struct VerifyPlan {
 };
 
 std::string read_manifest(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw StepError("manifest '" + path + "' cannot be read: " + std::strerror(errno), false);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+    try {
+        return read_file(path);
+    } catch (const FileError& e) {
+        throw StepError("manifest '" + path + "' cannot be read: " + e.reason(), false);
+    }
 }
 
 VerifyPlan plan_of(const kinds::Params& params) {

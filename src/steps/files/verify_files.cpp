@@ -8,14 +8,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
 #include <filesystem>
-#include <mutex>
-#include <system_error>
-#include <thread>
 
+#include "migrate/util/error.h"
 #include "migrate/util/text.h"
+#include "migrate/util/work_pool.h"
 
 namespace migrate::steps::files {
 namespace {
@@ -59,40 +57,15 @@ std::vector<HashTask> plan_tasks(const std::vector<ChecksumEntry>& entries,
     return tasks;
 }
 
-class HashPool {
+// What the pool's tasks share: each hashes one file into its result slot.
+class HashTasks {
 public:
-    HashPool(const std::vector<ChecksumEntry>& entries, const std::vector<HashTask>& tasks,
-             std::vector<FileResult>& results, CancelToken& cancel)
+    HashTasks(const std::vector<ChecksumEntry>& entries, const std::vector<HashTask>& tasks,
+              std::vector<FileResult>& results, CancelToken& cancel)
         : m_entries(entries), m_tasks(tasks), m_results(results), m_cancel(cancel) {}
 
-    // Runs `threads` workers to the end, calling `tick` on this thread every `interval`.
-    void run(int threads, Millis interval, const std::function<void()>& tick) {
-        std::vector<std::thread> workers;
-        for (int i = 0; i < threads; ++i) workers.emplace_back([this] { work(); });
-        for (bool done = false; !done;) {
-            {
-                std::unique_lock lock(m_mutex);
-                done = m_changed.wait_for(lock, interval,
-                                          [&] { return m_finished == workers.size(); });
-            }
-            if (tick) tick();  // on this thread, also once all is done
-        }
-        for (std::thread& worker : workers) worker.join();
-    }
-
-    std::uint64_t bytes_done() const { return m_bytes.load(); }
-    std::size_t files_done() const { return m_files.load(); }
-
-private:
-    void work() {
-        for (std::size_t next; (next = m_next++) < m_tasks.size() && !m_cancel.cancelled();)
-            hash(m_tasks[next]);
-        std::lock_guard lock(m_mutex);
-        ++m_finished;
-        m_changed.notify_all();
-    }
-
-    void hash(const HashTask& task) {
+    void hash(std::size_t index) {
+        const HashTask& task = m_tasks[index];
         const ChecksumEntry& entry = m_entries[task.entry];
         std::uint64_t counted = 0;
         auto progress = [&](std::uint64_t done) {
@@ -105,22 +78,22 @@ private:
             std::string got = hash_file(task.path, entry.algorithm, progress);
             if (got.empty()) return;  // stopped: the verdict stays `stopped`
             result = {got == entry.hex ? Verdict::matched : Verdict::mismatched, got};
-        } catch (const std::system_error& e) {
-            result = {Verdict::unreadable, e.code().message()};
+        } catch (const FileError& e) {
+            result = {Verdict::unreadable, e.reason()};
         }
         ++m_files;
     }
 
+    std::uint64_t bytes_done() const { return m_bytes.load(); }
+    std::size_t files_done() const { return m_files.load(); }
+
+private:
     const std::vector<ChecksumEntry>& m_entries;
     const std::vector<HashTask>& m_tasks;
     std::vector<FileResult>& m_results;
     CancelToken& m_cancel;
-    std::atomic<std::size_t> m_next{0};
     std::atomic<std::uint64_t> m_bytes{0};
     std::atomic<std::size_t> m_files{0};
-    std::mutex m_mutex;
-    std::condition_variable m_changed;
-    std::size_t m_finished = 0;
 };
 
 VerifyOutcome collect(const std::vector<ChecksumEntry>& entries,
@@ -159,17 +132,19 @@ VerifyOutcome verify_files(const std::vector<ChecksumEntry>& entries, const Veri
     VerifyProgress progress;
     progress.files_total = entries.size();
     for (const HashTask& task : tasks) progress.bytes_total += task.size;
-    HashPool pool(entries, tasks, results, cancel);
+    HashTasks work(entries, tasks, results, cancel);
     auto tick = [&] {
-        progress.bytes_done = pool.bytes_done();
-        progress.files_done = pool.files_done();
+        progress.bytes_done = work.bytes_done();
+        progress.files_done = work.files_done();
         if (options.progress) options.progress(progress);
     };
-    int threads =
-        static_cast<int>(std::min<std::size_t>(std::max(options.threads, 1), tasks.size()));
-    if (threads > 0) pool.run(threads, options.progress_interval, tick);
+    std::size_t threads = std::min<std::size_t>(std::max(options.threads, 1), tasks.size());
+    if (threads > 0)
+        WorkPool::run(
+            tasks.size(), threads, [&](std::size_t task, std::size_t) { work.hash(task); }, &cancel,
+            options.progress_interval, tick);
     VerifyOutcome outcome = collect(entries, results);
-    outcome.bytes = pool.bytes_done();
+    outcome.bytes = work.bytes_done();
     return outcome;
 }
 

@@ -129,8 +129,9 @@ private:
     bool m_pending = false;
 };
 
-std::string utc_now_text() {
-    std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+// "2026-11-22T02:20:10Z": a quarantine record's time, to the second.
+std::string utc_text(std::int64_t epoch_ms) {
+    std::time_t now = static_cast<std::time_t>(epoch_ms / 1000);
     std::tm tm{};
     gmtime_r(&now, &tm);
     char text[32];
@@ -138,8 +139,8 @@ std::string utc_now_text() {
     return text;
 }
 
-Json quarantine_record(const std::string& step, const TablePlan& plan, const Row& row,
-                       const io::db::DbError& error) {
+Json quarantine_record(std::int64_t wall_ms, const std::string& step, const TablePlan& plan,
+                       const Row& row, const io::db::DbError& error) {
     Json key = Json::object();
     for (std::size_t k : plan.key)
         key[plan.columns[k]] = value_json(row[k], plan.literals[k] == Literal::binary);
@@ -155,8 +156,8 @@ Json quarantine_record(const std::string& step, const TablePlan& plan, const Row
                     "the target has another row with this row's value of a unique key (not its "
                     "primary key); " +
                     reason;
-    return Json{{"time", utc_now_text()}, {"step", step},     {"table", plan.name}, {"key", key},
-                {"error", error.code()},  {"reason", reason}, {"row", values}};
+    return Json{{"time", utc_text(wall_ms)}, {"step", step},     {"table", plan.name}, {"key", key},
+                {"error", error.code()},     {"reason", reason}, {"row", values}};
 }
 
 // ---- one table's copy
@@ -274,7 +275,8 @@ private:
                 throw StepError("table '" + plan.name + "': writing to the target: " + e.what(),
                                 e.retryable());
             if (last - first == 1) {
-                m_quarantine.add(quarantine_record(m_context.step.id, plan, rows[first], e));
+                m_quarantine.add(quarantine_record(m_context.services.clock.wall_ms(),
+                                                   m_context.step.id, plan, rows[first], e));
                 return 1;
             }
             std::size_t middle = first + (last - first) / 2;
@@ -426,7 +428,7 @@ public:
 
     void run(kinds::StepContext& context) override {
         Settings settings = settings_of(context);
-        auto started = std::chrono::steady_clock::now();
+        std::int64_t started_ms = context.services.clock.steady_ms();
         std::unique_ptr<io::db::Session> source = open_source(context);
         std::unique_ptr<io::db::Session> target = open_target(context);
         std::optional<std::int64_t> lag_ms;
@@ -439,10 +441,10 @@ public:
         try {
             for (std::size_t i = 0; i < plans.size(); ++i) copier.copy(plans, i, state);
         } catch (const StepError&) {
-            record_metrics(context, state, copier, started);
+            record_metrics(context, state, copier, started_ms);
             throw;
         }
-        record_metrics(context, state, copier, started);
+        record_metrics(context, state, copier, started_ms);
         set_outputs(context, plans, state);
         if (state.quarantined > 0)
             context.events.say(context.step.id + ": " + std::to_string(state.quarantined) +
@@ -451,10 +453,8 @@ public:
 
 private:
     static void record_metrics(kinds::StepContext& context, const CopyState& state,
-                               const TableCopier& copier,
-                               std::chrono::steady_clock::time_point started) {
-        double seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+                               const TableCopier& copier, std::int64_t started_ms) {
+        double seconds = (context.services.clock.steady_ms() - started_ms) / 1000.0;
         context.metrics["rows"] = state.rows;
         context.metrics["batches"] = state.batches;
         context.metrics["quarantined"] = state.quarantined;

@@ -7,19 +7,12 @@
 #include "migrate/steps/mysql/dump_manifest.h"
 #include "migrate/util/digest.h"
 #include "migrate/util/error.h"
+#include "migrate/util/read_file.h"
 
 namespace migrate::steps::mysql {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_whole(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw StepError("cannot read " + path, false);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 // The marker's hash of the manifest; a missing marker is an unfinished dump.
 std::string marker_hash(const std::string& directory) {
@@ -67,7 +60,7 @@ DumpManifest read_dump_directory(const std::string& directory) {
     if (!fs::exists(manifest_path, error))
         throw StepError(manifest_path + " is missing: " + directory + " is not a migrate dump",
                         false);
-    std::string text = read_whole(manifest_path);
+    std::string text = read_file(manifest_path);
     std::string actual = sha256_hex(text);
     if (actual != expected)
         throw StepError(manifest_path + " does not match " + k_dump_marker + " (SHA-256 " +

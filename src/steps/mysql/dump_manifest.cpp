@@ -12,6 +12,7 @@
 #include "migrate/steps/mysql/dump_format.h"
 #include "migrate/util/digest.h"
 #include "migrate/util/error.h"
+#include "migrate/util/read_file.h"
 #include "migrate/util/partial_file.h"
 
 namespace migrate::steps::mysql {
@@ -214,14 +215,6 @@ void write_whole(const std::string& path, const std::string& text) {
     file.commit();
 }
 
-std::string read_whole(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw StepError("cannot read " + path, false);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 }  // namespace
 
 std::vector<const DumpFile*> DumpTable::files() const {
@@ -402,7 +395,7 @@ std::optional<DumpManifest> read_manifest(const std::string& directory) {
     std::string path = directory + "/" + k_dump_manifest;
     std::error_code error;
     if (!std::filesystem::exists(path, error)) return std::nullopt;
-    DumpManifest manifest = parse_manifest(path, read_whole(path));
+    DumpManifest manifest = parse_manifest(path, read_file(path));
     manifest.directory = directory;
     return manifest;
 }
@@ -429,7 +422,7 @@ std::optional<std::string> read_marker(const std::string& directory) {
     std::string path = directory + "/" + k_dump_marker;
     std::error_code error;
     if (!std::filesystem::exists(path, error)) return std::nullopt;
-    std::string line = read_whole(path);
+    std::string line = read_file(path);
     std::optional<MarkerLine> marker = parse_marker_line(line);
     if (!marker)
         throw StepError(

@@ -2,13 +2,9 @@
 // snapshot, the tables read in parallel, the manifest rewritten and a checkpoint journaled
 // after each finished table, then the views, the routines and the completion marker.
 #include <algorithm>
-#include <condition_variable>
 #include <cstring>
-#include <deque>
 #include <filesystem>
 #include <map>
-#include <mutex>
-#include <thread>
 
 #include "dump_snapshot.h"
 #include "migrate/steps/mysql/dump_format.h"
@@ -17,6 +13,7 @@
 #include "migrate/util/error.h"
 #include "migrate/util/text.h"
 #include "migrate/util/units.h"
+#include "migrate/util/work_pool.h"
 
 namespace migrate::steps::mysql {
 namespace {
@@ -152,63 +149,6 @@ std::vector<DumpTable> tables_to_keep(kinds::StepContext& context, const DumpOpt
     return kept;
 }
 
-// The tasks still to do, shared by the readers, and the parts they hand back.
-class TableQueue {
-public:
-    explicit TableQueue(std::vector<TableTask> tasks) : m_pending(tasks.begin(), tasks.end()) {}
-
-    std::optional<TableTask> take() {
-        std::lock_guard lock(m_mutex);
-        if (m_pending.empty() || m_failure) return std::nullopt;
-        TableTask task = std::move(m_pending.front());
-        m_pending.pop_front();
-        return task;
-    }
-    void finished(TablePart part) {
-        std::lock_guard lock(m_mutex);
-        m_finished.push_back(std::move(part));
-        m_changed.notify_all();
-    }
-    void failed(std::exception_ptr failure) {
-        std::lock_guard lock(m_mutex);
-        if (!m_failure) m_failure = failure;
-        m_changed.notify_all();
-    }
-    void reader_done() {
-        std::lock_guard lock(m_mutex);
-        ++m_readers_done;
-        m_changed.notify_all();
-    }
-    // Waits up to `wait` for news; returns the parts finished since the last call.
-    std::vector<TablePart> collect(Millis wait) {
-        std::unique_lock lock(m_mutex);
-        m_changed.wait_for(lock, wait,
-                           [&] { return !m_finished.empty() || m_readers_done != m_readers_seen; });
-        m_readers_seen = m_readers_done;
-        std::vector<TablePart> done(std::make_move_iterator(m_finished.begin()),
-                                    std::make_move_iterator(m_finished.end()));
-        m_finished.clear();
-        return done;
-    }
-    bool all_readers_done(std::size_t readers) {
-        std::lock_guard lock(m_mutex);
-        return m_readers_done == readers && m_finished.empty();
-    }
-    std::exception_ptr failure() {
-        std::lock_guard lock(m_mutex);
-        return m_failure;
-    }
-
-private:
-    std::mutex m_mutex;
-    std::condition_variable m_changed;
-    std::deque<TableTask> m_pending;
-    std::vector<TablePart> m_finished;
-    std::size_t m_readers_done = 0;
-    std::size_t m_readers_seen = 0;  // by collect(): it waits for a change
-    std::exception_ptr m_failure;
-};
-
 nlohmann::ordered_json progress_metrics(const DumpManifest& manifest,
                                         const DumpCounters& counters) {
     return {{"rows", counters.rows.load()},
@@ -251,29 +191,26 @@ private:
 void read_tables(kinds::StepContext& context, const DumpOptions& options, Snapshot& snapshot,
                  std::size_t snapshot_at, std::vector<TableTask> tasks, std::size_t total_tables,
                  DumpManifest& manifest) {
-    TableQueue queue(std::move(tasks));
     TableAssembly assembly;
     DumpCounters counters;
     counters.rows = manifest.rows();
     counters.raw_bytes = manifest.raw_bytes();
-    std::vector<std::thread> readers;
-    for (auto& session : snapshot.readers) {
-        readers.emplace_back([&, reader = session.get()] {
-            try {
-                while (std::optional<TableTask> task = queue.take())
-                    queue.finished(dump_table_part(*reader, options, *task, counters));
-            } catch (...) {
-                counters.stop = true;
-                queue.failed(std::current_exception());
-            }
-            queue.reader_done();
-        });
-    }
+    std::vector<std::optional<TablePart>> parts(tasks.size());
+    // After a failure the other readers stop mid-table (counters.stop).
+    WorkPool readers(
+        tasks.size(), snapshot.readers.size(),
+        [&](std::size_t task, std::size_t reader) {
+            parts[task] =
+                dump_table_part(*snapshot.readers[reader], options, tasks[task], counters);
+        },
+        nullptr, &counters.stop);
     std::int64_t last_report = context.services.clock.steady_ms();
     try {
-        while (!queue.all_readers_done(readers.size())) {
-            for (TablePart& part : queue.collect(k_progress_interval)) {
-                std::optional<DumpTable> table = assembly.add(std::move(part), snapshot_at);
+        for (bool finished = false; !finished;) {
+            finished = readers.done();  // then the parts ended before it are taken below
+            for (std::size_t task : readers.wait_for(k_progress_interval)) {
+                std::optional<DumpTable> table = assembly.add(std::move(*parts[task]), snapshot_at);
+                parts[task].reset();
                 if (!table) continue;
                 std::string name = table->name;
                 manifest.tables.push_back(std::move(*table));
@@ -289,15 +226,11 @@ void read_tables(kinds::StepContext& context, const DumpOptions& options, Snapsh
                                             std::to_string(counters.rows.load()) + " rows",
                                         progress_metrics(manifest, counters));
             }
-            if (queue.failure()) counters.stop = true;
         }
     } catch (...) {
-        counters.stop = true;
-        for (std::thread& reader : readers) reader.join();
-        throw;
+        readers.fail(std::current_exception());
     }
-    for (std::thread& reader : readers) reader.join();
-    if (std::exception_ptr failure = queue.failure()) std::rethrow_exception(failure);
+    readers.join();
 }
 
 DumpManifest new_manifest(kinds::StepContext& context, const DumpOptions& options,

@@ -112,6 +112,8 @@ void preview(kinds::StepContext& context, const DumpOptions& options) {
 DumpResult dump_or_fail(kinds::StepContext& context, const DumpOptions& options) {
     try {
         return run_dump(context, options);
+    } catch (const FileError& e) {  // a file of the dump: the disk may have room again
+        throw StepError(e.what(), true);
     } catch (const StepError&) {
         throw;
     } catch (const CompressionStopped&) {

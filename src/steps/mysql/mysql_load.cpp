@@ -2,13 +2,9 @@
 // in parallel, biggest first, then triggers, views, routines; resumed by finished table)
 // or one plain .sql/.sql.gz/.sql.zst file as mysqldump writes it, into a target database.
 #include <algorithm>
-#include <condition_variable>
-#include <deque>
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <set>
-#include <thread>
 
 #include "../families.h"
 #include "migrate/io/db/dialect.h"
@@ -20,8 +16,10 @@
 #include "migrate/steps/mysql/sql_file_load.h"
 #include "migrate/util/clock.h"
 #include "migrate/util/error.h"
+#include "migrate/util/progress_line.h"
 #include "migrate/util/text.h"
 #include "migrate/util/units.h"
+#include "migrate/util/work_pool.h"
 
 namespace migrate::steps::mysql {
 namespace {
@@ -134,50 +132,6 @@ std::vector<std::string> existing_tables(io::db::Session& session, const std::st
     return io::db::mysql_dialect().table_names(session, database);
 }
 
-// Rate and time left from the last few seconds, as download reports them.
-class ProgressLine {
-public:
-    std::string rate_and_eta(std::uint64_t done, std::uint64_t total) {
-        std::int64_t now = now_ms();
-        m_samples.emplace_back(now, done);
-        while (m_samples.size() > 2 && now - m_samples.front().first > 5000) m_samples.pop_front();
-        double seconds = (now - m_samples.front().first) / 1000.0;
-        m_rate = seconds > 0 ? (done - m_samples.front().second) / seconds : 0;
-        std::string text = " at " + format_bytes(static_cast<std::uint64_t>(m_rate)) + "/s";
-        if (total > done && m_rate > 0)
-            text +=
-                ", ETA " +
-                format_duration(Millis(static_cast<std::int64_t>((total - done) / m_rate * 1000)));
-        return text;
-    }
-    std::uint64_t rate() const { return static_cast<std::uint64_t>(m_rate); }
-    bool due() {
-        std::int64_t now = now_ms();
-        if (now - m_last < k_progress_ms) return false;
-        m_last = now;
-        return true;
-    }
-
-    static std::int64_t now_ms() {
-        return std::chrono::duration_cast<Millis>(
-                   std::chrono::steady_clock::now().time_since_epoch())
-            .count();
-    }
-
-private:
-    std::deque<std::pair<std::int64_t, std::uint64_t>> m_samples;
-    double m_rate = 0;
-    std::int64_t m_last = 0;
-};
-
-std::string bar(std::uint64_t done, std::uint64_t total) {
-    int percent =
-        total == 0 ? 100 : static_cast<int>(std::min<std::uint64_t>(100, done * 100 / total));
-    return "[" + std::string(percent / 5, '#') + std::string(20 - percent / 5, '.') + "] " +
-           format_bytes(done) + " of " + format_bytes(total) + " (" + std::to_string(percent) +
-           "%)";
-}
-
 // ---------------------------------------------------------------- a dump directory
 
 // What an earlier attempt finished, from its newest checkpoint.
@@ -208,6 +162,11 @@ DumpResume dump_resume_of(kinds::StepContext& context, const DumpManifest& manif
     return resume;
 }
 
+struct DataJob {
+    const DumpTable* table = nullptr;
+    const DumpFile* file = nullptr;  // nullptr: a table without rows
+};
+
 class DumpLoad {
 public:
     DumpLoad(kinds::StepContext& context, const DumpManifest& manifest, LoadTarget target)
@@ -215,7 +174,8 @@ public:
           m_manifest(manifest),
           m_target(std::move(target)),
           m_tables(selected_tables(manifest, context.params)),
-          m_resume(dump_resume_of(context, manifest, m_target.database)) {}
+          m_resume(dump_resume_of(context, manifest, m_target.database)),
+          m_progress(context.services.clock) {}
 
     void run() {
         std::unique_ptr<io::db::Session> admin = open_admin_session(m_context, m_target);
@@ -332,87 +292,57 @@ private:
         // A table cut into chunk files is loaded chunk by chunk, side by side, as tables are.
         for (const DumpTable* table : order) {
             m_chunks_left[table] = std::max<std::size_t>(1, table->data.size());
-            if (table->data.empty()) m_queue.push_back(DataJob{table, nullptr});
-            for (const DumpFile& file : table->data) m_queue.push_back(DataJob{table, &file});
+            if (table->data.empty()) m_jobs.push_back(DataJob{table, nullptr});
+            for (const DumpFile& file : table->data) m_jobs.push_back(DataJob{table, &file});
         }
         int threads = std::max(1, std::min<int>(kinds::thread_count(m_context.params, "threads"),
-                                                static_cast<int>(m_queue.size())));
+                                                static_cast<int>(m_jobs.size())));
         std::vector<std::unique_ptr<io::db::Session>> sessions;
         sessions.push_back(std::move(first));
         for (int i = 1; i < threads; ++i)
             sessions.push_back(open_session(m_context, database_spec()));
-        std::vector<std::thread> workers;
-        for (auto& session : sessions) workers.emplace_back([this, &session] { work(*session); });
+        // After a failure the other workers stop at their next statement (m_stop).
+        WorkPool workers(
+            m_jobs.size(), sessions.size(),
+            [&](std::size_t job, std::size_t worker) { load_job(*sessions[worker], m_jobs[job]); },
+            nullptr, &m_stop);
+        // On this thread: checkpoints for finished tables, progress, until the workers end.
         try {
-            watch_workers(workers.size());
+            for (bool finished = false; !finished;) {
+                finished = workers.done();  // then the jobs ended before it are taken below
+                take_finished(workers.wait_for(Millis(k_progress_ms)));
+                report_progress(false);
+            }
         } catch (...) {
-            fail_with(std::current_exception());  // the workers stop at their next statement
+            workers.fail(std::current_exception());
         }
-        for (std::thread& worker : workers) worker.join();
-        take_finished();
-        if (m_error) std::rethrow_exception(m_error);
+        workers.join();
     }
 
-    // On the main thread: checkpoints for finished tables, progress, until the workers end.
-    void watch_workers(std::size_t count) {
-        std::unique_lock lock(m_mutex);
-        while (m_workers_done < count) {
-            m_changed.wait_for(lock, Millis(k_progress_ms));
-            lock.unlock();
-            take_finished();
-            report_progress(false);
-            lock.lock();
-        }
+    void take_finished(const std::vector<std::size_t>& jobs) {
+        std::size_t before = m_finished.size();
+        for (std::size_t job : jobs)
+            if (--m_chunks_left[m_jobs[job].table] == 0) m_finished.push_back(m_jobs[job].table);
+        if (m_finished.size() > before) checkpoint("tables");
     }
 
-    void take_finished() {
-        std::vector<const DumpTable*> finished;
-        {
-            std::lock_guard lock(m_mutex);
-            finished.swap(m_just_finished);
+    void load_job(io::db::Session& session, const DataJob& job) {
+        try {
+            SqlLoadOptions options;
+            options.commit_bytes = k_commit_bytes;
+            options.stop = &m_stop;
+            if (job.file != nullptr) load_file(session, *job.file, options);
+            session.execute("COMMIT");
+        } catch (const StepError& e) {
+            fail(session, *job.table, e);
         }
-        if (finished.empty()) return;
-        m_finished.insert(m_finished.end(), finished.begin(), finished.end());
-        checkpoint("tables");
-    }
-
-    void work(io::db::Session& session) {
-        for (;;) {
-            DataJob job;
-            {
-                std::lock_guard lock(m_mutex);
-                if (m_queue.empty() || m_stop) break;
-                job = m_queue.front();
-                m_queue.pop_front();
-            }
-            try {
-                SqlLoadOptions options;
-                options.commit_bytes = k_commit_bytes;
-                options.stop = &m_stop;
-                if (job.file != nullptr) load_file(session, *job.file, options);
-                session.execute("COMMIT");
-                std::lock_guard lock(m_mutex);
-                if (--m_chunks_left[job.table] == 0) m_just_finished.push_back(job.table);
-            } catch (const StepError& e) {
-                fail(session, *job.table, e);
-                break;
-            } catch (...) {
-                fail_with(std::current_exception());
-                break;
-            }
-            m_changed.notify_all();
-        }
-        {
-            std::lock_guard lock(m_mutex);
-            ++m_workers_done;
-        }
-        m_changed.notify_all();
     }
 
     // A table whose load failed (or was stopped because another one failed) is dropped, so
     // a half-loaded table is never left looking loaded; a next attempt loads it from
     // scratch anyway. When the server is gone, that attempt's schema file drops it.
-    void fail(io::db::Session& session, const DumpTable& table, const StepError& error) {
+    [[noreturn]] void fail(io::db::Session& session, const DumpTable& table,
+                           const StepError& error) {
         std::string message = error.what();
         try {
             session.execute("ROLLBACK");
@@ -425,17 +355,8 @@ private:
                        " is half-loaded";
         }
         if (const auto* mysql = dynamic_cast<const io::db::DbError*>(&error))
-            fail_with(std::make_exception_ptr(
-                io::db::DbError(message, mysql->code(), mysql->retryable())));
-        else
-            fail_with(std::make_exception_ptr(StepError(message, error.retryable())));
-    }
-
-    void fail_with(std::exception_ptr error) {
-        std::lock_guard lock(m_mutex);
-        // The first failure is the news; the others stopped because of it.
-        if (!m_error) m_error = error;
-        m_stop = true;
+            throw io::db::DbError(message, mysql->code(), mysql->retryable());
+        throw StepError(message, error.retryable());
     }
 
     void load_triggers(io::db::Session& session) {
@@ -510,12 +431,13 @@ private:
     }
 
     void report_progress(bool force) {
-        if (!force && !m_progress.due()) return;
+        if (!force && !m_progress.due(k_progress_ms)) return;
         std::uint64_t done = m_done_bytes + m_tally.raw_bytes.load();
         std::uint64_t total = total_bytes();
         std::size_t tables = m_kept.size() + m_finished.size();
-        m_context.events.progress(bar(done, total) + m_progress.rate_and_eta(done, total) + ", " +
-                                      std::to_string(tables) + " of " +
+        double rate = m_progress.sample(done);
+        m_context.events.progress(progress_bar(done, total) + rate_and_eta(rate, done, total) +
+                                      ", " + std::to_string(tables) + " of " +
                                       std::to_string(m_tables.size()) + " tables",
                                   {{"bytes", done},
                                    {"bytes_total", total},
@@ -546,20 +468,11 @@ private:
     std::vector<const DumpTable*> m_kept, m_pending, m_finished;
     std::uint64_t m_done_bytes = 0;  // of the kept tables
     SqlLoadTally m_tally;
-    ProgressLine m_progress;
+    RateMeter m_progress;
 
-    std::mutex m_mutex;  // guards what the workers share with the main thread
-    std::condition_variable m_changed;
-    struct DataJob {
-        const DumpTable* table = nullptr;
-        const DumpFile* file = nullptr;  // nullptr: a table without rows
-    };
-    std::deque<DataJob> m_queue;
-    std::map<const DumpTable*, std::size_t> m_chunks_left;
-    std::vector<const DumpTable*> m_just_finished;
-    std::size_t m_workers_done = 0;
-    std::exception_ptr m_error;
-    std::atomic<bool> m_stop{false};
+    std::vector<DataJob> m_jobs;                            // the data files, biggest table first
+    std::map<const DumpTable*, std::size_t> m_chunks_left;  // this thread's own
+    std::atomic<bool> m_stop{false};  // set when one job failed: the others stop early
 };
 
 // ---------------------------------------------------------------- one plain SQL file
@@ -567,7 +480,10 @@ private:
 class PlainFileLoad {
 public:
     PlainFileLoad(kinds::StepContext& context, std::string path, LoadTarget target)
-        : m_context(context), m_path(std::move(path)), m_target(std::move(target)) {}
+        : m_context(context),
+          m_path(std::move(path)),
+          m_target(std::move(target)),
+          m_progress(context.services.clock) {}
 
     void run() {
         if (m_context.params.has("tables") || m_context.params.has("exclude"))
@@ -648,17 +564,18 @@ private:
     }
 
     void report_progress(const sql::SqlStatement& statement) {
-        if (!m_progress.due()) return;
+        if (!m_progress.due(k_progress_ms)) return;
         std::uint64_t raw = m_tally.raw_bytes.load();
         std::uint64_t read = m_tally.file_bytes.load();
-        m_context.events.progress(
-            bar(read, m_size) + " of the file read" + m_progress.rate_and_eta(read, m_size) + ", " +
-                format_bytes(raw) + " of SQL, statement " + std::to_string(statement.number),
-            {{"bytes", raw},
-             {"file_bytes", read},
-             {"file_bytes_total", m_size},
-             {"rate", m_progress.rate()},
-             {"statements", m_tally.statements.load()}});
+        m_context.events.progress(progress_bar(read, m_size) + " of the file read" +
+                                      rate_and_eta(m_progress.sample(read), read, m_size) + ", " +
+                                      format_bytes(raw) + " of SQL, statement " +
+                                      std::to_string(statement.number),
+                                  {{"bytes", raw},
+                                   {"file_bytes", read},
+                                   {"file_bytes_total", m_size},
+                                   {"rate", m_progress.rate()},
+                                   {"statements", m_tally.statements.load()}});
     }
 
     kinds::StepContext& m_context;
@@ -667,7 +584,7 @@ private:
     bool m_owned = false;
     std::uint64_t m_size = 0;
     SqlLoadTally m_tally;
-    ProgressLine m_progress;
+    RateMeter m_progress;
 };
 
 // ---------------------------------------------------------------- the kind

@@ -598,7 +598,7 @@ private:
             return reconcile_checks(
                 params.has("checks") ? params.raw()["checks"] : nlohmann::ordered_json(),
                 params.string_list("tables"));
-        } catch (const std::invalid_argument& e) {
+        } catch (const UsageError& e) {
             throw StepError(e.what(), false);
         }
     }
@@ -849,7 +849,7 @@ void check_reconcile(const runbook::Node& with, runbook::Diagnostics& diagnostic
                     label + ": 'tolerance' does not apply to a checksum (a hash matches or not)");
             try {
                 Tolerance::parse(tolerance->value);
-            } catch (const std::invalid_argument& e) {
+            } catch (const UsageError& e) {
                 diagnostics.error(tolerance->mark, label + ": " + e.what());
             }
         }

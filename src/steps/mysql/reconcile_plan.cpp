@@ -3,8 +3,8 @@
 #include "migrate/steps/mysql/reconcile_plan.h"
 
 #include <algorithm>
-#include <stdexcept>
 
+#include "migrate/util/error.h"
 #include "migrate/util/text.h"
 
 namespace migrate::steps::mysql {
@@ -39,14 +39,13 @@ std::vector<std::string> names_of(const nlohmann::ordered_json& value, const std
     };
     if (value.is_array()) {
         for (const auto& item : value) {
-            if (!item.is_string())
-                throw std::invalid_argument("'" + what + "' must list column names");
+            if (!item.is_string()) throw UsageError("'" + what + "' must list column names");
             add(item.get<std::string>());
         }
     } else {
         add(text_of(value));
     }
-    if (names.empty()) throw std::invalid_argument("'" + what + "' names no column");
+    if (names.empty()) throw UsageError("'" + what + "' names no column");
     return names;
 }
 
@@ -54,7 +53,7 @@ std::int64_t positive(const nlohmann::ordered_json& value, const std::string& wh
     std::string text = text_of(value);
     if (text.empty() || text.size() > 12 ||
         !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
-        throw std::invalid_argument("'" + what + "' must be a whole number, not '" + text + "'");
+        throw UsageError("'" + what + "' must be a whole number, not '" + text + "'");
     return std::stoll(text);
 }
 
@@ -74,28 +73,27 @@ std::string default_name(const ReconcileCheck& check) {
 
 ReconcileCheck check_from(const nlohmann::ordered_json& item) {
     if (!item.is_object())
-        throw std::invalid_argument("expected a mapping with 'table' and one of: " +
-                                    join(k_what, ", "));
+        throw UsageError("expected a mapping with 'table' and one of: " + join(k_what, ", "));
     for (const auto& [field, value] : item.items())
         if (std::find(reconcile_check_fields().begin(), reconcile_check_fields().end(), field) ==
             reconcile_check_fields().end())
-            throw std::invalid_argument("unknown field '" + field + "'" +
-                                        did_you_mean(field, reconcile_check_fields()) +
-                                        " (fields: " + join(reconcile_check_fields(), ", ") + ")");
+            throw UsageError("unknown field '" + field + "'" +
+                             did_you_mean(field, reconcile_check_fields()) +
+                             " (fields: " + join(reconcile_check_fields(), ", ") + ")");
     ReconcileCheck check;
     check.table = item.contains("table") ? trim(text_of(item["table"])) : "";
-    if (check.table.empty()) throw std::invalid_argument("'table' is missing");
+    if (check.table.empty()) throw UsageError("'table' is missing");
     check.target_table =
         item.contains("target_table") ? trim(text_of(item["target_table"])) : check.table;
     std::vector<std::string> given;
     for (const std::string& what : k_what)
         if (item.contains(what)) given.push_back(what);
     if (given.size() != 1)
-        throw std::invalid_argument((given.empty() ? "needs one of: " : "takes only one of: ") +
-                                    join(k_what, ", "));
+        throw UsageError((given.empty() ? "needs one of: " : "takes only one of: ") +
+                         join(k_what, ", "));
     const std::string& what = given.front();
     if (what == "count") {
-        if (!truthy(item["count"])) throw std::invalid_argument("'count' must be true");
+        if (!truthy(item["count"])) throw UsageError("'count' must be true");
         check.kind = CheckKind::count;
     } else if (what == "group_by") {
         check.kind = CheckKind::group_by;
@@ -104,23 +102,23 @@ ReconcileCheck check_from(const nlohmann::ordered_json& item) {
         check.kind = CheckKind::sum;
         check.columns = names_of(item["sum"], "sum");
     } else {
-        if (!truthy(item["checksum"])) throw std::invalid_argument("'checksum' must be true");
+        if (!truthy(item["checksum"])) throw UsageError("'checksum' must be true");
         check.kind = CheckKind::checksum;
         if (item.contains("columns")) check.columns = names_of(item["columns"], "columns");
         if (item.contains("key")) check.key = names_of(item["key"], "key");
         if (item.contains("chunk")) check.chunk = positive(item["chunk"], "chunk");
-        if (check.chunk < 1) throw std::invalid_argument("'chunk' must be 1 or more");
+        if (check.chunk < 1) throw UsageError("'chunk' must be 1 or more");
         if (item.contains("drill"))
             check.drill = static_cast<std::size_t>(positive(item["drill"], "drill"));
     }
     if (check.kind != CheckKind::checksum)
         for (const char* field : {"columns", "key", "chunk", "drill"})
             if (item.contains(field))
-                throw std::invalid_argument(std::string("'") + field + "' goes with 'checksum'");
+                throw UsageError(std::string("'") + field + "' goes with 'checksum'");
     if (item.contains("where")) check.where = trim(text_of(item["where"]));
     if (item.contains("tolerance")) {
         if (check.kind == CheckKind::checksum)
-            throw std::invalid_argument(
+            throw UsageError(
                 "'tolerance' does not apply to a checksum (a hash matches or not); "
                 "narrow it with 'where' instead");
         check.tolerance = Tolerance::parse(trim(text_of(item["tolerance"])));
@@ -140,8 +138,8 @@ Tolerance Tolerance::parse(const std::string& text) {
     auto amount = Decimal::parse(number);
     bool plain = !number.empty() && number.find_first_not_of("0123456789.") == std::string::npos;
     if (!amount || !plain)
-        throw std::invalid_argument("bad tolerance '" + text +
-                                    "'; write an amount (5, 0.01) or a percentage (0.5%)");
+        throw UsageError("bad tolerance '" + text +
+                         "'; write an amount (5, 0.01) or a percentage (0.5%)");
     tolerance.amount = *amount;
     tolerance.kind = amount->is_zero() ? Kind::exact : percent ? Kind::percent : Kind::absolute;
     return tolerance;
@@ -189,20 +187,19 @@ std::vector<ReconcileCheck> reconcile_checks(const nlohmann::ordered_json& check
         out.push_back(check);
     }
     if (!checks.is_null() && !checks.is_array())
-        throw std::invalid_argument("'checks' must be a list of mappings");
+        throw UsageError("'checks' must be a list of mappings");
     for (std::size_t i = 0; !checks.is_null() && i < checks.size(); ++i) {
         try {
             out.push_back(check_from(checks[i]));
-        } catch (const std::invalid_argument& e) {
+        } catch (const UsageError& e) {
             std::string table = checks[i].is_object() && checks[i].contains("table")
                                     ? text_of(checks[i]["table"])
                                     : "";
-            throw std::invalid_argument("check " + std::to_string(i + 1) +
-                                        (table.empty() ? "" : " (table '" + table + "')") + ": " +
-                                        e.what());
+            throw UsageError("check " + std::to_string(i + 1) +
+                             (table.empty() ? "" : " (table '" + table + "')") + ": " + e.what());
         }
     }
-    if (out.empty()) throw std::invalid_argument("nothing to compare: give 'checks' or 'tables'");
+    if (out.empty()) throw UsageError("nothing to compare: give 'checks' or 'tables'");
     return out;
 }
 

@@ -126,7 +126,7 @@ void stream_sql_file(const std::string& path, const std::string& name,
             tally.file_bytes.store(reader.position(), std::memory_order_relaxed);
             try {
                 splitter.feed(block, sink);
-            } catch (const std::invalid_argument& e) {
+            } catch (const UsageError& e) {
                 throw StepError(name + ": " + e.what(), false);
             }
             tally.raw_bytes.fetch_add(block.size(), std::memory_order_relaxed);

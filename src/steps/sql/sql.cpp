@@ -17,7 +17,7 @@ std::vector<SqlStatementText> statements_of(const kinds::Params& params) {
     for (const std::string& item : params.string_list("statements")) {
         try {
             for (SqlStatementText& statement : split_sql(item)) all.push_back(std::move(statement));
-        } catch (const std::invalid_argument& e) {
+        } catch (const UsageError& e) {
             throw StepError(std::string("'statements': ") + e.what(), false);
         }
     }
@@ -184,7 +184,7 @@ void check_sql(const runbook::Node& with, runbook::Diagnostics& diagnostics) {
             }
             try {
                 count += split_sql(item->value).size();
-            } catch (const std::invalid_argument& e) {
+            } catch (const UsageError& e) {
                 diagnostics.error(item->mark, std::string("'statements': ") + e.what());
                 literal = false;
             }

@@ -2,7 +2,8 @@
 #include "migrate/steps/sql/sql_split.h"
 
 #include <algorithm>
-#include <stdexcept>
+
+#include "migrate/util/error.h"
 
 namespace migrate::steps::sql {
 namespace {
@@ -203,9 +204,8 @@ int SqlSplitter::delimiter_command(bool at_end) {
     std::size_t stop = start;
     while (stop < rest.size() && !is_space(rest[stop])) ++stop;
     if (stop == start)
-        throw std::invalid_argument(
-            "line " + std::to_string(m_line) +
-            ": DELIMITER needs the new delimiter after it (as in DELIMITER ;;)");
+        throw UsageError("line " + std::to_string(m_line) +
+                         ": DELIMITER needs the new delimiter after it (as in DELIMITER ;;)");
     set_delimiter(std::string(rest.substr(start, stop - start)));
     m_pos = end < m_buffer.size() ? end + 1 : end;
     if (end < m_buffer.size()) ++m_line;
@@ -249,7 +249,7 @@ std::vector<SqlStatementText> split_sql(std::string_view text) {
     SqlSplitter splitter;
     splitter.feed(text, keep);
     std::string problem = splitter.finish(keep);
-    if (!problem.empty()) throw std::invalid_argument(problem);
+    if (!problem.empty()) throw UsageError(problem);
     return statements;
 }
 

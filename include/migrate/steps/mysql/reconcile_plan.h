@@ -23,7 +23,7 @@ struct Tolerance {
     Kind kind = Kind::exact;
     Decimal amount;
 
-    // Throws std::invalid_argument saying what is wrong with `text`.
+    // Throws UsageError saying what is wrong with `text`.
     static Tolerance parse(const std::string& text);
     bool allows(const Decimal& source, const Decimal& target) const;
     std::string str() const;  // "exact", "5", "0.5%"
@@ -50,7 +50,7 @@ struct ReconcileCheck {
 const std::vector<std::string>& reconcile_check_fields();
 
 // The checks of `checks` (a list of mappings) and of `tables` (a row count each). Throws
-// std::invalid_argument naming the check ("check 2 (table 'x')": ...).
+// UsageError naming the check ("check 2 (table 'x')": ...).
 std::vector<ReconcileCheck> reconcile_checks(const nlohmann::ordered_json& checks,
                                              const std::vector<std::string>& tables);
 

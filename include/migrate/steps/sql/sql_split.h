@@ -31,7 +31,7 @@ public:
 
     using Sink = std::function<void(const SqlStatement&)>;
 
-    // Calls `sink` for every statement the chunk completes. Throws std::invalid_argument
+    // Calls `sink` for every statement the chunk completes. Throws UsageError
     // for a DELIMITER command without a delimiter.
     void feed(std::string_view chunk, const Sink& sink);
     // The input ended: what follows the last `;` is a statement too. Returns "" or what is
@@ -75,7 +75,7 @@ struct SqlStatementText {
     std::size_t line = 0;
 };
 
-// The statements of a whole text; throws std::invalid_argument when a quote or comment is
+// The statements of a whole text; throws UsageError when a quote or comment is
 // left open or a DELIMITER command has no delimiter.
 std::vector<SqlStatementText> split_sql(std::string_view text);
 
