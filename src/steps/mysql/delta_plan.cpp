@@ -84,23 +84,6 @@ void append_hex(std::string& out, std::string_view bytes) {
     out += hex_encode(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
 }
 
-bool valid_utf8(std::string_view text) {
-    std::size_t i = 0;
-    while (i < text.size()) {
-        auto c = static_cast<unsigned char>(text[i]);
-        std::size_t extra = c < 0x80         ? 0
-                            : (c >> 5) == 6  ? 1
-                            : (c >> 4) == 14 ? 2
-                            : (c >> 3) == 30 ? 3
-                                             : 4;
-        if (extra == 4 || i + extra >= text.size()) return false;
-        for (std::size_t k = 1; k <= extra; ++k)
-            if ((static_cast<unsigned char>(text[i + k]) >> 6) != 2) return false;
-        i += extra + 1;
-    }
-    return true;
-}
-
 // "(c1 > v1 OR (c1 = v1 AND (c2 > v2 ...)))" for the key columns from `at` on.
 void append_key_after(std::string& out, const TablePlan& plan, const Cursor& cursor, std::size_t at,
                       io::db::Session& escaper) {
@@ -289,7 +272,7 @@ Cursor cursor_after(const TablePlan& plan, const Row& row) {
 
 nlohmann::ordered_json value_json(const Value& value, bool binary) {
     if (!value) return nullptr;
-    if (!binary && valid_utf8(*value)) return *value;
+    if (!binary && migrate::valid_utf8(*value)) return *value;
     std::string hex;
     append_hex(hex, *value);
     return Json{{"hex", hex}};
