@@ -12,8 +12,8 @@
 #include "migrate/steps/mysql/dump_format.h"
 #include "migrate/util/digest.h"
 #include "migrate/util/error.h"
-#include "migrate/util/read_file.h"
 #include "migrate/util/partial_file.h"
+#include "migrate/util/read_file.h"
 
 namespace migrate::steps::mysql {
 namespace {
