@@ -11,6 +11,7 @@
 #include "migrate/engine/engine.h"
 #include "migrate/engine/secrets.h"
 #include "migrate/engine/signals.h"
+#include "migrate/io/clock.h"
 #include "migrate/io/confirm.h"
 #include "migrate/io/db/drivers.h"
 #include "migrate/io/http.h"
@@ -270,7 +271,7 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
     engine::SecretStore secrets(args.secrets_file.empty() && std::getenv("MIGRATE_SECRETS_FILE")
                                     ? std::getenv("MIGRATE_SECRETS_FILE")
                                     : args.secrets_file);
-    SystemClock clock;
+    io::SystemClock clock;
     std::string run_id = new_run_id(clock.wall_ms());
     auto variables = resolve_run_variables(book, args, mode, run_id, secrets);
     if (mode != kinds::RunMode::dry_run) check_run_inputs(book, secrets);
@@ -291,7 +292,7 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
                               .http = http,
                               .confirmations = confirmations,
                               .clock = clock,
-                              .mysql = *mysql};
+                              .database = *mysql};
         console.line("dry run of '" + book.name +
                      "': preflight checks only, nothing is changed or journaled");
         engine::Engine engine({book, steps::builtin_kinds(), services, nullptr, console,
@@ -328,7 +329,7 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
                           .http = http,
                           .confirmations = confirmations,
                           .clock = clock,
-                          .mysql = *mysql};
+                          .database = *mysql};
     writer->append(args.resume ? "run.resume" : "run.start",
                    run_start_fields(book, resolved, mode, args.resume ? &prior : nullptr), true);
     console.line(std::string(args.resume ? "resuming" : "run") + " " + run_id + " of '" +

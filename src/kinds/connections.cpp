@@ -103,7 +103,7 @@ io::db::ConnectionSpec connection_spec(const StepContext& context, const std::st
 }
 
 std::unique_ptr<io::db::Session> connect(StepContext& context, const std::string& name) {
-    return context.services.mysql.connect(connection_spec(context, name), context.cancel);
+    return context.services.database.connect(connection_spec(context, name), context.cancel);
 }
 
 void check_connection(StepContext& context, const std::string& name) {

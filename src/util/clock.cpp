@@ -18,18 +18,6 @@ bool CancelToken::wait_for(Millis duration) {
     return !m_changed.wait_for(lock, duration, [this] { return cancelled(); });
 }
 
-std::int64_t SystemClock::wall_ms() {
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-std::int64_t SystemClock::steady_ms() {
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
-
-bool SystemClock::sleep(Millis duration, CancelToken& cancel) { return cancel.wait_for(duration); }
-
 std::string format_utc_ms(std::int64_t epoch_ms) {
     std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000);
     std::tm parts{};

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "migrate/io/clock.h"
 #include "migrate/journal/journal.h"
 #include "migrate/util/clock.h"
 
@@ -112,7 +113,7 @@ void settle(const std::string& path) {
 
 double time_writer(const std::string& path, long count, bool sync) {
     remove_file(path);
-    migrate::SystemClock clock;
+    migrate::io::SystemClock clock;
     auto writer = migrate::journal::Writer::open(path, "20260101T000000-bench", clock);
     auto start = std::chrono::steady_clock::now();
     for (long i = 1; i <= count; ++i) writer->append("step.end", step_end_fields(i), sync);

@@ -233,7 +233,7 @@ public:
                           .http = http,
                           .confirmations = confirmations,
                           .clock = clock,
-                          .mysql = mysql};
+                          .database = mysql};
     std::ostringstream console_text;
     engine::Console console{console_text, false};
     TempPath journal_path;

@@ -1,5 +1,5 @@
 // Interfaces at every side effect a step has: processes, HTTP, people's confirmations,
-// MySQL sessions (mysql.h), the clock. The engine gets real ones; unit tests get fakes.
+// database sessions (io/db/session.h), the clock. The engine gets real ones; unit tests get fakes.
 #pragma once
 
 #include <map>
@@ -82,7 +82,7 @@ struct Services {
     HttpClient& http;
     ConfirmationSource& confirmations;
     Clock& clock;
-    io::db::Connector& mysql;
+    io::db::Connector& database;  // opens sessions on a connection (io/db/drivers.h)
 };
 
 }  // namespace migrate::io

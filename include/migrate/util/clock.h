@@ -42,13 +42,6 @@ public:
     virtual bool sleep(Millis duration, CancelToken& cancel) = 0;
 };
 
-class SystemClock : public Clock {
-public:
-    std::int64_t wall_ms() override;
-    std::int64_t steady_ms() override;
-    bool sleep(Millis duration, CancelToken& cancel) override;
-};
-
 // "2026-11-22T02:20:10.123Z"
 std::string format_utc_ms(std::int64_t epoch_ms);
 // Inverse of format_utc_ms; -1 when the text is not of that form.

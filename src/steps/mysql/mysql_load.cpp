@@ -89,7 +89,8 @@ std::vector<const DumpTable*> selected_tables(const DumpManifest& manifest,
 // optionally no binary log.
 std::unique_ptr<io::db::Session> open_session(kinds::StepContext& context,
                                               const io::db::ConnectionSpec& spec) {
-    std::unique_ptr<io::db::Session> session = context.services.mysql.connect(spec, context.cancel);
+    std::unique_ptr<io::db::Session> session =
+        context.services.database.connect(spec, context.cancel);
     session->execute("SET SESSION foreign_key_checks = 0, unique_checks = 0, autocommit = 0");
     if (!context.params.boolean("write_binlog")) {
         try {

@@ -616,11 +616,11 @@ private:
         on_both(
             [&] {
                 source = std::make_unique<Side>(
-                    "source", context.services.mysql.connect(source_spec, context.cancel));
+                    "source", context.services.database.connect(source_spec, context.cancel));
             },
             [&] {
                 target = std::make_unique<Side>(
-                    "target", context.services.mysql.connect(target_spec, context.cancel));
+                    "target", context.services.database.connect(target_spec, context.cancel));
             });
         return {std::move(source), std::move(target)};
     }
