@@ -143,6 +143,7 @@ tools=(hyperfine jq sha256sum python3)
 
 MIGRATE=$BEFORE  # bench_setup checks $MIGRATE
 source "$here/interleave.sh"
+source "$here/nginx_lib.sh"
 bench_setup before_after.sh "${tools[@]}"
 chmod 755 "$work"  # nginx workers run as nobody
 export BA_SERVER=$work/server
@@ -269,31 +270,11 @@ YAML
     done
 fi
 if wants download; then
-    # nginx as download.sh sets it up: a config of its own, sendfile, loopback only.
+    # nginx as download.sh starts it (nginx_lib.sh): sendfile, loopback only.
     mkdir -p www logs tmp
     [ -f www/big.bin ] && [ "$(stat -c %s www/big.bin)" = $((DOWNLOAD_MB << 20)) ] || head -c $((DOWNLOAD_MB << 20)) /dev/urandom > www/big.bin
-    cat > nginx.conf <<CONF
-daemon on;
-pid $work/nginx.pid;
-error_log $work/logs/error.log;
-worker_processes 2;
-events { worker_connections 256; }
-http {
-  access_log off;
-  sendfile on;
-  client_body_temp_path $work/tmp/body;
-  proxy_temp_path $work/tmp/proxy;
-  fastcgi_temp_path $work/tmp/fastcgi;
-  uwsgi_temp_path $work/tmp/uwsgi;
-  scgi_temp_path $work/tmp/scgi;
-  server {
-    listen 127.0.0.1:$http_port;
-    root $work/www;
-  }
-}
-CONF
     started_nginx=1
-    /usr/sbin/nginx -c "$work/nginx.conf" -p "$work"
+    bench_nginx_start "$work" "$http_port"
     sleep 0.3
     curl -fsI "http://127.0.0.1:$http_port/big.bin" > /dev/null 2>&1 || [ ! -x "$(command -v curl)" ] ||
         { echo "nginx does not answer on 127.0.0.1:$http_port" >&2; cat logs/error.log >&2; exit 1; }

@@ -12,36 +12,16 @@ RUNS=${RUNS:-5}
 SIZE_MB=${SIZE_MB:-1024}
 CAPPED_MB=${CAPPED_MB:-64}
 PORT=${PORT:-18590}
+source "$(dirname "$0")/nginx_lib.sh"
 WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/migrate-bench-download.XXXXXX")
 chmod 755 "$WORK"  # nginx workers run as nobody
 cd "$WORK"
 mkdir -p www/capped logs tmp out
 cleanup() { [ -f nginx.pid ] && kill "$(cat nginx.pid)" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WORK"; }
 trap cleanup EXIT
-cat > nginx.conf <<CONF
-daemon on;
-pid $WORK/nginx.pid;
-error_log $WORK/logs/error.log;
-worker_processes 2;
-events { worker_connections 256; }
-http {
-  access_log off;
-  sendfile on;
-  client_body_temp_path $WORK/tmp/body;
-  proxy_temp_path $WORK/tmp/proxy;
-  fastcgi_temp_path $WORK/tmp/fastcgi;
-  uwsgi_temp_path $WORK/tmp/uwsgi;
-  scgi_temp_path $WORK/tmp/scgi;
-  server {
-    listen 127.0.0.1:$PORT;
-    root $WORK/www;
-    location /capped/ { limit_rate 4m; }
-  }
-}
-CONF
 head -c $((SIZE_MB << 20)) /dev/urandom > www/big.bin
 head -c $((CAPPED_MB << 20)) /dev/urandom > www/capped/capped.bin
-/usr/sbin/nginx -c "$WORK/nginx.conf" -p "$WORK"
+bench_nginx_start "$WORK" "$PORT" "location /capped/ { limit_rate 4m; }"
 sleep 0.3
 BIG_SHA=$(openssl dgst -sha256 -r www/big.bin | cut -c1-64)
 URL=http://127.0.0.1:$PORT
