@@ -220,6 +220,7 @@ public:
             if (!may_run_beside_other_tables(text)) wait_until_idle(m_current);
             push(m_current, queued(statement, m_section));
         }
+        m_last_read = sql::SqlStatement{{}, statement.number, statement.line};
         if (m_hooks.progress) m_hooks.progress(statement);
     }
 
@@ -290,6 +291,9 @@ private:
             m_changed.wait_for(lock, k_wait_tick);
             lock.unlock();
             advance_checkpoint(0);
+            // The sessions may run well behind the reader (and do, at the end): keep
+            // reporting what they have done while it waits (the hook throttles).
+            if (m_hooks.progress) m_hooks.progress(m_last_read);
             lock.lock();
         }
     }
@@ -428,6 +432,7 @@ private:
     CancelToken& m_cancel;
     SqlLoadTally& m_tally;
     const SqlSectionHooks& m_hooks;
+    sql::SqlStatement m_last_read;  // number and line of the last statement read (no text)
     SqlLoadOptions m_options;
     std::atomic<bool> m_stop{false};
 
