@@ -29,8 +29,6 @@ cmake --build build -j2
 (cd build && ctest --output-on-failure --timeout 600 -j2)
 
 # The Debian package: cpack, dpkg -i, the installed binary and files, dpkg -r (tests/deb.sh).
-if [ "$(id -u)" = 0 ]; then
-  bash tests/deb.sh build
-else
-  echo "SKIPPED: the Debian package check (tests/deb.sh) installs with dpkg and needs root" >&2
-fi
+# It needs root (dpkg -i under /usr), as the rest of this script does on a fresh machine;
+# without it, it fails and says so.
+bash tests/deb.sh build
