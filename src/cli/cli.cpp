@@ -6,12 +6,14 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iostream>
 #include <mutex>
 
 #include "migrate/steps/kinds.h"
 #include "migrate/util/error.h"
 #include "migrate/util/redactor.h"
+#include "migrate/util/text.h"
 
 namespace migrate::cli {
 
@@ -96,6 +98,25 @@ void print_json(const Json& value) {
               << std::endl;
 }
 
+// A --set must name a variable the runbook declares (at the top or in an environment):
+// a misspelt name would otherwise run with the default value.
+void check_set_names(const runbook::Runbook& book, const std::map<std::string, std::string>& sets) {
+    std::vector<std::string> names;
+    for (const auto& [name, var] : book.vars) names.push_back(name);
+    for (const auto& [env_name, env] : book.environments)
+        for (const auto& [name, var] : env.vars) names.push_back(name);
+    const auto& builtins = runbook::builtin_variable_names();
+    for (const auto& [name, value] : sets) {
+        if (std::find(builtins.begin(), builtins.end(), name) != builtins.end())
+            throw UsageError("--set " + name + ": '" + name +
+                             "' is set by migrate itself and cannot be overridden");
+        if (std::find(names.begin(), names.end(), name) == names.end())
+            throw UsageError("--set " + name + ": the runbook declares no variable '" + name + "'" +
+                             did_you_mean(name, names) +
+                             (names.empty() ? " (it declares no vars)" : ""));
+    }
+}
+
 runbook::LoadedRunbook load_checked(const std::string& path,
                                     const runbook::ValidateOptions& options,
                                     const GlobalOptions& global, bool print_warnings) {
@@ -113,6 +134,7 @@ runbook::LoadedRunbook load_checked(const std::string& path,
                     exit_code::k_usage);
     }
     if (print_warnings && !global.json()) std::cerr << diagnostics.format();
+    check_set_names(loaded.book, options.sets);
     return loaded;
 }
 

@@ -1,4 +1,5 @@
 // migrate estimate RUNBOOK --journal J [--journal J]... [--set k=v]... [--budget D] [--lag D]
+#include <algorithm>
 #include <iostream>
 
 #include "cli.h"
@@ -13,6 +14,24 @@ std::vector<report::JournalInput> read_journals(const std::vector<std::string>& 
     for (const std::string& path : paths)
         inputs.push_back({path, report::load_timeline(path, force)});
     return inputs;
+}
+
+// A journal of another runbook with no step of this one forecasts nothing: 0 ms "within the
+// budget" would be a lie.
+void refuse_foreign_journals(const runbook::Runbook& book,
+                             const std::vector<report::JournalInput>& journals) {
+    for (const report::JournalInput& input : journals) {
+        const report::Timeline& timeline = input.timeline;
+        if (timeline.runbook_name().empty() || timeline.runbook_name() == book.name) continue;
+        bool shared = std::any_of(
+            timeline.steps.begin(), timeline.steps.end(),
+            [&](const report::StepExecution& step) { return book.find_step(step.step); });
+        if (!shared)
+            throw UsageError(input.path + " is a journal of runbook '" + timeline.runbook_name() +
+                             "', not '" + book.name +
+                             "', and none of its steps is in this runbook: it says nothing about "
+                             "this runbook's durations");
+    }
 }
 
 CommandAction setup_estimate(CLI::App& app, GlobalOptions& global) {
@@ -57,8 +76,10 @@ CommandAction setup_estimate(CLI::App& app, GlobalOptions& global) {
         if (!options->budget.empty())
             estimate_options.budget = duration(options->budget, "--budget");
         if (!options->lag.empty()) estimate_options.lag = duration(options->lag, "--lag");
-        report::Forecast forecast = report::estimate(
-            loaded.book, read_journals(options->journals, options->force), estimate_options);
+        std::vector<report::JournalInput> journals =
+            read_journals(options->journals, options->force);
+        refuse_foreign_journals(loaded.book, journals);
+        report::Forecast forecast = report::estimate(loaded.book, journals, estimate_options);
         if (global.json())
             print_json(report::forecast_json(forecast));
         else

@@ -40,6 +40,8 @@ Json plan_json(const runbook::Runbook& book, const runbook::StepGraph& graph,
                 item["downtime"] =
                     step.downtime == runbook::DowntimeMarker::start ? "start" : "end";
             if (step.estimate) item["estimate_ms"] = step.estimate->count();
+            item["on_failure"] = runbook::on_failure_name(step.on_failure);
+            item["on_failure_from"] = step.on_failure_from;
             Json rollback = Json::array();
             for (const runbook::Step& undo : step.rollback) rollback.push_back(undo.id);
             if (!rollback.empty()) item["rollback"] = rollback;
@@ -122,6 +124,18 @@ CommandAction setup_plan(CLI::App& app, GlobalOptions& global) {
                                             ")");
                 std::cout << "\n";
                 if (!step.name.empty()) std::cout << "       " << step.name << "\n";
+                std::cout << "       on failure: " << runbook::on_failure_name(step.on_failure)
+                          << (step.on_failure_from == "default" ? " (the default)"
+                              : step.on_failure_from == "step"
+                                  ? ""
+                                  : " (from the " + step.on_failure_from + ")");
+                if (!step.rollback.empty()) {
+                    std::vector<std::string> undo;
+                    for (const runbook::Step& rollback : step.rollback)
+                        undo.push_back(rollback.id + " (" + rollback.kind + ")");
+                    std::cout << "; rollback: " << join(undo, ", ");
+                }
+                std::cout << "\n";
             }
         }
         std::vector<std::string> window = graph.downtime_steps();

@@ -2,6 +2,8 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -20,6 +22,7 @@
 #include "migrate/runbook/interpolate.h"
 #include "migrate/steps/kinds.h"
 #include "migrate/util/error.h"
+#include "migrate/util/redactor.h"
 #include "migrate/util/text.h"
 
 namespace migrate::cli {
@@ -41,7 +44,49 @@ struct RunArgs {
     std::vector<std::string> sets;
     std::string secrets_file;
     int max_parallel = 4;
+    bool parallel_run = false;
 };
+
+// What makes a run the run it is: a resume continues with the same (docs/engine.md).
+struct RunSettings {
+    std::string env;
+    kinds::RunMode mode = kinds::RunMode::rehearsal;
+    std::map<std::string, std::string> sets;  // a value holding a secret is k_secret_set
+    bool sets_recorded = false;               // journals of older versions have none
+};
+
+const std::string k_secret_set = "***";
+
+// The settings the journal's last run.start or run.resume records.
+std::optional<RunSettings> recorded_settings(const journal::ReadResult& journal) {
+    std::optional<RunSettings> settings;
+    for (const journal::Record& record : journal.records) {
+        const std::string& event = record.event();
+        if (event != "run.start" && event != "run.resume") continue;
+        RunSettings found;
+        found.env = record.string("env");
+        found.mode = record.string("mode") == "production" ? kinds::RunMode::production
+                                                           : kinds::RunMode::rehearsal;
+        if (record.data.contains("sets") && record.data["sets"].is_object()) {
+            found.sets_recorded = true;
+            for (const auto& [name, value] : record.data["sets"].items())
+                if (value.is_string()) found.sets[name] = value.get<std::string>();
+        }
+        settings = found;
+    }
+    return settings;
+}
+
+// Shell-quotes a word for a command line the operator may paste.
+std::string shell_word(const std::string& word) {
+    bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("/._-=:,+@%", c);
+    });
+    if (plain) return word;
+    std::string quoted = "'";
+    for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return quoted + "'";
+}
 
 std::string new_run_id(std::int64_t now_ms) {
     std::random_device device;
@@ -196,6 +241,67 @@ std::vector<std::string> changed_steps(const runbook::Runbook& book,
     return changed;
 }
 
+// A resume takes env, mode and --set from the journal when they are not given; given ones
+// must match (--force changes them, and run.resume records what changed). Returns the
+// changes forced, empty when there are none.
+Json adopt_recorded_settings(RunArgs& args, const std::string& journal_path) {
+    if (!fs::exists(journal_path))
+        throw UsageError(journal_path +
+                         ": no such journal, so there is no run to resume; check the path, or "
+                         "leave out --resume to start a new run");
+    std::optional<RunSettings> recorded = recorded_settings(journal::read_journal(journal_path));
+    if (!recorded) return Json::object();  // check_resume says there is no run
+    std::vector<std::string> differences;
+    Json changed = Json::object();
+    if (args.env.empty()) {
+        args.env = recorded->env;
+    } else if (args.env != recorded->env) {
+        differences.push_back("--env " + args.env + " (the run used " +
+                              (recorded->env.empty() ? "none" : recorded->env) + ")");
+        changed["env"] = Json{{"from", recorded->env}, {"to", args.env}};
+    }
+    bool rehearsal = recorded->mode == kinds::RunMode::rehearsal;
+    if (!args.rehearsal && rehearsal) {
+        args.rehearsal = true;
+    } else if (args.rehearsal && !rehearsal) {
+        differences.push_back("--rehearsal (the run is a production run)");
+        changed["mode"] = Json{{"from", "production"}, {"to", "rehearsal"}};
+    }
+    std::map<std::string, std::string> given = parse_sets(args.sets);
+    if (recorded->sets_recorded) {
+        for (const auto& [name, value] : given) {
+            auto it = recorded->sets.find(name);
+            if (it == recorded->sets.end()) {
+                differences.push_back("--set " + name + " (the run did not set it)");
+                changed["sets"][name] = Json{{"from", nullptr}, {"to", value}};
+            } else if (it->second != value && it->second != k_secret_set) {
+                differences.push_back("--set " + name + "=" + value + " (the run had " +
+                                      it->second + ")");
+                changed["sets"][name] = Json{{"from", it->second}, {"to", value}};
+            }
+        }
+        std::vector<std::string> missing;
+        for (const auto& [name, value] : recorded->sets) {
+            if (given.count(name)) continue;
+            if (value == k_secret_set)
+                missing.push_back(name);
+            else
+                args.sets.push_back(name + "=" + value);
+        }
+        if (!missing.empty())
+            throw UsageError("the run set " + join(missing, ", ") +
+                             " with a value that holds a secret, which the journal does not "
+                             "keep; give it again: --set " +
+                             join(missing, "=... --set ") + "=...");
+    }
+    if (!differences.empty() && !args.force)
+        throw UsageError(
+            "the resume would change the run it continues: " + join(differences, "; ") +
+            ". Leave these out to continue with the run's own settings, or add "
+            "--force to change them (the journal records the change)");
+    return changed;
+}
+
 // Checks that resuming this journal makes sense; returns what earlier runs finished.
 engine::PriorState check_resume(const runbook::Runbook& book, const journal::Writer& writer,
                                 const RunArgs& args) {
@@ -218,7 +324,7 @@ engine::PriorState check_resume(const runbook::Runbook& book, const journal::Wri
 }
 
 Json run_start_fields(const runbook::Runbook& book, const RunArgs& args, kinds::RunMode mode,
-                      const engine::PriorState* prior) {
+                      const engine::PriorState* prior, const Json& forced_settings) {
     Json steps = Json::array();
     Json hashes = Json::object();
     for (const runbook::Step* step : book.steps()) {
@@ -236,19 +342,57 @@ Json run_start_fields(const runbook::Runbook& book, const RunArgs& args, kinds::
                 {"version", MIGRATE_VERSION},
                 {"steps", steps},
                 {"step_hashes", hashes}};
+    Json sets = Json::object();
+    for (const auto& [name, value] : parse_sets(args.sets))
+        sets[name] = Redactor::global().redact(value) == value ? value : k_secret_set;
+    fields["sets"] = sets;
+    if (args.yes) fields["yes"] = true;
     if (book.downtime_budget) fields["downtime_budget_ms"] = book.downtime_budget->count();
     if (prior != nullptr) {
         fields["resumes"] = prior->last_run_id;
         fields["done"] = Json(std::vector<std::string>(prior->done.begin(), prior->done.end()));
         if (args.force && prior->runbook_sha256 != book.sha256)
             fields["forced"] = changed_steps(book, *prior);
+        if (!forced_settings.empty()) fields["forced_settings"] = forced_settings;
     }
     if (!args.from.empty()) fields["from"] = args.from;
     if (!args.only.empty()) fields["only"] = args.only;
     return fields;
 }
 
-int execute(const RunArgs& args, const GlobalOptions& global) {
+// "journals/NAME-ENV.lock" beside the journal: one run per runbook and environment.
+std::string run_lock_path(const runbook::Runbook& book, const std::string& env,
+                          const std::string& journal_path) {
+    std::string name = book.name.empty() ? "run" : book.name;
+    for (char& c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '-';
+    fs::path folder = fs::absolute(journal_path).parent_path();
+    return (folder / ("." + name + (env.empty() ? "" : "-" + env) + ".lock")).string();
+}
+
+// The command that continues this run exactly: env, mode and --set come from the journal,
+// so only what is not recorded there is repeated.
+std::string continue_command(const RunArgs& args, const std::string& journal_path) {
+    std::string command = "migrate run " + shell_word(fs::absolute(args.runbook).string());
+    if (!args.env.empty()) command += " --env " + shell_word(args.env);
+    if (args.rehearsal) command += " --rehearsal";
+    command += " --journal " + shell_word(fs::absolute(journal_path).string()) + " --resume";
+    for (const auto& [name, value] : parse_sets(args.sets))
+        if (Redactor::global().redact(value) != value) command += " --set " + name + "=...";
+    if (!args.secrets_file.empty())
+        command += " --secrets " + shell_word(fs::absolute(args.secrets_file).string());
+    if (args.max_parallel != 4) command += " --max-parallel " + std::to_string(args.max_parallel);
+    if (args.parallel_run) command += " --parallel-run";
+    if (args.yes) command += " --yes";
+    return command;
+}
+
+int execute(RunArgs args, const GlobalOptions& global) {
+    if (args.resume && args.journal.empty())
+        throw UsageError("--resume needs --journal: the journal of the run to continue");
+    if (args.resume && args.dry_run) throw UsageError("--resume and --dry-run do not go together");
+    Json forced_settings = Json::object();
+    if (args.resume) forced_settings = adopt_recorded_settings(args, args.journal);
     kinds::RunMode mode = args.dry_run     ? kinds::RunMode::dry_run
                           : args.rehearsal ? kinds::RunMode::rehearsal
                                            : kinds::RunMode::production;
@@ -265,9 +409,6 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
     }
     runbook::StepGraph graph(book);
     check_step_ids(graph, args);
-    if (args.resume && args.journal.empty())
-        throw UsageError("--resume needs --journal: the journal of the run to continue");
-    if (args.resume && args.dry_run) throw UsageError("--resume and --dry-run do not go together");
     engine::SecretStore secrets(args.secrets_file.empty() && std::getenv("MIGRATE_SECRETS_FILE")
                                     ? std::getenv("MIGRATE_SECRETS_FILE")
                                     : args.secrets_file);
@@ -284,6 +425,7 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
     engine::RunOptions run_options{mode,
                                    args.from.empty() ? std::nullopt : std::optional(args.from),
                                    args.only, args.max_parallel, ""};
+    if (book.grace) run_options.grace = *book.grace;
     auto secret_lookup = [&secrets](const std::string& name) { return secrets.get(name); };
 
     if (mode == kinds::RunMode::dry_run) {
@@ -312,6 +454,10 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
         args.journal.empty() ? default_journal(book, args, run_id) : args.journal;
     RunArgs resolved = args;
     resolved.journal = journal_path;
+    std::unique_ptr<journal::RunLock> run_lock;
+    if (!args.parallel_run)
+        run_lock = journal::RunLock::take(run_lock_path(book, args.env, journal_path),
+                                          fs::absolute(journal_path).string());
     auto writer = journal::Writer::open(journal_path, run_id, clock, args.force);
     engine::PriorState prior;
     if (args.resume) {
@@ -321,7 +467,7 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
             journal_path +
             " already holds a run; continue it with --resume, or give a new --journal");
     }
-    run_options.log_dir = journal_path + ".logs";
+    run_options.log_dir = fs::absolute(journal_path).string() + ".logs";
     fs::create_directories(run_options.log_dir);
     io::EngineConfirmations confirmations(
         journal_path, args.yes && mode == kinds::RunMode::rehearsal, ::isatty(0) != 0);
@@ -330,8 +476,10 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
                           .confirmations = confirmations,
                           .clock = clock,
                           .database = *mysql};
-    writer->append(args.resume ? "run.resume" : "run.start",
-                   run_start_fields(book, resolved, mode, args.resume ? &prior : nullptr), true);
+    writer->append(
+        args.resume ? "run.resume" : "run.start",
+        run_start_fields(book, resolved, mode, args.resume ? &prior : nullptr, forced_settings),
+        true);
     console.line(std::string(args.resume ? "resuming" : "run") + " " + run_id + " of '" +
                  book.name + "' (" + kinds::run_mode_name(mode) +
                  (args.env.empty() ? "" : ", env " + args.env) + "), journal " + journal_path);
@@ -352,10 +500,7 @@ int execute(const RunArgs& args, const GlobalOptions& global) {
             summary +=
                 "; failed but tolerated (on_failure: continue): " + join(outcome.tolerated, ", ");
         if (outcome.status != "ok")
-            summary += "\ncontinue with: migrate run " + args.runbook +
-                       (args.env.empty() ? "" : " --env " + args.env) +
-                       (mode == kinds::RunMode::rehearsal ? " --rehearsal" : "") + " --journal " +
-                       journal_path + " --resume";
+            summary += "\ncontinue with: " + continue_command(args, journal_path);
         console.line(summary);
     }
     return outcome.exit_code;
@@ -372,7 +517,8 @@ CommandAction setup_run(CLI::App& app, GlobalOptions& global) {
     app.add_flag("--dry-run", args->dry_run, "preflight checks only: no side effects, no journal");
     app.add_flag("--rehearsal", args->rehearsal, "a rehearsal (against pre-production)");
     app.add_flag("--resume", args->resume, "continue the run in --journal where it stopped");
-    app.add_flag("--force", args->force, "resume although the runbook changed");
+    app.add_flag("--force", args->force,
+                 "resume although the runbook, the environment, the mode or a --set changed");
     app.add_option("--from", args->from, "skip the steps before this one");
     app.add_option("--only", args->only, "run only these steps");
     app.add_option("--set", args->sets, "override a variable: name=value");
@@ -385,6 +531,8 @@ CommandAction setup_run(CLI::App& app, GlobalOptions& global) {
                    "how many independent steps may run at once")
         ->check(CLI::Range(1, 64))
         ->capture_default_str();
+    app.add_flag("--parallel-run", args->parallel_run,
+                 "allow this run while another run of the same runbook and environment goes on");
     return [args, &global] { return execute(*args, global); };
 }
 

@@ -1,13 +1,16 @@
 // Scheduling: which steps may start, failure policies, rollback, signals, run.end.
 #include "migrate/engine/engine.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <thread>
 
 #include "migrate/engine/signals.h"
 #include "migrate/runbook/graph.h"
 #include "migrate/util/error.h"
+#include "migrate/util/text.h"
 #include "step_executor.h"
 
 namespace migrate::engine {
@@ -73,6 +76,7 @@ struct Engine::Impl {
         StepResult result;
         std::vector<std::size_t> dependents;  // slots that need this one
         std::size_t unmet = 0;                // needs not yet satisfied
+        std::size_t start_seq = 0;            // order of launch in this run, from 1
     };
 
     EngineSetup setup;
@@ -81,11 +85,17 @@ struct Engine::Impl {
     std::vector<Slot> slots;
     std::mutex mutex;
     std::condition_variable changed;
-    std::vector<std::string> completed_order;
+    std::vector<std::string> prior_completed;  // completed by earlier runs, in order
+    std::vector<std::size_t> touched;          // slots this run started that did work
     std::set<std::string> phases_started;
     bool stopping = false;
     std::exception_ptr fatal_error;  // thrown on a worker thread (the journal failed)
-    bool interrupted = false;
+    bool interrupted = false;        // a stop signal: no step starts any more
+    bool forced_stop = false;  // the running steps were told to stop (second signal, grace over)
+    std::int64_t grace_deadline = 0;
+    std::int64_t next_grace_notice = 0;
+    std::size_t launches = 0;
+    int working = 0;  // running steps that count against --max-parallel (not people's)
     bool rollback_wanted = false;
     std::vector<std::string> failed;
     std::vector<std::string> tolerated;
@@ -130,14 +140,23 @@ struct Engine::Impl {
         return done;
     }
 
+    // Why --from or --only leaves the step out, if they do.
+    std::optional<std::string> deselected(const runbook::Step& step) const {
+        const RunOptions& options = setup.options;
+        if (options.from && graph.index(step.id) < graph.index(*options.from))
+            return "before --from " + *options.from;
+        if (!options.only.empty() &&
+            std::find(options.only.begin(), options.only.end(), step.id) == options.only.end())
+            return std::string("not in --only");
+        return std::nullopt;
+    }
+
     void prepare(const PriorState& prior) {
         shared.checkpoints = prior.checkpoints;
         shared.outputs = prior.outputs;
         std::set<std::string> done = still_done(prior);
         for (const std::string& id : prior.completed_order)
-            if (done.count(id)) completed_order.push_back(id);
-        std::optional<std::size_t> from_index;
-        if (setup.options.from) from_index = graph.index(*setup.options.from);
+            if (done.count(id)) prior_completed.push_back(id);
         for (const runbook::Step* step : graph.order()) {
             Slot& slot = slots.emplace_back();
             slot.step = step;
@@ -146,11 +165,7 @@ struct Engine::Impl {
                 slot.state = StepState::ok;
                 continue;
             }
-            const auto& only = setup.options.only;
-            if (from_index && graph.index(step->id) < *from_index)
-                skip(slot, "before --from " + *setup.options.from);
-            else if (!only.empty() && std::find(only.begin(), only.end(), step->id) == only.end())
-                skip(slot, "not in --only");
+            if (auto reason = deselected(*step)) skip(slot, *reason);
         }
         for (std::size_t i = 0; i < slots.size(); ++i) {
             const runbook::Step& step = *slots[i].step;
@@ -201,7 +216,9 @@ struct Engine::Impl {
         Slot& slot = slots[index];
         start_phase_if_new(*slot.step);
         slot.state = StepState::running;
+        slot.start_seq = ++launches;
         running_slots.insert(index);
+        if (!waits_for_people(*slot.step)) ++working;
         slot.thread = std::thread([this, &slot, index] {
             StepResult result{StepState::failed, ""};
             std::exception_ptr error;
@@ -223,6 +240,60 @@ struct Engine::Impl {
         for (std::size_t index : running_slots) slots[index].control->cancel(reason);
     }
 
+    // A step whose work is a person's (manual): it waits, it does not load the machine.
+    bool waits_for_people(const runbook::Step& step) const {
+        const kinds::KindSpec* kind = kinds::find_kind(setup.kinds, step.kind);
+        return kind != nullptr && kind->schema.people;
+    }
+
+    // First stop signal: nothing new starts; running steps may finish within the grace
+    // period (steps waiting for people stop at once: nobody is working for the engine). A
+    // second signal, or the grace period's end, stops the rest.
+    void handle_stop_signals(const std::set<std::size_t>& running,
+                             const std::function<void(CancelReason)>& cancel_all,
+                             const std::function<std::vector<std::string>()>& running_ids) {
+        int requests = stop_requests();
+        if (requests == 0) return;
+        std::int64_t now = setup.services.clock.steady_ms();
+        if (!interrupted) {
+            interrupted = true;
+            grace_deadline = now + setup.options.grace.count();
+            next_grace_notice = now + 10000;
+            for (std::size_t index : running)
+                if (waits_for_people(*slots[index].step))
+                    slots[index].control->cancel(CancelReason::interrupted);
+            std::vector<std::string> ids = running_ids();
+            setup.console.line(
+                ids.empty() ? "stopping: signal received; no new step starts"
+                            : "stopping: signal received; no new step starts; running steps (" +
+                                  join(ids, ", ") + ") may finish within " +
+                                  format_duration(setup.options.grace) +
+                                  "; a second Ctrl-C stops them now");
+        }
+        if (forced_stop) return;
+        if (requests >= 2 || now >= grace_deadline) {
+            forced_stop = true;
+            setup.console.line(requests >= 2 ? "stopping the running steps now (second signal)"
+                                             : "stopping the running steps now: the grace "
+                                               "period is over");
+            cancel_all(CancelReason::interrupted);
+        } else if (now >= next_grace_notice) {
+            next_grace_notice = now + 10000;
+            std::vector<std::string> ids = running_ids();
+            if (!ids.empty())
+                setup.console.line("  still running: " + join(ids, ", ") + "; stopped in " +
+                                   format_duration(Millis(grace_deadline - now)) +
+                                   " (Ctrl-C again to stop now)");
+        }
+    }
+
+    std::vector<std::string> running_step_ids() const {
+        std::vector<std::string> ids;
+        for (std::size_t index : running_slots)
+            if (!waits_for_people(*slots[index].step)) ids.push_back(slots[index].step->id);
+        return ids;
+    }
+
     void check_deadlines() {
         std::int64_t now = setup.services.clock.steady_ms();
         for (std::size_t index : running_slots) {
@@ -241,7 +312,8 @@ struct Engine::Impl {
         running_slots.erase(index);
         StepState state = slot.result.state;
         const runbook::Step& step = *slot.step;
-        if (state == StepState::ok) completed_order.push_back(step.id);
+        if (!waits_for_people(step)) --working;
+        if (state != StepState::skipped && slot.result.touched) touched.push_back(index);
         if (state == StepState::skipped) {
             std::lock_guard outputs_lock(
                 shared.outputs_mutex);  // step threads read it while expanding
@@ -271,13 +343,9 @@ struct Engine::Impl {
     void schedule() {
         std::unique_lock lock(mutex);
         for (;;) {
-            if (stop_requests() > 0 && !interrupted) {
-                interrupted = true;
-                setup.console.line(
-                    "stopping: signal received; running steps are being stopped (resume with "
-                    "--resume)");
-                cancel_running(CancelReason::interrupted);
-            }
+            handle_stop_signals(
+                running_slots, [this](CancelReason reason) { cancel_running(reason); },
+                [this] { return running_step_ids(); });
             check_deadlines();
             std::vector<std::size_t> done;
             done.swap(finished_slots);
@@ -286,10 +354,16 @@ struct Engine::Impl {
                 stopping = true;
                 cancel_running(CancelReason::aborted);
             }
-            while (!stopping && !interrupted && !ready_queue.empty() &&
-                   static_cast<int>(running_slots.size()) < setup.options.max_parallel) {
-                std::size_t next = *ready_queue.begin();
-                ready_queue.erase(ready_queue.begin());
+            // Steps waiting for people take no --max-parallel slot: a ready automatic step
+            // does not sit behind a manual check.
+            for (auto it = ready_queue.begin();
+                 !stopping && !interrupted && it != ready_queue.end();) {
+                std::size_t next = *it;
+                if (!waits_for_people(*slots[next].step) && working >= setup.options.max_parallel) {
+                    ++it;
+                    continue;
+                }
+                it = ready_queue.erase(it);
                 launch(next);
             }
             if (running_slots.empty()) break;
@@ -329,10 +403,9 @@ struct Engine::Impl {
         {
             std::unique_lock lock(mutex);
             while (!done) {
-                if (stop_requests() > 0 && !interrupted) {
-                    interrupted = true;
-                    control.cancel(CancelReason::interrupted);
-                }
+                handle_stop_signals(
+                    {}, [&](CancelReason reason) { control.cancel(reason); },
+                    [&] { return std::vector<std::string>{step.id}; });
                 std::int64_t deadline = control.deadline_ms.load();
                 if (deadline != 0 && setup.services.clock.steady_ms() >= deadline) {
                     std::lock_guard attempt_lock(control.mutex);
@@ -346,24 +419,30 @@ struct Engine::Impl {
         return result;
     }
 
-    // Undo, newest first: the failed step's own rollback, then every completed step's.
+    // Undo every step this run touched (completed, failed, or stopped midway), newest start
+    // first, then the steps earlier runs completed, newest first (docs/engine.md).
     void roll_back() {
-        std::vector<std::string> order{rollback_trigger};
-        order.insert(order.end(), completed_order.rbegin(), completed_order.rend());
+        std::vector<std::size_t> started = touched;
+        std::sort(started.begin(), started.end(), [&](std::size_t a, std::size_t b) {
+            return slots[a].start_seq > slots[b].start_seq;
+        });
+        std::vector<std::string> order;
+        for (std::size_t index : started) order.push_back(slots[index].step->id);
+        for (auto it = prior_completed.rbegin(); it != prior_completed.rend(); ++it)
+            order.push_back(*it);
         bool any = false;
         for (const std::string& id : order) {
             const runbook::Step* step = graph.step(id);
             if (step == nullptr || step->rollback.empty()) continue;
-            if (!any) setup.console.line("rollback: undoing completed steps, newest first");
+            if (!any)
+                setup.console.line(
+                    "rollback: undoing the steps this run touched, newest start first");
             any = true;
             for (const runbook::Step& undo : step->rollback) {
-                if (stop_requests() > 0) {
-                    interrupted = true;
-                    return;
-                }
+                if (interrupted) return;
                 StepResult result = supervise(undo);
                 if (result.state == StepState::failed) failed.push_back(undo.id);
-                if (result.state == StepState::interrupted) return;
+                if (result.state == StepState::interrupted || interrupted) return;
             }
         }
     }
@@ -398,7 +477,10 @@ struct Engine::Impl {
                  {"duration_ms", setup.services.clock.steady_ms() - started}};
         if (!failed.empty()) end["failed"] = failed;
         if (!tolerated.empty()) end["tolerated"] = tolerated;
-        if (rollback_wanted) end["rolled_back"] = !interrupted;
+        if (rollback_wanted) {
+            end["rolled_back"] = !interrupted;
+            end["rollback_after"] = rollback_trigger;
+        }
         shared.journal("run.end", end);
         return outcome;
     }
@@ -428,6 +510,10 @@ RunOutcome Engine::dry_run() {
     impl.shared.dry_run = true;
     RunOutcome outcome{"ok", 0, {}, {}};
     for (const runbook::Step* step : impl.graph.order()) {
+        if (auto reason = impl.deselected(*step)) {
+            impl.setup.console.line("  skip   " + step->id + " (" + *reason + ")");
+            continue;
+        }
         StepControl control;
         StepResult result = StepExecutor(impl.shared, *step, control).preflight();
         if (result.state == StepState::failed) outcome.failed.push_back(step->id);

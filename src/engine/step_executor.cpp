@@ -190,30 +190,31 @@ StepResult StepExecutor::execute() {
             }
         } catch (const std::exception& e) {
             m_shared.journal("step.start", step_fields());
-            return finish({StepState::failed, std::string("bad 'when': ") + e.what()}, nullptr,
-                          started, 0);
+            return finish({StepState::failed, std::string("bad 'when': ") + e.what(), false},
+                          nullptr, started, 0);
         }
     }
+    std::string log_path =
+        setup.options.log_dir.empty() ? "" : setup.options.log_dir + "/" + m_step.id + ".log";
     Json start = step_fields();
     if (!m_step.name.empty()) start["name"] = m_step.name;
+    if (!log_path.empty()) start["log"] = log_path;
     m_shared.journal("step.start", start);
     const kinds::KindSpec* kind = kinds::find_kind(setup.kinds, m_step.kind);
     if (kind == nullptr)
-        return finish({StepState::failed, "unknown kind '" + m_step.kind + "'"}, nullptr, started,
-                      0);
+        return finish({StepState::failed, "unknown kind '" + m_step.kind + "'", false}, nullptr,
+                      started, 0);
     kinds::Params params;
     try {
         params = kinds::Params(interpolate(m_step.with), &kind->schema.params);
     } catch (const StepError& e) {
-        return finish({StepState::failed, e.what()}, nullptr, started, 0);
+        return finish({StepState::failed, e.what(), false}, nullptr, started, 0);
     }
     std::unique_ptr<kinds::StepRunner> runner = kind->make();
     ExecutorEvents events(m_shared, m_step);
     std::optional<Json> checkpoint;
     if (auto it = m_shared.checkpoints.find(m_step.id); it != m_shared.checkpoints.end())
         checkpoint = it->second;
-    std::string log_path =
-        setup.options.log_dir.empty() ? "" : setup.options.log_dir + "/" + m_step.id + ".log";
     kinds::StepContext context =
         context_for(params, events, setup.options.mode, log_path, checkpoint);
     events.remember_checkpoints_in(&context.last_checkpoint);
@@ -244,7 +245,7 @@ StepResult StepExecutor::attempt_loop(kinds::StepContext& context, kinds::StepRu
             std::lock_guard lock(m_control.mutex);
             m_control.attempt = token;
             if (m_control.stop.cancelled())
-                return {StepState::interrupted, "stopped before the attempt started"};
+                return {StepState::interrupted, "stopped before the attempt started", attempt > 1};
         }
         m_control.deadline_ms =
             m_step.timeout ? setup.services.clock.steady_ms() + m_step.timeout->count() : 0;

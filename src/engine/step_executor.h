@@ -36,6 +36,8 @@ struct StepControl {
 struct StepResult {
     StepState state = StepState::failed;
     std::string error;
+    // The step began its work (an attempt started): a rollback must undo it whatever its end.
+    bool touched = true;
 };
 
 class StepExecutor {

@@ -107,6 +107,13 @@ public:
         write_log(m_log_redactor.feed(chunk));
         if (is_stdout && m_stdout.size() < k_stdout_cap) m_stdout += m_stdout_redactor.feed(chunk);
     }
+    // The last line written so far, complete or not.
+    std::string last_line() const {
+        std::string_view tail(m_tail);
+        while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r')) tail.remove_suffix(1);
+        std::size_t newline = tail.find_last_of('\n');
+        return std::string(newline == std::string_view::npos ? tail : tail.substr(newline + 1));
+    }
     ProcessResult finish() {
         write_log(m_log_redactor.finish());
         if (m_stdout.size() < k_stdout_cap) m_stdout += m_stdout_redactor.finish();
@@ -178,6 +185,7 @@ ProcessResult SystemProcessRunner::run(const ProcessSpec& spec, CancelToken& can
     char buffer[65536];
     int status = 0;
     bool exited = false;
+    auto next_tick = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     // Output is read until the command has exited and its pipes are drained; a background
     // child that keeps a pipe open does not hold the step up.
     while (open_streams > 0) {
@@ -187,6 +195,10 @@ ProcessResult SystemProcessRunner::run(const ProcessSpec& spec, CancelToken& can
                 if (fd.fd >= 0) ::fcntl(fd.fd, F_SETFL, ::fcntl(fd.fd, F_GETFL) | O_NONBLOCK);
         }
         enforce_cancel();
+        if (spec.on_tick && std::chrono::steady_clock::now() >= next_tick) {
+            next_tick = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+            spec.on_tick(collector.last_line());
+        }
         int ready = ::poll(fds, 2, exited ? 0 : 100);
         if (ready <= 0) {
             if (exited) break;

@@ -124,6 +124,37 @@ Writer::Writer(std::string path, int fd, std::string run_id, Clock& clock, ReadR
 
 Writer::~Writer() { ::close(m_fd); }
 
+std::unique_ptr<RunLock> RunLock::take(const std::string& lock_path,
+                                       const std::string& journal_path) {
+    int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0664);
+    if (fd < 0)
+        throw Fatal(lock_path + ": cannot open the run lock: " + std::strerror(errno),
+                    exit_code::k_usage);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char holder[4096] = {0};
+        ssize_t n = ::pread(fd, holder, sizeof holder - 1, 0);
+        ::close(fd);
+        std::string journal = n > 0 ? std::string(holder, static_cast<std::size_t>(n)) : "";
+        if (auto newline = journal.find('\n'); newline != std::string::npos)
+            journal.resize(newline);
+        throw Fatal("another run of this runbook and environment is in progress" +
+                        (journal.empty() ? std::string() : " (journal " + journal + ")") +
+                        "; one run at a time (" + lock_path +
+                        "). Wait for it, stop it, or add --parallel-run if two runs are meant",
+                    exit_code::k_usage);
+    }
+    std::string text = journal_path + "\n";
+    if (::ftruncate(fd, 0) != 0 ||
+        ::pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
+        ::close(fd);
+        throw Fatal(lock_path + ": cannot write the run lock: " + std::strerror(errno),
+                    exit_code::k_usage);
+    }
+    return std::unique_ptr<RunLock>(new RunLock(fd));
+}
+
+RunLock::~RunLock() { ::close(m_fd); }
+
 void Writer::append(const std::string& event, Json fields, bool sync) {
     std::lock_guard lock(m_mutex);
     Json record;

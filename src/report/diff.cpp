@@ -31,8 +31,7 @@ std::int64_t total(const Timeline& timeline) {
 }
 
 std::optional<std::int64_t> window(const Timeline& timeline) {
-    if (timeline.downtime_start_ms && timeline.downtime_end_ms)
-        return *timeline.downtime_end_ms - *timeline.downtime_start_ms;
+    if (timeline.downtime_closed()) return timeline.downtime_ms();
     return std::nullopt;
 }
 

@@ -49,6 +49,8 @@ RunStanding standing_of(const journal::ReadResult& result, bool locked) {
             step.state = people ? "waiting" : "running";
             step.detail = people ? "waiting for " + step.role : "";
             step.start_line = record.line;
+            step.started = record.string("ts");
+            step.log = record.string("log");
         } else if (event == "step.progress") {
             slot(record.string("step")).detail = record.string("message");
         } else if (event == "step.retry") {

@@ -102,15 +102,17 @@ private:
         }
     }
 
+    // Every outage shaded whole, the time between runs inside it included.
     void window(std::ostringstream& out, int height) const {
-        if (!m_timeline.downtime_start_ms) return;
-        std::int64_t end = m_timeline.downtime_end_ms.value_or(m_timeline.end_ms);
-        out << "<rect class=\"downtime\" x=\"" << x(*m_timeline.downtime_start_ms) << "\" y=\""
-            << k_top - 4 << "\" width=\""
-            << std::max(1.0, x(end) - x(*m_timeline.downtime_start_ms)) << "\" height=\""
-            << height - k_top - 6 << "\"><title>downtime window: "
-            << format_ms(static_cast<double>(end - *m_timeline.downtime_start_ms))
-            << "</title></rect>\n";
+        for (const Outage& outage : m_timeline.outages) {
+            std::int64_t end = outage.end_ms.value_or(m_timeline.end_ms);
+            out << "<rect class=\"downtime\" x=\"" << x(outage.start_ms) << "\" y=\"" << k_top - 4
+                << "\" width=\"" << std::max(1.0, x(end) - x(outage.start_ms)) << "\" height=\""
+                << height - k_top - 6 << "\"><title>downtime window: "
+                << format_ms(static_cast<double>(end - outage.start_ms))
+                << (outage.runs > 1 ? ", across " + std::to_string(outage.runs) + " runs" : "")
+                << "</title></rect>\n";
+        }
     }
 
     void gaps(std::ostringstream& out, int height) const {
@@ -121,7 +123,8 @@ private:
                 << "\"><title>between runs: "
                 << format_ms(static_cast<double>(m_timeline.runs[i].start_ms -
                                                  m_timeline.runs[i - 1].end_ms))
-                << "</title></rect>\n";
+                << "</title></rect>\n<text class=\"gaplabel\" x=\"" << (from + to) / 2 << "\" y=\""
+                << k_top + 8 << "\">between runs</text>\n";
         }
     }
 
@@ -160,7 +163,7 @@ body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; }
 h1 { font-size: 20px; } table { border-collapse: collapse; margin: 12px 0; }
 td, th { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; } td.num { text-align: right; }
 .label { font-size: 12px; text-anchor: end; } .axis { font-size: 11px; text-anchor: middle; fill: #555; }
-.tick { stroke: #e3e3e3; } .downtime { fill: #e15759; fill-opacity: 0.12; } .gap { fill: #999; fill-opacity: 0.15; }
+.tick { stroke: #e3e3e3; } .downtime { fill: #e15759; fill-opacity: 0.12; } .gap { fill: #999; fill-opacity: 0.15; } .gaplabel { font-size: 10px; fill: #666; text-anchor: middle; }
 .bar { stroke: none; } .status-failed { stroke: #d00; stroke-width: 2; } .status-interrupted { stroke: #d00; stroke-dasharray: 3 2; stroke-width: 2; }
 .status-skipped { fill-opacity: 0.3; } .retry { stroke: #d00; stroke-width: 2; }
 .legend span { margin-right: 14px; } .legend i { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: -1px; }
@@ -182,12 +185,12 @@ std::string report_html(const Timeline& timeline, const std::string& journal_pat
         << ")</h1>\n<p>Journal <code>" << escape(journal_path) << "</code>, "
         << timeline.runs.size() << " run(s), " << timeline.steps.size()
         << " step executions.</p>\n";
-    if (timeline.downtime_start_ms && timeline.downtime_end_ms)
-        out << "<p><b>Downtime window: "
-            << format_ms(
-                   static_cast<double>(*timeline.downtime_end_ms - *timeline.downtime_start_ms))
-            << "</b> (from '" << escape(timeline.downtime_start_step) << "' to '"
-            << escape(timeline.downtime_end_step) << "')</p>\n";
+    if (!timeline.outages.empty()) {
+        std::string line = window_line(timeline);
+        std::string html;
+        for (char c : escape(line)) html += c == '\n' ? std::string("<br>") : std::string(1, c);
+        out << "<p><b>" << html << "</b></p>\n";
+    }
     out << gantt.legend() << gantt.svg();
     out << "<table><tr><th>phase</th><th>step</th><th>role</th><th>status</th><th>start</"
            "th><th>duration</th><th>throughput</th>"

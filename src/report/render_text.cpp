@@ -66,18 +66,36 @@ Totals totals_of(const Timeline& timeline) {
     return totals;
 }
 
-std::string window_line(const Timeline& timeline) {
-    if (!timeline.downtime_start_ms) return "downtime window: not marked in this run";
-    if (!timeline.downtime_end_ms)
-        return "downtime window: opened at " + clock_time(*timeline.downtime_start_ms) + " by '" +
-               timeline.downtime_start_step + "' and never closed (" +
-               format_ms(static_cast<double>(timeline.end_ms - *timeline.downtime_start_ms)) +
-               " so far)";
-    return "downtime window: " + clock_time(*timeline.downtime_start_ms) + " -> " +
-           clock_time(*timeline.downtime_end_ms) + ", " +
-           format_ms(static_cast<double>(*timeline.downtime_end_ms - *timeline.downtime_start_ms)) +
-           " (from '" + timeline.downtime_start_step + "' to '" + timeline.downtime_end_step + "')";
+std::string outage_text(const Outage& outage, std::int64_t journal_end) {
+    std::string spans = outage.runs > 1 ? "; across " + std::to_string(outage.runs) + " runs, " +
+                                              format_ms(static_cast<double>(outage.gaps_ms)) +
+                                              " of it between them"
+                                        : "";
+    if (!outage.end_ms)
+        return "opened at " + clock_time(outage.start_ms) + " by '" + outage.start_step +
+               "' and never closed (" +
+               format_ms(static_cast<double>(journal_end - outage.start_ms)) + " so far" + spans +
+               ")";
+    return clock_time(outage.start_ms) + " -> " + clock_time(*outage.end_ms) + ", " +
+           format_ms(static_cast<double>(*outage.end_ms - outage.start_ms)) + " (from '" +
+           outage.start_step + "' to '" + outage.end_step + "'" +
+           (outage.closed_by_rollback ? ", closed by the rollback" : "") + spans + ")";
 }
+
+}  // namespace
+
+std::string window_line(const Timeline& timeline) {
+    if (timeline.outages.empty()) return "downtime window: not marked in this run";
+    if (timeline.outages.size() == 1)
+        return "downtime window: " + outage_text(timeline.outages[0], timeline.end_ms);
+    std::string line = "downtime: " + std::to_string(timeline.outages.size()) + " windows, " +
+                       format_ms(static_cast<double>(*timeline.downtime_ms())) + " in all";
+    for (const Outage& outage : timeline.outages)
+        line += "\n  window " + outage_text(outage, timeline.end_ms);
+    return line;
+}
+
+namespace {
 
 std::vector<const StepExecution*> slowest(const Timeline& timeline, std::size_t count) {
     std::vector<const StepExecution*> steps;
@@ -191,14 +209,29 @@ Json report_json(const Timeline& timeline, const std::string& journal_path) {
     }
     Totals totals = totals_of(timeline);
     Json window = nullptr;
-    if (timeline.downtime_start_ms) {
-        window = Json{{"from_step", timeline.downtime_start_step},
-                      {"start", format_utc_ms(*timeline.downtime_start_ms)}};
-        if (timeline.downtime_end_ms) {
-            window["to_step"] = timeline.downtime_end_step;
-            window["end"] = format_utc_ms(*timeline.downtime_end_ms);
-            window["duration_ms"] = *timeline.downtime_end_ms - *timeline.downtime_start_ms;
+    if (!timeline.outages.empty()) {
+        const Outage& first = timeline.outages.front();
+        const Outage& last = timeline.outages.back();
+        Json windows = Json::array();
+        for (const Outage& outage : timeline.outages) {
+            Json item{{"from_step", outage.start_step}, {"start", format_utc_ms(outage.start_ms)}};
+            if (outage.end_ms) {
+                item["to_step"] = outage.end_step;
+                item["end"] = format_utc_ms(*outage.end_ms);
+                item["duration_ms"] = *outage.end_ms - outage.start_ms;
+                item["closed_by_rollback"] = outage.closed_by_rollback;
+            }
+            item["runs"] = outage.runs;
+            item["between_runs_ms"] = outage.gaps_ms;
+            windows.push_back(item);
         }
+        window = Json{{"from_step", first.start_step}, {"start", format_utc_ms(first.start_ms)}};
+        if (last.end_ms) {
+            window["to_step"] = last.end_step;
+            window["end"] = format_utc_ms(*last.end_ms);
+            window["duration_ms"] = *timeline.downtime_ms();
+        }
+        window["windows"] = windows;
     }
     return Json{{"journal", journal_path},
                 {"runbook", timeline.runbook_name()},
@@ -253,6 +286,9 @@ std::string forecast_text(const Forecast& forecast) {
     out << "forecast for '" << forecast.runbook << "' from " << forecast.journals << " journal"
         << (forecast.journals == 1 ? "" : "s") << " (" << forecast.runs << " run"
         << (forecast.runs == 1 ? "" : "s") << ")\n\n";
+    // Warnings first: a forecast from the wrong journals must not read as a good one.
+    for (const std::string& warning : forecast.warnings) out << "warning: " << warning << "\n";
+    if (!forecast.warnings.empty()) out << "\n";
     out << pad("step", 24) << pad("role", 11) << rpad("P50", 9) << rpad("P90", 9) << "  source\n";
     std::string phase;
     for (const StepForecast& step : forecast.steps) {
@@ -313,7 +349,6 @@ std::string forecast_text(const Forecast& forecast) {
     if (!forecast.missing_steps.empty())
         out << "in the journals but not in the runbook (renamed or removed?): "
             << join(forecast.missing_steps, ", ") << "\n";
-    for (const std::string& warning : forecast.warnings) out << "warning: " << warning << "\n";
     return out.str();
 }
 

@@ -10,6 +10,13 @@
 
 namespace migrate::report {
 
+std::optional<std::int64_t> Timeline::downtime_ms() const {
+    if (outages.empty()) return std::nullopt;
+    std::int64_t total = 0;
+    for (const Outage& outage : outages) total += outage.end_ms.value_or(end_ms) - outage.start_ms;
+    return total;
+}
+
 const RunInfo* Timeline::run(const std::string& id) const {
     for (const RunInfo& info : runs)
         if (info.id == id) return &info;
@@ -116,22 +123,37 @@ public:
             step.end_ms = m_timeline.end_ms;
             step.duration_ms = step.end_ms - step.start_ms;
         }
-        // The window as it happened: the last time it opened, and the end that followed.
-        for (const StepExecution& step : m_timeline.steps) {
-            if (step.downtime == "start" && step.status != "skipped") {
-                m_timeline.downtime_start_ms = step.start_ms;
-                m_timeline.downtime_start_step = step.step;
-                m_timeline.downtime_end_ms.reset();
-            }
-            if (step.downtime == "end" && step.status == "ok" && m_timeline.downtime_start_ms) {
-                m_timeline.downtime_end_ms = step.end_ms;
-                m_timeline.downtime_end_step = step.step;
-            }
-        }
+        find_outages();
         return std::move(m_timeline);
     }
 
 private:
+    void find_outages() {
+        std::vector<Outage>& outages = m_timeline.outages;
+        bool open = false;
+        for (const StepExecution& step : m_timeline.steps) {
+            if (!open && step.downtime == "start" && step.status != "skipped" &&
+                step.rollback_of.empty()) {
+                outages.push_back(Outage{step.start_ms, std::nullopt, step.step});
+                open = true;
+            } else if (open && step.downtime == "end" && step.status == "ok") {
+                outages.back().end_ms = step.end_ms;
+                outages.back().end_step = step.step;
+                outages.back().closed_by_rollback = !step.rollback_of.empty();
+                open = false;
+            }
+        }
+        const std::vector<RunInfo>& runs = m_timeline.runs;
+        for (Outage& outage : outages) {
+            std::int64_t end = outage.end_ms.value_or(m_timeline.end_ms);
+            for (std::size_t i = 1; i < runs.size(); ++i)
+                if (runs[i - 1].end_ms >= outage.start_ms && runs[i].start_ms <= end) {
+                    outage.gaps_ms += runs[i].start_ms - runs[i - 1].end_ms;
+                    ++outage.runs;
+                }
+        }
+    }
+
     void start_run(const EventView& e, std::int64_t at) {
         RunInfo info{std::string(e.run),
                      std::string(e.ev),

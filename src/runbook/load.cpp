@@ -9,6 +9,18 @@
 
 namespace migrate::runbook {
 
+const char* on_failure_name(OnFailure policy) {
+    switch (policy) {
+        case OnFailure::continue_run:
+            return "continue";
+        case OnFailure::rollback:
+            return "rollback";
+        case OnFailure::abort:
+            break;
+    }
+    return "abort";
+}
+
 std::vector<const Step*> Runbook::steps() const {
     std::vector<const Step*> out;
     for (const Phase& phase : phases)
@@ -29,9 +41,9 @@ const Step* Runbook::find_step(const std::string& id) const {
 namespace {
 
 const std::vector<std::string> k_top_fields = {
-    "version", "name",         "description", "downtime_budget", "roles",
-    "vars",    "environments", "connections", "hosts",           "phases"};
-const std::vector<std::string> k_phase_fields = {"id", "name", "urgency", "steps"};
+    "version", "name", "description",  "downtime_budget", "on_failure", "grace",
+    "roles",   "vars", "environments", "connections",     "hosts",      "phases"};
+const std::vector<std::string> k_phase_fields = {"id", "name", "urgency", "on_failure", "steps"};
 const std::vector<std::string> k_step_fields = {
     "id",         "name",     "kind",     "role",     "needs", "when", "timeout",     "retry",
     "on_failure", "rollback", "downtime", "estimate", "scale", "with", "instructions"};
@@ -99,6 +111,16 @@ private:
             m_diagnostics.error(root.mark, "missing 'name'");
         if (const Node* budget = root.find("downtime_budget"))
             book.downtime_budget = duration(*budget, "'downtime_budget'");
+        if (const Node* on_failure = root.find("on_failure"))
+            book.on_failure = failure_policy(*on_failure);
+        if (const Node* grace = root.find("grace")) book.grace = duration(*grace, "'grace'");
+    }
+
+    OnFailure failure_policy(const Node& node) {
+        std::string value = choice(node, {"abort", "continue", "rollback"}, "on_failure");
+        return value == "continue"   ? OnFailure::continue_run
+               : value == "rollback" ? OnFailure::rollback
+                                     : OnFailure::abort;
     }
 
     void load_roles(const Node& roles, Runbook& book) {
@@ -229,6 +251,8 @@ private:
         if (const Node* name = node.find("name")) phase.name = scalar(*name, "phase 'name'");
         if (const Node* urgency = node.find("urgency"))
             phase.urgency = choice(*urgency, {"low", "medium", "high"}, "urgency");
+        if (const Node* on_failure = node.find("on_failure"))
+            phase.on_failure = failure_policy(*on_failure);
         const Node* steps = node.find("steps");
         if (steps == nullptr) {
             m_diagnostics.error(node.mark, "phase '" + phase.id + "' has no 'steps'");
@@ -238,6 +262,17 @@ private:
             for (const Node& item : steps->items) {
                 if (!expect_mapping(item, "a step")) continue;
                 phase.steps.push_back(load_step(item, phase.id, false));
+            }
+        }
+        // A step's own on_failure wins, then its phase's, then the runbook's.
+        for (Step& step : phase.steps) {
+            if (step.on_failure_from != "default") continue;
+            if (phase.on_failure) {
+                step.on_failure = *phase.on_failure;
+                step.on_failure_from = "phase";
+            } else if (book.on_failure) {
+                step.on_failure = *book.on_failure;
+                step.on_failure_from = "runbook";
             }
         }
         book.phases.push_back(std::move(phase));
@@ -336,11 +371,8 @@ private:
             step.estimate = duration(*estimate, "'estimate'");
         if (const Node* retry = node.find("retry")) load_retry(*retry, step.retry);
         if (const Node* on_failure = node.find("on_failure")) {
-            std::string value =
-                choice(*on_failure, {"abort", "continue", "rollback"}, "on_failure");
-            step.on_failure = value == "continue"   ? OnFailure::continue_run
-                              : value == "rollback" ? OnFailure::rollback
-                                                    : OnFailure::abort;
+            step.on_failure = failure_policy(*on_failure);
+            step.on_failure_from = "step";
         }
         if (const Node* downtime = node.find("downtime")) {
             std::string value = choice(*downtime, {"start", "end"}, "downtime");
@@ -348,9 +380,11 @@ private:
                             : value == "end" ? DowntimeMarker::end
                                              : DowntimeMarker::none;
             step.downtime_mark = downtime->mark;
-            if (is_rollback)
+            if (is_rollback && step.downtime == DowntimeMarker::start)
                 m_diagnostics.error(downtime->mark,
-                                    "a rollback step cannot mark the downtime window");
+                                    "a rollback step cannot open the downtime window; it may "
+                                    "close it ('downtime: end': the service is back on the old "
+                                    "system)");
         }
         if (const Node* scale = node.find("scale")) load_scale(*scale, step);
         if (const Node* rollback = node.find("rollback")) {

@@ -182,6 +182,12 @@ private:
             error(end->downtime_mark, "the downtime window ends at step '" + end->id +
                                           "', which does not run after its start at step '" +
                                           start->id + "'; add it to 'needs' or move the markers");
+        for (const Step* step : m_book.steps())
+            for (const Step& undo : step->rollback)
+                if (undo.downtime == DowntimeMarker::end && !start)
+                    error(undo.downtime_mark, "rollback step '" + undo.id +
+                                                  "' closes the downtime window but no step has "
+                                                  "'downtime: start'");
         if (start && !end)
             m_diagnostics.warning(
                 start->downtime_mark,

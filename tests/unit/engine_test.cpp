@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <csignal>
+#include <thread>
 
 #include "fakes.h"
 #include "migrate/engine/signals.h"
@@ -49,6 +50,13 @@ std::vector<std::string> strings(const Json& list) {
     std::vector<std::string> out;
     for (const auto& item : list) out.push_back(item.get<std::string>());
     return out;
+}
+
+// The first stop signal stops running steps at once (no grace period), as a second would.
+engine::RunOptions no_grace() {
+    engine::RunOptions options;
+    options.grace = Millis(0);
+    return options;
 }
 
 engine::RunOptions parallel(int max_parallel) {
@@ -353,7 +361,7 @@ TEST_CASE("engine: on_failure abort (the default) starts no later step", "[engin
 
 // ---- rollback ----
 
-TEST_CASE("engine: rollback runs the failed step's own undo first, then the others newest first",
+TEST_CASE("engine: rollback undoes the touched steps in reverse order of start, failed step first",
           "[engine][rollback]") {
     EngineHarness h;
     h.load(runbook_with(R"(
@@ -399,8 +407,7 @@ TEST_CASE("engine: rollback runs the failed step's own undo first, then the othe
     CHECK(prior.completed_order.empty());
 }
 
-TEST_CASE("engine: rollback follows the order of completion, not the document",
-          "[engine][rollback]") {
+TEST_CASE("engine: rollback follows the order of start, not the document", "[engine][rollback]") {
     EngineHarness h;
     h.load(runbook_with(R"(
       - id: a
@@ -425,6 +432,91 @@ TEST_CASE("engine: rollback follows the order of completion, not the document",
     CHECK(outcome.status == "failed");
     // b completed first, then a: undo a first.
     CHECK(h.world.call_order() == std::vector<std::string>{"b", "a", "c", "undo-a", "undo-b"});
+}
+
+TEST_CASE("engine: rollback also undoes steps stopped midway by the failure, newest start first",
+          "[engine][rollback]") {
+    // A 46-host upgrade: database conversions run beside the deploy; the deploy fails, the
+    // conversions are stopped 3 s in. Their restores must run, not only the failed step's.
+    EngineHarness h;
+    h.load(runbook_with(R"(
+      - id: convert-db
+        kind: probe
+        needs: []
+        with: { gate: "2", block: "true" }
+        rollback:
+          - id: restore-db
+            kind: probe
+      - id: deploy
+        kind: probe
+        needs: []
+        on_failure: rollback
+        with: { gate: "2", fail_times: "1", retryable: "false" }
+        rollback:
+          - id: undeploy
+            kind: probe
+      - id: after-convert
+        kind: probe
+        needs: [convert-db]
+        rollback:
+          - id: undo-after
+            kind: probe
+)"));
+    engine::RunOutcome outcome = h.run();
+    CHECK(outcome.status == "failed");
+    CHECK(h.step_end("convert-db").string("status") == "interrupted");
+    std::vector<std::string> calls = h.world.call_order();
+    REQUIRE(calls.size() == 4);
+    // convert-db started first (file order), so it is undone last.
+    CHECK(std::set<std::string>(calls.begin(), calls.begin() + 2) ==
+          std::set<std::string>{"convert-db", "deploy"});
+    CHECK(std::vector<std::string>(calls.begin() + 2, calls.end()) ==
+          std::vector<std::string>{"undeploy", "restore-db"});
+    CHECK(h.step_end("restore-db").string("rollback_of") == "convert-db");
+    CHECK(h.events("step.start", "undo-after").empty());  // never started: nothing to undo
+    auto run_end = h.events("run.end");
+    REQUIRE(run_end.size() == 1);
+    CHECK(run_end[0].string("rollback_after") == "deploy");
+}
+
+TEST_CASE("engine: on_failure defaults: the step's own, then its phase's, then the runbook's",
+          "[engine][rollback]") {
+    EngineHarness h;
+    h.load(
+        "version: 1\n"
+        "name: defaults\n"
+        "on_failure: rollback\n"
+        "phases:\n"
+        "  - id: prepare\n"
+        "    on_failure: continue\n"
+        "    steps:\n"
+        "      - id: optional-check\n"
+        "        kind: probe\n"
+        "        with: { fail_times: \"1\", retryable: \"false\" }\n"
+        "  - id: cutover\n"
+        "    steps:\n"
+        "      - id: switch\n"
+        "        kind: probe\n"
+        "        rollback:\n"
+        "          - id: switch-back\n"
+        "            kind: probe\n"
+        "      - id: verify\n"
+        "        kind: probe\n"
+        "        with: { fail_times: \"1\", retryable: \"false\" }\n"
+        "      - id: never\n"
+        "        kind: probe\n"
+        "        on_failure: abort\n");
+    const runbook::Step* check = h.book().find_step("optional-check");
+    REQUIRE(check != nullptr);
+    CHECK(check->on_failure == runbook::OnFailure::continue_run);
+    CHECK(check->on_failure_from == "phase");
+    CHECK(h.book().find_step("verify")->on_failure_from == "runbook");
+    CHECK(h.book().find_step("never")->on_failure_from == "step");
+    engine::RunOutcome outcome = h.run();
+    CHECK(outcome.tolerated == std::vector<std::string>{"optional-check"});
+    CHECK(outcome.failed == std::vector<std::string>{"verify"});
+    CHECK(h.world.call_order() ==
+          std::vector<std::string>{"optional-check", "switch", "verify", "switch-back"});
 }
 
 TEST_CASE("engine: on_failure abort does not roll back", "[engine][rollback]") {
@@ -514,7 +606,7 @@ TEST_CASE("regression: a stop signal stops a running rollback step",
           - id: undo-a2
             kind: probe
 )"));
-    engine::RunOutcome outcome = h.run();
+    engine::RunOutcome outcome = h.run(no_grace());
     CHECK(outcome.status == "interrupted");
     CHECK(outcome.exit_code == 3);
     journal::Record end = h.step_end("undo-a");
@@ -882,7 +974,7 @@ TEST_CASE("engine: a stop signal interrupts the running step and the run (exit 3
       - id: c
         kind: probe
 )"));
-    engine::RunOutcome outcome = h.run();
+    engine::RunOutcome outcome = h.run(no_grace());
     CHECK(engine::stop_requests() == 1);
     CHECK(outcome.status == "interrupted");
     CHECK(outcome.exit_code == 3);
@@ -896,6 +988,102 @@ TEST_CASE("engine: a stop signal interrupts the running step and the run (exit 3
     CHECK(run_end[0].string("status") == "interrupted");
     // Resumable: a is done, b is not.
     CHECK(h.prior_state().done == std::set<std::string>{"a"});
+}
+
+TEST_CASE("engine: after the first stop signal running steps may finish; nothing new starts",
+          "[engine][signals]") {
+    StopSignalsForTest signals;
+    EngineHarness h;
+    h.load(runbook_with(R"(
+      - id: signal
+        kind: probe
+        needs: []
+        with: { raise_signal: "true" }
+      - id: conversion
+        kind: probe
+        needs: []
+        with: { work_ms: "300" }
+      - id: next
+        kind: probe
+        needs: [conversion]
+)"));
+    engine::RunOutcome outcome = h.run();  // the default grace period: 60 s of (fake) time
+    CHECK(outcome.status == "interrupted");
+    CHECK(outcome.exit_code == 3);
+    CHECK(h.step_end("conversion").string("status") == "ok");
+    CHECK(h.events("step.start", "next").empty());
+    CHECK(h.prior_state().done == std::set<std::string>{"signal", "conversion"});
+}
+
+TEST_CASE("engine: a second stop signal stops the running steps at once", "[engine][signals]") {
+    StopSignalsForTest signals;
+    EngineHarness h;
+    h.load(runbook_with(R"(
+      - id: signal
+        kind: probe
+        needs: []
+        with: { raise_signal: "true" }
+      - id: conversion
+        kind: probe
+        needs: []
+        with: { block: "true" }
+)"));
+    std::thread second([] {
+        while (engine::stop_requests() == 0) std::this_thread::sleep_for(Millis(5));
+        std::this_thread::sleep_for(Millis(100));
+        std::raise(SIGTERM);
+    });
+    engine::RunOutcome outcome = h.run();
+    second.join();
+    CHECK(outcome.exit_code == 3);
+    CHECK(h.step_end("conversion").string("status") == "interrupted");
+    CHECK(h.step_end("conversion").string("error") == "interrupted by a signal");
+}
+
+TEST_CASE("engine: the grace period's end stops the running steps", "[engine][signals]") {
+    StopSignalsForTest signals;
+    EngineHarness h;
+    h.load(runbook_with(R"(
+      - id: signal
+        kind: probe
+        needs: []
+        with: { raise_signal: "true" }
+      - id: conversion
+        kind: probe
+        needs: []
+        with: { block: "true", tick: "5s" }
+)"));
+    engine::RunOptions options;
+    options.grace = std::chrono::seconds(30);
+    engine::RunOutcome outcome = h.run(options);
+    CHECK(outcome.exit_code == 3);
+    CHECK(h.step_end("conversion").string("status") == "interrupted");
+    CHECK(h.clock.steady_ms() >= 30'000);
+}
+
+TEST_CASE("engine: steps waiting for people take no --max-parallel slot", "[engine][manual]") {
+    StopSignalsForTest signals;
+    EngineHarness h;
+    h.load(runbook_with(R"(
+      - id: customer-check
+        kind: manual
+        role: customer
+        needs: []
+        with: { instructions: "Check the agents." }
+      - id: copy
+        kind: probe
+        needs: []
+      - id: verify
+        kind: probe
+        needs: [copy]
+        with: { raise_signal: "true" }
+)"));
+    engine::RunOutcome outcome = h.run(parallel(1));
+    // copy and verify ran while the check waited; the signal then stopped the check at once.
+    CHECK(h.step_end("copy").string("status") == "ok");
+    CHECK(h.step_end("verify").string("status") == "ok");
+    CHECK(h.step_end("customer-check").string("status") == "interrupted");
+    CHECK(outcome.exit_code == 3);
 }
 
 // ---- secrets ----

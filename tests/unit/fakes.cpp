@@ -282,6 +282,7 @@ public:
             m_world.enter_gate(static_cast<int>(params.integer("gate")),
                                Millis(params.integer("linger_ms")));
         if (params.boolean("block")) block(context);
+        if (params.has("work_ms")) work(context, Millis(params.integer("work_ms")));
         if (attempt <= params.integer("fail_times"))
             throw StepError(params.string("error") + " (attempt " + std::to_string(attempt) + ")",
                             params.boolean("retryable"));
@@ -303,6 +304,15 @@ private:
             context.cancel.wait_for(Millis(2));
         }
         throw StepError("probe cancelled", false);
+    }
+
+    // Real time spent working; a cancellation ends it early.
+    static void work(kinds::StepContext& context, Millis duration) {
+        auto done = std::chrono::steady_clock::now() + duration;
+        while (std::chrono::steady_clock::now() < done) {
+            if (context.cancel.cancelled()) throw StepError("probe cancelled while working", false);
+            context.cancel.wait_for(Millis(2));
+        }
     }
 
     ProbeWorld& m_world;
@@ -336,6 +346,8 @@ kinds::KindSpec probe_kind(ProbeWorld& world) {
                                "a checkpoint to journal"},
                               {"limit_ms", runbook::ParamType::integer, false, "",
                                "real-time limit of a block"},
+                              {"work_ms", runbook::ParamType::integer, false, "",
+                               "real time spent working (cancellable)"},
                               {"note", runbook::ParamType::text, false, "", "anything"}},
                    .outputs = {"out"}},
         .resumable_inside = true,

@@ -166,6 +166,7 @@ constexpr std::chrono::milliseconds k_probe_safety_limit{3000};
 //   raise_signal: true raise(SIGTERM) first (install_stop_signals() must be in effect)
 //   output: TEXT       becomes the output `out`
 //   checkpoint: TEXT   journals a checkpoint {"at": TEXT} before anything else
+//   work_ms: N         work N ms of real time (a cancellation ends it early)
 //   note: TEXT         anything; shows up in the call log
 kinds::KindSpec probe_kind(ProbeWorld& world);
 // The probe kind plus the builtin "manual", "shell", "http", "wait" and "sql" kinds.
@@ -205,6 +206,7 @@ public:
     EngineHarness& operator=(const EngineHarness&) = delete;
     // Loads `yaml` as the runbook of the next run().
     void load(const std::string& yaml);
+    const runbook::Runbook& book() const { return *m_book; }
     // Opens the journal, writes run.start (run.resume when it holds records), runs the
     // engine, closes the journal.
     engine::RunOutcome run(engine::RunOptions options = {}, const engine::PriorState& prior = {});

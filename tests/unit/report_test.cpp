@@ -296,8 +296,10 @@ phases:
 
     report::Timeline timeline =
         report::build_timeline(report::read_for_analysis(journal.path(), false));
-    REQUIRE(timeline.downtime_end_ms);
-    CHECK(*timeline.downtime_end_ms - *timeline.downtime_start_ms == 3'060'000);
+    REQUIRE(timeline.outages.size() == 1);
+    REQUIRE(timeline.downtime_closed());
+    CHECK(*timeline.downtime_ms() == 3'060'000);
+    CHECK(timeline.outages[0].runs == 1);
 }
 
 TEST_CASE("estimate: only ok executions are samples; a failed attempt before a retry is not",

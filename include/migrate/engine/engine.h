@@ -26,8 +26,11 @@ struct RunOptions {
     kinds::RunMode mode = kinds::RunMode::rehearsal;
     std::optional<std::string> from;  // steps before it are skipped
     std::vector<std::string> only;    // when given, every other step is skipped
-    int max_parallel = 4;
-    std::string log_dir;  // per-step output logs; "" for none
+    int max_parallel = 4;             // steps waiting for people do not count
+    std::string log_dir;              // per-step output logs; "" for none
+    // After the first stop signal, running steps may finish within this; a second signal or
+    // its end stops them.
+    Millis grace{std::chrono::seconds(60)};
 };
 
 // What the journal says earlier runs finished, for --resume.

@@ -2,6 +2,7 @@
 // database sessions (io/db/session.h), the clock. The engine gets real ones; unit tests get fakes.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -17,6 +18,9 @@ struct ProcessSpec {
     std::string cwd;
     std::map<std::string, std::string> env;  // added to the inherited environment
     std::string log_path;                    // stdout and stderr, redacted; "" for none
+    // Called about once a second while the command runs, with the last line of its output so
+    // far (redacted; "" before any), so a long command shows signs of life.
+    std::function<void(const std::string& last_line)> on_tick;
 };
 
 struct ProcessResult {

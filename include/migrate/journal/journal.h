@@ -75,6 +75,23 @@ private:
     std::int64_t m_seq;
 };
 
+// One run per runbook and environment at a time: an exclusive flock on a lock file in the
+// journals' folder, held for the process's life. The file names the journal of the run that
+// holds it, so a second run can say which.
+class RunLock {
+public:
+    // Throws Fatal (exit 2) naming the holder's journal when another run holds `lock_path`.
+    static std::unique_ptr<RunLock> take(const std::string& lock_path,
+                                         const std::string& journal_path);
+    ~RunLock();
+    RunLock(const RunLock&) = delete;
+    RunLock& operator=(const RunLock&) = delete;
+
+private:
+    explicit RunLock(int fd) : m_fd(fd) {}
+    int m_fd;
+};
+
 // The hash of a record: SHA-256 over the previous hash, a newline, and the record's text
 // without its "h" field.
 std::string chain_hash(const std::string& previous, const std::string& content);

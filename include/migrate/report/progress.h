@@ -17,6 +17,8 @@ struct StepStanding {
     std::string detail;  // last progress message, error, or who is awaited
     std::int64_t duration_ms = 0;
     int start_line = 0;
+    std::string started;  // the step.start record's time (UTC)
+    std::string log;      // its output log, when it has one
 };
 
 struct RunStanding {

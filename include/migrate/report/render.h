@@ -25,5 +25,7 @@ Json diff_json(const RunDiff& diff);
 std::string format_ms(double ms);
 std::string throughput_of(const StepExecution& step);
 std::string clock_time(std::int64_t epoch_ms);  // "02:33:37"
+// "downtime window: 02:10:00 -> 02:55:00, 45m0s (from 'a' to 'b')", one per outage.
+std::string window_line(const Timeline& timeline);
 
 }  // namespace migrate::report

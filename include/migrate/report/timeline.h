@@ -51,15 +51,30 @@ struct StepExecution {
     bool people() const { return people_kind || waited_ms > 0; }
 };
 
+// The outage as it happened: it opens at a `downtime: start` step's start and closes at the
+// end of the first `downtime: end` step that succeeded after it (a rollback step's too: the
+// service is back on the old system), across failures, rollbacks and resumes, the time
+// between runs included.
+struct Outage {
+    std::int64_t start_ms = 0;
+    std::optional<std::int64_t> end_ms;  // none: still open when the journal ends
+    std::string start_step;
+    std::string end_step;
+    bool closed_by_rollback = false;
+    std::int64_t gaps_ms = 0;  // time between runs inside it
+    int runs = 1;              // how many runs it spans
+};
+
 struct Timeline {
     std::vector<RunInfo> runs;
     std::vector<StepExecution> steps;  // in the order they started
     std::int64_t start_ms = 0;
     std::int64_t end_ms = 0;
-    std::optional<std::int64_t> downtime_start_ms;
-    std::optional<std::int64_t> downtime_end_ms;
-    std::string downtime_start_step;
-    std::string downtime_end_step;
+    std::vector<Outage> outages;  // usually one; a resume after a rollback may open another
+    // The outages' length together (an open one up to the journal's end); none when the
+    // runbook marks no window or it never opened.
+    std::optional<std::int64_t> downtime_ms() const;
+    bool downtime_closed() const { return !outages.empty() && outages.back().end_ms.has_value(); }
     const RunInfo* run(const std::string& id) const;
     // The runbook name the journal's runs were made from ("" when none).
     std::string runbook_name() const { return runs.empty() ? "" : runs.front().name; }

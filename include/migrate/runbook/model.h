@@ -13,6 +13,7 @@ namespace migrate::runbook {
 
 enum class OnFailure { abort, continue_run, rollback };
 enum class DowntimeMarker { none, start, end };
+const char* on_failure_name(OnFailure policy);  // abort, continue, rollback
 
 struct RetryPolicy {
     int attempts = 1;  // total attempts, the first included
@@ -48,7 +49,9 @@ struct Step {
     Located when;
     std::optional<Millis> timeout;
     RetryPolicy retry;
-    OnFailure on_failure = OnFailure::abort;
+    OnFailure on_failure =
+        OnFailure::abort;  // the step's own, else its phase's, else the runbook's
+    std::string on_failure_from = "default";  // step, phase, runbook or default
     std::vector<Step> rollback;  // run in order, after a failure, in reverse step order
     DowntimeMarker downtime = DowntimeMarker::none;
     Mark downtime_mark;
@@ -69,6 +72,7 @@ struct Phase {
     std::string name;
     std::string urgency;
     Mark mark;
+    std::optional<OnFailure> on_failure;  // the default of its steps
     std::vector<Step> steps;
 };
 
@@ -84,6 +88,9 @@ struct Runbook {
     int version = 0;
     std::string name;
     std::optional<Millis> downtime_budget;
+    std::optional<OnFailure> on_failure;  // the default of every step
+    // After the first stop signal, how long running steps may go on before they are stopped.
+    std::optional<Millis> grace;
     std::map<std::string, std::string> roles;  // id -> description
     std::map<std::string, Located> vars;
     std::map<std::string, Environment> environments;

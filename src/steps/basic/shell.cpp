@@ -7,6 +7,7 @@
 #include "../families.h"
 #include "migrate/util/error.h"
 #include "migrate/util/text.h"
+#include "migrate/util/units.h"
 
 namespace migrate::steps::basic {
 namespace {
@@ -43,6 +44,24 @@ public:
         spec.cwd = context.params.string("cwd");
         spec.env = context.params.string_map("env");
         spec.log_path = context.log_path;
+        std::int64_t started = context.services.clock.steady_ms();
+        std::int64_t last_shown = 0;
+        spec.on_tick = [&](const std::string& last_line) {
+            std::int64_t now = context.services.clock.steady_ms();
+            if (now - last_shown < 2000) return;
+            last_shown = now;
+            std::string line = last_line;
+            if (line.size() > 120) {  // cut at a character boundary
+                std::size_t cut = 117;
+                while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
+                line = line.substr(0, cut) + "...";
+            }
+            context.events.progress(
+                "running " + format_duration(Millis(now - started)) +
+                    (line.empty() ? ", no output yet" : ", last: " + line) +
+                    (context.log_path.empty() ? "" : " (log " + context.log_path + ")"),
+                {{"elapsed_ms", now - started}});
+        };
         io::ProcessResult result = context.services.processes.run(spec, context.cancel);
         context.details["exit_code"] = result.exit_code;
         context.details["tail"] = result.output_tail;

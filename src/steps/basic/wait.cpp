@@ -6,6 +6,7 @@
 #include "../families.h"
 #include "migrate/kinds/connections.h"
 #include "migrate/util/error.h"
+#include "migrate/util/units.h"
 
 namespace migrate::steps::basic {
 namespace {
@@ -45,6 +46,7 @@ public:
 
     void run(kinds::StepContext& context) override {
         Millis interval = context.params.duration("interval");
+        std::int64_t started = context.services.clock.steady_ms();
         std::unique_ptr<io::db::Session> session;  // kept from poll to poll
         for (int poll = 1;; ++poll) {
             std::string state;
@@ -53,8 +55,14 @@ public:
                 context.outputs["polls"] = std::to_string(poll);
                 return;
             }
-            context.events.progress("not yet (" + state + "), poll " + std::to_string(poll),
-                                    {{"polls", poll}});
+            Millis elapsed(context.services.clock.steady_ms() - started);
+            const auto& timeout = context.step.timeout;
+            context.events.progress(
+                "not yet (" + state + "), poll " + std::to_string(poll) + ", " +
+                    format_duration(elapsed) +
+                    (timeout ? " of its " + format_duration(*timeout) + " timeout"
+                             : " (no timeout)"),
+                {{"polls", poll}, {"elapsed_ms", elapsed.count()}});
             if (!context.services.clock.sleep(interval, context.cancel))
                 throw StepError("stopped while waiting", true);
         }
