@@ -5,6 +5,8 @@
 
 #include <memory>
 
+#include "migrate/util/redactor.h"
+
 namespace migrate::io {
 namespace {
 
@@ -36,6 +38,8 @@ CurlHttpClient::CurlHttpClient() {
 
 HttpResponse CurlHttpClient::perform(const HttpRequest& request, CancelToken& cancel) {
     HttpResponse response;
+    // libcurl sends a URL's user:password as a Basic header: a server may echo it back.
+    Redactor::global().add_url_credentials(request.url);
     std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
     if (!curl) {
         response.error = "libcurl could not start a transfer";

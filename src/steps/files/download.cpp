@@ -13,6 +13,7 @@
 #include "migrate/util/error.h"
 #include "migrate/util/partial_file.h"
 #include "migrate/util/read_file.h"
+#include "migrate/util/redactor.h"
 #include "migrate/util/text.h"
 #include "migrate/util/units.h"
 
@@ -58,6 +59,7 @@ DownloadOptions options_from(const kinds::Params& params) {
 bool has_scheme(const std::string& text) { return text.find("://") != std::string::npos; }
 
 DownloadFile file_for(const std::string& url, std::string name, const std::string& where) {
+    Redactor::global().add_url_credentials(url);  // before any request sends them
     if (name.empty()) name = file_name_of_url(url);
     if (name.empty())
         throw StepError(where + ": cannot tell a file name from '" + url + "'; give it a 'name'",

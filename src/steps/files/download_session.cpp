@@ -9,12 +9,14 @@
 #include <deque>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <system_error>
 
 #include "file_hasher.h"
 #include "migrate/util/error.h"
 #include "migrate/util/partial_file.h"
 #include "migrate/util/progress_line.h"
+#include "migrate/util/token_bucket.h"
 #include "migrate/util/units.h"
 
 namespace migrate::steps::files {
@@ -26,6 +28,14 @@ constexpr std::uint64_t k_resume_overlap = 64 * 1024;
 constexpr long k_receive_buffer = 512 * 1024;
 constexpr std::size_t k_write_block = 1 << 20;
 constexpr std::uint64_t k_writeback_every = 8 << 20;
+// Under limit_rate: the bucket saves up at most 100 ms of the rate, and libcurl hands over
+// at most 10 ms of it per read (between 16 and 512 KiB), so the step never runs ahead of the
+// cap by more than a burst and one read per connection. Each read is written at once, so the
+// progress counts what arrived, not what waits in a buffer.
+constexpr std::uint64_t k_burst_divisor = 10;
+constexpr std::uint64_t k_read_divisor = 100;
+constexpr std::uint64_t k_min_burst = 32 << 10;
+constexpr std::uint64_t k_min_read = 16 << 10;
 
 void apply_common_options(CURL* easy, const DownloadOptions& options, char* error) {
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error);
@@ -206,7 +216,9 @@ struct Transfer {
     std::uint64_t verify_remaining = 0;
     bool overlap_mismatch = false;
     bool range_ignored = false;
-    bool filled = false;  // the segment got all its bytes (the rest is ignored)
+    bool filled = false;   // the segment got all its bytes (the rest is ignored)
+    bool metered = false;  // draws from limit_rate's budget (a network transfer)
+    bool paused = false;   // waiting for that budget
     std::uint64_t written = 0;
     std::vector<char> buffer;       // received, not yet written
     std::int64_t last_byte_ms = 0;  // for the stall timeout
@@ -229,7 +241,14 @@ public:
           m_context(context),
           m_totals(totals),
           m_clock(context.services.clock),
-          m_rate(m_clock) {}
+          m_rate(m_clock) {
+        if (options.limit_rate > 0) {
+            m_budget.emplace(options.limit_rate,
+                             std::max(k_min_burst, options.limit_rate / k_burst_divisor), m_clock);
+            m_read_size = std::clamp<std::uint64_t>(options.limit_rate / k_read_divisor, k_min_read,
+                                                    k_receive_buffer);
+        }
+    }
     ~Session() { drop_transfers(); }
 
     void run() {
@@ -237,6 +256,7 @@ public:
         while (!all_finished()) {
             if (m_context.cancel.cancelled()) throw StepError("stopped", true);
             start_transfers();
+            resume_paused();
             int running = 0;
             curl_multi_perform(m_multi.handle, &running);
             int left = 0;
@@ -246,7 +266,7 @@ public:
             drop_stalled();
             report_progress(false);
             if (m_clock.steady_ms() - m_last_checkpoint >= checkpoint_interval()) save_checkpoint();
-            if (!all_finished()) curl_multi_poll(m_multi.handle, nullptr, 0, 100, nullptr);
+            if (!all_finished()) curl_multi_poll(m_multi.handle, nullptr, 0, poll_ms(), nullptr);
         }
         report_progress(true);
     }
@@ -294,7 +314,9 @@ private:
     void save_checkpoint();
     void report_progress(bool force);
     void drop_transfers();
-    std::uint64_t rate_per_connection() const;
+    void resume_paused();
+    void forget_paused(CURL* easy);
+    int poll_ms();
 
     std::vector<DownloadFile>& m_files;
     const DownloadOptions& m_options;
@@ -308,6 +330,9 @@ private:
     std::vector<int> m_active_per_file;
     std::map<CURL*, std::unique_ptr<Transfer>> m_transfers;
     std::deque<Pending> m_pending;
+    std::optional<TokenBucket> m_budget;            // limit_rate: one budget for every connection
+    std::deque<CURL*> m_paused;                     // transfers waiting for it, first paused first
+    std::uint64_t m_read_size = k_receive_buffer;   // libcurl's most per write callback
     std::map<std::pair<int, int>, int> m_failures;  // consecutive failures of a segment
     std::map<int, std::uint64_t> m_unsynced;        // bytes written since the last writeback kick
     std::int64_t m_started_ms = m_clock.steady_ms();
@@ -322,6 +347,16 @@ std::size_t on_body_callback(char* data, std::size_t size, std::size_t count, vo
 }
 
 std::size_t Session::on_body(const char* data, std::size_t size, Transfer& transfer) {
+    if (transfer.metered) {
+        // Out of budget: libcurl keeps these bytes, stops reading the socket (so TCP slows
+        // the server down) and hands them over again once resume_paused() lets it.
+        if (!m_budget->available()) {
+            transfer.paused = true;
+            m_paused.push_back(transfer.easy);
+            return CURL_WRITEFUNC_PAUSE;
+        }
+        m_budget->take(size);
+    }
     DownloadFile& file = m_files[transfer.file];
     PartialFile& partial = *m_partials[transfer.file];
     if (transfer.ranged && !transfer.status_checked) {
@@ -358,7 +393,8 @@ std::size_t Session::on_body(const char* data, std::size_t size, Transfer& trans
     transfer.buffer.insert(transfer.buffer.end(), data + used, data + used + take);
     transfer.last_byte_ms = m_clock.steady_ms();
     bool filled = take < rest || (segment.end != k_unknown_size && received + take >= segment.end);
-    if ((transfer.buffer.size() >= k_write_block || filled) && !flush(transfer)) return 0;
+    std::size_t block = transfer.metered ? m_read_size : k_write_block;  // metered: at once
+    if ((transfer.buffer.size() >= block || filled) && !flush(transfer)) return 0;
     if (take < rest) {
         transfer.filled = true;
         return 0;
@@ -435,6 +471,7 @@ void Session::restart_file(int index) {
         if (it->second->file == index) {
             curl_multi_remove_handle(m_multi.handle, it->first);
             curl_easy_cleanup(it->first);
+            forget_paused(it->first);
             --m_active_per_file[index];
             it = m_transfers.erase(it);
         } else {
@@ -452,11 +489,29 @@ void Session::restart_file(int index) {
     queue_file(index);
 }
 
-std::uint64_t Session::rate_per_connection() const {
-    if (m_options.limit_rate == 0) return 0;
-    std::size_t wanted = std::min<std::size_t>(static_cast<std::size_t>(m_options.max_connections),
-                                               m_transfers.size() + m_pending.size());
-    return std::max<std::uint64_t>(1024, m_options.limit_rate / std::max<std::size_t>(1, wanted));
+// Paused transfers take turns: each resumed one takes a read and goes to the back of the
+// queue if the budget is spent again. Resuming may call on_body at once, inside
+// curl_easy_pause.
+void Session::resume_paused() {
+    while (!m_paused.empty() && m_budget->available()) {
+        CURL* easy = m_paused.front();
+        m_paused.pop_front();
+        auto it = m_transfers.find(easy);
+        if (it == m_transfers.end() || !it->second->paused) continue;
+        it->second->paused = false;
+        it->second->last_byte_ms = m_clock.steady_ms();  // a stall is the server's silence only
+        curl_easy_pause(easy, CURLPAUSE_CONT);
+    }
+}
+
+void Session::forget_paused(CURL* easy) {
+    m_paused.erase(std::remove(m_paused.begin(), m_paused.end(), easy), m_paused.end());
+}
+
+// A paused transfer has no socket for libcurl to watch: wake when the budget allows a read.
+int Session::poll_ms() {
+    if (m_paused.empty()) return 100;
+    return static_cast<int>(std::clamp<std::int64_t>(m_budget->wait_ms(), 1, 100));
 }
 
 void Session::start_transfers() {
@@ -531,7 +586,6 @@ void Session::start_transfer(const Pending& pending) {
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body_callback);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer.get());
     curl_easy_setopt(easy, CURLOPT_PRIVATE, transfer.get());
-    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, k_receive_buffer);
     bool whole = from == 0 && (segment.end == k_unknown_size || segment.end == file.size);
     if (file.ranges && !whole) {
         std::string range = std::to_string(from) + "-" +
@@ -539,8 +593,10 @@ void Session::start_transfer(const Pending& pending) {
         curl_easy_setopt(easy, CURLOPT_RANGE, range.c_str());
         transfer->ranged = true;
     }
-    if (std::uint64_t cap = rate_per_connection(); cap > 0)
-        curl_easy_setopt(easy, CURLOPT_MAX_RECV_SPEED_LARGE, static_cast<curl_off_t>(cap));
+    // A file:// copy is local and libcurl reads it whole in one call: not metered.
+    transfer->metered = m_budget.has_value() && file.url.rfind("file:", 0) != 0;
+    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE,
+                     transfer->metered ? static_cast<long>(m_read_size) : k_receive_buffer);
     transfer->last_byte_ms = m_clock.steady_ms();
     curl_multi_add_handle(m_multi.handle, easy);
     ++m_active_per_file[pending.file];
@@ -553,7 +609,8 @@ void Session::drop_stalled() {
     std::int64_t now = m_clock.steady_ms();
     std::vector<CURL*> stalled;
     for (const auto& [easy, transfer] : m_transfers)
-        if (now - transfer->last_byte_ms > m_options.stall_timeout.count()) stalled.push_back(easy);
+        if (!transfer->paused && now - transfer->last_byte_ms > m_options.stall_timeout.count())
+            stalled.push_back(easy);
     for (CURL* easy : stalled)
         on_done(easy, CURLE_OPERATION_TIMEDOUT,
                 "stalled: no byte for " + format_duration(m_options.stall_timeout));
@@ -572,6 +629,7 @@ void Session::on_done(CURL* easy, CURLcode code, const std::string& stalled) {
                                                      : curl_easy_strerror(code);
     curl_multi_remove_handle(m_multi.handle, easy);
     curl_easy_cleanup(easy);
+    forget_paused(easy);
     --m_active_per_file[transfer->file];
     flush(*transfer);  // bytes received before an error are good bytes
     DownloadFile& file = m_files[transfer->file];
@@ -716,6 +774,7 @@ void Session::drop_transfers() {
         curl_easy_cleanup(easy);
     }
     m_transfers.clear();
+    m_paused.clear();
 }
 
 }  // namespace
