@@ -117,6 +117,7 @@ reaim() {  # EVENT:STEP DELAY
   local first
   first=$(awk '$2 ~ /^step.start:/ { print substr($2, 12) }' timeline | while read -r step; do
     step_ended_ok "$step" || { echo "$step"; break; }; done)
+  [ -n "$first" ] || { echo "launch 0"; return; }  # every step done: only run.end is left
   awk -v ev="${1%%:*}" -v old="${1#*:}" -v new="$first" -v d="$2" '
     $2 == "step.start:" old { s0 = $1 } $2 == "step.end:" old { e0 = $1 }
     $2 == "step.start:" new { s1 = $1 } $2 == "step.end:" new { e1 = $1 }
