@@ -255,13 +255,15 @@ TEST_CASE("compress: a resumed step takes the output its killed attempt complete
     std::string sha256 = hash_file(output, DigestAlgorithm::sha256);
     CHECK(checkpoint["sha256"] == sha256);
 
+    // The resume of a run killed after that checkpoint.
+    test::EngineHarness again;
+    again.kinds = steps::builtin_kinds();
+    again.load(compress_book(input));
+    engine::PriorState prior;
+    prior.has_run = true;
+    prior.checkpoints["pack"] = checkpoint;
+
     SECTION("the output whose SHA-256 is the one recorded is kept") {
-        test::EngineHarness again;
-        again.kinds = steps::builtin_kinds();
-        again.load(compress_book(input));
-        engine::PriorState prior;
-        prior.has_run = true;
-        prior.checkpoints["pack"] = checkpoint;
         CHECK(again.run({}, prior).status == "ok");
         CHECK(again.step_end("pack").data["outputs"]["sha256"] == sha256);
         CHECK(again.step_end("pack").data["metrics"]["bytes"] == checkpoint["bytes"]);
@@ -270,12 +272,6 @@ TEST_CASE("compress: a resumed step takes the output its killed attempt complete
     }
     SECTION("an output changed since is not taken") {
         test::write_file(output, "something else");
-        test::EngineHarness again;
-        again.kinds = steps::builtin_kinds();
-        again.load(compress_book(input));
-        engine::PriorState prior;
-        prior.has_run = true;
-        prior.checkpoints["pack"] = checkpoint;
         CHECK(again.run({}, prior).status == "failed");
     }
 }
