@@ -9,6 +9,8 @@
 #include <random>
 #include <sstream>
 
+#include "fakes.h"
+#include "migrate/steps/kinds.h"
 #include "migrate/util/compressed_file.h"
 #include "migrate/util/compression.h"
 #include "migrate/util/digest.h"
@@ -223,4 +225,53 @@ TEST_CASE("a compressed file is tested, hashed and renamed only on commit") {
         CHECK_FALSE(std::filesystem::exists(path + ".partial"));
     }
     std::filesystem::remove_all(dir);
+}
+
+namespace {
+// One compress step of `input` that removes the input once the output is complete.
+std::string compress_book(const std::string& input) {
+    return "version: 1\nname: compress-resume\nphases:\n  - id: p\n    steps:\n"
+           "      - { id: pack, kind: compress, with: { input: \"" +
+           input + "\", remove_input: true } }\n";
+}
+}  // namespace
+
+// A run killed after the output was renamed into place and the input removed (remove_input),
+// before its step.end: every --resume failed on "input does not exist" (or, with the input
+// still there, "output already exists"). Found while checking each step's end for the
+// kill-anywhere sweep.
+TEST_CASE("compress: a resumed step takes the output its killed attempt completed") {
+    test::TempPath dir("");
+    std::filesystem::create_directories(dir.str());
+    std::string input = dir.str() + "/data.sql", output = input + ".zst";
+    test::write_file(input, dump_like_text(2000));
+    test::EngineHarness h;
+    h.kinds = steps::builtin_kinds();
+    h.load(compress_book(input));
+    REQUIRE(h.run().status == "ok");
+    REQUIRE_FALSE(std::filesystem::exists(input));
+    test::Json checkpoint = h.events("step.checkpoint", "pack").at(0).data["state"];
+    CHECK(checkpoint["output"] == output);
+    std::string sha256 = hash_file(output, DigestAlgorithm::sha256);
+    CHECK(checkpoint["sha256"] == sha256);
+
+    // The resume of a run killed after that checkpoint.
+    test::EngineHarness again;
+    again.kinds = steps::builtin_kinds();
+    again.load(compress_book(input));
+    engine::PriorState prior;
+    prior.has_run = true;
+    prior.checkpoints["pack"] = checkpoint;
+
+    SECTION("the output whose SHA-256 is the one recorded is kept") {
+        CHECK(again.run({}, prior).status == "ok");
+        CHECK(again.step_end("pack").data["outputs"]["sha256"] == sha256);
+        CHECK(again.step_end("pack").data["metrics"]["bytes"] == checkpoint["bytes"]);
+        CHECK_THAT(again.console_text.str(),
+                   Catch::Matchers::Contains("written by an earlier attempt"));
+    }
+    SECTION("an output changed since is not taken") {
+        test::write_file(output, "something else");
+        CHECK(again.run({}, prior).status == "failed");
+    }
 }

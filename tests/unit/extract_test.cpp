@@ -1,12 +1,15 @@
 // extract's pure pieces: the order of a multi-part archive's parts, and the path rules that
-// keep every entry and link inside the destination.
+// keep every entry and link inside the destination; and its resume after a kill -9.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
+#include "fakes.h"
 #include "migrate/steps/files/archive_parts.h"
 #include "migrate/steps/files/archive_paths.h"
+#include "migrate/steps/kinds.h"
 #include "migrate/util/error.h"
 
 using namespace migrate;
@@ -238,4 +241,53 @@ TEST_CASE("EntryPlacer with strip_components", "[extract]") {
     CHECK_THAT(refusal(placer, file_entry("/site/x")), Contains("an absolute path"));
     // a link is resolved where it lands
     CHECK_THAT(refusal(placer, symlink_entry("site/up", "..")), Contains("points outside"));
+}
+
+// Found by the kill-anywhere sweep (tests/e2e/kill_anywhere.sh): a run killed after the
+// staging directory was renamed to `to` and before the step.end was journaled left a complete
+// tree in `to`, and every --resume then failed on "exists and is not empty".
+TEST_CASE(
+    "extract: the tree an attempt killed before its step.end renamed into place is "
+    "extracted again on resume, not refused",
+    "[extract]") {
+    namespace fs = std::filesystem;
+    test::TempPath dir("");
+    fs::path root = fs::weakly_canonical(dir.str());
+    fs::create_directories(root / "tree/sub");
+    test::write_file((root / "tree/sub/a.txt").string(), "restored\n");
+    test::write_file((root / "tree/b.txt").string(), "also restored\n");
+    std::string archive = (root / "backup.tar.gz").string();
+    REQUIRE(std::system(
+                ("tar -C '" + (root / "tree").string() + "' -czf '" + archive + "' .").c_str()) ==
+            0);
+    fs::path out = root / "out";
+    // What the killed attempt left: the whole tree in `to` (as the rename put it there).
+    fs::copy(root / "tree", out, fs::copy_options::recursive);
+
+    test::EngineHarness h;
+    h.kinds = steps::builtin_kinds();
+    h.load(
+        "version: 1\nname: extract-resume\nphases:\n  - id: p\n    steps:\n"
+        "      - { id: unpack, kind: extract, with: { archive: \"" +
+        archive + "\", to: \"" + out.string() + "\" } }\n");
+
+    SECTION("with the checkpoint journaled before the rename: removed and extracted again") {
+        engine::PriorState prior;
+        prior.has_run = true;
+        prior.checkpoints["unpack"] = test::Json{{"renaming_to", out.string()}};
+        engine::RunOutcome outcome = h.run({}, prior);
+        CHECK(outcome.status == "ok");
+        CHECK(test::read_file((out / "sub/a.txt").string()) == "restored\n");
+        CHECK(test::read_file((out / "b.txt").string()) == "also restored\n");
+        CHECK_FALSE(fs::exists(root / "out.partial"));
+        CHECK_THAT(h.console_text.str(), Contains("renamed into place by an earlier attempt"));
+        REQUIRE(h.events("step.checkpoint", "unpack").size() == 1);
+    }
+    SECTION("without it, a tree in `to` is someone else's: still refused") {
+        engine::RunOutcome outcome = h.run();
+        CHECK(outcome.status == "failed");
+        CHECK(h.step_end("unpack")
+                  .data.value("error", std::string())
+                  .find("exists and is not empty") != std::string::npos);
+    }
 }

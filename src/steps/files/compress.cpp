@@ -7,11 +7,13 @@
 #include <cerrno>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 #include <vector>
 
 #include "../families.h"
 #include "migrate/util/compressed_file.h"
+#include "migrate/util/digest.h"
 #include "migrate/util/error.h"
 #include "migrate/util/units.h"
 
@@ -130,13 +132,20 @@ public:
 
     void run(kinds::StepContext& context) override {
         CompressJob job = job_of(context.params);
+        if (std::optional<CompressedFileResult> earlier = output_of_earlier_attempt(context, job)) {
+            finish(context, job, *earlier);
+            return;
+        }
         std::uint64_t size = check_paths(job, context.params.boolean("overwrite"));
         job.options.content_size = size;
         job.options.cancel = &context.cancel;
         try {
             CompressedFileResult result = compress(context, job, size);
-            if (context.params.boolean("remove_input")) std::filesystem::remove(job.input);
-            report(context, job, result);
+            context.events.checkpoint({{"output", job.output},
+                                       {"sha256", result.sha256},
+                                       {"bytes", result.bytes_in},
+                                       {"bytes_out", result.bytes_out}});
+            finish(context, job, result);
         } catch (const CompressionStopped&) {
             throw StepError("stopped while compressing", true);
         } catch (const CompressionError& e) {
@@ -149,6 +158,33 @@ public:
     }
 
 private:
+    // The checkpoint journaled once the output was renamed into place: a run killed after it
+    // (and before its step.end) has left a complete output, and maybe removed its input. A
+    // resumed attempt takes that output when its SHA-256 is still the one recorded.
+    static std::optional<CompressedFileResult> output_of_earlier_attempt(
+        kinds::StepContext& context, const CompressJob& job) {
+        const std::optional<nlohmann::ordered_json>& checkpoint = context.last_checkpoint;
+        std::error_code error;
+        if (!checkpoint || !checkpoint->is_object() ||
+            checkpoint->value("output", std::string()) != job.output ||
+            !std::filesystem::is_regular_file(job.output, error))
+            return std::nullopt;
+        CompressedFileResult earlier{checkpoint->value("bytes", std::uint64_t{0}),
+                                     checkpoint->value("bytes_out", std::uint64_t{0}),
+                                     checkpoint->value("sha256", std::string())};
+        if (hash_file(job.output, DigestAlgorithm::sha256) != earlier.sha256) return std::nullopt;
+        context.events.say("kept " + job.output +
+                           ", written by an earlier attempt stopped before its end (its SHA-256 "
+                           "is the one recorded)");
+        return earlier;
+    }
+
+    static void finish(kinds::StepContext& context, const CompressJob& job,
+                       const CompressedFileResult& result) {
+        if (context.params.boolean("remove_input")) std::filesystem::remove(job.input);
+        report(context, job, result);
+    }
+
     static CompressedFileResult compress(kinds::StepContext& context, const CompressJob& job,
                                          std::uint64_t size) {
         InputFile input(job.input);

@@ -21,6 +21,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The checkpoint journaled just before the staging directory is renamed to `to`: a run
+// killed between the rename and its step.end left its own complete tree there.
+constexpr const char* k_renaming_to = "renaming_to";
+
 struct Destination {
     fs::path final_path;  // absolute, its directory resolved (no symlinks on the way)
     fs::path staging;     // "<to>.partial" beside it: same filesystem, so the rename is atomic
@@ -127,8 +131,8 @@ public:
     StagingDirectory& operator=(const StagingDirectory&) = delete;
     const fs::path& path() const { return m_path; }
 
-    // Flushes the tree to disk, then renames it over the (absent or empty) destination.
-    void commit(const fs::path& destination) {
+    // Flushes the tree to disk.
+    void flush() {
         int fd = ::open(m_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         // One syncfs for the whole tree instead of an fsync per file.
         if (fd < 0 || ::syncfs(fd) != 0) {
@@ -138,6 +142,10 @@ public:
                             false);
         }
         ::close(fd);
+    }
+
+    // Renames the flushed tree over the (absent or empty) destination.
+    void rename_to(const fs::path& destination) {
         if (std::rename(m_path.c_str(), destination.c_str()) != 0)
             throw StepError("cannot rename " + m_path.string() + " to " + destination.string() +
                                 ": " + std::strerror(errno),
@@ -211,11 +219,14 @@ public:
             context.outputs["path"] = "";
         } else {
             Destination destination = destination_of(required_to(p));
+            clear_renamed_tree(context, destination.final_path);
             check_destination_free(destination.final_path, p.string("to"));
             clear_earlier_attempt(context, destination.staging);
             StagingDirectory staging(destination.staging);
             totals = ArchivePass(context, parts, staging.path().string(), strip).run();
-            staging.commit(destination.final_path);
+            staging.flush();
+            context.events.checkpoint({{k_renaming_to, destination.final_path.string()}});
+            staging.rename_to(destination.final_path);
             context.outputs["path"] = destination.final_path.string();
         }
         context.metrics["bytes"] = totals.bytes_in;
@@ -232,6 +243,25 @@ private:
             throw StepError("`to` (the destination directory) is needed unless `test: true`",
                             false);
         return params.string("to");
+    }
+
+    // `to` was free when the checkpoint before the rename was written, so a tree there now is
+    // the one an earlier attempt renamed into place before it was stopped (kill -9 before its
+    // step.end): extract never merges, so it is removed and the archive extracted again.
+    static void clear_renamed_tree(kinds::StepContext& context, const fs::path& destination) {
+        const std::optional<nlohmann::ordered_json>& checkpoint = context.last_checkpoint;
+        if (!checkpoint || !checkpoint->is_object() ||
+            checkpoint->value(k_renaming_to, std::string()) != destination.string() ||
+            !fs::exists(fs::symlink_status(destination)))
+            return;
+        context.events.say("removing " + destination.string() +
+                           ", renamed into place by an earlier attempt stopped before its end; "
+                           "extracting from the start");
+        remove_tree(destination);
+        if (fs::exists(fs::symlink_status(destination)))
+            throw StepError("cannot remove " + destination.string() +
+                                ", renamed into place by an earlier attempt",
+                            false);
     }
 
     static void clear_earlier_attempt(kinds::StepContext& context, const fs::path& staging) {
