@@ -25,5 +25,8 @@ Json diff_json(const RunDiff& diff);
 std::string format_ms(double ms);
 std::string throughput_of(const StepExecution& step);
 std::string clock_time(std::int64_t epoch_ms);  // "02:33:37"
+// "confirmed by Jana Novak (account jana) via migrate confirm at 02:33:37: all agents out";
+// "" for a step nobody confirmed or rejected.
+std::string decision_of(const StepExecution& step);
 
 }  // namespace migrate::report
