@@ -225,7 +225,6 @@ EngineConfirmations::EngineConfirmations(std::string journal_path, bool auto_con
     // Only confirmations posted after this run started count.
     std::ifstream in(inbox_path(m_journal_path), std::ios::binary | std::ios::ate);
     if (in) m_inbox_offset = static_cast<std::size_t>(in.tellg());
-    if (int fd = open_inbox(inbox_path(m_journal_path)); fd >= 0) ::close(fd);
 }
 
 std::optional<InboxEntry> EngineConfirmations::poll_inbox(const ConfirmationRequest& request) {
@@ -371,6 +370,10 @@ std::optional<Confirmation> EngineConfirmations::wait(const ConfirmationRequest&
     std::unique_lock lock(m_mutex);
     if (m_auto_confirm)
         return Confirmation{"--yes", "confirmed by --yes (rehearsal)", "--yes", os_user(), false};
+    if (!m_inbox_made) {  // the first step that waits makes the inbox for colleagues
+        if (int fd = open_inbox(inbox_path(m_journal_path)); fd >= 0) ::close(fd);
+        m_inbox_made = true;
+    }
     m_waiting.push_back(request);
     // Flushed before the prompt is shown, so that an answer to it is never lost.
     bool discarded = m_terminal && discard_typed_ahead();

@@ -45,6 +45,7 @@ YAML
 (umask 022 && exec "$MIGRATE" run shared/book.yaml --rehearsal --journal shared/j.jsonl < /dev/null > run.out 2>&1) &
 pid=$!
 check "the run waits for the customer" wait_for 20 grep -qs '"ev":"step.start","step":"agents-out"' shared/j.jsonl
+check "the waiting step makes the inbox" wait_for 20 test -e shared/j.jsonl.confirm
 check "the inbox exists, group-writable despite umask 022, in the folder's group" test "$(stat -c '%A %G' shared/j.jsonl.confirm)" = "-rw-rw-r-- $group"
 
 expect_exit 2 "a colleague outside the group is refused" as_colleague "$MIGRATE" confirm "$WORK/shared/j.jsonl" agents-out --as customer

@@ -56,8 +56,8 @@ TerminalAnswer parse_terminal_answer(const std::string& line,
 class EngineConfirmations : public ConfirmationSource {
 public:
     // `auto_confirm`: --yes in a rehearsal. `terminal`: prompt on stdin when it is a tty.
-    // Creates the inbox (group-writable when the journal's folder is) so that colleagues in
-    // other accounts can post to it.
+    // The first step that waits creates the inbox (group-writable when the journal's folder
+    // is) so that colleagues in other accounts can post to it.
     EngineConfirmations(std::string journal_path, bool auto_confirm, bool terminal);
     std::optional<Confirmation> wait(const ConfirmationRequest& request,
                                      CancelToken& cancel) override;
@@ -79,6 +79,7 @@ private:
     bool m_auto_confirm;
     bool m_terminal;
     std::size_t m_inbox_offset = 0;
+    bool m_inbox_made = false;
     std::mutex m_mutex;  // guards everything below; one reader of the inbox and the terminal
     std::string m_terminal_buffer;
     std::vector<InboxEntry> m_pending;
