@@ -1,8 +1,8 @@
-// migrate confirm JOURNAL STEP --as ROLE [--by NAME] [--note TEXT]: confirm a manual step
-// that a running engine is waiting on.
-#include <pwd.h>
+// migrate confirm JOURNAL STEP --as ROLE [--by NAME] [--note TEXT] [--reject]: confirm (or
+// reject) a manual step that a running engine is waiting on.
 #include <unistd.h>
 
+#include <cerrno>
 #include <iostream>
 #include <thread>
 
@@ -16,13 +16,7 @@
 namespace migrate::cli {
 namespace {
 
-std::string current_user() {
-    if (const char* user = std::getenv("USER")) return user;
-    passwd* entry = ::getpwuid(::getuid());
-    return entry ? entry->pw_name : "unknown";
-}
-
-// Waits briefly for the engine to record the confirmation, so the operator knows it landed.
+// Waits briefly for the engine to record the decision, so the operator knows it landed.
 bool recorded(const std::string& path, const std::string& step, int after_line) {
     for (int i = 0; i < 50; ++i) {
         journal::ReadResult read = journal::read_journal(path);
@@ -44,14 +38,24 @@ CommandAction setup_confirm(CLI::App& app, GlobalOptions& global) {
         std::string role;
         std::string by;
         std::string note;
+        bool reject = false;
     };
     auto options = std::make_shared<Options>();
     app.add_option("journal", options->journal, "the running run's journal")->required();
     app.add_option("step", options->step, "the manual step to confirm")->required();
     app.add_option("--as", options->role, "the role you confirm as")->required();
     app.add_option("--by", options->by, "your name (default: the login name)");
-    app.add_option("--note", options->note, "a note for the journal");
+    app.add_option("--note", options->note, "a note for the journal (with --reject: why)");
+    app.add_flag("--reject", options->reject,
+                 "a no-go: the step fails with the note as its reason, and its on_failure applies");
     return [options, &global] {
+        if (options->reject && trim(options->note).empty())
+            throw UsageError(
+                "--reject needs --note \"why\": the reason goes into the journal and "
+                "the step's error");
+        if (::access(options->journal.c_str(), R_OK) != 0 && errno == EACCES)
+            throw UsageError(options->journal + ": " +
+                             io::permission_advice(options->journal, false));
         journal::ReadResult read = journal::read_journal(options->journal);
         if (!journal::is_locked(options->journal))
             throw UsageError(
@@ -75,19 +79,26 @@ CommandAction setup_confirm(CLI::App& app, GlobalOptions& global) {
         if (step->role != options->role)
             throw UsageError("step '" + options->step + "' is for the role '" + step->role +
                              "', not '" + options->role + "'; confirm it --as " + step->role);
-        std::string by = options->by.empty() ? current_user() : options->by;
-        io::post_to_inbox(options->journal, {options->step, options->role, by, options->note});
+        std::string os_user = io::os_user();
+        std::string by = options->by.empty() ? os_user : options->by;
+        io::post_to_inbox(options->journal, {options->step, options->role, by, options->note,
+                                             os_user, options->reject});
         bool landed = recorded(options->journal, options->step, step->start_line);
+        std::string decision = options->reject ? "rejected" : "confirmed";
         if (global.json())
             print_json(Json{{"step", options->step},
                             {"role", options->role},
                             {"by", by},
+                            {"os_user", os_user},
+                            {"decision", decision},
                             {"recorded", landed}});
         else if (landed)
-            std::cout << "confirmed '" << options->step << "' as " << options->role << " (by " << by
-                      << "); the run goes on\n";
+            std::cout << decision << " '" << options->step << "' as " << options->role << " (by "
+                      << by << ")"
+                      << (options->reject ? "; the step fails and its on_failure applies\n"
+                                          : "; the run goes on\n");
         else
-            std::cout << "confirmation for '" << options->step
+            std::cout << decision << " '" << options->step
                       << "' sent; the run has not recorded it yet (is it stuck?)\n";
         return landed ? 0 : 1;
     };

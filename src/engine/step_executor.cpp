@@ -61,14 +61,19 @@ public:
     // The next attempt of the step starts from the newest checkpoint, not the run's first.
     void remember_checkpoints_in(std::optional<Json>* latest) { m_latest = latest; }
     void confirmed(const io::Confirmation& confirmation, Millis waited) override {
-        m_shared.journal("step.confirm", Json{{"step", m_step.id},
-                                              {"role", m_step.role},
-                                              {"by", confirmation.by},
-                                              {"note", confirmation.note},
-                                              {"via", confirmation.via},
-                                              {"waited_ms", waited.count()}});
-        m_shared.setup.console.line("  confirmed " + m_step.id + " by " + confirmation.by + " (" +
-                                    confirmation.via + ") after " + format_duration(waited));
+        m_shared.journal("step.confirm",
+                         Json{{"step", m_step.id},
+                              {"role", m_step.role},
+                              {"by", confirmation.by},
+                              {"note", confirmation.note},
+                              {"via", confirmation.via},
+                              {"os_user", confirmation.os_user},
+                              {"decision", confirmation.rejected ? "rejected" : "confirmed"},
+                              {"waited_ms", waited.count()}});
+        m_shared.setup.console.line(
+            std::string(confirmation.rejected ? "  rejected " : "  confirmed ") + m_step.id +
+            " by " + confirmation.by + " (" + confirmation.via + ") after " +
+            format_duration(waited));
     }
     void say(const std::string& line) override { m_shared.setup.console.line("  " + line); }
 

@@ -59,8 +59,13 @@ ReadResult read_journal(const std::string& path) {
 }
 
 bool is_locked(const std::string& path) {
+    // A shared lock needs only read access, so another account that may read the journal
+    // sees the writer's lock too. Unreadable is not "not running": say so.
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
+    if (fd < 0 && errno == ENOENT) return false;
+    if (fd < 0)
+        throw UsageError(path + ": cannot open the journal to see whether a run holds it: " +
+                         std::strerror(errno));
     bool locked = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
     ::close(fd);
     return locked;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "migrate/report/render.h"
+#include "migrate/util/clock.h"
 
 namespace migrate::report {
 namespace {
@@ -141,8 +142,8 @@ private:
         if (step.attempts > 1) hover << ", " << step.attempts << " attempts";
         if (!throughput_of(step).empty()) hover << ", " << throughput_of(step);
         if (step.waited_ms > 0)
-            hover << ", waited " << format_ms(static_cast<double>(step.waited_ms)) << " for "
-                  << step.confirmed_by;
+            hover << ", waited " << format_ms(static_cast<double>(step.waited_ms));
+        if (step.confirmation) hover << "; " << decision_of(step);
         if (!step.error.empty()) hover << ": " << step.error;
         out << "<rect class=\"bar status-" << escape(step.status) << "\" data-step=\""
             << escape(step.step) << "\" x=\"" << left << "\" y=\"" << y + 3 << "\" width=\""
@@ -169,6 +170,27 @@ td, th { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; } td
 .legend span { margin-right: 14px; } .legend i { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: -1px; }
 .swatch-window { background: rgba(225,87,89,0.25); } .swatch-failed { border: 2px solid #d00; box-sizing: border-box; } .swatch-retry { background: #d00; width: 3px !important; }
 )";
+
+// Who confirmed or rejected each people step, when, how, and why.
+std::string decisions_table(const Timeline& timeline) {
+    std::ostringstream out;
+    for (const StepExecution& step : timeline.steps) {
+        if (!step.confirmation) continue;
+        const StepExecution::Decision& d = *step.confirmation;
+        if (out.tellp() == 0)
+            out << "<h2>People's decisions</h2>\n<table class=\"decisions\"><tr><th>step</th>"
+                   "<th>decision</th><th>by</th><th>account</th><th>via</th><th>at</th>"
+                   "<th>waited</th><th>note</th></tr>\n";
+        out << "<tr class=\"decision-" << escape(d.decision) << "\"><td>" << escape(step.step)
+            << "</td><td>" << escape(d.decision) << "</td><td>" << escape(d.by) << "</td><td>"
+            << escape(d.os_user) << "</td><td>" << escape(d.via) << "</td><td>"
+            << format_utc_ms(d.at_ms) << "</td><td class=\"num\">"
+            << format_ms(static_cast<double>(step.waited_ms)) << "</td><td>" << escape(d.note)
+            << "</td></tr>\n";
+    }
+    if (out.tellp() > 0) out << "</table>\n";
+    return out.str();
+}
 
 }  // namespace
 
@@ -206,7 +228,9 @@ std::string report_html(const Timeline& timeline, const std::string& journal_pat
                                     step.waited_ms > 0 ? step.waited_ms : step.duration_ms))
                               : "")
             << "</td></tr>\n";
-    out << "</table>\n<p>Totals: " << escape(summary["totals"].dump()) << "</p>\n</body></html>\n";
+    out << "</table>\n"
+        << decisions_table(timeline) << "<p>Totals: " << escape(summary["totals"].dump())
+        << "</p>\n</body></html>\n";
     return out.str();
 }
 

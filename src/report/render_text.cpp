@@ -30,6 +30,15 @@ std::string throughput_of(const StepExecution& step) {
     return "";
 }
 
+std::string decision_of(const StepExecution& step) {
+    if (!step.confirmation) return "";
+    const StepExecution::Decision& d = *step.confirmation;
+    std::string text = d.decision + " by " + d.by;
+    if (!d.os_user.empty() && d.os_user != d.by) text += " (account " + d.os_user + ")";
+    text += " via " + d.via + " at " + clock_time(d.at_ms);
+    return d.note.empty() ? text : text + ": " + d.note;
+}
+
 namespace {
 
 std::string pad(std::string text, std::size_t width) {
@@ -157,7 +166,9 @@ std::string report_text(const Timeline& timeline, const std::string& journal_pat
                 : step.downtime == "start" ? "  <- downtime starts"
                                            : "  <- downtime ends")
             << "\n";
-        if ((step.status == "failed" || step.status == "interrupted") && !step.error.empty())
+        if (step.confirmation) out << "      " << decision_of(step) << "\n";
+        if ((step.status == "failed" || step.status == "interrupted") && !step.error.empty() &&
+            !(step.confirmation && step.confirmation->decision == "rejected"))
             out << "      " << step.error.substr(0, 90) << "\n";
     }
     Totals totals = totals_of(timeline);
@@ -202,6 +213,10 @@ Json report_json(const Timeline& timeline, const std::string& journal_path) {
                   {"waited_ms", step.waited_ms},
                   {"metrics", step.metrics}};
         if (!step.error.empty()) item["error"] = step.error;
+        if (const auto& d = step.confirmation)
+            item["confirmation"] = Json{{"decision", d->decision},       {"by", d->by},
+                                        {"os_user", d->os_user},         {"via", d->via},
+                                        {"at", format_utc_ms(d->at_ms)}, {"note", d->note}};
         if (!step.downtime.empty()) item["downtime"] = step.downtime;
         if (!step.rollback_of.empty()) item["rollback_of"] = step.rollback_of;
         if (!throughput_of(step).empty()) item["throughput"] = throughput_of(step);
@@ -271,6 +286,25 @@ std::string report_markdown(const Timeline& timeline, const std::string& journal
                                     step.waited_ms > 0 ? step.waited_ms : step.duration_ms))
                               : "")
             << " |\n";
+    bool decisions = false;
+    for (const StepExecution& step : timeline.steps)
+        if (step.confirmation) {
+            const StepExecution::Decision& d = *step.confirmation;
+            if (!decisions)
+                out << "\n| step | decision | by | account | via | at | waited | note |\n"
+                       "|---|---|---|---|---|---|---:|---|\n";
+            decisions = true;
+            // Names and notes are free text: a '|' would end the cell.
+            auto cell = [](std::string text) {
+                for (std::size_t at = 0; (at = text.find('|', at)) != std::string::npos; at += 2)
+                    text.insert(at, "\\");
+                return text;
+            };
+            out << "| " << step.step << " | " << d.decision << " | " << cell(d.by) << " | "
+                << d.os_user << " | " << d.via << " | " << format_utc_ms(d.at_ms) << " | "
+                << format_ms(static_cast<double>(step.waited_ms)) << " | " << cell(d.note)
+                << " |\n";
+        }
     Totals totals = totals_of(timeline);
     out << "\n"
         << window_line(timeline) << "\n\nSteps: " << totals.ok << " ok, " << totals.failed

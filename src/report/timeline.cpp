@@ -50,7 +50,7 @@ namespace {
 // The fields of one record the timeline uses, from either reader.
 struct EventView {
     std::string_view ev, run, step, phase, kind, role, name, status, downtime, rollback_of, error,
-        reason, by;
+        reason, by, os_user, via, note, decision;
     std::string_view mode, env, runbook, runbook_sha256, runbook_name;
     std::int64_t ts_ms = 0;
     std::int64_t duration_ms = 0;
@@ -110,7 +110,13 @@ public:
         } else if (e.ev == "step.confirm") {
             if (auto it = m_open.find(id); it != m_open.end()) {
                 m_timeline.steps[it->second].waited_ms += e.waited_ms;
-                m_timeline.steps[it->second].confirmed_by = std::string(e.by);
+                m_timeline.steps[it->second].confirmation = StepExecution::Decision{
+                    e.decision.empty() ? "confirmed" : std::string(e.decision),
+                    std::string(e.by),
+                    std::string(e.os_user),
+                    std::string(e.via),
+                    std::string(e.note),
+                    at};
             }
         } else if (e.ev == "step.end") {
             end_step(id, e, at);
@@ -257,6 +263,10 @@ EventView view_of(const Json& data) {
     e.error = text_of(data, "error");
     e.reason = text_of(data, "reason");
     e.by = text_of(data, "by");
+    e.os_user = text_of(data, "os_user");
+    e.via = text_of(data, "via");
+    e.note = text_of(data, "note");
+    e.decision = text_of(data, "decision");
     e.mode = text_of(data, "mode");
     e.env = text_of(data, "env");
     e.runbook = text_of(data, "runbook");
@@ -310,6 +320,14 @@ EventView view_of(const journal::ScannedRecord& record) {
             e.reason = text;
         else if (key == "by" && is_text)
             e.by = text;
+        else if (key == "os_user" && is_text)
+            e.os_user = text;
+        else if (key == "via" && is_text)
+            e.via = text;
+        else if (key == "note" && is_text)
+            e.note = text;
+        else if (key == "decision" && is_text)
+            e.decision = text;
         else if (key == "mode" && is_text)
             e.mode = text;
         else if (key == "env" && is_text)

@@ -1146,7 +1146,43 @@ TEST_CASE("engine: a manual step is confirmed through the confirmation source",
     CHECK(confirms[0].string("role") == "customer");
     CHECK(confirms[0].string("via") == "terminal");
     CHECK(confirms[0].string("note") == "agents are out");
+    CHECK(confirms[0].string("decision") == "confirmed");
     CHECK(h.step_end("agents-out").data["outputs"]["by"] == "alice");
+}
+
+TEST_CASE("engine: a rejected manual step fails with who and why, and its rollback runs",
+          "[engine][manual][rollback]") {
+    EngineHarness h;
+    h.confirmations.answer_with(
+        io::Confirmation{"Jana Novak", "customer not ready", "migrate confirm", "jana", true});
+    h.load(runbook_with(R"(
+      - id: a
+        kind: probe
+        rollback:
+          - id: undo-a
+            kind: probe
+      - id: go
+        kind: manual
+        role: customer
+        on_failure: rollback
+        retry: { attempts: 3 }
+        with: { instructions: "Go or no-go?" }
+      - id: b
+        kind: probe
+)"));
+    engine::RunOutcome outcome = h.run();
+    CHECK(outcome.status == "failed");
+    CHECK(outcome.failed == std::vector<std::string>{"go"});
+    CHECK(h.world.call_order() == std::vector<std::string>{"a", "undo-a"});
+    CHECK(h.confirmations.requests().size() == 1);  // a no-go is not asked again
+    auto confirms = h.events("step.confirm", "go");
+    REQUIRE(confirms.size() == 1);
+    CHECK(confirms[0].string("decision") == "rejected");
+    CHECK(confirms[0].string("os_user") == "jana");
+    CHECK(confirms[0].string("note") == "customer not ready");
+    CHECK(h.step_end("go").string("status") == "failed");
+    CHECK(h.step_end("go").string("error") == "rejected by Jana Novak: customer not ready");
+    CHECK(h.events("run.end")[0].data["rolled_back"] == true);
 }
 
 TEST_CASE("engine: an unconfirmed manual step is interrupted by a stop signal",

@@ -61,13 +61,16 @@ public:
 };
 
 struct Confirmation {
-    std::string by;
-    std::string note;
-    std::string via;  // "terminal", "migrate confirm", "--yes"
+    std::string by;       // the name given (--by, "as NAME" at the prompt), else os_user
+    std::string note;     // a rejection's reason
+    std::string via;      // "terminal", "migrate confirm", "--yes"
+    std::string os_user;  // the account that confirmed (from its uid)
+    bool rejected = false;
 };
 
 struct ConfirmationRequest {
     std::string step_id;
+    std::string step_name;
     std::string role;
     std::string role_description;
     std::string instructions;
@@ -76,7 +79,7 @@ struct ConfirmationRequest {
 class ConfirmationSource {
 public:
     virtual ~ConfirmationSource() = default;
-    // Blocks until someone in the role confirms; nullopt when `cancel` fired first.
+    // Blocks until someone in the role confirms or rejects; nullopt when `cancel` fired first.
     virtual std::optional<Confirmation> wait(const ConfirmationRequest& request,
                                              CancelToken& cancel) = 0;
 };

@@ -96,7 +96,8 @@ private:
 // without its "h" field.
 std::string chain_hash(const std::string& previous, const std::string& content);
 
-// True when a process holds the journal's writer lock (a run is in progress).
+// True when a process holds the journal's writer lock (a run is in progress); false when the
+// journal does not exist. Throws UsageError when it exists but cannot be opened.
 bool is_locked(const std::string& path);
 
 // Events whose record is fsynced before the engine moves on.

@@ -27,5 +27,8 @@ std::string throughput_of(const StepExecution& step);
 std::string clock_time(std::int64_t epoch_ms);  // "02:33:37"
 // "downtime window: 02:10:00 -> 02:55:00, 45m0s (from 'a' to 'b')", one per outage.
 std::string window_line(const Timeline& timeline);
+// "confirmed by Jana Novak (account jana) via migrate confirm at 02:33:37: all agents out";
+// "" for a step nobody confirmed or rejected.
+std::string decision_of(const StepExecution& step);
 
 }  // namespace migrate::report

@@ -42,7 +42,13 @@ struct StepExecution {
     int attempts = 0;
     std::vector<std::int64_t> retry_ms;  // when each retry was recorded
     std::int64_t waited_ms = 0;          // waiting for people (confirmations)
-    std::string confirmed_by;
+    // The step.confirm of a people step: who decided, how, when, and why.
+    struct Decision {
+        std::string decision;  // confirmed / rejected
+        std::string by, os_user, via, note;
+        std::int64_t at_ms = 0;
+    };
+    std::optional<Decision> confirmation;
     Json metrics = Json::object();
     std::string error;
     std::string downtime;  // start / end on the markers

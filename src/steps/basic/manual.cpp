@@ -1,5 +1,6 @@
-// manual: a human step for a role. Confirmed at the terminal, by `migrate confirm`, or by
-// --yes in a rehearsal; who confirmed and how long it waited go into the journal.
+// manual: a human step for a role. Confirmed (or rejected: the step fails) at the terminal, by
+// `migrate confirm`, or by --yes in a rehearsal; who, how and how long it waited go into the
+// journal.
 #include "../families.h"
 #include "migrate/util/error.h"
 
@@ -14,7 +15,7 @@ public:
 
     void run(kinds::StepContext& context) override {
         std::int64_t started = context.services.clock.steady_ms();
-        io::ConfirmationRequest request{context.step.id, context.step.role,
+        io::ConfirmationRequest request{context.step.id, context.step.name, context.step.role,
                                         context.role_description,
                                         context.params.string("instructions")};
         std::optional<io::Confirmation> confirmation =
@@ -22,6 +23,10 @@ public:
         if (!confirmation) throw StepError("no confirmation from " + context.step.role, true);
         Millis waited(context.services.clock.steady_ms() - started);
         context.events.confirmed(*confirmation, waited);
+        // A no-go is a failed step: its on_failure (abort, continue, rollback) applies, and
+        // trying again would only ask the same person again.
+        if (confirmation->rejected)
+            throw StepError("rejected by " + confirmation->by + ": " + confirmation->note, false);
         context.outputs["by"] = confirmation->by;
         context.outputs["note"] = confirmation->note;
         context.metrics["waited_ms"] = waited.count();
@@ -35,8 +40,9 @@ kinds::KindSpec manual_kind() {
         .schema =
             {
                 .name = "manual",
-                .summary = "a human step for a role: instructions, then a confirmation at the "
-                           "terminal or by `migrate confirm`",
+                .summary = "a human step for a role: instructions, then a confirmation (or a "
+                           "rejection, which fails the step) at the terminal or by `migrate "
+                           "confirm`",
                 .params = {{"instructions", runbook::ParamType::text, true, "",
                             "what the person in the role must do"}},
                 .outputs = {"by", "note"},
