@@ -167,7 +167,7 @@ quarantine_book 2
 expect_exit 1 "more refused rows than max_quarantined fail the step" "$MIGRATE" run q.yaml --rehearsal --yes --journal q.jsonl
 error=$(events q.jsonl step.end | jq -r .error)
 check "the error says how many, the limit and where the rows are" \
-  contains <(echo "$error") "table 'docs': 4 rows quarantined, more than max_quarantined 2; the rows and the server's reasons are in q.jsonl.logs/docs.quarantine.jsonl"
+  contains <(echo "$error") "table 'docs': 4 rows quarantined, more than max_quarantined 2; the rows and the server's reasons are in $WORK/q.jsonl.logs/docs.quarantine.jsonl"
 check "not retried" test "$(events q.jsonl step.end | jq -r .attempts)" = 1
 check "the batches before were copied" test "$(db "$TARGET_PORT" "$DB" -e "SELECT COUNT(*) FROM docs WHERE id < 1000")" = 997
 
