@@ -1,5 +1,4 @@
 // migrate run RUNBOOK: set up variables, secrets and the journal, then hand over to the engine.
-#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -97,12 +96,6 @@ std::string new_run_id(std::int64_t now_ms) {
     for (char c : stamp.substr(0, 19))
         if (c != '-' && c != ':') compact += c;
     return compact + "-" + suffix;
-}
-
-std::string login_name() {
-    if (const char* user = std::getenv("USER")) return user;
-    passwd* entry = ::getpwuid(::getuid());
-    return entry ? entry->pw_name : "unknown";
 }
 
 std::string host_name() {
@@ -337,7 +330,7 @@ Json run_start_fields(const runbook::Runbook& book, const RunArgs& args, kinds::
                 {"env", args.env},
                 {"mode", kinds::run_mode_name(mode)},
                 {"host", host_name()},
-                {"user", login_name()},
+                {"user", io::os_user()},
                 {"pid", ::getpid()},
                 {"version", MIGRATE_VERSION},
                 {"steps", steps},
