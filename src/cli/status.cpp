@@ -106,9 +106,11 @@ CommandAction setup_status(CLI::App& app, GlobalOptions& global) {
             if (step.state == "ok" || step.state == "failed")
                 std::cout << format_duration(Millis(step.duration_ms)) << "  ";
             bool live = step.state == "running" || step.state == "waiting";
+            std::cout << step.detail;
             if (live && run.status == "running")
-                std::cout << format_duration(Millis(elapsed_of(step))) << " so far  ";
-            std::cout << step.detail << "\n";
+                std::cout << (step.detail.empty() ? "(" : " (")
+                          << format_duration(Millis(elapsed_of(step))) << " so far)";
+            std::cout << "\n";
             if (live && run.status == "running" && !step.log.empty()) {
                 std::string last = last_log_line(step.log);
                 if (!last.empty()) std::cout << std::string(14, ' ') << "last: " << last << "\n";

@@ -142,6 +142,11 @@ std::unique_ptr<RunLock> RunLock::take(const std::string& lock_path,
         std::string journal = n > 0 ? std::string(holder, static_cast<std::size_t>(n)) : "";
         if (auto newline = journal.find('\n'); newline != std::string::npos)
             journal.resize(newline);
+        if (journal == journal_path)
+            throw Fatal(journal_path +
+                            ": the journal is in use by another migrate run; one writer at a time "
+                            "(wait for it to finish, or stop it first)",
+                        exit_code::k_usage);
         throw Fatal("another run of this runbook and environment is in progress" +
                         (journal.empty() ? std::string() : " (journal " + journal + ")") +
                         "; one run at a time (" + lock_path +

@@ -167,7 +167,7 @@ check "no escape file beside the work directory" test ! -e ../escape -a ! -e esc
 
 # Test-only mode reads everything and writes nothing; it catches a damaged gzip stream.
 book test-good "{ archive: $WORK/site.tar.gz, test: true }"
-snapshot() { find . -path ./test-good.jsonl.logs -prune -o -print | grep -v -e '^\./test-good\.jsonl$' -e '^\./last\.' | sort; }
+snapshot() { find . -path ./test-good.jsonl.logs -prune -o -print | grep -v -e '^\./test-good\.jsonl$' -e '^\./last\.' -e '^\./\..*\.lock$' | sort; }
 before=$(snapshot)
 expect_exit 0 "test-only mode passes a good archive" run_book test-good
 check "test-only mode writes nothing (but its journal)" test "$(snapshot)" = "$before"
@@ -236,6 +236,8 @@ book zeros "{ archive: $WORK/zeros.tar.zst, to: $WORK/out-zeros }"
 pid=$!
 check "stop: the extraction started" wait_for 30 test -e out-zeros.partial/zeros.bin
 kill -INT $pid
+wait_for 10 contains zeros.out "may finish within"
+kill -INT $pid  # the second signal stops it now
 wait $pid
 check "stop: exit code 3" test $? -eq 3
 check "stop: the step is interrupted" test "$(end_of zeros .status)" = interrupted

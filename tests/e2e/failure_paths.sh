@@ -169,7 +169,7 @@ pid=$!
 check "status: the import is running" wait_for 20 contains long.jsonl '"ev":"step.start","step":"import"'
 sleep 1.5
 "$MIGRATE" status long.jsonl > status.out 2>&1
-check "status: elapsed time of the running step" grep -q "running *import *[0-9.]*s so far" status.out
+check "status: elapsed time of the running step" grep -q "running *import .*([0-9.]*s so far)" status.out
 check "status: the last line of its log" grep -q "last: imported batch" status.out
 check "status: its log path" contains status.out "log:  $WORK/long.jsonl.logs/import.log"
 check "status: the downtime window is open" contains status.out "downtime window OPEN since"
