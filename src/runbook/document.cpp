@@ -8,8 +8,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <regex>
 #include <sstream>
+#include <unordered_map>
 
 #include <cstring>
 
@@ -17,6 +17,13 @@
 #include "migrate/util/text.h"
 
 namespace migrate::runbook {
+
+Node::Node() = default;
+Node::~Node() = default;
+Node::Node(const Node&) = default;
+Node::Node(Node&&) noexcept = default;
+Node& Node::operator=(const Node&) = default;
+Node& Node::operator=(Node&&) noexcept = default;
 
 const Node* Node::find(std::string_view key) const {
     for (const auto& [k, v] : entries)
@@ -29,7 +36,7 @@ std::string Node::describe() const {
         case Type::null:
             return "nothing";
         case Type::scalar:
-            return "a value ('" + value.substr(0, 40) + "')";
+            return "a value ('" + shorten(value, 40) + "')";
         case Type::sequence:
             return "a list";
         case Type::mapping:
@@ -107,6 +114,20 @@ std::optional<Mark> too_deep(const SourceFile& source) {
     return std::nullopt;
 }
 
+// The keys of a mapping being built, for duplicates: a lookup per key in constant time (a
+// mapping can have 100,000 keys).
+class FirstKeys {
+public:
+    const Node* find(const Node& mapping, const std::string& key) const {
+        auto it = m_index.find(key);
+        return it == m_index.end() ? nullptr : &mapping.entries[it->second].second;
+    }
+    void add(const std::string& key, std::size_t entry) { m_index.emplace(key, entry); }
+
+private:
+    std::unordered_map<std::string, std::size_t> m_index;
+};
+
 // Counts documents without building them, stopping at the second: yaml-cpp's LoadAll
 // never ends on some malformed input (it keeps producing empty documents).
 class DocumentCounter : public YAML::EventHandler {
@@ -173,6 +194,7 @@ public:
 private:
     void convert_map(const YAML::Node& yaml, Node& node, int depth) {
         node.type = Node::Type::mapping;
+        FirstKeys first_keys;
         for (const auto& pair : yaml) {
             Node key = convert(pair.first, depth + 1);
             if (m_count > k_max_nodes) return;  // reported once; the rest is noise
@@ -180,11 +202,12 @@ private:
                 m_diagnostics.error(key.mark, "a key must be a plain name, not " + key.describe());
                 continue;
             }
-            if (const Node* previous = node.find(key.value)) {
+            if (const Node* previous = first_keys.find(node, key.value)) {
                 m_diagnostics.error(key.mark, "duplicate key '" + key.value + "' (first at line " +
                                                   std::to_string(previous->mark.line) + ")");
                 continue;
             }
+            first_keys.add(key.value, node.entries.size());
             Node value = convert(pair.second, depth + 1);
             // An empty value ("key:") has no position of its own; point at the key.
             if (value.is_null() && value.mark.line <= 1 && key.mark.line > 1) value.mark = key.mark;
@@ -197,6 +220,20 @@ private:
     std::size_t m_count = 0;
     bool m_reported_depth = false;
 };
+
+// A line that reads like a YAML key: indentation, an optional "- ", a name, ':' and a space
+// or the end of the line.
+bool looks_like_key(std::string_view line) {
+    std::size_t at = 0;
+    while (at < line.size() &&
+           std::string_view(" \t\r\n\v\f").find(line[at]) != std::string_view::npos)
+        ++at;
+    if (line.compare(at, 2, "- ") == 0) at += 2;
+    std::size_t name = scan_name(line.substr(at));
+    if (name == 0) return false;
+    at += name;
+    return at < line.size() && line[at] == ':' && (at + 1 == line.size() || line[at + 1] == ' ');
+}
 
 // yaml-cpp accepts a quoted string left open at the end of the file, and a quote left open
 // in the middle silently swallows the lines up to the next quote (steps vanish). Both are
@@ -228,9 +265,8 @@ void check_quoted_scalars(const SourceFile& source, const Node& node, Diagnostic
         return;
     }
     Mark end = source.mark_of_offset(pos);
-    static const std::regex key_like("^\\s*(- )?[A-Za-z_][A-Za-z0-9_]*:( |$)");
     for (int line = node.mark.line + 1; line <= end.line; ++line)
-        if (std::regex_search(source.line(line), key_like)) {
+        if (looks_like_key(source.line(line))) {
             diagnostics.error(
                 node.mark,
                 "YAML syntax: the quoted string that starts here is never closed on its line; it "
@@ -310,6 +346,24 @@ struct SyntaxOnly : nlohmann::json::json_sax_t {
     }
 };
 
+// nlohmann quotes the token it stopped in ("...; last read: '<token>'; expected ..."): the
+// token can be megabytes long, and it ends at the byte found wrong, which can be inside a
+// UTF-8 character. Keep its last whole characters.
+std::string short_last_read(const std::string& message) {
+    constexpr std::string_view k_open = "; last read: '";
+    std::size_t open = message.find(k_open);
+    if (open == std::string::npos) return message;
+    std::size_t start = open + k_open.size();
+    std::size_t close = message.rfind("'; expected ");
+    if (close == std::string::npos || close < start) close = message.rfind('\'');
+    if (close == std::string::npos || close < start) return message;
+    std::string_view token = std::string_view(message).substr(start, close - start);
+    token = utf8_prefix(token, invalid_utf8_at(token));  // up to a character cut short
+    std::string_view tail = utf8_suffix(token, 60);
+    return message.substr(0, start) + (tail.size() < token.size() ? "..." : "") +
+           std::string(tail) + message.substr(close);
+}
+
 class JsonPositions {
 public:
     JsonPositions(const SourceFile& source, Diagnostics& diagnostics)
@@ -358,6 +412,7 @@ public:
 private:
     Node object(Node& node, int depth) {
         node.type = Node::Type::mapping;
+        FirstKeys first_keys;
         ++m_pos;
         while (skip_space(), m_pos < m_text.size() && m_text[m_pos] != '}') {
             Node key;
@@ -367,11 +422,13 @@ private:
             skip_space();
             ++m_pos;  // ':'
             Node item = value(depth + 1);
-            if (const Node* previous = node.find(key.value))
+            if (const Node* previous = first_keys.find(node, key.value)) {
                 m_diagnostics.error(key.mark, "duplicate key '" + key.value + "' (first at line " +
                                                   std::to_string(previous->mark.line) + ")");
-            else
+            } else {
+                first_keys.add(key.value, node.entries.size());
                 node.entries.emplace_back(std::move(key), std::move(item));
+            }
             skip_space();
             if (m_pos < m_text.size() && m_text[m_pos] == ',') ++m_pos;
         }
@@ -429,7 +486,8 @@ Node parse_json(const SourceFile& source, Diagnostics& diagnostics) {
         // nlohmann prefixes "[json.exception.parse_error.101] parse error at line 3, column 5: ".
         if (std::size_t colon = message.find(": "); colon != std::string::npos)
             message = message.substr(colon + 2);
-        diagnostics.error(source.mark_of_offset(offset), "JSON syntax: " + message);
+        diagnostics.error(source.mark_of_offset(offset),
+                          "JSON syntax: " + short_last_read(message));
         return {};
     }
     return JsonPositions(source, diagnostics).value(0);
