@@ -115,16 +115,27 @@ std::string hex_encode(const unsigned char* data, std::size_t size) {
 }
 
 std::size_t invalid_utf8_at(std::string_view text) {
+    // RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF (what JSON
+    // writers such as nlohmann_json refuse).
+    auto in = [](unsigned char byte, unsigned char low, unsigned char high) {
+        return byte >= low && byte <= high;
+    };
     for (std::size_t i = 0; i < text.size();) {
         auto lead = static_cast<unsigned char>(text[i]);
-        std::size_t length = lead < 0x80           ? 1
-                             : (lead >> 5) == 0x6  ? 2
-                             : (lead >> 4) == 0xE  ? 3
-                             : (lead >> 3) == 0x1E ? 4
-                                                   : 0;
+        std::size_t length = lead < 0x80            ? 1
+                             : in(lead, 0xC2, 0xDF) ? 2
+                             : in(lead, 0xE0, 0xEF) ? 3
+                             : in(lead, 0xF0, 0xF4) ? 4
+                                                    : 0;
         if (length == 0 || i + length > text.size()) return i;
-        for (std::size_t k = 1; k < length; ++k)
-            if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return i;
+        auto second = static_cast<unsigned char>(text[i + (length > 1 ? 1 : 0)]);
+        if (length > 1) {
+            unsigned char low = lead == 0xE0 ? 0xA0 : lead == 0xF0 ? 0x90 : 0x80;
+            unsigned char high = lead == 0xED ? 0x9F : lead == 0xF4 ? 0x8F : 0xBF;
+            if (!in(second, low, high)) return i;
+        }
+        for (std::size_t k = 2; k < length; ++k)
+            if (!in(static_cast<unsigned char>(text[i + k]), 0x80, 0xBF)) return i;
         i += length;
     }
     return std::string_view::npos;

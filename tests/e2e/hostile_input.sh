@@ -3,7 +3,8 @@
 # must be handled (accepted, or refused with exit 2 and a clear message) by validate, plan
 # and run --dry-run without a crash. Speed is not asserted here (tests/bench/ and
 # docs/testing.md measure it); the `timeout` only turns a hang into a failure.
-source "$(dirname "$0")/lib.sh"
+SCRIPTS=$(cd "$(dirname "$0")" && pwd)
+source "$SCRIPTS/lib.sh"
 
 # each_command EXIT "what" FILE: validate, plan and run --dry-run must all exit with EXIT.
 each_command() {
@@ -17,67 +18,41 @@ each_command() {
 # utf8 FILE: the file is valid UTF-8 (nothing cut inside a character).
 utf8() { python3 -c 'import sys; open(sys.argv[1], "rb").read().decode("utf-8")' "$1"; }
 
-long=$(head -c 26000 /dev/zero | tr '\0' 'a')
+gen() { python3 "$SCRIPTS/gen_hostile_runbooks.py" "$1" > "$1.yaml"; }
 
 # 1. Names of ~26,000 characters (std::regex overflowed the stack on them).
-python3 - "$long" > long-var.yaml <<'PY'
-import sys
-name = sys.argv[1]
-print(f"version: 1\nname: long\nvars:\n  {name}: here\nphases:\n  - id: p\n    steps:\n"
-      f"      - id: s\n        kind: shell\n        with: {{ command: \"echo ${{{name}}}\" }}")
-PY
+gen long-var
 each_command 0 "a defined variable of 26,000 characters" long-var.yaml
 sed "s/echo \${a/echo \${b/" long-var.yaml > undefined-long-var.yaml
 each_command 2 "an undefined variable of 26,000 characters" undefined-long-var.yaml
 check "its name is shortened in the message" grep -q "undefined variable 'baaaa*\.\.\.'" validate.err
-sed "s/echo \${a/echo \${env:a/" long-var.yaml > long-env.yaml
-sed -i "s/\${env:\(a*\)}/\${env:\1-}/" long-env.yaml
+sed "s/echo \${a/echo \${env:a/; s/a}\"/a-}\"/" long-var.yaml > long-env.yaml
 each_command 2 "a malformed env reference of 26,000 characters" long-env.yaml
 check "it is named bad, shortened" grep -q "bad name in '\${env:aaaa*\.\.\.}'" validate.err
-printf 'version: 1\nname: long-id\nphases:\n  - id: p\n    steps:\n      - id: %s\n        kind: noop\n      - id: %sX\n        kind: noop\n' \
-  "$long" "$long" > long-id.yaml
+gen long-id
 each_command 2 "a step id of 26,000 characters, and one with a capital at its end" long-id.yaml
 check "the bad id is named, shortened" grep -q "step id 'aaaa*\.\.\.' must match" validate.err
 check "the long good id is not refused" test "$(grep -c "must match" validate.err)" = 1
 
 # 2. Work that was quadratic: 10,000 steps needing the 50 before each; 50,000 ${workdir}
 # in one value; 100,000 undefined ${x} in one value.
-python3 > needs.yaml <<'PY'
-print("version: 1\nname: needs\nphases:\n  - id: p\n    steps:")
-for i in range(10000):
-    needs = ", ".join(f"s{j}" for j in range(max(0, i - 50), i))
-    print(f"      - id: s{i}\n        kind: noop\n        needs: [{needs}]")
-PY
+gen needs
 each_command 0 "10,000 steps, each needing the 50 before it" needs.yaml
-python3 > workdir.yaml <<'PY'
-print("version: 1\nname: many\nvars:\n  workdir: /tmp\nphases:\n  - id: p\n    steps:\n"
-      "      - id: s\n        kind: noop\n        with:\n          note: \"" + "${workdir} " * 50000 + "\"")
-PY
+gen workdir
 each_command 0 "50,000 \${workdir} in one value" workdir.yaml
-python3 > undefined.yaml <<'PY'
-print("version: 1\nname: many\nphases:\n  - id: p\n    steps:\n"
-      "      - id: s\n        kind: noop\n        with:\n          note: \"" + "${x}" * 100000 + "\"")
-PY
+gen undefined
 each_command 2 "100,000 undefined \${x} in one value" undefined.yaml
 check "reported once, with the count" test "$(grep -c "undefined variable 'x' (used 100000 times here)" validate.err)" = 1
 check "and nothing else" test "$(grep -c "undefined variable" validate.err)" = 1
 
 # 3. Duplicates: one error per duplicate, naming the first, not one per pair.
-python3 > phases.yaml <<'PY'
-print("version: 1\nname: dup\nphases:")
-for i in range(1001):
-    print(f"  - id: same\n    steps:\n      - id: s{i}\n        kind: noop")
-PY
-each_command 2 "1,001 phases with one id" phases.yaml
+gen duplicate-phases
+each_command 2 "1,001 phases with one id" duplicate-phases.yaml
 check "1,000 errors, each naming the first at line 4" \
   test "$(grep -c "duplicate phase id 'same' (first at line 4)" validate.err)" = 1000
 check "and no other duplicate error" test "$(grep -c "duplicate phase id" validate.err)" = 1000
-python3 > steps.yaml <<'PY'
-print("version: 1\nname: dup\nphases:\n  - id: p\n    steps:")
-for i in range(1001):
-    print(f"      - id: same\n        kind: noop")
-PY
-each_command 2 "1,001 steps with one id" steps.yaml
+gen duplicate-steps
+each_command 2 "1,001 steps with one id" duplicate-steps.yaml
 check "1,000 errors, each naming the first at line 6" \
   test "$(grep -c "duplicate step id 'same' (first at line 6)" validate.err)" = 1000
 

@@ -185,3 +185,14 @@ TEST_CASE("the token scanners: names, ids, numbers (no std::regex: long input is
     CHECK(is_name(std::string(1'000'000, 'a')));
     CHECK(is_id(std::string(1'000'000, 'a')));
 }
+
+TEST_CASE("invalid_utf8_at refuses overlong forms, surrogates and code points above U+10FFFF",
+          "[text]") {
+    // Found by fuzz_checksums: F0 85 85 85 passed, and nlohmann_json then refused the message.
+    CHECK(migrate::invalid_utf8_at("ok \xF0\x85\x85\x85") == 3);
+    CHECK(migrate::invalid_utf8_at("\xC0\xAF") == 0);
+    CHECK(migrate::invalid_utf8_at("\xE0\x80\xAF") == 0);
+    CHECK(migrate::invalid_utf8_at("\xED\xA0\x80") == 0);
+    CHECK(migrate::invalid_utf8_at("\xF4\x90\x80\x80") == 0);
+    CHECK(migrate::valid_utf8("\xF0\x9F\x98\x80 \xED\x9F\xBF \xF4\x8F\xBF\xBF"));
+}
