@@ -12,12 +12,14 @@ trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
 printf '%-18s %10s %10s %14s\n' runbook validate plan "run --dry-run"
 for name in needs workdir undefined duplicate-phases duplicate-steps long-var long-id; do
-    python3 "$HERE/../e2e/gen_hostile_runbooks.py" "$name" > "$name.yaml"
+    file=$name.yaml
+    [ "$name" = long-var ] && file=$name.json
+    python3 "$HERE/../e2e/gen_hostile_runbooks.py" "$name" > "$file"
     row=$(printf '%-18s' "$name")
     for command in "validate" "plan" "run --dry-run"; do
         read -ra words <<< "$command"
         start=$(date +%s.%N)
-        "$MIGRATE" "${words[0]}" "$name.yaml" "${words[@]:1}" > /dev/null 2>&1
+        "$MIGRATE" "${words[0]}" "$file" "${words[@]:1}" > /dev/null 2>&1
         end=$(date +%s.%N)
         row+=$(printf ' %9.2fs' "$(echo "$end - $start" | bc)")
     done

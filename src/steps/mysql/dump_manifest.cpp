@@ -382,7 +382,7 @@ DumpManifest parse_manifest(const std::string& path, const std::string& text,
     nlohmann::json json;
     try {
         json = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // also a number too big (out_of_range)
         throw StepError(path + ": not valid JSON: " + e.what(), false);
     }
     try {
