@@ -7,6 +7,7 @@
 #include "migrate/runbook/interpolate.h"
 #include "migrate/runbook/validate.h"
 #include "migrate/util/error.h"
+#include "migrate/util/text.h"
 
 namespace migrate::engine {
 
@@ -87,7 +88,7 @@ private:
 // One line for the console: the first line of a description, shortened.
 std::string one_line(const std::string& text) {
     std::string line = text.substr(0, text.find('\n'));
-    if (line.size() > 160) line = line.substr(0, 157) + "...";
+    if (utf8_length(line) > 160) line = shorten(line, 157);
     return line.size() < text.size() && text.find('\n') != std::string::npos ? line + " ..." : line;
 }
 

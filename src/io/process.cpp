@@ -118,7 +118,7 @@ public:
         write_log(m_log_redactor.finish());
         if (m_stdout.size() < k_stdout_cap) m_stdout += m_stdout_redactor.finish();
         ProcessResult result;
-        result.stdout_text = m_stdout.substr(0, k_stdout_cap);
+        result.stdout_text = utf8_prefix(m_stdout, k_stdout_cap);
         result.output_tail = tail_lines(m_tail, 20, 4096);
         return result;
     }

@@ -1,6 +1,4 @@
 // Typed access to a step's interpolated parameters.
-#include <regex>
-
 #include "migrate/kinds/kind.h"
 #include "migrate/util/error.h"
 #include "migrate/util/text.h"

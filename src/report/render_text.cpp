@@ -41,13 +41,16 @@ std::string decision_of(const StepExecution& step) {
 
 namespace {
 
+// Columns count characters, not bytes: a step name in UTF-8 is cut between characters.
 std::string pad(std::string text, std::size_t width) {
-    if (text.size() > width) text = text.substr(0, width - 1) + "~";
-    return text + std::string(width - text.size(), ' ');
+    std::size_t length = utf8_length(text);
+    if (length > width) return shorten(text, width - 1, "~");
+    return text + std::string(width - length, ' ');
 }
 
 std::string rpad(const std::string& text, std::size_t width) {
-    return text.size() >= width ? text : std::string(width - text.size(), ' ') + text;
+    std::size_t length = utf8_length(text);
+    return length >= width ? text : std::string(width - length, ' ') + text;
 }
 
 struct Totals {
@@ -166,10 +169,12 @@ std::string report_text(const Timeline& timeline, const std::string& journal_pat
                 : step.downtime == "start" ? "  <- downtime starts"
                                            : "  <- downtime ends")
             << "\n";
-        if (step.confirmation) out << "      " << decision_of(step) << "\n";
+        if (step.confirmation) out << "      " << decision_of(step) << "
+";
         if ((step.status == "failed" || step.status == "interrupted") && !step.error.empty() &&
             !(step.confirmation && step.confirmation->decision == "rejected"))
-            out << "      " << step.error.substr(0, 90) << "\n";
+            out << "      " << shorten(step.error, 90, "") << "
+";
     }
     Totals totals = totals_of(timeline);
     out << "\n" << window_line(timeline) << "\n";

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "migrate/util/text.h"
+
 namespace migrate::runbook {
 
 SourceFile::SourceFile(std::string path, std::string text)
@@ -61,8 +63,7 @@ namespace {
 std::string printable(const std::string& line) {
     std::string out;
     for (unsigned char c : line) out += (c < 0x20 && c != '\t') || c == 0x7f ? '?' : char(c);
-    if (out.size() > 300) out = out.substr(0, 300) + "...";
-    return out;
+    return shorten(out, 300);
 }
 
 }  // namespace

@@ -8,8 +8,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <regex>
+#include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include <cstring>
 
@@ -17,6 +18,13 @@
 #include "migrate/util/text.h"
 
 namespace migrate::runbook {
+
+Node::Node() = default;
+Node::~Node() = default;
+Node::Node(const Node&) = default;
+Node::Node(Node&&) noexcept = default;
+Node& Node::operator=(const Node&) = default;
+Node& Node::operator=(Node&&) noexcept = default;
 
 const Node* Node::find(std::string_view key) const {
     for (const auto& [k, v] : entries)
@@ -29,7 +37,7 @@ std::string Node::describe() const {
         case Type::null:
             return "nothing";
         case Type::scalar:
-            return "a value ('" + value.substr(0, 40) + "')";
+            return "a value ('" + shorten(value, 40) + "')";
         case Type::sequence:
             return "a list";
         case Type::mapping:
@@ -107,96 +115,231 @@ std::optional<Mark> too_deep(const SourceFile& source) {
     return std::nullopt;
 }
 
-// Counts documents without building them, stopping at the second: yaml-cpp's LoadAll
-// never ends on some malformed input (it keeps producing empty documents).
-class DocumentCounter : public YAML::EventHandler {
+// The keys of a mapping being built, for duplicates: a lookup per key in constant time (a
+// mapping can have 100,000 keys).
+class FirstKeys {
 public:
-    int documents = 0;
-    Mark second;
-    void OnDocumentStart(const YAML::Mark& mark) override {
-        if (++documents == 2) second = Mark{mark.line + 1, mark.column + 1};
+    const Node* find(const Node& mapping, const std::string& key) const {
+        auto it = m_index.find(key);
+        return it == m_index.end() ? nullptr : &mapping.entries[it->second].second;
     }
-    void OnDocumentEnd() override {}
-    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  const std::string&) override {}
-    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                         YAML::EmitterStyle::value) override {}
-    void OnSequenceEnd() override {}
-    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                    YAML::EmitterStyle::value) override {}
-    void OnMapEnd() override {}
-};
-
-class YamlConverter {
-public:
-    YamlConverter(const SourceFile& source, Diagnostics& diagnostics)
-        : m_source(source), m_diagnostics(diagnostics) {}
-
-    Node convert(const YAML::Node& yaml, int depth) {
-        Node node;
-        node.mark = Mark{yaml.Mark().line + 1, yaml.Mark().column + 1};
-        if (++m_count > k_max_nodes) {
-            if (m_count == k_max_nodes + 1)
-                m_diagnostics.error(node.mark,
-                                    "the runbook expands to more than 1,000,000 nodes "
-                                    "(an alias bomb?)");
-            return node;
-        }
-        if (depth > k_max_nesting) {
-            if (!m_reported_depth) m_diagnostics.error(node.mark, "nesting deeper than 64 levels");
-            m_reported_depth = true;
-            return node;
-        }
-        switch (yaml.Type()) {
-            case YAML::NodeType::Undefined:
-            case YAML::NodeType::Null:
-                node.type = Node::Type::null;
-                break;
-            case YAML::NodeType::Scalar:
-                node.type = Node::Type::scalar;
-                node.value = yaml.Scalar();
-                node.quoted = yaml.Tag() == "!";
-                break;
-            case YAML::NodeType::Sequence:
-                node.type = Node::Type::sequence;
-                for (const auto& item : yaml) node.items.push_back(convert(item, depth + 1));
-                break;
-            case YAML::NodeType::Map:
-                convert_map(yaml, node, depth);
-                break;
-        }
-        return node;
-    }
+    void add(const std::string& key, std::size_t entry) { m_index.emplace(key, entry); }
 
 private:
-    void convert_map(const YAML::Node& yaml, Node& node, int depth) {
-        node.type = Node::Type::mapping;
-        for (const auto& pair : yaml) {
-            Node key = convert(pair.first, depth + 1);
-            if (m_count > k_max_nodes) return;  // reported once; the rest is noise
-            if (!key.is_scalar()) {
-                m_diagnostics.error(key.mark, "a key must be a plain name, not " + key.describe());
-                continue;
+    std::unordered_map<std::string, std::size_t> m_index;
+};
+
+// The positioned tree, built from yaml-cpp's events in one pass. (YAML::Load would build
+// yaml-cpp's own node graph first, and a second pass would count the documents: on 10,000
+// steps that was four times the parse.) Stops taking nodes beyond k_max_nodes (aliases
+// expanded: an alias bomb) and k_max_nesting; the problems are kept until the caller knows
+// the text holds one document.
+class TreeBuilder : public YAML::EventHandler {
+public:
+    int documents = 0;
+    Mark second;  // where a second document starts
+    std::vector<std::pair<Mark, std::string>> problems;
+
+    Node take_root() { return std::move(m_root); }
+
+    void OnDocumentStart(const YAML::Mark& mark) override {
+        if (++documents == 2) second = to_mark(mark);
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+        if (skipping()) return;
+        Node node;
+        node.mark = to_mark(mark);
+        add(std::move(node), anchor, 1);
+    }
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+        if (skipping()) return;
+        if (anchor < m_anchors.size() && m_open_anchors.count(anchor)) {
+            problems.emplace_back(to_mark(mark),
+                                  "an alias inside the node it names (it would "
+                                  "contain itself)");
+            m_full = true;  // nothing after it is worth reading
+            return;
+        }
+        if (anchor >= m_anchors.size() || !m_anchors[anchor] || too_deep(to_mark(mark))) {
+            Node node;
+            node.mark = to_mark(mark);
+            return add(std::move(node), 0, 1);
+        }
+        const auto& [node, count] = *m_anchors[anchor];
+        if (!counted(count, to_mark(mark))) return;
+        add(Node(node), 0, count, false);
+    }
+    void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                  const std::string& value) override {
+        if (skipping()) return;
+        Node node;
+        node.mark = to_mark(mark);
+        if (too_deep(node.mark)) return add(std::move(node), anchor, 1);
+        node.type = Node::Type::scalar;
+        node.value = value;
+        node.quoted = tag == "!";
+        add(std::move(node), anchor, 1);
+    }
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                         YAML::EmitterStyle::value) override {
+        open(mark, anchor, Node::Type::sequence);
+    }
+    void OnSequenceEnd() override { close(); }
+    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                    YAML::EmitterStyle::value) override {
+        open(mark, anchor, Node::Type::mapping);
+    }
+    void OnMapEnd() override { close(); }
+
+private:
+    struct Frame {
+        Node node;
+        YAML::anchor_t anchor = 0;
+        std::size_t count = 1;  // nodes in it so far, itself included
+        std::optional<Node> key;
+        bool skip_value = false;  // after a key that is not a plain name
+        FirstKeys first_keys;
+    };
+
+    static Mark to_mark(const YAML::Mark& mark) { return Mark{mark.line + 1, mark.column + 1}; }
+
+    // Nodes beyond the limits, and a second document, are read but not kept.
+    bool skipping() const { return documents > 1 || m_ignored > 0 || m_full; }
+
+    bool counted(std::size_t count, Mark mark) {
+        if (m_full) return false;
+        m_count += count;
+        if (m_count <= k_max_nodes) return true;
+        problems.emplace_back(mark,
+                              "the runbook expands to more than 1,000,000 nodes (an alias bomb?)");
+        m_full = true;
+        return false;
+    }
+
+    // A node deeper than k_max_nesting stands as nothing (reported once).
+    bool too_deep(Mark mark) {
+        if (m_stack.size() <= static_cast<std::size_t>(k_max_nesting)) return false;
+        if (!m_reported_depth) problems.emplace_back(mark, "nesting deeper than 64 levels");
+        m_reported_depth = true;
+        return true;
+    }
+
+    void open(const YAML::Mark& mark, YAML::anchor_t anchor, Node::Type type) {
+        if (!skipping() && too_deep(to_mark(mark))) {
+            m_too_deep = to_mark(mark);
+            m_in_too_deep = true;
+        }
+        // The value of a duplicate key, or of a key that is no name, is not read at all.
+        if (!skipping() && !m_in_too_deep && !m_stack.empty() && m_stack.back().skip_value)
+            m_in_skipped_value = true;
+        if (skipping() || m_in_too_deep || m_in_skipped_value) {
+            ++m_ignored;
+            return;
+        }
+        Frame frame;
+        frame.node.type = type;
+        frame.node.mark = to_mark(mark);
+        frame.anchor = anchor;
+        if (anchor != 0) {
+            m_open_anchors.insert(anchor);
+            if (m_anchors.size() <= anchor) m_anchors.resize(anchor + 1);
+        }
+        m_stack.push_back(std::move(frame));
+    }
+
+    void close() {
+        if (m_ignored > 0) {
+            if (--m_ignored > 0) return;
+            if (m_in_skipped_value) {
+                m_in_skipped_value = false;
+                m_stack.back().skip_value = false;
+            } else if (m_in_too_deep) {
+                m_in_too_deep = false;
+                if (!skipping()) {
+                    Node node;
+                    node.mark = m_too_deep;
+                    add(std::move(node), 0, 1);
+                }
             }
-            if (const Node* previous = node.find(key.value)) {
-                m_diagnostics.error(key.mark, "duplicate key '" + key.value + "' (first at line " +
-                                                  std::to_string(previous->mark.line) + ")");
-                continue;
+            return;
+        }
+        if (m_stack.empty()) return;
+        Frame frame = std::move(m_stack.back());
+        m_stack.pop_back();
+        m_open_anchors.erase(frame.anchor);
+        // Past the node limit the open collections still close, with what they hold.
+        if (documents <= 1) add(std::move(frame.node), frame.anchor, frame.count, false);
+    }
+
+    // `count`: the nodes `node` holds, itself included; `new_nodes`: whether they still
+    // need counting against the limit (an alias's copy is counted before it is made).
+    void add(Node node, YAML::anchor_t anchor, std::size_t count, bool new_nodes = true) {
+        if (new_nodes && !counted(count, node.mark)) return;
+        if (anchor != 0) {
+            if (m_anchors.size() <= anchor) m_anchors.resize(anchor + 1);
+            m_anchors[anchor] = std::make_pair(node, count);
+        }
+        if (m_stack.empty()) {
+            m_root = std::move(node);
+            return;
+        }
+        Frame& parent = m_stack.back();
+        parent.count += count;
+        if (parent.node.is_sequence()) {
+            parent.node.items.push_back(std::move(node));
+        } else if (!parent.key && !parent.skip_value) {
+            if (const Node* previous =
+                    node.is_scalar() ? parent.first_keys.find(parent.node, node.value) : nullptr) {
+                problems.emplace_back(node.mark, "duplicate key '" + node.value +
+                                                     "' (first at line " +
+                                                     std::to_string(previous->mark.line) + ")");
+                parent.skip_value = true;
+            } else if (node.is_scalar()) {
+                parent.key = std::move(node);
+            } else {
+                problems.emplace_back(node.mark,
+                                      "a key must be a plain name, not " + node.describe());
+                parent.skip_value = true;
             }
-            Node value = convert(pair.second, depth + 1);
+        } else if (parent.skip_value) {
+            parent.skip_value = false;
+        } else {
+            Node key = std::move(*parent.key);
+            parent.key.reset();
             // An empty value ("key:") has no position of its own; point at the key.
-            if (value.is_null() && value.mark.line <= 1 && key.mark.line > 1) value.mark = key.mark;
-            node.entries.emplace_back(std::move(key), std::move(value));
+            if (node.is_null() && node.mark.line <= 1 && key.mark.line > 1) node.mark = key.mark;
+            parent.first_keys.add(key.value, parent.node.entries.size());
+            parent.node.entries.emplace_back(std::move(key), std::move(node));
         }
     }
 
-    const SourceFile& m_source;
-    Diagnostics& m_diagnostics;
+    Node m_root;
+    std::vector<Frame> m_stack;
+    std::vector<std::optional<std::pair<Node, std::size_t>>> m_anchors;  // by anchor number
     std::size_t m_count = 0;
+    bool m_full = false;
+    std::size_t m_ignored = 0;  // collections open but not kept
+    bool m_in_too_deep = false;
+    bool m_in_skipped_value = false;
+    std::set<YAML::anchor_t> m_open_anchors;  // of the collections being read
+    Mark m_too_deep;
     bool m_reported_depth = false;
 };
+
+// A line that reads like a YAML key: indentation, an optional "- ", a name, ':' and a space
+// or the end of the line.
+bool looks_like_key(std::string_view line) {
+    std::size_t at = 0;
+    while (at < line.size() &&
+           std::string_view(" \t\r\n\v\f").find(line[at]) != std::string_view::npos)
+        ++at;
+    if (line.compare(at, 2, "- ") == 0) at += 2;
+    std::size_t name = scan_name(line.substr(at));
+    if (name == 0) return false;
+    at += name;
+    return at < line.size() && line[at] == ':' && (at + 1 == line.size() || line[at + 1] == ' ');
+}
 
 // yaml-cpp accepts a quoted string left open at the end of the file, and a quote left open
 // in the middle silently swallows the lines up to the next quote (steps vanish). Both are
@@ -228,9 +371,8 @@ void check_quoted_scalars(const SourceFile& source, const Node& node, Diagnostic
         return;
     }
     Mark end = source.mark_of_offset(pos);
-    static const std::regex key_like("^\\s*(- )?[A-Za-z_][A-Za-z0-9_]*:( |$)");
     for (int line = node.mark.line + 1; line <= end.line; ++line)
-        if (std::regex_search(source.line(line), key_like)) {
+        if (looks_like_key(source.line(line))) {
             diagnostics.error(
                 node.mark,
                 "YAML syntax: the quoted string that starts here is never closed on its line; it "
@@ -249,8 +391,12 @@ Node parse_yaml(const SourceFile& source, Diagnostics& diagnostics) {
         return {};
     }
     try {
-        YAML::Node first = YAML::Load(source.text());
-        if (first.IsNull()) {
+        std::istringstream stream(source.text());
+        YAML::Parser parser(stream);
+        TreeBuilder builder;
+        parser.HandleNextDocument(builder);
+        Node root = builder.take_root();
+        if (root.is_null()) {
             std::size_t start = source.text().find_first_not_of(" \t\r\n");
             diagnostics.error(
                 source.mark_of_offset(start),
@@ -258,18 +404,13 @@ Node parse_yaml(const SourceFile& source, Diagnostics& diagnostics) {
                 "'phases' was expected)");
             return {};
         }
-        std::istringstream stream(source.text());
-        YAML::Parser parser(stream);
-        DocumentCounter counter;
-        while (counter.documents < 2 && parser.HandleNextDocument(counter)) {
-        }
-        if (counter.documents >= 2) {
-            diagnostics.error(counter.second,
+        if (parser.HandleNextDocument(builder) && builder.documents >= 2) {
+            diagnostics.error(builder.second,
                               "a runbook is one YAML document, but more follows here (a stray "
                               "character, or a '---' separator?)");
             return {};
         }
-        Node root = YamlConverter(source, diagnostics).convert(first, 0);
+        for (auto& [mark, message] : builder.problems) diagnostics.error(mark, std::move(message));
         check_quoted_scalars(source, root, diagnostics);
         return root;
     } catch (const YAML::Exception& e) {
@@ -309,6 +450,24 @@ struct SyntaxOnly : nlohmann::json::json_sax_t {
         return false;
     }
 };
+
+// nlohmann quotes the token it stopped in ("...; last read: '<token>'; expected ..."): the
+// token can be megabytes long, and it ends at the byte found wrong, which can be inside a
+// UTF-8 character. Keep its last whole characters.
+std::string short_last_read(const std::string& message) {
+    constexpr std::string_view k_open = "; last read: '";
+    std::size_t open = message.find(k_open);
+    if (open == std::string::npos) return message;
+    std::size_t start = open + k_open.size();
+    std::size_t close = message.rfind("'; expected ");
+    if (close == std::string::npos || close < start) close = message.rfind('\'');
+    if (close == std::string::npos || close < start) return message;
+    std::string_view token = std::string_view(message).substr(start, close - start);
+    token = utf8_prefix(token, invalid_utf8_at(token));  // up to a character cut short
+    std::string_view tail = utf8_suffix(token, 60);
+    return message.substr(0, start) + (tail.size() < token.size() ? "..." : "") +
+           std::string(tail) + message.substr(close);
+}
 
 class JsonPositions {
 public:
@@ -358,6 +517,7 @@ public:
 private:
     Node object(Node& node, int depth) {
         node.type = Node::Type::mapping;
+        FirstKeys first_keys;
         ++m_pos;
         while (skip_space(), m_pos < m_text.size() && m_text[m_pos] != '}') {
             Node key;
@@ -367,11 +527,13 @@ private:
             skip_space();
             ++m_pos;  // ':'
             Node item = value(depth + 1);
-            if (const Node* previous = node.find(key.value))
+            if (const Node* previous = first_keys.find(node, key.value)) {
                 m_diagnostics.error(key.mark, "duplicate key '" + key.value + "' (first at line " +
                                                   std::to_string(previous->mark.line) + ")");
-            else
+            } else {
+                first_keys.add(key.value, node.entries.size());
                 node.entries.emplace_back(std::move(key), std::move(item));
+            }
             skip_space();
             if (m_pos < m_text.size() && m_text[m_pos] == ',') ++m_pos;
         }
@@ -429,7 +591,8 @@ Node parse_json(const SourceFile& source, Diagnostics& diagnostics) {
         // nlohmann prefixes "[json.exception.parse_error.101] parse error at line 3, column 5: ".
         if (std::size_t colon = message.find(": "); colon != std::string::npos)
             message = message.substr(colon + 2);
-        diagnostics.error(source.mark_of_offset(offset), "JSON syntax: " + message);
+        diagnostics.error(source.mark_of_offset(offset),
+                          "JSON syntax: " + short_last_read(message));
         return {};
     }
     return JsonPositions(source, diagnostics).value(0);

@@ -2,7 +2,6 @@
 #include "migrate/runbook/kind_schema.h"
 
 #include <algorithm>
-#include <regex>
 
 #include "migrate/util/text.h"
 #include "migrate/util/units.h"
@@ -43,11 +42,10 @@ bool parse_bool(const std::string& value, bool& out) {
 
 std::string check_scalar(ParamType type, const std::string& value,
                          const std::vector<std::string>& choices) {
-    static const std::regex integer("-?[0-9]{1,18}");
     bool flag = false;
     switch (type) {
         case ParamType::integer:
-            if (!std::regex_match(value, integer))
+            if (!is_whole_number(value, 18))
                 return "expected a whole number, found '" + value + "'";
             break;
         case ParamType::boolean:

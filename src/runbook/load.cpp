@@ -1,5 +1,5 @@
 // Structure of a runbook: which fields exist where, their types, durations and ids.
-#include <regex>
+#include <unordered_map>
 
 #include "migrate/runbook/connection_rules.h"
 #include "migrate/runbook/model.h"
@@ -52,10 +52,7 @@ const std::vector<std::string> k_scale_fields = {"metric", "expect"};
 const std::vector<std::string> k_scale_metrics = {"bytes", "rows", "files", "hosts"};
 const std::vector<std::string> k_environment_fields = {"vars"};
 
-bool valid_id(const std::string& id) {
-    static const std::regex pattern("[a-z0-9][a-z0-9_-]*");
-    return std::regex_match(id, pattern);
-}
+bool valid_id(const std::string& id) { return is_id(id); }
 
 class Loader {
 public:
@@ -139,10 +136,9 @@ private:
     void load_vars(const Node& vars, std::map<std::string, Located>& out,
                    const std::string& where) {
         if (!expect_mapping(vars, "'" + where + "'")) return;
-        static const std::regex pattern("[A-Za-z_][A-Za-z0-9_]*");
         for (const auto& [key, value] : vars.entries) {
-            if (!std::regex_match(key.value, pattern))
-                m_diagnostics.error(key.mark, "variable name '" + key.value +
+            if (!is_name(key.value))
+                m_diagnostics.error(key.mark, "variable name '" + shorten(key.value, 80) +
                                                   "' must match [A-Za-z_][A-Za-z0-9_]*");
             if (!value.is_scalar() && !value.is_null()) {
                 m_diagnostics.error(
@@ -240,11 +236,12 @@ private:
         if (const Node* id = node.find("id")) {
             phase.id = scalar(*id, "phase 'id'");
             check_id(*id, "phase");
-            for (const Phase& other : book.phases)
-                if (other.id == phase.id)
-                    m_diagnostics.error(id->mark, "duplicate phase id '" + phase.id +
-                                                      "' (first at line " +
-                                                      std::to_string(other.mark.line) + ")");
+            // One error per duplicate, naming the first: not one per pair.
+            auto [first, inserted] = m_phase_lines.try_emplace(phase.id, phase.mark.line);
+            if (!inserted)
+                m_diagnostics.error(id->mark, "duplicate phase id '" + phase.id +
+                                                  "' (first at line " +
+                                                  std::to_string(first->second) + ")");
         } else {
             m_diagnostics.error(node.mark, "a phase needs an 'id'");
         }
@@ -407,8 +404,7 @@ private:
         check_fields(node, k_retry_fields, "in 'retry'");
         if (const Node* attempts = node.find("attempts")) {
             std::string text = scalar(*attempts, "'attempts'");
-            static const std::regex digits("[0-9]{1,3}");
-            if (!std::regex_match(text, digits) || std::stoi(text) < 1)
+            if (text.empty() || text[0] == '-' || !is_whole_number(text, 3) || std::stoi(text) < 1)
                 m_diagnostics.error(
                     attempts->mark,
                     "'attempts' must be a whole number from 1 to 999, not '" + text + "'");
@@ -492,13 +488,14 @@ private:
     void check_id(const Node& node, const std::string& what) {
         if (node.is_scalar() && !valid_id(node.value))
             m_diagnostics.error(node.mark,
-                                what + " id '" + node.value +
+                                what + " id '" + shorten(node.value, 80) +
                                     "' must match [a-z0-9][a-z0-9_-]* (lowercase letters, "
                                     "digits, '-' and '_')");
     }
 
     const Document& m_document;
     Diagnostics& m_diagnostics;
+    std::unordered_map<std::string, int> m_phase_lines;  // phase id -> line of its first
 };
 
 }  // namespace

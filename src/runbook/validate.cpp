@@ -1,7 +1,10 @@
 // Semantic checks of a runbook.
 #include "migrate/runbook/validate.h"
 
+#include <algorithm>
+#include <optional>
 #include <set>
+#include <unordered_map>
 
 #include "migrate/runbook/graph.h"
 #include "migrate/runbook/interpolate.h"
@@ -50,6 +53,59 @@ Mark reference_mark(const SourceFile& source, const Mark& node_mark, const std::
 
 namespace {
 
+// The "${...}" at `at` up to its '}', when it can be a valid reference's text (no '$'
+// inside, so such texts never overlap); empty otherwise.
+std::string_view reference_text(std::string_view text, std::size_t at, std::size_t limit) {
+    std::size_t end = std::min(limit, text.size());
+    for (std::size_t pos = at + 2; pos < end; ++pos) {
+        if (text[pos] == '}') return text.substr(at, pos - at + 1);
+        if (text[pos] == '$') return {};
+    }
+    return {};
+}
+
+}  // namespace
+
+std::vector<Mark> reference_marks(const SourceFile& source, const Mark& node_mark,
+                                  const std::string& value,
+                                  const std::vector<std::size_t>& offsets) {
+    // As reference_mark for each offset (the n-th occurrence of the reference's text in the
+    // value is its n-th occurrence in the source from the node on), in one pass over each.
+    std::unordered_map<std::string_view, std::size_t> seen_in_value;
+    std::unordered_map<std::size_t, std::size_t> occurrence;  // offset -> its occurrence
+    std::unordered_map<std::string_view, std::size_t> wanted;
+    for (std::size_t offset : offsets)
+        wanted.emplace(reference_text(value, offset, value.size()), 0);
+    for (std::size_t pos = value.find("${"); pos != std::string::npos;
+         pos = value.find("${", pos + 1)) {
+        std::string_view needle = reference_text(value, pos, value.size());
+        if (needle.empty() || !wanted.count(needle)) continue;
+        occurrence[pos] = seen_in_value[needle]++;
+    }
+    const std::string& text = source.text();
+    std::size_t from = source.offset_of(node_mark);
+    std::size_t limit = std::min(text.size(), from + value.size() * 2 + 4096);
+    std::unordered_map<std::string_view, std::vector<std::size_t>> in_source;
+    for (std::size_t pos = text.find("${", from); pos != std::string::npos && pos < limit;
+         pos = text.find("${", pos + 1)) {
+        std::string_view needle = reference_text(text, pos, limit);
+        if (!needle.empty() && wanted.count(needle)) in_source[needle].push_back(pos);
+    }
+    std::vector<Mark> marks;
+    for (std::size_t offset : offsets) {
+        std::string_view needle = reference_text(value, offset, value.size());
+        auto found = in_source.find(needle);
+        std::size_t n = occurrence.count(offset) ? occurrence[offset] : 0;
+        if (needle.empty() || found == in_source.end() || n >= found->second.size())
+            marks.push_back(reference_mark(source, node_mark, value, offset));
+        else
+            marks.push_back(source.mark_of_offset(found->second[n]));
+    }
+    return marks;
+}
+
+namespace {
+
 class Validator {
 public:
     Validator(const Runbook& book, const KindSchemas& kinds, const ValidateOptions& options,
@@ -58,7 +114,19 @@ public:
           m_kinds(kinds),
           m_options(options),
           m_diagnostics(diagnostics),
-          m_graph(book) {}
+          m_graph(book) {
+        for (const Step* step : m_graph.order()) m_ids.push_back(step->id);
+        for (const Step* step : m_book.steps())
+            for (const Step& undo : step->rollback) m_rollback_ids.insert(undo.id);
+        m_role_names.push_back("executor");
+        for (const auto& [name, description] : m_book.roles)
+            if (name != "executor") m_role_names.push_back(name);
+        if (m_book.connections.is_mapping())
+            for (const auto& [key, connection] : m_book.connections.entries)
+                m_connection_names.push_back(key.value);
+        m_sorted_connections = m_connection_names;
+        std::sort(m_sorted_connections.begin(), m_sorted_connections.end());
+    }
 
     void run() {
         check_builtins_not_declared();
@@ -77,6 +145,15 @@ public:
     }
 
 private:
+    // "; did you mean ...?" costs an edit distance per candidate: past a budget (thousands
+    // of unknown names among thousands of steps) the hint is left out, so that validation
+    // stays linear in the runbook's size.
+    std::string suggest(std::string_view word, const std::vector<std::string>& candidates) {
+        if (candidates.size() > m_suggestion_budget) return "";
+        m_suggestion_budget -= candidates.size();
+        return did_you_mean(word, candidates);
+    }
+
     void error(Mark mark, const std::string& message) {
         if (m_reported
                 .insert(std::to_string(mark.line) + ":" + std::to_string(mark.column) + message)
@@ -118,21 +195,21 @@ private:
     }
 
     void check_needs() {
-        std::vector<std::string> ids;
-        for (const Step* step : m_graph.order()) ids.push_back(step->id);
         for (const Step* step : m_book.steps())
             for (std::size_t i = 0; i < step->needs.size(); ++i) {
                 const std::string& need = step->needs[i];
                 if (need == step->id)
                     error(step->needs_marks[i], "step '" + step->id + "' needs itself");
-                else if (m_book.find_step(need) && !m_graph.contains(need))
+                else if (m_graph.contains(need))
+                    continue;
+                else if (m_rollback_ids.count(need))
                     error(
                         step->needs_marks[i],
                         "step '" + step->id + "' needs '" + need +
                             "', which is a rollback step; rollback steps run only after a failure");
-                else if (!m_graph.contains(need))
+                else
                     error(step->needs_marks[i], "step '" + step->id + "' needs unknown step '" +
-                                                    need + "'" + did_you_mean(need, ids));
+                                                    shorten(need, 80) + "'" + suggest(need, m_ids));
             }
         std::vector<std::string> cycle = m_graph.find_cycle();
         if (!cycle.empty()) {
@@ -142,19 +219,12 @@ private:
         }
     }
 
-    std::vector<std::string> role_names() const {
-        std::vector<std::string> names{"executor"};
-        for (const auto& [name, description] : m_book.roles)
-            if (name != "executor") names.push_back(name);
-        return names;
-    }
-
     void check_role(const Step& step) {
-        std::vector<std::string> names = role_names();
-        if (std::find(names.begin(), names.end(), step.role) == names.end())
-            error(step.role_mark, "role '" + step.role + "' of step '" + step.id +
-                                      "' is not declared under 'roles' (declared: " +
-                                      join(names, ", ") + ")" + did_you_mean(step.role, names));
+        if (step.role == "executor" || m_book.roles.count(step.role)) return;
+        error(step.role_mark,
+              "role '" + step.role + "' of step '" + step.id +
+                  "' is not declared under 'roles' (declared: " + join(m_role_names, ", ") + ")" +
+                  suggest(step.role, m_role_names));
     }
 
     void check_roles() {
@@ -200,8 +270,7 @@ private:
         const KindSchema* kind = find_schema(m_kinds, step.kind);
         if (kind == nullptr) {
             std::vector<std::string> names = schema_names(m_kinds);
-            error(step.kind_mark, "unknown kind '" + step.kind + "'" +
-                                      did_you_mean(step.kind, names) +
+            error(step.kind_mark, "unknown kind '" + step.kind + "'" + suggest(step.kind, names) +
                                       " (kinds: " + join(names, ", ") + ")");
             return;
         }
@@ -215,11 +284,12 @@ private:
                                     "' is of kind '" + kind->name + "'");
                 continue;
             }
+            const std::string& name = key.value;  // clang 14 cannot capture a binding
             auto spec = std::find_if(kind->params.begin(), kind->params.end(),
-                                     [&](const ParamSpec& p) { return p.name == key.value; });
+                                     [&](const ParamSpec& p) { return p.name == name; });
             if (spec == kind->params.end()) {
                 error(key.mark, "unknown parameter '" + key.value + "' for kind '" + kind->name +
-                                    "'" + did_you_mean(key.value, names) +
+                                    "'" + suggest(key.value, names) +
                                     " (parameters: " + join(names, ", ") + ")");
                 continue;
             }
@@ -277,13 +347,12 @@ private:
     }
 
     void check_connection_name(const Node& value) {
-        std::vector<std::string> names;
-        if (m_book.connections.is_mapping())
-            for (const auto& [key, connection] : m_book.connections.entries)
-                names.push_back(key.value);
-        if (std::find(names.begin(), names.end(), value.value) != names.end()) return;
+        const std::vector<std::string>& names = m_connection_names;
+        if (std::binary_search(m_sorted_connections.begin(), m_sorted_connections.end(),
+                               value.value))
+            return;
         error(value.mark,
-              "unknown connection '" + value.value + "'" + did_you_mean(value.value, names) +
+              "unknown connection '" + value.value + "'" + suggest(value.value, names) +
                   (names.empty() ? " (no connections are declared; add it under 'connections:')"
                                  : " (declared: " + join(names, ", ") + ")"));
     }
@@ -418,41 +487,67 @@ private:
             error(reference_mark(*m_book.source, mark, text, e.offset()), e.what());
             return;
         }
+        // Positions are found only for the references that need one, all at once: a value
+        // may hold 100,000 of them. An undefined name is reported once per value.
+        std::vector<const Reference*> undefined;
+        std::vector<std::pair<const Reference*, std::string>> outputs;
+        std::map<std::string_view, std::size_t> undefined_uses;
         for (const Reference& ref : refs) {
-            Mark at = reference_mark(*m_book.source, mark, text, ref.offset);
-            if (ref.kind == Reference::Kind::var && !m_vars.count(ref.name))
-                error(at, "undefined variable '" + ref.name + "'" +
-                              did_you_mean(ref.name, m_var_names) + m_env_label);
-            if (ref.kind == Reference::Kind::step_output) check_output_reference(ref, at, step);
+            if (ref.kind == Reference::Kind::var && !m_vars.count(ref.name) &&
+                undefined_uses[ref.name]++ == 0)
+                undefined.push_back(&ref);
+            if (ref.kind != Reference::Kind::step_output) continue;
+            if (std::optional<std::string> problem = output_problem(ref, step))
+                outputs.emplace_back(&ref, std::move(*problem));
         }
+        std::vector<std::size_t> offsets;
+        for (const Reference* ref : undefined) offsets.push_back(ref->offset);
+        for (const auto& [ref, problem] : outputs) offsets.push_back(ref->offset);
+        if (offsets.empty()) return;
+        std::vector<Mark> marks = reference_marks(*m_book.source, mark, text, offsets);
+        for (std::size_t i = 0; i < undefined.size(); ++i) {
+            const std::string& name = undefined[i]->name;
+            std::size_t more = undefined_uses[name] - 1;
+            error(marks[i],
+                  "undefined variable '" + shorten(name, 80) + "'" + suggest(name, m_var_names) +
+                      (more ? " (used " + std::to_string(more + 1) + " times here)" : "") +
+                      m_env_label);
+        }
+        for (std::size_t i = 0; i < outputs.size(); ++i)
+            error(marks[undefined.size() + i], outputs[i].second);
     }
 
-    void check_output_reference(const Reference& ref, Mark at, const Step* step) {
+    bool depends_on(const std::string& user, const std::string& source) {
+        auto [it, inserted] = m_depends_on.try_emplace(user + '\n' + source, false);
+        if (inserted) it->second = m_graph.depends_on(user, source);
+        return it->second;
+    }
+
+    // What is wrong with a ${steps.ID.NAME} in `step` (or outside any step), if anything.
+    std::optional<std::string> output_problem(const Reference& ref, const Step* step) {
+        std::string written =
+            "'${steps." + shorten(ref.step_id, 80) + "." + shorten(ref.name, 80) + "}'";
         const Step* source = m_graph.step(ref.step_id);
-        if (source == nullptr) {
-            std::vector<std::string> ids;
-            for (const Step* s : m_graph.order()) ids.push_back(s->id);
-            return error(at, "'${steps." + ref.step_id + "." + ref.name +
-                                 "}' refers to unknown step '" + ref.step_id + "'" +
-                                 did_you_mean(ref.step_id, ids));
-        }
+        if (source == nullptr)
+            return written + " refers to unknown step '" + shorten(ref.step_id, 80) + "'" +
+                   suggest(ref.step_id, m_ids);
         if (step == nullptr)
-            return error(at, "step outputs are not known before the run; '${steps." + ref.step_id +
-                                 "." + ref.name + "}' can only be used inside a step");
+            return "step outputs are not known before the run; " + written +
+                   " can only be used inside a step";
         const std::string& user = step->is_rollback ? step->rollback_of : step->id;
         if (user == source->id && !step->is_rollback)
-            return error(at, "step '" + step->id + "' uses its own output '" + ref.name + "'");
-        if (user != source->id && !m_graph.depends_on(user, source->id))
-            return error(at, "step '" + step->id + "' uses an output of step '" + source->id +
-                                 "', which does not run before it; add '" + source->id +
-                                 "' to its 'needs'");
+            return "step '" + step->id + "' uses its own output '" + shorten(ref.name, 80) + "'";
+        if (user != source->id && !depends_on(user, source->id))
+            return "step '" + step->id + "' uses an output of step '" + source->id +
+                   "', which does not run before it; add '" + source->id + "' to its 'needs'";
         if (const KindSchema* kind = find_schema(m_kinds, source->kind)) {
             std::vector<std::string> outputs = outputs_of(*kind, source->with);
             if (std::find(outputs.begin(), outputs.end(), ref.name) == outputs.end())
-                error(at, "step '" + source->id + "' (kind " + kind->name + ") has no output '" +
-                              ref.name + "'" + did_you_mean(ref.name, outputs) + " (outputs: " +
-                              (outputs.empty() ? "none" : join(outputs, ", ")) + ")");
+                return "step '" + source->id + "' (kind " + kind->name + ") has no output '" +
+                       shorten(ref.name, 80) + "'" + suggest(ref.name, outputs) +
+                       " (outputs: " + (outputs.empty() ? "none" : join(outputs, ", ")) + ")";
         }
+        return std::nullopt;
     }
 
     const Runbook& m_book;
@@ -464,6 +559,13 @@ private:
     std::map<std::string, std::string> m_vars;
     std::vector<std::string> m_var_names;
     std::string m_env_label;
+    std::vector<std::string> m_ids;  // of the steps that run (not rollback steps)
+    std::set<std::string> m_rollback_ids;
+    std::vector<std::string> m_role_names;
+    std::vector<std::string> m_connection_names;         // in file order, for messages
+    std::vector<std::string> m_sorted_connections;       // to look them up
+    std::unordered_map<std::string, bool> m_depends_on;  // "user\nsource": does it run after
+    std::size_t m_suggestion_budget = 100'000;           // candidates compared for "did you mean"
 };
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Text helpers: typo suggestions, globbing, joining, tails.
+// Text helpers: typo suggestions, globbing, joining, tails, UTF-8 cuts, token scanners.
 #include "migrate/util/text.h"
 
 #include <algorithm>
@@ -26,8 +26,13 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates) {
     std::string best;
+    // A typo in a name longer than this is not worth an edit distance of its size.
+    if (word.size() > k_max_typo_word) return best;
     std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
     for (const std::string& candidate : candidates) {
+        // The distance is at least the difference in length.
+        std::size_t longer = std::max(word.size(), candidate.size());
+        if (longer - std::min(word.size(), candidate.size()) >= best_distance) continue;
         std::size_t distance = edit_distance(word, candidate);
         if (distance < best_distance) {
             best_distance = distance;
@@ -89,7 +94,7 @@ std::string trim(std::string_view text) {
 }
 
 std::string tail_lines(std::string_view text, std::size_t max_lines, std::size_t max_bytes) {
-    if (text.size() > max_bytes) text = text.substr(text.size() - max_bytes);
+    text = utf8_suffix(text, max_bytes);
     std::size_t end = text.size();
     while (end > 0 && text[end - 1] == '\n') --end;
     std::size_t pos = end;
@@ -110,19 +115,114 @@ std::string hex_encode(const unsigned char* data, std::size_t size) {
 }
 
 std::size_t invalid_utf8_at(std::string_view text) {
+    // RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF (what JSON
+    // writers such as nlohmann_json refuse).
+    auto in = [](unsigned char byte, unsigned char low, unsigned char high) {
+        return byte >= low && byte <= high;
+    };
     for (std::size_t i = 0; i < text.size();) {
         auto lead = static_cast<unsigned char>(text[i]);
-        std::size_t length = lead < 0x80           ? 1
-                             : (lead >> 5) == 0x6  ? 2
-                             : (lead >> 4) == 0xE  ? 3
-                             : (lead >> 3) == 0x1E ? 4
-                                                   : 0;
+        std::size_t length = lead < 0x80            ? 1
+                             : in(lead, 0xC2, 0xDF) ? 2
+                             : in(lead, 0xE0, 0xEF) ? 3
+                             : in(lead, 0xF0, 0xF4) ? 4
+                                                    : 0;
         if (length == 0 || i + length > text.size()) return i;
-        for (std::size_t k = 1; k < length; ++k)
-            if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return i;
+        auto second = static_cast<unsigned char>(text[i + (length > 1 ? 1 : 0)]);
+        if (length > 1) {
+            unsigned char low = lead == 0xE0 ? 0xA0 : lead == 0xF0 ? 0x90 : 0x80;
+            unsigned char high = lead == 0xED ? 0x9F : lead == 0xF4 ? 0x8F : 0xBF;
+            if (!in(second, low, high)) return i;
+        }
+        for (std::size_t k = 2; k < length; ++k)
+            if (!in(static_cast<unsigned char>(text[i + k]), 0x80, 0xBF)) return i;
         i += length;
     }
     return std::string_view::npos;
+}
+
+namespace {
+
+bool continuation_byte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
+bool digit(char c) { return c >= '0' && c <= '9'; }
+bool lower(char c) { return c >= 'a' && c <= 'z'; }
+bool letter(char c) { return lower(c) || (c >= 'A' && c <= 'Z'); }
+
+}  // namespace
+
+std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes) {
+    if (text.size() <= max_bytes) return text;
+    std::size_t end = max_bytes;
+    // A UTF-8 sequence is at most 4 bytes: step back over at most 3 continuation bytes
+    // (on text that is not UTF-8, cut where asked rather than far before it).
+    for (int i = 0; i < 3 && end > 0 && continuation_byte(text[end]); ++i) --end;
+    if (continuation_byte(text[end])) end = max_bytes;
+    return text.substr(0, end);
+}
+
+std::string_view utf8_suffix(std::string_view text, std::size_t max_bytes) {
+    if (text.size() <= max_bytes) return text;
+    std::size_t start = text.size() - max_bytes;
+    for (int i = 0; i < 3 && start < text.size() && continuation_byte(text[start]); ++i) ++start;
+    return text.substr(start);
+}
+
+std::size_t utf8_length(std::string_view text) {
+    std::size_t count = 0;
+    for (char c : text) count += !continuation_byte(c);
+    return count;
+}
+
+std::string shorten(std::string_view text, std::size_t max_chars, std::string_view mark) {
+    std::size_t chars = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (continuation_byte(text[i])) continue;
+        if (chars++ == max_chars) return std::string(text.substr(0, i)) + std::string(mark);
+    }
+    return std::string(text);
+}
+
+std::size_t scan_name(std::string_view text) {
+    if (text.empty() || !(letter(text[0]) || text[0] == '_')) return 0;
+    std::size_t n = 1;
+    while (n < text.size() && (letter(text[n]) || digit(text[n]) || text[n] == '_')) ++n;
+    return n;
+}
+
+std::size_t scan_id(std::string_view text) {
+    if (text.empty() || !(lower(text[0]) || digit(text[0]))) return 0;
+    std::size_t n = 1;
+    while (n < text.size() &&
+           (lower(text[n]) || digit(text[n]) || text[n] == '_' || text[n] == '-'))
+        ++n;
+    return n;
+}
+
+namespace {
+
+std::size_t scan_digits(std::string_view text) {
+    std::size_t n = 0;
+    while (n < text.size() && digit(text[n])) ++n;
+    return n;
+}
+
+}  // namespace
+
+bool is_whole_number(std::string_view text, std::size_t max_digits) {
+    if (!text.empty() && text[0] == '-') text.remove_prefix(1);
+    std::size_t digits = scan_digits(text);
+    return digits > 0 && digits <= max_digits && digits == text.size();
+}
+
+bool is_plain_number(std::string_view text) {
+    if (!text.empty() && text[0] == '-') text.remove_prefix(1);
+    std::size_t whole = scan_digits(text);
+    if (whole == 0) return false;
+    if (whole == text.size()) return true;
+    if (text[whole] != '.') return false;
+    std::size_t fraction = scan_digits(text.substr(whole + 1));
+    return fraction > 0 && whole + 1 + fraction == text.size();
 }
 
 }  // namespace migrate

@@ -156,3 +156,66 @@ TEST_CASE("evaluate_condition: comparisons and bare values", "[interpolate][when
     }
     CHECK_THROWS_AS(evaluate_condition("a == b == c"), migrate::UsageError);
 }
+
+TEST_CASE("resolve_variables: a chain of 100,000 variables does not deepen the stack",
+          "[interpolate]") {
+    std::map<std::string, std::string> raw;
+    for (int i = 0; i < 100'000; ++i)
+        raw["v" + std::to_string(i)] = "${v" + std::to_string(i + 1) + "}";
+    raw["v100000"] = "end";
+    std::string failed;
+    auto resolved = resolve_variables(raw, table_lookup({}), failed);
+    CHECK(resolved.at("v0") == "end");
+}
+
+TEST_CASE("expand: variables that double at each step stop at the size limit", "[interpolate]") {
+    std::map<std::string, std::string> raw{{"v0", std::string(1024, 'x')}};
+    for (int i = 1; i <= 20; ++i)
+        raw["v" + std::to_string(i)] =
+            "${v" + std::to_string(i - 1) + "}${v" + std::to_string(i - 1) + "}";
+    std::string failed;
+    auto [message, offset] =
+        interpolation_error([&] { resolve_variables(raw, table_lookup({}), failed); });
+    CHECK(message == "the value expands to more than 16 MiB");
+    CHECK(failed == "v15");
+}
+
+TEST_CASE("find_references: a name of 26,000 characters (std::regex overflowed on it)",
+          "[interpolate]") {
+    std::string name(26'000, 'a');
+    CHECK(find_references("${" + name + "}").at(0).name == name);
+    auto [message, offset] = interpolation_error([&] { find_references("${env:" + name + "-}"); });
+    CHECK(message == "bad name in '${env:" + std::string(76, 'a') +
+                         "...}': names are letters, digits and '_'");
+}
+
+TEST_CASE("output placeholders of a dry run", "[interpolate]") {
+    Reference ref;
+    ref.kind = Reference::Kind::step_output;
+    ref.step_id = "dump-1";
+    ref.name = "path";
+    CHECK(output_placeholder(ref) == "<dump-1.path>");
+    CHECK(is_output_placeholder("<dump-1.path>"));
+    CHECK_FALSE(is_output_placeholder("<dump-1.path> "));
+    CHECK(contains_output_placeholder("tar -C <a.b> -x"));
+    CHECK_FALSE(contains_output_placeholder("a < b.c > d"));
+}
+
+TEST_CASE("StepGraph: a chain of 100,000 steps, its cycle check and window, iteratively",
+          "[graph]") {
+    Runbook book;
+    Phase phase;
+    for (int i = 0; i < 100'000; ++i) {
+        Step step;
+        step.id = "s" + std::to_string(i);
+        if (i == 10) step.downtime = DowntimeMarker::start;
+        if (i == 99'990) step.downtime = DowntimeMarker::end;
+        phase.steps.push_back(step);
+    }
+    book.phases.push_back(phase);
+    StepGraph graph(book);
+    CHECK(graph.find_cycle().empty());
+    CHECK(graph.downtime_steps().size() == 99'981);
+    CHECK(graph.depends_on("s99999", "s0"));
+    CHECK_FALSE(graph.depends_on("s0", "s99999"));
+}

@@ -148,3 +148,51 @@ TEST_CASE("invalid_utf8_at names the first byte that does not begin a whole UTF-
     CHECK(valid_utf8("\xf0\x9f\x98\x80"));
     CHECK_FALSE(valid_utf8("\xf0\x9f\x98"));
 }
+
+TEST_CASE("utf8_prefix, utf8_suffix and shorten cut between characters only", "[text]") {
+    const std::string word = "h\xC3\xA9llo \xE6\x97\xA5\xE6\x9C\xAC";  // "héllo 日本"
+    CHECK(migrate::utf8_prefix(word, 2) == "h");                       // not inside 'é'
+    CHECK(migrate::utf8_prefix(word, 3) == "h\xC3\xA9");
+    CHECK(migrate::utf8_prefix(word, 9) == "h\xC3\xA9llo ");  // not inside '日'
+    CHECK(migrate::utf8_prefix(word, 100) == word);
+    CHECK(migrate::utf8_suffix(word, 4) == "\xE6\x9C\xAC");
+    CHECK(migrate::utf8_length(word) == 8);
+    CHECK(migrate::shorten(word, 2) == "h\xC3\xA9...");
+    CHECK(migrate::shorten(word, 8) == word);
+    CHECK(migrate::shorten(word, 7, "~") == "h\xC3\xA9llo \xE6\x97\xA5~");
+    // Text that is not UTF-8 is still cut where asked, not far before it.
+    CHECK(migrate::utf8_prefix(std::string(10, '\x80'), 5).size() == 5);
+    CHECK(migrate::tail_lines("\xC3\xA9\xC3\xA9", 5, 3) == "\xC3\xA9");
+}
+
+TEST_CASE("the token scanners: names, ids, numbers (no std::regex: long input is safe)", "[text]") {
+    using namespace migrate;
+    CHECK(is_name("_a1"));
+    CHECK_FALSE(is_name("1a"));
+    CHECK_FALSE(is_name("a-b"));
+    CHECK_FALSE(is_name(""));
+    CHECK(is_id("0ab-c_d"));
+    CHECK_FALSE(is_id("Ab"));
+    CHECK_FALSE(is_id("-a"));
+    CHECK(scan_id("step.out") == 4);
+    CHECK(is_whole_number("-123", 3));
+    CHECK_FALSE(is_whole_number("1234", 3));
+    CHECK_FALSE(is_whole_number("-", 3));
+    CHECK(is_plain_number("-12.50"));
+    CHECK_FALSE(is_plain_number("12."));
+    CHECK_FALSE(is_plain_number(".5"));
+    // std::regex overflowed the stack on names of ~26,000 characters.
+    CHECK(is_name(std::string(1'000'000, 'a')));
+    CHECK(is_id(std::string(1'000'000, 'a')));
+}
+
+TEST_CASE("invalid_utf8_at refuses overlong forms, surrogates and code points above U+10FFFF",
+          "[text]") {
+    // Found by fuzz_checksums: F0 85 85 85 passed, and nlohmann_json then refused the message.
+    CHECK(migrate::invalid_utf8_at("ok \xF0\x85\x85\x85") == 3);
+    CHECK(migrate::invalid_utf8_at("\xC0\xAF") == 0);
+    CHECK(migrate::invalid_utf8_at("\xE0\x80\xAF") == 0);
+    CHECK(migrate::invalid_utf8_at("\xED\xA0\x80") == 0);
+    CHECK(migrate::invalid_utf8_at("\xF4\x90\x80\x80") == 0);
+    CHECK(migrate::valid_utf8("\xF0\x9F\x98\x80 \xED\x9F\xBF \xF4\x8F\xBF\xBF"));
+}

@@ -21,6 +21,15 @@ struct Node {
     std::vector<Node> items;                     // sequences
     std::vector<std::pair<Node, Node>> entries;  // mappings, in file order
 
+    // Declared here, defaulted in document.cpp: a node holds pairs of nodes, and clang
+    // (with libstdc++) cannot instantiate std::pair<Node, Node> while Node is incomplete.
+    Node();
+    ~Node();
+    Node(const Node&);
+    Node(Node&&) noexcept;
+    Node& operator=(const Node&);
+    Node& operator=(Node&&) noexcept;
+
     bool is_null() const { return type == Type::null; }
     bool is_scalar() const { return type == Type::scalar; }
     bool is_sequence() const { return type == Type::sequence; }

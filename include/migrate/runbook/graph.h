@@ -32,9 +32,17 @@ public:
     const Step* downtime_end() const { return m_downtime_end; }
 
 private:
+    static constexpr std::size_t k_no_rank = static_cast<std::size_t>(-1);
+    void order_topologically();
+
     std::vector<const Step*> m_order;
     std::map<std::string, std::size_t> m_index;
-    std::map<std::string, std::vector<std::string>> m_needs;
+    // Per step, by position in m_order: its needs (ids and positions), the steps that
+    // need it, and its rank in a topological order (k_no_rank on a cycle).
+    std::vector<std::vector<std::string>> m_needs;
+    std::vector<std::vector<std::size_t>> m_need_index;
+    std::vector<std::vector<std::size_t>> m_needed_by;
+    std::vector<std::size_t> m_rank;
     const Step* m_downtime_start = nullptr;
     const Step* m_downtime_end = nullptr;
 };

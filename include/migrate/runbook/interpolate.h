@@ -35,9 +35,22 @@ std::vector<Reference> find_references(std::string_view text);
 
 using Lookup = std::function<std::optional<std::string>(const Reference&)>;
 
+// A value may not expand beyond this (variables that each repeat the one before grow
+// exponentially): the size limit of a runbook.
+constexpr std::size_t k_max_expanded_bytes = 16u << 20;
+
 // Replaces every reference by what `lookup` returns; throws InterpolationError naming the
-// reference when lookup has nothing.
+// reference when lookup has nothing, or when the result exceeds k_max_expanded_bytes.
 std::string expand(std::string_view text, const Lookup& lookup);
+
+// What is wrong when a reference has no value: "undefined variable 'x'", "secret 'x' is not
+// set (...)"...
+std::string missing_reference(const Reference& ref);
+
+// In a dry run a step output is not known yet: it reads "<ID.NAME>".
+std::string output_placeholder(const Reference& ref);
+bool is_output_placeholder(std::string_view text);
+bool contains_output_placeholder(std::string_view text);
 
 bool has_references(std::string_view text);
 

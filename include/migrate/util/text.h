@@ -8,7 +8,8 @@
 namespace migrate {
 
 // The candidate closest to `word` by edit distance, or "" when none is close enough to be a
-// plausible typo.
+// plausible typo (or `word` is longer than k_max_typo_word bytes).
+constexpr std::size_t k_max_typo_word = 64;
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
 
 // "; did you mean 'x'?" or "" — appended to "unknown ..." messages.
@@ -32,5 +33,34 @@ std::size_t invalid_utf8_at(std::string_view text);
 inline bool valid_utf8(std::string_view text) {
     return invalid_utf8_at(text) == std::string_view::npos;
 }
+
+// ---- cutting text at character boundaries (never inside a UTF-8 sequence)
+
+// The longest start of `text` of at most `max_bytes` that ends on a character boundary.
+std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes);
+// The longest end of `text` of at most `max_bytes` that starts on a character boundary.
+std::string_view utf8_suffix(std::string_view text, std::size_t max_bytes);
+// How many characters (code points) `text` holds; a stray byte counts as one.
+std::size_t utf8_length(std::string_view text);
+// `text` when it has at most `max_chars` characters; else its first `max_chars` characters
+// followed by `mark` ("..." by default). For messages and columns that quote input.
+std::string shorten(std::string_view text, std::size_t max_chars, std::string_view mark = "...");
+
+// ---- token scanners for the small grammars of the input (hand-written: std::regex's
+// recursive matcher overflows the stack on long input). Each returns the length of the
+// token at the start of `text`, 0 when there is none.
+
+// [A-Za-z_][A-Za-z0-9_]*: variable, environment-variable and secret names, output names.
+std::size_t scan_name(std::string_view text);
+// [a-z0-9][a-z0-9_-]*: step, phase, role, environment and connection ids.
+std::size_t scan_id(std::string_view text);
+inline bool is_name(std::string_view text) {
+    return !text.empty() && scan_name(text) == text.size();
+}
+inline bool is_id(std::string_view text) { return !text.empty() && scan_id(text) == text.size(); }
+// -?[0-9]{1,max_digits}
+bool is_whole_number(std::string_view text, std::size_t max_digits);
+// -?[0-9]+(\.[0-9]+)?
+bool is_plain_number(std::string_view text);
 
 }  // namespace migrate

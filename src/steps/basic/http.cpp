@@ -81,7 +81,7 @@ public:
         if (response.status == 0)
             throw StepError(request.method + " " + request.url + ": " + response.error, true);
         context.outputs["status"] = std::to_string(response.status);
-        context.outputs["body"] = response.body.substr(0, 4096);
+        context.outputs["body"] = std::string(utf8_prefix(response.body, 4096));
         context.metrics["bytes"] = response.body.size();
         std::string expected = context.params.string("expect_status");
         if (!status_matches(expected, response.status)) {

@@ -94,7 +94,7 @@ std::vector<ChecksumEntry> parse_checksum_list(const std::string& text, const st
             throw StepError(where +
                                 ": expected 'HASH  FILE' (sha256sum/md5sum output) or 'SHA256 "
                                 "(FILE) = HASH', got '" +
-                                line.substr(0, 80) + "'",
+                                shorten(line, 80, "") + "'",
                             false);
         ChecksumEntry checked = inline_checksum(entry.name, entry.hex, where);
         checked.line = number;

@@ -6,10 +6,10 @@
 
 #include <cstring>
 #include <filesystem>
-#include <regex>
 
 #include "../families.h"
 #include "archive_pass.h"
+#include "migrate/runbook/interpolate.h"
 #include "migrate/steps/files/archive_parts.h"
 #include "migrate/util/error.h"
 #include "migrate/util/partial_file.h"
@@ -32,8 +32,7 @@ struct Destination {
 
 // In a dry run a step output reads "<step.name>": its value exists only once that step ran.
 bool from_earlier_step(const std::string& value) {
-    static const std::regex placeholder("<[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+>");
-    return std::regex_search(value, placeholder);
+    return runbook::contains_output_placeholder(value);
 }
 
 std::vector<std::string> resolve_parts(kinds::StepContext& context) {

@@ -10,11 +10,11 @@
 #include <ctime>
 #include <filesystem>
 #include <future>
-#include <regex>
 
 #include "../families.h"
 #include "delta_catalogue.h"
 #include "migrate/kinds/connections.h"
+#include "migrate/runbook/interpolate.h"
 #include "migrate/steps/mysql/delta_plan.h"
 #include "migrate/util/error.h"
 #include "migrate/util/text.h"
@@ -321,10 +321,7 @@ std::unique_ptr<io::db::Session> open_target(kinds::StepContext& context) {
 }
 
 // In a dry run an earlier step's output is not known yet: the engine shows it as <step.name>.
-bool since_unknown(const TablePlan& plan) {
-    static const std::regex k_placeholder("<[^<>]+>");
-    return std::regex_match(plan.since, k_placeholder);
-}
+bool since_unknown(const TablePlan& plan) { return runbook::is_output_placeholder(plan.since); }
 
 std::vector<TablePlan> resolve_all(kinds::StepContext& context, io::db::Session& source,
                                    io::db::Session& target, std::optional<std::int64_t>* lag_ms) {

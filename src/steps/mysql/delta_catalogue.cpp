@@ -3,7 +3,6 @@
 #include "delta_catalogue.h"
 
 #include <algorithm>
-#include <regex>
 
 #include "migrate/io/db/dialect.h"
 #include "migrate/util/error.h"
@@ -137,8 +136,7 @@ TablePlan resolve_table(io::db::Session& source, io::db::Session& target,
 std::optional<std::int64_t> watermark_lag_ms(io::db::Session& source, const TablePlan& plan,
                                              const std::string& type) {
     if (plan.watermark_class != WatermarkClass::time) {
-        static const std::regex k_number("-?[0-9]+(\\.[0-9]+)?");
-        if (!std::regex_match(plan.since, k_number))
+        if (!is_plain_number(plan.since))
             throw StepError("table '" + plan.name + "': since '" + plan.since +
                                 "' is not a number, and the watermark column '" +
                                 plan.columns[plan.watermark] + "' is " + type,

@@ -14,6 +14,7 @@
 #include "migrate/util/error.h"
 #include "migrate/util/partial_file.h"
 #include "migrate/util/read_file.h"
+#include "migrate/util/text.h"
 
 namespace migrate::steps::mysql {
 namespace {
@@ -381,7 +382,7 @@ DumpManifest parse_manifest(const std::string& path, const std::string& text,
     nlohmann::json json;
     try {
         json = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // also a number too big (out_of_range)
         throw StepError(path + ": not valid JSON: " + e.what(), false);
     }
     try {
@@ -427,7 +428,7 @@ std::optional<std::string> read_marker(const std::string& directory) {
     if (!marker)
         throw StepError(
             path + ": not a migrate dump marker (expected 'migrate-dump 1 sha256=<hex>', found '" +
-                line.substr(0, 80) + "')",
+                shorten(line, 80, "") + "')",
             false);
     if (marker->version > k_dump_format_version)
         throw StepError(

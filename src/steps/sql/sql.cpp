@@ -144,7 +144,7 @@ private:
             if (!found)
                 throw StepError("output '" + name + "': the statement returned no row", false);
             context.outputs[name] =
-                std::string(row.view(static_cast<std::size_t>(index)).substr(0, k_output_limit));
+                std::string(utf8_prefix(row.view(static_cast<std::size_t>(index)), k_output_limit));
         }
     }
 

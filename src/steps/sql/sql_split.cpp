@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "migrate/util/error.h"
+#include "migrate/util/text.h"
 
 namespace migrate::steps::sql {
 namespace {
@@ -257,13 +258,7 @@ std::string statement_summary(std::string_view statement, std::size_t max_chars)
     std::size_t newline = statement.find('\n');
     std::string_view line = trim_right(statement.substr(0, newline));
     bool cut = newline != std::string_view::npos;
-    if (line.size() > max_chars) {
-        std::size_t end = max_chars;
-        // Never split a UTF-8 sequence.
-        while (end > 0 && (static_cast<unsigned char>(line[end]) & 0xC0) == 0x80) --end;
-        line = line.substr(0, end);
-        cut = true;
-    }
+    if (utf8_length(line) > max_chars) return shorten(line, max_chars, " ...");
     return std::string(line) + (cut ? " ..." : "");
 }
 
