@@ -169,12 +169,10 @@ std::string report_text(const Timeline& timeline, const std::string& journal_pat
                 : step.downtime == "start" ? "  <- downtime starts"
                                            : "  <- downtime ends")
             << "\n";
-        if (step.confirmation) out << "      " << decision_of(step) << "
-";
+        if (step.confirmation) out << "      " << decision_of(step) << "\n";
         if ((step.status == "failed" || step.status == "interrupted") && !step.error.empty() &&
             !(step.confirmation && step.confirmation->decision == "rejected"))
-            out << "      " << shorten(step.error, 90, "") << "
-";
+            out << "      " << shorten(step.error, 90, "") << "\n";
     }
     Totals totals = totals_of(timeline);
     out << "\n" << window_line(timeline) << "\n";

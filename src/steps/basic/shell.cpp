@@ -50,12 +50,7 @@ public:
             std::int64_t now = context.services.clock.steady_ms();
             if (now - last_shown < 2000) return;
             last_shown = now;
-            std::string line = last_line;
-            if (line.size() > 120) {  // cut at a character boundary
-                std::size_t cut = 117;
-                while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
-                line = line.substr(0, cut) + "...";
-            }
+            std::string line = shorten(last_line, 120);
             context.events.progress(
                 "running " + format_duration(Millis(now - started)) +
                     (line.empty() ? ", no output yet" : ", last: " + line) +
