@@ -45,5 +45,8 @@ diff -r "$WORK/portal" "$WORK/move/portal"
 echo "identical, modes kept"
 
 echo "== the report and the forecast for the real, 35 GB backup"
-"$MIGRATE" report "$WORK/crm.jsonl" | head -40
-"$MIGRATE" estimate "$ROOT/runbooks/cloud-to-onprem-crm.yaml" --journal "$WORK/crm.jsonl" --set backup_size=35GB | head -40
+# Written to files first: `head` closing the pipe early would end migrate by SIGPIPE.
+"$MIGRATE" report "$WORK/crm.jsonl" > "$WORK/report.txt"
+head -40 "$WORK/report.txt"
+"$MIGRATE" estimate "$ROOT/runbooks/cloud-to-onprem-crm.yaml" --journal "$WORK/crm.jsonl" --set backup_size=35GB > "$WORK/estimate.txt"
+head -40 "$WORK/estimate.txt"

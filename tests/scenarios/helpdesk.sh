@@ -99,5 +99,7 @@ grep -q '^0 3 \* \* \* /usr/local/bin/backup.sh' "$WORK/standalone/crontab"
 echo "mail accounts off on the standalone, the two that were on are on in the cloud; base_url set; cron's jobs.php commented"
 
 echo "== the report and the forecast for a 5 GB database"
-"$MIGRATE" report "$WORK/helpdesk.jsonl" | head -50
-"$MIGRATE" estimate "$ROOT/runbooks/helpdesk-standalone-to-cloud.yaml" --journal "$WORK/helpdesk.jsonl" --set db_rows=5000000 | head -50
+"$MIGRATE" report "$WORK/helpdesk.jsonl" > "$WORK/report-1.txt"
+head -50 "$WORK/report-1.txt"
+"$MIGRATE" estimate "$ROOT/runbooks/helpdesk-standalone-to-cloud.yaml" --journal "$WORK/helpdesk.jsonl" --set db_rows=5000000 > "$WORK/estimate-2.txt"
+head -50 "$WORK/estimate-2.txt"

@@ -143,7 +143,7 @@ TEST_CASE("sql split: summaries are the first line, shortened without splitting 
           "[sql_split]") {
     CHECK(statement_summary("UPDATE a\nSET x = 1") == "UPDATE a ...");
     CHECK(statement_summary("SELECT 1") == "SELECT 1");
-    CHECK(statement_summary("SELECT 'ééé'", 10) == "SELECT 'é ...");
+    CHECK(statement_summary("SELECT 'ééé'", 10) == "SELECT 'éé ...");  // 10 characters
 }
 
 TEST_CASE("sql split: DELIMITER changes the delimiter, as mysqldump writes triggers",
