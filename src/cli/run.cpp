@@ -2,7 +2,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -74,17 +73,6 @@ std::optional<RunSettings> recorded_settings(const journal::ReadResult& journal)
         settings = found;
     }
     return settings;
-}
-
-// Shell-quotes a word for a command line the operator may paste.
-std::string shell_word(const std::string& word) {
-    bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("/._-=:,+@%", c);
-    });
-    if (plain) return word;
-    std::string quoted = "'";
-    for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return quoted + "'";
 }
 
 std::string new_run_id(std::int64_t now_ms) {
@@ -207,13 +195,19 @@ void confirm_production(const runbook::Runbook& book, const RunArgs& args) {
     if (trim(answer) != book.name) throw UsageError("not confirmed; nothing was run");
 }
 
-std::string default_journal(const runbook::Runbook& book, const RunArgs& args,
-                            const std::string& run_id) {
-    fs::create_directories("journals");
+// "NAME-ENV" for the run's files: the runbook's name with anything but letters, digits, '-'
+// and '_' as '-'.
+std::string run_file_stem(const runbook::Runbook& book, const std::string& env) {
     std::string name = book.name.empty() ? "run" : book.name;
     for (char& c : name)
         if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '-';
-    return "journals/" + name + (args.env.empty() ? "" : "-" + args.env) + "-" + run_id + ".jsonl";
+    return name + (env.empty() ? "" : "-" + env);
+}
+
+std::string default_journal(const runbook::Runbook& book, const RunArgs& args,
+                            const std::string& run_id) {
+    fs::create_directories("journals");
+    return "journals/" + run_file_stem(book, args.env) + "-" + run_id + ".jsonl";
 }
 
 // On resume: the steps whose definitions changed since the journal's run.start.
@@ -356,24 +350,21 @@ Json run_start_fields(const runbook::Runbook& book, const RunArgs& args, kinds::
 // "journals/NAME-ENV.lock" beside the journal: one run per runbook and environment.
 std::string run_lock_path(const runbook::Runbook& book, const std::string& env,
                           const std::string& journal_path) {
-    std::string name = book.name.empty() ? "run" : book.name;
-    for (char& c : name)
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '-';
     fs::path folder = fs::absolute(journal_path).parent_path();
-    return (folder / ("." + name + (env.empty() ? "" : "-" + env) + ".lock")).string();
+    return (folder / ("." + run_file_stem(book, env) + ".lock")).string();
 }
 
 // The command that continues this run exactly: env, mode and --set come from the journal,
 // so only what is not recorded there is repeated.
 std::string continue_command(const RunArgs& args, const std::string& journal_path) {
-    std::string command = "migrate run " + shell_word(fs::absolute(args.runbook).string());
-    if (!args.env.empty()) command += " --env " + shell_word(args.env);
+    std::string command = "migrate run " + shell_quote(fs::absolute(args.runbook).string());
+    if (!args.env.empty()) command += " --env " + shell_quote(args.env);
     if (args.rehearsal) command += " --rehearsal";
-    command += " --journal " + shell_word(fs::absolute(journal_path).string()) + " --resume";
+    command += " --journal " + shell_quote(fs::absolute(journal_path).string()) + " --resume";
     for (const auto& [name, value] : parse_sets(args.sets))
         if (Redactor::global().redact(value) != value) command += " --set " + name + "=...";
     if (!args.secrets_file.empty())
-        command += " --secrets " + shell_word(fs::absolute(args.secrets_file).string());
+        command += " --secrets " + shell_quote(fs::absolute(args.secrets_file).string());
     if (args.max_parallel != 4) command += " --max-parallel " + std::to_string(args.max_parallel);
     if (args.parallel_run) command += " --parallel-run";
     if (args.yes) command += " --yes";

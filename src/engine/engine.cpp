@@ -101,7 +101,11 @@ struct Engine::Impl {
     std::vector<std::string> tolerated;
     std::string rollback_trigger;
     // Bookkeeping that keeps scheduling linear in the number of steps.
-    std::set<std::size_t> ready_queue;  // pending slots whose needs are met, in file order
+    // Pending slots whose needs are met, in file order: automatic steps (bounded by
+    // --max-parallel) and steps waiting for people (not bounded), apart so that a full
+    // machine queue is never walked.
+    std::set<std::size_t> ready_queue;
+    std::set<std::size_t> ready_people;
     std::set<std::size_t> running_slots;
     std::vector<std::size_t> finished_slots;  // filled by workers, drained by the scheduler
     std::map<std::string, int> phase_open;    // steps of a phase not yet in a final state
@@ -177,14 +181,18 @@ struct Engine::Impl {
             }
         }
         for (std::size_t i = 0; i < slots.size(); ++i)
-            if (slots[i].state == StepState::pending && slots[i].unmet == 0) ready_queue.insert(i);
+            if (slots[i].state == StepState::pending && slots[i].unmet == 0) make_ready(i);
+    }
+
+    void make_ready(std::size_t index) {
+        (waits_for_people(*slots[index].step) ? ready_people : ready_queue).insert(index);
     }
 
     // A step reached a state its dependents may start after.
     void release_dependents(std::size_t index) {
         for (std::size_t dependent : slots[index].dependents)
             if (--slots[dependent].unmet == 0 && slots[dependent].state == StepState::pending)
-                ready_queue.insert(dependent);
+                make_ready(dependent);
     }
 
     bool satisfied(StepState state) const {
@@ -356,14 +364,15 @@ struct Engine::Impl {
             }
             // Steps waiting for people take no --max-parallel slot: a ready automatic step
             // does not sit behind a manual check.
-            for (auto it = ready_queue.begin();
-                 !stopping && !interrupted && it != ready_queue.end();) {
-                std::size_t next = *it;
-                if (!waits_for_people(*slots[next].step) && working >= setup.options.max_parallel) {
-                    ++it;
-                    continue;
-                }
-                it = ready_queue.erase(it);
+            while (!stopping && !interrupted && !ready_people.empty()) {
+                std::size_t next = *ready_people.begin();
+                ready_people.erase(ready_people.begin());
+                launch(next);
+            }
+            while (!stopping && !interrupted && !ready_queue.empty() &&
+                   working < setup.options.max_parallel) {
+                std::size_t next = *ready_queue.begin();
+                ready_queue.erase(ready_queue.begin());
                 launch(next);
             }
             if (running_slots.empty()) break;

@@ -44,22 +44,6 @@ bool in_group(gid_t gid) {
            groups.begin() + std::max(count, 0);
 }
 
-std::string shell_quoted(const std::string& text) {
-    bool plain = !text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) {
-        return std::isalnum(c) || std::strchr("/._-+:@%,=", c) != nullptr;
-    });
-    if (plain) return text;
-    std::string quoted = "'";
-    for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return quoted + "'";
-}
-
-std::string lower(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return text;
-}
-
 std::string numbered(const std::vector<std::string>& waiting) {
     std::string list;
     for (std::size_t i = 0; i < waiting.size(); ++i)
@@ -93,7 +77,7 @@ std::string os_user() { return user_name(::getuid()); }
 std::string confirm_command(const std::string& journal_path, const std::string& step,
                             const std::string& role) {
     std::string absolute = std::filesystem::absolute(journal_path).lexically_normal().string();
-    return "migrate confirm " + shell_quoted(absolute) + " " + step + " --as " + role;
+    return "migrate confirm " + shell_quote(absolute) + " " + step + " --as " + role;
 }
 
 std::string permission_advice(const std::string& path, bool write) {
@@ -135,7 +119,7 @@ std::string permission_advice(const std::string& path, bool write) {
                    os_user() + ", then log in again)";
     if (!(info.st_mode & needed))
         message += std::string(member ? "" : " and ") + "chmod " + bit + " " +
-                   shell_quoted(target.string());
+                   shell_quote(target.string());
     return message + "; docs/engine.md (Confirming from another account) shows the setup";
 }
 
@@ -165,7 +149,7 @@ TerminalAnswer parse_terminal_answer(const std::string& line,
     std::istringstream in(head);
     for (std::string word; in >> word;) words.push_back(word);
     for (std::size_t i = 1; i < words.size(); ++i)
-        if (lower(words[i]) == "as") {
+        if (to_lower(words[i]) == "as") {
             std::vector<std::string> name(words.begin() + static_cast<std::ptrdiff_t>(i) + 1,
                                           words.end());
             answer.by = join(name, " ");
@@ -179,7 +163,7 @@ TerminalAnswer parse_terminal_answer(const std::string& line,
     std::string list = std::to_string(waiting.size()) + " steps wait: " + numbered(waiting);
     std::string usage =
         "type the id or number of the step (" + numbered(waiting) + "), or reject ID: why";
-    bool reject = !words.empty() && lower(words[0]) == "reject";
+    bool reject = !words.empty() && to_lower(words[0]) == "reject";
     if (reject) words.erase(words.begin());
     if (words.size() > 1) {
         answer.message = "'" + trim(head) + "' is not an answer; " +
@@ -188,7 +172,7 @@ TerminalAnswer parse_terminal_answer(const std::string& line,
                                               : usage);
         return answer;
     }
-    std::string target = words.empty() ? "" : lower(words[0]);
+    std::string target = words.empty() ? "" : to_lower(words[0]);
     if (!reject && target.empty()) {
         answer.message = waiting.size() == 1 ? "type done (or " + waiting[0] +
                                                    ") [as NAME] [: note], or reject: why"

@@ -2,6 +2,8 @@
 #include "migrate/util/text.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
 
 namespace migrate {
 namespace {
@@ -84,6 +86,22 @@ std::string join(const std::vector<std::string>& parts, std::string_view separat
         out += parts[i];
     }
     return out;
+}
+
+std::string to_lower(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+}
+
+std::string shell_quote(std::string_view word) {
+    bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](unsigned char c) {
+        return std::isalnum(c) || std::strchr("/._-+:@%,=", c) != nullptr;
+    });
+    if (plain) return std::string(word);
+    std::string quoted = "'";
+    for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return quoted + "'";
 }
 
 std::string trim(std::string_view text) {

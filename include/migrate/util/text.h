@@ -22,6 +22,13 @@ std::string join(const std::vector<std::string>& parts, std::string_view separat
 
 std::string trim(std::string_view text);
 
+// ASCII letters in lower case; other bytes as they are.
+std::string to_lower(std::string text);
+
+// A word for a command line the operator may paste: as it is when plain, else in single
+// quotes (a quote inside as '\'').
+std::string shell_quote(std::string_view word);
+
 // The last `max_lines` lines of `text` (at most `max_bytes`), for journal tails.
 std::string tail_lines(std::string_view text, std::size_t max_lines, std::size_t max_bytes);
 

@@ -16,12 +16,6 @@ bool is_hex(const std::string& text) {
     });
 }
 
-std::string lowercase(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return std::tolower(c); });
-    return text;
-}
-
 // GNU coreutils escapes a name holding '\' or a newline and marks the line with a leading '\'.
 std::string unescape_name(const std::string& name) {
     std::string out;
@@ -41,10 +35,10 @@ bool parse_bsd(const std::string& line, ChecksumEntry& entry) {
     std::size_t open = line.find(" (");
     std::size_t close = line.rfind(") = ");
     if (open == std::string::npos || close == std::string::npos || close < open) return false;
-    std::string tag = lowercase(line.substr(0, open));
+    std::string tag = to_lower(line.substr(0, open));
     if (tag != "sha256" && tag != "md5") return false;
     entry.name = line.substr(open + 2, close - open - 2);
-    entry.hex = lowercase(trim(line.substr(close + 4)));
+    entry.hex = to_lower(trim(line.substr(close + 4)));
     return true;
 }
 
@@ -56,7 +50,7 @@ bool parse_gnu(std::string line, ChecksumEntry& entry) {
     if (space == std::string::npos || space + 2 > line.size()) return false;
     char mode = line[space + 1];
     if (mode != ' ' && mode != '*') return false;
-    entry.hex = lowercase(line.substr(0, space));
+    entry.hex = to_lower(line.substr(0, space));
     entry.name = line.substr(space + 2);
     if (escaped) entry.name = unescape_name(entry.name);
     return true;
@@ -66,7 +60,7 @@ bool parse_gnu(std::string line, ChecksumEntry& entry) {
 
 ChecksumEntry inline_checksum(const std::string& name, const std::string& hex,
                               const std::string& where) {
-    ChecksumEntry entry{name, lowercase(trim(hex)), DigestAlgorithm::sha256, 0};
+    ChecksumEntry entry{name, to_lower(trim(hex)), DigestAlgorithm::sha256, 0};
     std::optional<DigestAlgorithm> algorithm = digest_from_hex_length(entry.hex.size());
     if (!is_hex(entry.hex) || !algorithm)
         throw StepError(

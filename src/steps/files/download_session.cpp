@@ -16,6 +16,7 @@
 #include "migrate/util/error.h"
 #include "migrate/util/partial_file.h"
 #include "migrate/util/progress_line.h"
+#include "migrate/util/text.h"
 #include "migrate/util/token_bucket.h"
 #include "migrate/util/units.h"
 
@@ -78,24 +79,18 @@ struct Probe {
     char error[CURL_ERROR_SIZE] = {0};
 };
 
-std::string lower(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return std::tolower(c); });
-    return text;
-}
-
 std::size_t on_probe_header(char* data, std::size_t size, std::size_t count, void* user) {
     auto* probe = static_cast<Probe*>(user);
     std::string line(data, size * count);
     std::size_t colon = line.find(':');
     if (colon != std::string::npos) {
-        std::string name = lower(line.substr(0, colon));
+        std::string name = to_lower(line.substr(0, colon));
         std::string value = line.substr(colon + 1);
         while (!value.empty() &&
                (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
             value.pop_back();
         while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-        if (name == "accept-ranges") probe->accept_ranges = lower(value);
+        if (name == "accept-ranges") probe->accept_ranges = to_lower(value);
         if (name == "etag") probe->etag = value;
         if (name == "last-modified") probe->last_modified = value;
     } else if (line.rfind("HTTP/", 0) == 0) {
