@@ -30,6 +30,7 @@ const std::vector<Command>& commands() {
         {"estimate", "forecast the next run and its downtime window from journals (P50/P90)",
          setup_estimate},
         {"diff", "two runs side by side, step by step", setup_diff},
+        {"hosts", "the inventory as an environment resolves it: groups and hosts", setup_hosts},
         {"journal", "journal tools: verify", setup_journal},
         {"kinds", "the step kinds and their parameters", setup_kinds},
     };

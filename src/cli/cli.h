@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "migrate/report/estimate.h"
+#include "migrate/runbook/inventory.h"
 #include "migrate/runbook/validate.h"
 
 namespace migrate::cli {
@@ -45,6 +46,7 @@ CommandAction setup_kinds(CLI::App& app, GlobalOptions& global);
 CommandAction setup_report(CLI::App& app, GlobalOptions& global);
 CommandAction setup_estimate(CLI::App& app, GlobalOptions& global);
 CommandAction setup_diff(CLI::App& app, GlobalOptions& global);
+CommandAction setup_hosts(CLI::App& app, GlobalOptions& global);
 
 // The program: parses the command line and runs the command. Errors propagate to main().
 int run_main(int argc, char** argv);
@@ -59,6 +61,14 @@ runbook::LoadedRunbook load_checked(const std::string& path,
                                     const GlobalOptions& global, bool print_warnings = true);
 
 void print_json(const Json& value);
+
+// The runbook's inventory with the run's variables (${env:...} from the process); prints the
+// problems and throws (exit 2) when it cannot be built.
+runbook::Inventory resolve_inventory(const runbook::Runbook& book,
+                                     const std::map<std::string, std::string>& variables);
+// select_hosts, a bad pattern a UsageError naming `option`.
+std::vector<std::size_t> select_limited(const runbook::Inventory& inventory,
+                                        const std::string& pattern, const std::string& option);
 
 // Reads and verifies journals for analysis (estimate, plan --journal).
 std::vector<report::JournalInput> read_journals(const std::vector<std::string>& paths, bool force);

@@ -22,11 +22,13 @@ Json kind_json(const kinds::KindSpec& kind) {
         if (!p.choices.empty()) param["choices"] = p.choices;
         params.push_back(param);
     }
-    return Json{{"kind", kind.schema.name},
-                {"summary", kind.schema.summary},
-                {"resumable_inside", kind.resumable_inside},
-                {"parameters", params},
-                {"outputs", kind.schema.outputs}};
+    Json json{{"kind", kind.schema.name},
+              {"summary", kind.schema.summary},
+              {"resumable_inside", kind.resumable_inside},
+              {"parameters", params},
+              {"outputs", kind.schema.outputs}};
+    if (!kind.schema.host_outputs.empty()) json["host_outputs"] = kind.schema.host_outputs;
+    return json;
 }
 
 void print_kind(const kinds::KindSpec& kind) {
@@ -47,6 +49,9 @@ void print_kind(const kinds::KindSpec& kind) {
     }
     std::cout << "  outputs: "
               << (kind.schema.outputs.empty() ? "none" : join(kind.schema.outputs, ", ")) << "\n";
+    if (!kind.schema.host_outputs.empty())
+        std::cout << "  per host: hosts.HOST." << join(kind.schema.host_outputs, ", hosts.HOST.")
+                  << "\n";
 }
 
 }  // namespace

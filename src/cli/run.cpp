@@ -43,6 +43,7 @@ struct RunArgs {
     std::string secrets_file;
     int max_parallel = 4;
     bool parallel_run = false;
+    std::string limit;
 };
 
 // What makes a run the run it is: a resume continues with the same (docs/engine.md).
@@ -51,6 +52,7 @@ struct RunSettings {
     kinds::RunMode mode = kinds::RunMode::rehearsal;
     std::map<std::string, std::string> sets;  // a value holding a secret is k_secret_set
     bool sets_recorded = false;               // journals of older versions have none
+    std::string limit;                        // --limit, "" for none
 };
 
 const std::string k_secret_set = "***";
@@ -70,6 +72,7 @@ std::optional<RunSettings> recorded_settings(const journal::ReadResult& journal)
             for (const auto& [name, value] : record.data["sets"].items())
                 if (value.is_string()) found.sets[name] = value.get<std::string>();
         }
+        found.limit = record.string("limit");
         settings = found;
     }
     return settings;
@@ -254,6 +257,13 @@ Json adopt_recorded_settings(RunArgs& args, const std::string& journal_path) {
         differences.push_back("--rehearsal (the run is a production run)");
         changed["mode"] = Json{{"from", "production"}, {"to", "rehearsal"}};
     }
+    if (args.limit.empty()) {
+        args.limit = recorded->limit;
+    } else if (args.limit != recorded->limit) {
+        differences.push_back("--limit " + args.limit + " (the run used " +
+                              (recorded->limit.empty() ? "none" : recorded->limit) + ")");
+        changed["limit"] = Json{{"from", recorded->limit}, {"to", args.limit}};
+    }
     std::map<std::string, std::string> given = parse_sets(args.sets);
     if (recorded->sets_recorded) {
         for (const auto& [name, value] : given) {
@@ -334,6 +344,7 @@ Json run_start_fields(const runbook::Runbook& book, const RunArgs& args, kinds::
         sets[name] = Redactor::global().redact(value) == value ? value : k_secret_set;
     fields["sets"] = sets;
     if (args.yes) fields["yes"] = true;
+    if (!args.limit.empty()) fields["limit"] = args.limit;
     if (book.downtime_budget) fields["downtime_budget_ms"] = book.downtime_budget->count();
     if (prior != nullptr) {
         fields["resumes"] = prior->last_run_id;
@@ -400,6 +411,9 @@ int execute(RunArgs args, const GlobalOptions& global) {
     std::string run_id = new_run_id(clock.wall_ms());
     auto variables = resolve_run_variables(book, args, mode, run_id, secrets);
     if (mode != kinds::RunMode::dry_run) check_run_inputs(book, secrets);
+    if (!args.limit.empty() &&
+        select_limited(resolve_inventory(book, variables), args.limit, "--limit").empty())
+        throw UsageError("--limit '" + args.limit + "' selects no host of the inventory");
     if (mode == kinds::RunMode::production) confirm_production(book, args);
 
     io::SystemProcessRunner processes;
@@ -409,6 +423,7 @@ int execute(RunArgs args, const GlobalOptions& global) {
     engine::RunOptions run_options{mode,
                                    args.from.empty() ? std::nullopt : std::optional(args.from),
                                    args.only, args.max_parallel, ""};
+    run_options.limit = args.limit;
     if (book.grace) run_options.grace = *book.grace;
     auto secret_lookup = [&secrets](const std::string& name) { return secrets.get(name); };
 
@@ -511,6 +526,8 @@ CommandAction setup_run(CLI::App& app, GlobalOptions& global) {
         "no questions: confirms a production run; in a rehearsal also confirms manual steps");
     app.add_option("--secrets", args->secrets_file,
                    "a file of NAME=value secrets (default: $MIGRATE_SECRETS_FILE)");
+    app.add_option("--limit", args->limit,
+                   "only the hosts of this pattern, in every step that works on hosts");
     app.add_option("--max-parallel", args->max_parallel,
                    "how many independent steps may run at once")
         ->check(CLI::Range(1, 64))

@@ -1,10 +1,14 @@
 // One step's life: when, start, attempts, retries, end.
 #include "step_executor.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
+#include <iterator>
 
 #include "migrate/runbook/graph.h"
 #include "migrate/runbook/interpolate.h"
+#include "migrate/runbook/inventory.h"
 #include "migrate/runbook/validate.h"
 #include "migrate/util/error.h"
 #include "migrate/util/text.h"
@@ -77,6 +81,11 @@ public:
             format_duration(waited));
     }
     void say(const std::string& line) override { m_shared.setup.console.line("  " + line); }
+    void record(const std::string& event, const Json& fields) override {
+        Json record{{"step", m_step.id}};
+        for (const auto& [key, value] : fields.items()) record[key] = value;
+        m_shared.journal(event, std::move(record));
+    }
 
 private:
     RunShared& m_shared;
@@ -165,6 +174,39 @@ Json StepExecutor::connection(const std::string& name) const {
     if (const runbook::Node* found = connections.is_mapping() ? connections.find(name) : nullptr)
         return interpolate(*found);
     throw StepError("no connection '" + name + "' is declared under 'connections'", false);
+}
+
+std::vector<runbook::InventoryHost> StepExecutor::select_hosts(const std::string& pattern) const {
+    const EngineSetup& setup = m_shared.setup;
+    runbook::Diagnostics problems(setup.book.source);
+    std::string dir = std::filesystem::path(setup.book.source->path()).parent_path().string();
+    std::optional<runbook::Inventory> inventory = runbook::build_inventory(
+        setup.book.hosts,
+        [this](const runbook::Node& node) { return expand_text(node.value, node.mark); }, dir,
+        problems);
+    if (!inventory) {
+        std::string message = problems.all().empty() ? "the inventory cannot be read"
+                                                     : problems.all().front().message;
+        throw StepError("inventory: " + message, false);
+    }
+    auto select = [&](const std::string& text, const std::string& what) {
+        try {
+            return runbook::select_hosts(*inventory, text);
+        } catch (const runbook::InventoryError& e) {
+            throw StepError(what + " '" + text + "': " + e.what(), false);
+        }
+    };
+    std::vector<std::size_t> chosen = select(pattern, "host pattern");
+    if (!setup.options.limit.empty()) {
+        std::vector<std::size_t> limit = select(setup.options.limit, "--limit");
+        std::vector<std::size_t> both;
+        std::set_intersection(chosen.begin(), chosen.end(), limit.begin(), limit.end(),
+                              std::back_inserter(both));
+        chosen = std::move(both);
+    }
+    std::vector<runbook::InventoryHost> hosts;
+    for (std::size_t index : chosen) hosts.push_back(inventory->hosts()[index]);
+    return hosts;
 }
 
 Json StepExecutor::step_fields() const {
@@ -264,7 +306,8 @@ StepResult StepExecutor::attempt_loop(kinds::StepContext& context, kinds::StepRu
                                            context.role_description,
                                            context.log_path,
                                            context.last_checkpoint,
-                                           context.connections};
+                                           context.connections,
+                                           context.hosts};
         std::string error;
         bool retryable = false;
         try {
@@ -357,6 +400,7 @@ kinds::StepContext StepExecutor::context_for(const kinds::Params& params, kinds:
         .log_path = std::move(log_path),
         .last_checkpoint = std::move(checkpoint),
         .connections = connection_lookup(),
+        .hosts = [this](const std::string& pattern) { return select_hosts(pattern); },
     };
 }
 

@@ -55,6 +55,8 @@ private:
     kinds::ConnectionLookup connection_lookup() const {
         return [this](const std::string& name) { return connection(name); };
     }
+    // The hosts of a pattern, --limit applied (kinds::HostLookup).
+    std::vector<runbook::InventoryHost> select_hosts(const std::string& pattern) const;
     // What the kind's runner is handed, for a run or a dry run.
     kinds::StepContext context_for(const kinds::Params& params, kinds::StepEvents& events,
                                    kinds::RunMode mode, std::string log_path,

@@ -2,6 +2,7 @@
 #include "migrate/runbook/interpolate.h"
 
 #include <algorithm>
+#include <cctype>
 #include <unordered_map>
 
 #include "migrate/util/text.h"
@@ -11,6 +12,17 @@ namespace {
 
 // The reference as written, shortened for a message: a name can be any length.
 std::string quoted(std::string_view body) { return "'${" + shorten(body, 80) + "}'"; }
+
+// hosts.HOST.FIELD: one host's output of a step that works on many (a host name may hold dots).
+bool is_host_output(std::string_view name) {
+    if (name.rfind("hosts.", 0) != 0) return false;
+    std::size_t last = name.rfind('.');
+    if (last <= 6 || !is_name(name.substr(last + 1))) return false;
+    for (char c : name.substr(6, last - 6))
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_'))
+            return false;
+    return true;
+}
 
 Reference parse_reference(std::string_view body, std::size_t offset) {
     Reference ref;
@@ -25,7 +37,8 @@ Reference parse_reference(std::string_view body, std::size_t offset) {
     } else if (body.rfind("steps.", 0) == 0) {
         std::string_view rest = body.substr(6);
         std::size_t id = scan_id(rest);
-        if (id == 0 || id >= rest.size() || rest[id] != '.' || !is_name(rest.substr(id + 1)))
+        if (id == 0 || id >= rest.size() || rest[id] != '.' ||
+            !(is_name(rest.substr(id + 1)) || is_host_output(rest.substr(id + 1))))
             throw InterpolationError(
                 "bad step output reference " + quoted(body) + "; write ${steps.STEP_ID.OUTPUT}",
                 offset);

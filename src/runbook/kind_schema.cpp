@@ -30,6 +30,8 @@ std::string param_type_name(ParamType type) {
             return "any";
         case ParamType::connection:
             return "connection name";
+        case ParamType::hosts:
+            return "host pattern";
     }
     return "?";
 }

@@ -2,12 +2,14 @@
 #include "migrate/runbook/validate.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <optional>
 #include <set>
 #include <unordered_map>
 
 #include "migrate/runbook/graph.h"
 #include "migrate/runbook/interpolate.h"
+#include "migrate/runbook/inventory.h"
 #include "migrate/util/error.h"
 #include "migrate/util/text.h"
 
@@ -400,6 +402,62 @@ private:
         }
         check_node_references(m_book.connections, nullptr);
         check_node_references(m_book.hosts, nullptr);
+        check_inventory();
+    }
+
+    // The inventory of this environment, when its values are known before the run, and every
+    // literal host pattern of a step against it.
+    void check_inventory() {
+        struct Deferred {};
+        auto expand_node = [&](const Node& node) {
+            return expand(node.value, [&](const Reference& ref) -> std::optional<std::string> {
+                if (ref.kind == Reference::Kind::var && m_vars.count(ref.name))
+                    return m_vars.at(ref.name);
+                throw Deferred{};
+            });
+        };
+        std::optional<Inventory> inventory;
+        Diagnostics found(m_book.source);
+        try {
+            std::string dir = std::filesystem::path(m_book.source->path()).parent_path().string();
+            inventory = build_inventory(m_book.hosts, expand_node, dir, found, m_env_label);
+        } catch (const Deferred&) {
+            return;  // known at run time only (a secret or the process environment)
+        } catch (const InterpolationError&) {
+            return;  // reported with the references
+        }
+        for (const Diagnostic& item : found.all()) error(item.mark, item.message);
+        if (!inventory) return;
+        auto check_step = [&](const Step& step) {
+            const KindSchema* kind = find_schema(m_kinds, step.kind);
+            if (kind == nullptr || !step.with.is_mapping()) return;
+            for (const ParamSpec& spec : kind->params) {
+                if (spec.type != ParamType::hosts) continue;
+                const Node* value = step.with.find(spec.name);
+                if (value == nullptr || !value->is_scalar()) continue;
+                std::string pattern;
+                try {
+                    pattern = expand_node(*value);
+                } catch (...) {
+                    continue;
+                }
+                try {
+                    if (select_hosts(*inventory, pattern).empty())
+                        error(value->mark, "host pattern '" + shorten(pattern, 80) +
+                                               "' selects no host" + m_env_label);
+                } catch (const InventoryError& e) {
+                    Mark at = value->mark;
+                    if (pattern == value->value && e.column > 0)
+                        at.column += e.column - 1 + (value->quoted ? 1 : 0);
+                    error(at, "in host pattern '" + shorten(pattern, 80) + "': " + e.what() +
+                                  m_env_label);
+                }
+            }
+        };
+        for (const Step* step : m_book.steps()) {
+            check_step(*step);
+            for (const Step& undo : step->rollback) check_step(undo);
+        }
     }
 
     void report_variable_error(const std::string& env, const std::string& failed,
@@ -541,6 +599,16 @@ private:
             return "step '" + step->id + "' uses an output of step '" + source->id +
                    "', which does not run before it; add '" + source->id + "' to its 'needs'";
         if (const KindSchema* kind = find_schema(m_kinds, source->kind)) {
+            if (ref.name.rfind("hosts.", 0) == 0 && !kind->host_outputs.empty()) {
+                std::string field = ref.name.substr(ref.name.rfind('.') + 1);
+                if (ref.name.size() > 6 + field.size() + 1 &&
+                    std::find(kind->host_outputs.begin(), kind->host_outputs.end(), field) !=
+                        kind->host_outputs.end())
+                    return std::nullopt;
+                return "step '" + source->id + "' (kind " + kind->name + ") has no host output '" +
+                       shorten(ref.name, 80) + "'; write ${steps." + source->id +
+                       ".hosts.HOST.FIELD} with FIELD one of " + join(kind->host_outputs, ", ");
+            }
             std::vector<std::string> outputs = outputs_of(*kind, source->with);
             if (std::find(outputs.begin(), outputs.end(), ref.name) == outputs.end())
                 return "step '" + source->id + "' (kind " + kind->name + ") has no output '" +

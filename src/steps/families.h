@@ -29,6 +29,10 @@ kinds::KindSpec extract_kind();
 kinds::KindSpec compress_kind();
 }  // namespace migrate::steps::files
 
+namespace migrate::steps::remote {
+kinds::KindSpec ssh_kind();
+}  // namespace migrate::steps::remote
+
 namespace migrate::steps::mysql {
 kinds::KindSpec mysql_dump_kind();
 kinds::KindSpec mysql_load_kind();

@@ -25,6 +25,8 @@ const kinds::KindTable& builtin_kinds() {
         mysql::mysql_load_kind(),
         mysql::delta_kind(),
         mysql::reconcile_kind(),
+        // remote: hosts over OpenSSH
+        remote::ssh_kind(),
         // last: the kind that does nothing (tests, placeholders)
         basic::noop_kind(),
     };

@@ -196,7 +196,7 @@ TEST_CASE("runbook: semantic errors at their line:col", "[runbook]") {
     SECTION("an unknown kind lists the known ones") {
         CHECK(problems("      - id: a\n        kind: prob\n") ==
               std::vector<std::string>{"9:15: unknown kind 'prob'; did you mean 'probe'? (kinds: "
-                                       "probe, manual, shell, http, wait, sql)"});
+                                       "probe, manual, shell, http, wait, sql, ssh)"});
     }
     SECTION("an unknown step in needs") {
         CHECK(

@@ -28,6 +28,7 @@ struct RunOptions {
     std::vector<std::string> only;    // when given, every other step is skipped
     int max_parallel = 4;             // steps waiting for people do not count
     std::string log_dir;              // per-step output logs; "" for none
+    std::string limit;                // --limit: a host pattern every host step is narrowed to
     // After the first stop signal, running steps may finish within this; a second signal or
     // its end stops them.
     Millis grace{std::chrono::seconds(60)};

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "migrate/io/services.h"
+#include "migrate/runbook/inventory.h"
 #include "migrate/runbook/kind_schema.h"
 #include "migrate/runbook/model.h"
 
@@ -51,11 +52,17 @@ public:
     virtual void checkpoint(const nlohmann::ordered_json& state) = 0;
     virtual void confirmed(const io::Confirmation& confirmation, Millis waited) = 0;
     virtual void say(const std::string& line) = 0;
+    // A record of its own in the journal ("step.host": one host's result), the step's id added.
+    virtual void record(const std::string& event, const nlohmann::ordered_json& fields) = 0;
 };
 
 // A connection declared under the runbook's `connections:`, interpolated like `with`.
 // Throws StepError when none has that name or a reference in it cannot be resolved.
 using ConnectionLookup = std::function<nlohmann::ordered_json(const std::string& name)>;
+
+// The hosts a pattern selects in the runbook's inventory (interpolated for the run), with the
+// run's --limit applied, in inventory order. Throws StepError (not retryable) on a bad pattern.
+using HostLookup = std::function<std::vector<runbook::InventoryHost>(const std::string& pattern)>;
 
 struct StepContext {
     const runbook::Step& step;
@@ -68,6 +75,7 @@ struct StepContext {
     std::string log_path;
     std::optional<nlohmann::ordered_json> last_checkpoint;  // on resume, where it stopped
     ConnectionLookup connections;  // see steps/connections.h for sessions on them
+    HostLookup hosts;
     nlohmann::ordered_json metrics = nlohmann::ordered_json::object();
     nlohmann::ordered_json outputs = nlohmann::ordered_json::object();
     // Further fields for the step.end record, such as a command's exit code and output tail.

@@ -12,7 +12,7 @@
 namespace migrate::runbook {
 
 // `connection`: the name of an entry under the runbook's `connections:` (the validator checks
-// it is declared).
+// it is declared). `hosts`: a host pattern over the runbook's inventory (checked against it).
 enum class ParamType {
     string,
     text,
@@ -23,7 +23,8 @@ enum class ParamType {
     string_list,
     string_map,
     any,
-    connection
+    connection,
+    hosts
 };
 
 struct ParamSpec {
@@ -52,6 +53,8 @@ struct KindSchema {
     std::string summary;
     std::vector<ParamSpec> params;
     std::vector<std::string> outputs;  // fixed output names
+    // Fields each host offers when the kind works on hosts: ${steps.ID.hosts.HOST.FIELD}.
+    std::vector<std::string> host_outputs;
     // Further output names declared in `with` (e.g. http's `outputs:` map).
     std::function<std::vector<std::string>(const Node& with)> declared_outputs;
     KindCheck check;
