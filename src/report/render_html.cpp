@@ -145,6 +145,7 @@ private:
             hover << ", waited " << format_ms(static_cast<double>(step.waited_ms));
         if (step.confirmation) hover << "; " << decision_of(step);
         if (!step.error.empty()) hover << ": " << step.error;
+        if (!step.failed_hosts.empty()) hover << "; hosts failed: " << step.failed_hosts;
         out << "<rect class=\"bar status-" << escape(step.status) << "\" data-step=\""
             << escape(step.step) << "\" x=\"" << left << "\" y=\"" << y + 3 << "\" width=\""
             << width << "\" height=\"" << k_row_height - 6 << "\" fill=\"" << m_roles.at(step.role)

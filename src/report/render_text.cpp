@@ -173,6 +173,8 @@ std::string report_text(const Timeline& timeline, const std::string& journal_pat
         if ((step.status == "failed" || step.status == "interrupted") && !step.error.empty() &&
             !(step.confirmation && step.confirmation->decision == "rejected"))
             out << "      " << shorten(step.error, 90, "") << "\n";
+        if (!step.failed_hosts.empty())
+            out << "      hosts failed: " << shorten(step.failed_hosts, 90) << "\n";
     }
     Totals totals = totals_of(timeline);
     out << "\n" << window_line(timeline) << "\n";
@@ -216,6 +218,7 @@ Json report_json(const Timeline& timeline, const std::string& journal_path) {
                   {"waited_ms", step.waited_ms},
                   {"metrics", step.metrics}};
         if (!step.error.empty()) item["error"] = step.error;
+        if (!step.failed_hosts.empty()) item["failed_hosts"] = step.failed_hosts;
         if (const auto& d = step.confirmation)
             item["confirmation"] = Json{{"decision", d->decision},       {"by", d->by},
                                         {"os_user", d->os_user},         {"via", d->via},

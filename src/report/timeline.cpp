@@ -50,7 +50,7 @@ namespace {
 // The fields of one record the timeline uses, from either reader.
 struct EventView {
     std::string_view ev, run, step, phase, kind, role, name, status, downtime, rollback_of, error,
-        reason, by, os_user, via, note, decision;
+        reason, by, os_user, via, note, decision, failed_hosts;
     std::string_view mode, env, runbook, runbook_sha256, runbook_name;
     std::int64_t ts_ms = 0;
     std::int64_t duration_ms = 0;
@@ -213,6 +213,7 @@ private:
         else if (e.has_metrics_element)
             step.metrics = metrics_of(e.metrics_element);
         step.error = std::string(e.error.empty() ? e.reason : e.error);
+        step.failed_hosts = std::string(e.failed_hosts);
         if (step.downtime.empty()) step.downtime = std::string(e.downtime);
         m_open.erase(id);
     }
@@ -267,6 +268,7 @@ EventView view_of(const Json& data) {
     e.via = text_of(data, "via");
     e.note = text_of(data, "note");
     e.decision = text_of(data, "decision");
+    e.failed_hosts = text_of(data, "failed_hosts");
     e.mode = text_of(data, "mode");
     e.env = text_of(data, "env");
     e.runbook = text_of(data, "runbook");
@@ -328,6 +330,8 @@ EventView view_of(const journal::ScannedRecord& record) {
             e.note = text;
         else if (key == "decision" && is_text)
             e.decision = text;
+        else if (key == "failed_hosts" && is_text)
+            e.failed_hosts = text;
         else if (key == "mode" && is_text)
             e.mode = text;
         else if (key == "env" && is_text)

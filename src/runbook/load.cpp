@@ -88,7 +88,27 @@ public:
             if (phases->items.empty()) m_diagnostics.error(phases->mark, "'phases' is empty");
             for (const Node& phase : phases->items) load_phase(phase, book);
         }
+        cutover_ends_downtime(book);
         return book;
+    }
+
+    // A cutover step marks the end of the downtime window unless told otherwise: the first
+    // one without a `downtime:` of its own does, when a window starts and no step ends it.
+    static void cutover_ends_downtime(Runbook& book) {
+        bool starts = false, ends = false;
+        for (const Phase& phase : book.phases)
+            for (const Step& step : phase.steps) {
+                starts = starts || step.downtime == DowntimeMarker::start;
+                ends = ends || step.downtime == DowntimeMarker::end;
+            }
+        if (!starts || ends) return;
+        for (Phase& phase : book.phases)
+            for (Step& step : phase.steps)
+                if (step.kind == "cutover" && step.downtime_mark.line == 0) {
+                    step.downtime = DowntimeMarker::end;
+                    step.downtime_mark = step.kind_mark;
+                    return;
+                }
     }
 
 private:
@@ -372,7 +392,7 @@ private:
             step.on_failure_from = "step";
         }
         if (const Node* downtime = node.find("downtime")) {
-            std::string value = choice(*downtime, {"start", "end"}, "downtime");
+            std::string value = choice(*downtime, {"start", "end", "none"}, "downtime");
             step.downtime = value == "start" ? DowntimeMarker::start
                             : value == "end" ? DowntimeMarker::end
                                              : DowntimeMarker::none;

@@ -51,7 +51,8 @@ struct StepExecution {
     std::optional<Decision> confirmation;
     Json metrics = Json::object();
     std::string error;
-    std::string downtime;  // start / end on the markers
+    std::string failed_hosts;  // a host step's hosts that failed, space-separated
+    std::string downtime;      // start / end on the markers
     std::string rollback_of;
     bool people_kind = false;  // a kind whose steps are people's work (manual)
     bool people() const { return people_kind || waited_ms > 0; }

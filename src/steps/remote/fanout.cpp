@@ -376,9 +376,9 @@ void set_fanout_outputs(kinds::StepContext& context, const FanoutResult& result)
         context.outputs[prefix + "exit_code"] = std::to_string(outcome.exit_code);
         context.outputs[prefix + "stdout"] = trim(outcome.stdout_text);
     }
-    context.details["hosts_ok"] = result.ok;
-    context.details["hosts_failed"] = result.failed;
-    if (!result.not_started.empty()) context.details["hosts_not_started"] = result.not_started;
+    if (!result.failed.empty()) context.details["failed_hosts"] = join(result.failed, " ");
+    if (!result.not_started.empty())
+        context.details["hosts_not_started"] = join(result.not_started, " ");
 }
 
 void fail_if_over_budget(kinds::StepContext& context, const FanoutResult& result) {
