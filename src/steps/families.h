@@ -31,6 +31,8 @@ kinds::KindSpec compress_kind();
 
 namespace migrate::steps::remote {
 kinds::KindSpec ssh_kind();
+kinds::KindSpec isolate_kind();
+kinds::KindSpec reconnect_kind();
 }  // namespace migrate::steps::remote
 
 namespace migrate::steps::mysql {

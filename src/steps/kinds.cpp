@@ -27,6 +27,8 @@ const kinds::KindTable& builtin_kinds() {
         mysql::reconcile_kind(),
         // remote: hosts over OpenSSH
         remote::ssh_kind(),
+        remote::isolate_kind(),
+        remote::reconnect_kind(),
         // last: the kind that does nothing (tests, placeholders)
         basic::noop_kind(),
     };
