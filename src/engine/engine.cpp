@@ -39,11 +39,13 @@ PriorState read_prior_state(const journal::ReadResult& journal) {
         } else if (event == "step.end") {
             std::string status = record.string("status");
             if (data.contains("rollback_of")) {
-                // The step it undoes is no longer done: a resume must run it again.
+                // The step it undoes is no longer done: a resume must run it again, from
+                // its start (what its checkpoints recorded was undone too).
                 if (status == "ok") {
                     std::string undone = record.string("rollback_of");
                     prior.done.erase(undone);
                     prior.outputs.erase(undone);
+                    prior.checkpoints.erase(undone);
                     std::erase(prior.completed_order, undone);
                 }
                 continue;

@@ -62,6 +62,8 @@ public:
     void checkpoint(const Json& state) override {
         m_shared.journal("step.checkpoint", Json{{"step", m_step.id}, {"state", state}});
         if (m_latest != nullptr) *m_latest = state;
+        std::lock_guard lock(m_shared.outputs_mutex);  // other steps read it (trace_of)
+        m_shared.checkpoints[m_step.id] = state;
     }
     // The next attempt of the step starts from the newest checkpoint, not the run's first.
     void remember_checkpoints_in(std::optional<Json>* latest) { m_latest = latest; }
@@ -209,6 +211,22 @@ std::vector<runbook::InventoryHost> StepExecutor::select_hosts(const std::string
     return hosts;
 }
 
+kinds::StepTrace StepExecutor::trace_of(const std::string& step_id) const {
+    const runbook::Step* step = m_shared.setup.book.find_step(step_id);
+    if (step == nullptr) throw StepError("no step '" + step_id + "' in the runbook", false);
+    kinds::StepTrace trace;
+    trace.kind = step->kind;
+    trace.params = interpolate(step->with);
+    if (trace.params.is_null()) trace.params = Json::object();
+    std::lock_guard lock(m_shared.outputs_mutex);
+    if (m_shared.dry_run) return trace;  // nothing ran: earlier outputs are placeholders
+    if (auto it = m_shared.outputs.find(step_id); it != m_shared.outputs.end())
+        trace.outputs = it->second;
+    if (auto it = m_shared.checkpoints.find(step_id); it != m_shared.checkpoints.end())
+        trace.checkpoint = it->second;
+    return trace;
+}
+
 Json StepExecutor::step_fields() const {
     Json fields{{"step", m_step.id},
                 {"phase", m_step.phase_id},
@@ -261,8 +279,11 @@ StepResult StepExecutor::execute() {
     std::unique_ptr<kinds::StepRunner> runner = kind->make();
     ExecutorEvents events(m_shared, m_step);
     std::optional<Json> checkpoint;
-    if (auto it = m_shared.checkpoints.find(m_step.id); it != m_shared.checkpoints.end())
-        checkpoint = it->second;
+    {
+        std::lock_guard lock(m_shared.outputs_mutex);
+        if (auto it = m_shared.checkpoints.find(m_step.id); it != m_shared.checkpoints.end())
+            checkpoint = it->second;
+    }
     kinds::StepContext context =
         context_for(params, events, setup.options.mode, log_path, checkpoint);
     events.remember_checkpoints_in(&context.last_checkpoint);
@@ -307,7 +328,8 @@ StepResult StepExecutor::attempt_loop(kinds::StepContext& context, kinds::StepRu
                                            context.log_path,
                                            context.last_checkpoint,
                                            context.connections,
-                                           context.hosts};
+                                           context.hosts,
+                                           context.steps};
         std::string error;
         bool retryable = false;
         try {
@@ -401,6 +423,7 @@ kinds::StepContext StepExecutor::context_for(const kinds::Params& params, kinds:
         .last_checkpoint = std::move(checkpoint),
         .connections = connection_lookup(),
         .hosts = [this](const std::string& pattern) { return select_hosts(pattern); },
+        .steps = [this](const std::string& step_id) { return trace_of(step_id); },
     };
 }
 

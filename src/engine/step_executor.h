@@ -17,10 +17,11 @@ std::string state_name(StepState state);
 struct RunShared {
     const EngineSetup& setup;
     std::mutex outputs_mutex;
-    std::map<std::string, Json> outputs;      // step id -> outputs
-    std::set<std::string> unavailable;        // steps that did not run (skipped)
-    std::map<std::string, Json> checkpoints;  // from the journal, for resume
-    bool dry_run = false;                     // outputs of earlier steps are placeholders
+    std::map<std::string, Json> outputs;  // step id -> outputs
+    std::set<std::string> unavailable;    // steps that did not run (skipped)
+    // The newest checkpoint per step: from the journal (for resume), then this run's.
+    std::map<std::string, Json> checkpoints;
+    bool dry_run = false;  // outputs of earlier steps are placeholders
     void journal(const std::string& event, Json fields) const;
 };
 
@@ -57,6 +58,8 @@ private:
     }
     // The hosts of a pattern, --limit applied (kinds::HostLookup).
     std::vector<runbook::InventoryHost> select_hosts(const std::string& pattern) const;
+    // Another step's parameters, outputs and checkpoint (kinds::StepTraceLookup).
+    kinds::StepTrace trace_of(const std::string& step_id) const;
     // What the kind's runner is handed, for a run or a dry run.
     kinds::StepContext context_for(const kinds::Params& params, kinds::StepEvents& events,
                                    kinds::RunMode mode, std::string log_path,

@@ -32,6 +32,8 @@ std::string param_type_name(ParamType type) {
             return "connection name";
         case ParamType::hosts:
             return "host pattern";
+        case ParamType::step:
+            return "step id";
     }
     return "?";
 }
@@ -61,6 +63,9 @@ std::string check_scalar(ParamType type, const std::string& value,
             if (!parse_size(value))
                 return "bad size '" + value + "'; write it like 512KiB, 30GB or 1.5GiB";
             break;
+        case ParamType::step:
+            if (!is_id(value)) return "'" + value + "' is not a step id";
+            return "";  // its choices are kinds, checked against the runbook by the validator
         default:
             break;
     }

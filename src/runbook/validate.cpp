@@ -296,6 +296,8 @@ private:
                 continue;
             }
             check_param(*spec, value);
+            if (spec->type == ParamType::step && value.is_scalar() && !has_references(value.value))
+                check_step_reference(step, *spec, value);
         }
         for (const ParamSpec& param : kind->params)
             if (param.required && !step.with.find(param.name))
@@ -346,6 +348,34 @@ private:
                     error(value.mark, what + ": " + problem);
                 if (spec.type == ParamType::connection) check_connection_name(value);
         }
+    }
+
+    // A step named by a parameter: it exists, is of a kind the parameter accepts, and runs
+    // before the step that names it (or is the step a rollback step undoes).
+    void check_step_reference(const Step& step, const ParamSpec& spec, const Node& value) {
+        const std::string& id = value.value;
+        const Step* named = m_graph.step(id);
+        std::string what = "parameter '" + spec.name + "'";
+        if (named == nullptr) {
+            error(value.mark,
+                  what + (m_rollback_ids.count(id)
+                              ? ": '" + id + "' is a rollback step; name the step it belongs to"
+                              : ": unknown step '" + shorten(id, 80) + "'" + suggest(id, m_ids)));
+            return;
+        }
+        if (!spec.choices.empty() && std::find(spec.choices.begin(), spec.choices.end(),
+                                               named->kind) == spec.choices.end()) {
+            error(value.mark, what + ": step '" + id + "' is of kind '" + named->kind + "', not " +
+                                  join(spec.choices, " or "));
+            return;
+        }
+        const std::string& user = step.is_rollback ? step.rollback_of : step.id;
+        if (user == id && !step.is_rollback)
+            error(value.mark, what + ": step '" + step.id + "' names itself");
+        else if (user != id && !depends_on(user, id))
+            error(value.mark, what + ": step '" + step.id + "' names step '" + id +
+                                  "', which does not run before it; add '" + id +
+                                  "' to its 'needs'");
     }
 
     void check_connection_name(const Node& value) {

@@ -33,6 +33,8 @@ namespace migrate::steps::remote {
 kinds::KindSpec ssh_kind();
 kinds::KindSpec cutover_kind();
 kinds::KindSpec maintenance_kind();
+kinds::KindSpec isolate_kind();
+kinds::KindSpec reconnect_kind();
 }  // namespace migrate::steps::remote
 
 namespace migrate::steps::mysql {

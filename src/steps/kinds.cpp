@@ -29,6 +29,8 @@ const kinds::KindTable& builtin_kinds() {
         remote::ssh_kind(),
         remote::maintenance_kind(),
         remote::cutover_kind(),
+        remote::isolate_kind(),
+        remote::reconnect_kind(),
         // last: the kind that does nothing (tests, placeholders)
         basic::noop_kind(),
     };

@@ -195,8 +195,9 @@ TEST_CASE("runbook: structure errors at their line:col", "[runbook]") {
 TEST_CASE("runbook: semantic errors at their line:col", "[runbook]") {
     SECTION("an unknown kind lists the known ones") {
         CHECK(problems("      - id: a\n        kind: prob\n") ==
-              std::vector<std::string>{"9:15: unknown kind 'prob'; did you mean 'probe'? (kinds: "
-                                       "probe, manual, shell, http, wait, sql, ssh)"});
+              std::vector<std::string>{
+                  "9:15: unknown kind 'prob'; did you mean 'probe'? (kinds: "
+                  "probe, manual, shell, http, wait, sql, ssh, isolate, reconnect)"});
     }
     SECTION("an unknown step in needs") {
         CHECK(

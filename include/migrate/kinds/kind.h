@@ -64,6 +64,18 @@ using ConnectionLookup = std::function<nlohmann::ordered_json(const std::string&
 // run's --limit applied, in inventory order. Throws StepError (not retryable) on a bad pattern.
 using HostLookup = std::function<std::vector<runbook::InventoryHost>(const std::string& pattern)>;
 
+// What another step of the runbook left, for a kind that works on its behalf (reconnect reads
+// what an isolate step switched off): its `with` interpolated now, its outputs when it ended ok
+// (in this run or an earlier one of the journal), its newest checkpoint (this run's, else the
+// journal's). Throws StepError (not retryable) when no step has that id.
+struct StepTrace {
+    std::string kind;
+    nlohmann::ordered_json params = nlohmann::ordered_json::object();
+    std::optional<nlohmann::ordered_json> outputs;
+    std::optional<nlohmann::ordered_json> checkpoint;
+};
+using StepTraceLookup = std::function<StepTrace(const std::string& step_id)>;
+
 struct StepContext {
     const runbook::Step& step;
     const Params& params;
@@ -76,6 +88,7 @@ struct StepContext {
     std::optional<nlohmann::ordered_json> last_checkpoint;  // on resume, where it stopped
     ConnectionLookup connections;  // see steps/connections.h for sessions on them
     HostLookup hosts;
+    StepTraceLookup steps;
     nlohmann::ordered_json metrics = nlohmann::ordered_json::object();
     nlohmann::ordered_json outputs = nlohmann::ordered_json::object();
     // Further fields for the step.end record, such as a command's exit code and output tail.

@@ -13,6 +13,8 @@ namespace migrate::runbook {
 
 // `connection`: the name of an entry under the runbook's `connections:` (the validator checks
 // it is declared). `hosts`: a host pattern over the runbook's inventory (checked against it).
+// `step`: the id of another step that runs before (or is undone by) the one that names it;
+// `choices` then lists the kinds it may be of.
 enum class ParamType {
     string,
     text,
@@ -24,7 +26,8 @@ enum class ParamType {
     string_map,
     any,
     connection,
-    hosts
+    hosts,
+    step
 };
 
 struct ParamSpec {
