@@ -48,6 +48,21 @@ void StepControl::cancel(CancelReason reason) {
 
 namespace {
 
+// A confirmation's evidence as step.confirm fields (docs/journal.md).
+void add_evidence(Json& record, const io::Confirmation& confirmation) {
+    if (!confirmation.evidence.empty()) {
+        bool file = !confirmation.evidence_sha256.empty();
+        record["evidence_kind"] = file ? "file" : "url";
+        record["evidence"] = confirmation.evidence;
+        if (file) {
+            record["evidence_sha256"] = confirmation.evidence_sha256;
+            record["evidence_size"] = confirmation.evidence_size;
+        }
+    }
+    if (!confirmation.evidence_waived.empty())
+        record["evidence_waived"] = confirmation.evidence_waived;
+}
+
 class ExecutorEvents : public kinds::StepEvents {
 public:
     ExecutorEvents(RunShared& shared, const runbook::Step& step) : m_shared(shared), m_step(step) {}
@@ -68,19 +83,28 @@ public:
     // The next attempt of the step starts from the newest checkpoint, not the run's first.
     void remember_checkpoints_in(std::optional<Json>* latest) { m_latest = latest; }
     void confirmed(const io::Confirmation& confirmation, Millis waited) override {
-        m_shared.journal("step.confirm",
-                         Json{{"step", m_step.id},
-                              {"role", m_step.role},
-                              {"by", confirmation.by},
-                              {"note", confirmation.note},
-                              {"via", confirmation.via},
-                              {"os_user", confirmation.os_user},
-                              {"decision", confirmation.rejected ? "rejected" : "confirmed"},
-                              {"waited_ms", waited.count()}});
+        Json record{{"step", m_step.id},
+                    {"role", m_step.role},
+                    {"by", confirmation.by},
+                    {"note", confirmation.note},
+                    {"via", confirmation.via},
+                    {"os_user", confirmation.os_user},
+                    {"decision", confirmation.rejected ? "rejected" : "confirmed"},
+                    {"waited_ms", waited.count()}};
+        add_evidence(record, confirmation);
+        if (confirmation.approvals > 1) {
+            record["approval"] = confirmation.approval;
+            record["approvals"] = confirmation.approvals;
+        }
+        m_shared.journal("step.confirm", record);
+        std::string count = confirmation.approvals > 1 && !confirmation.rejected
+                                ? " (approval " + std::to_string(confirmation.approval) + " of " +
+                                      std::to_string(confirmation.approvals) + ")"
+                                : "";
         m_shared.setup.console.line(
             std::string(confirmation.rejected ? "  rejected " : "  confirmed ") + m_step.id +
             " by " + confirmation.by + " (" + confirmation.via + ") after " +
-            format_duration(waited));
+            format_duration(waited) + count);
     }
     void say(const std::string& line) override { m_shared.setup.console.line("  " + line); }
     void record(const std::string& event, const Json& fields) override {

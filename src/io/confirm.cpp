@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "migrate/util/digest.h"
 #include "migrate/util/error.h"
 #include "migrate/util/text.h"
 
@@ -71,6 +72,88 @@ int open_inbox(const std::string& path) {
 }  // namespace
 
 std::string inbox_path(const std::string& journal_path) { return journal_path + ".confirm"; }
+
+namespace {
+const std::vector<std::pair<EvidencePolicy, std::string>> k_evidence_policies = {
+    {EvidencePolicy::none, "none"},
+    {EvidencePolicy::required, "required"},
+    {EvidencePolicy::note, "note"},
+    {EvidencePolicy::file, "file"},
+    {EvidencePolicy::url, "url"}};
+
+bool is_url(const std::string& text) { return text.find("://") != std::string::npos; }
+}  // namespace
+
+std::optional<EvidencePolicy> evidence_policy(const std::string& name) {
+    for (const auto& [policy, word] : k_evidence_policies)
+        if (word == name) return policy;
+    return std::nullopt;
+}
+
+std::string evidence_policy_name(EvidencePolicy policy) {
+    for (const auto& [known, word] : k_evidence_policies)
+        if (known == policy) return word;
+    return "none";
+}
+
+void attach_evidence(Confirmation& confirmation, const std::string& given) {
+    std::string evidence = trim(given);
+    if (evidence.empty()) throw UsageError("the evidence is empty: give a file or a URL");
+    if (is_url(evidence)) {
+        confirmation.evidence = evidence;
+        return;
+    }
+    std::error_code error;
+    std::filesystem::path path = std::filesystem::absolute(evidence).lexically_normal();
+    auto status = std::filesystem::status(path, error);
+    if (!std::filesystem::exists(status))
+        throw UsageError("evidence file " + path.string() +
+                         " does not exist (give an existing file, or a URL with its scheme)");
+    if (!std::filesystem::is_regular_file(status))
+        throw UsageError("evidence " + path.string() + " is not a regular file");
+    if (::access(path.c_str(), R_OK) != 0)
+        throw UsageError("evidence file " + path.string() + ": " +
+                         permission_advice(path.string(), false));
+    try {
+        confirmation.evidence_sha256 = hash_file(path.string(), DigestAlgorithm::sha256);
+        confirmation.evidence_size = static_cast<std::int64_t>(std::filesystem::file_size(path));
+    } catch (const std::exception& e) {
+        throw UsageError(std::string("evidence file cannot be read: ") + e.what());
+    }
+    confirmation.evidence = path.string();
+}
+
+std::string evidence_missing(EvidencePolicy policy, const Confirmation& confirmation) {
+    bool url = is_url(confirmation.evidence);
+    bool file = !confirmation.evidence.empty() && !url;
+    bool note = !trim(confirmation.note).empty();
+    switch (policy) {
+        case EvidencePolicy::none:
+            return "";
+        case EvidencePolicy::required:
+            return note || file || url ? "" : "a note, a file or a URL";
+        case EvidencePolicy::note:
+            return note ? "" : "a note";
+        case EvidencePolicy::file:
+            return file ? "" : "a file";
+        case EvidencePolicy::url:
+            return url ? "" : "a URL";
+    }
+    return "";
+}
+
+bool already_approved(const ConfirmationRequest& request, const std::string& by) {
+    std::string name = to_lower(trim(by));
+    return std::any_of(request.approved_by.begin(), request.approved_by.end(),
+                       [&](const std::string& done) { return to_lower(trim(done)) == name; });
+}
+
+std::string second_person_message(const ConfirmationRequest& request, const std::string& by) {
+    static const char* k_ordinals[] = {"first", "second", "third", "fourth", "fifth"};
+    std::size_t next = request.approved_by.size();
+    std::string who = next < std::size(k_ordinals) ? k_ordinals[next] : "another";
+    return "already confirmed by " + trim(by) + "; a " + who + " person must confirm";
+}
 
 std::string os_user() { return user_name(::getuid()); }
 
@@ -127,6 +210,13 @@ void post_to_inbox(const std::string& journal_path, const InboxEntry& entry) {
     nlohmann::ordered_json line = {{"step", entry.step},       {"role", entry.role},
                                    {"by", entry.by},           {"note", entry.note},
                                    {"os_user", entry.os_user}, {"rejected", entry.rejected}};
+    if (!entry.evidence.empty()) {
+        line["evidence"] = entry.evidence;
+        if (!entry.evidence_sha256.empty()) {
+            line["evidence_sha256"] = entry.evidence_sha256;
+            line["evidence_size"] = entry.evidence_size;
+        }
+    }
     std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     std::string path = inbox_path(journal_path);
     int fd = open_inbox(path);
@@ -142,24 +232,39 @@ void post_to_inbox(const std::string& journal_path, const InboxEntry& entry) {
 TerminalAnswer parse_terminal_answer(const std::string& line,
                                      const std::vector<std::string>& waiting) {
     TerminalAnswer answer;
+    // The note begins at the first ':' that is not a URL's "://".
     std::size_t colon = line.find(':');
+    while (colon != std::string::npos && line.compare(colon, 3, "://") == 0)
+        colon = line.find(':', colon + 1);
     std::string head = line.substr(0, colon);
     if (colon != std::string::npos) answer.note = trim(line.substr(colon + 1));
     std::vector<std::string> words;
     std::istringstream in(head);
     for (std::string word; in >> word;) words.push_back(word);
-    for (std::size_t i = 1; i < words.size(); ++i)
-        if (to_lower(words[i]) == "as") {
-            std::vector<std::string> name(words.begin() + static_cast<std::ptrdiff_t>(i) + 1,
-                                          words.end());
-            answer.by = join(name, " ");
-            words.resize(i);
-            if (answer.by.empty()) {
-                answer.message = "say who after 'as', e.g. 'done as Jana Novak'";
-                return answer;
-            }
-            break;
+    // After the step: `as NAME` and `with FILE|URL`, in either order.
+    std::size_t keyword = 1;
+    while (keyword < words.size() && to_lower(words[keyword]) != "as" &&
+           to_lower(words[keyword]) != "with")
+        ++keyword;
+    for (std::size_t i = keyword; i < words.size();) {
+        std::string which = to_lower(words[i]);
+        std::size_t end = i + 1;
+        while (end < words.size() && to_lower(words[end]) != "as" && to_lower(words[end]) != "with")
+            ++end;
+        std::string value =
+            join(std::vector<std::string>(words.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                                          words.begin() + static_cast<std::ptrdiff_t>(end)),
+                 " ");
+        if (value.empty()) {
+            answer.message = which == "as" ? "say who after 'as', e.g. 'done as Jana Novak'"
+                                           : "say what after 'with', a file or a URL, e.g. 'done "
+                                             "with /srv/restore-test.log'";
+            return answer;
         }
+        (which == "as" ? answer.by : answer.evidence) = value;
+        i = end;
+    }
+    words.resize(std::min(keyword, words.size()));
     std::string list = std::to_string(waiting.size()) + " steps wait: " + numbered(waiting);
     std::string usage =
         "type the id or number of the step (" + numbered(waiting) + "), or reject ID: why";
@@ -221,10 +326,12 @@ std::optional<InboxEntry> EngineConfirmations::poll_inbox(const ConfirmationRequ
             m_inbox_offset += line.size() + 1;
             try {
                 auto entry = nlohmann::json::parse(line);
-                m_pending.push_back(InboxEntry{entry.value("step", ""), entry.value("role", ""),
-                                               entry.value("by", ""), entry.value("note", ""),
-                                               entry.value("os_user", ""),
-                                               entry.value("rejected", false)});
+                m_pending.push_back(
+                    InboxEntry{entry.value("step", ""), entry.value("role", ""),
+                               entry.value("by", ""), entry.value("note", ""),
+                               entry.value("os_user", ""), entry.value("rejected", false),
+                               entry.value("evidence", ""), entry.value("evidence_sha256", ""),
+                               entry.value("evidence_size", std::int64_t{-1})});
             } catch (const std::exception&) {
                 // `migrate confirm` writes whole JSON lines only; anything else is not a
                 // confirmation.
@@ -255,11 +362,26 @@ void EngineConfirmations::print_prompt(const ConfirmationRequest& request) {
                       ? ""
                       : " \"" + request.step_name + "\"")
               << ":\n     " << request.instructions << "\n";
+    if (request.approvals > 1)
+        std::cout << "     " << request.approvals << " different people must confirm"
+                  << (request.approved_by.empty()
+                          ? ""
+                          : "; confirmed so far by " + join(request.approved_by, ", "))
+                  << "\n";
+    bool evidence = request.evidence != EvidencePolicy::none;
+    if (evidence)
+        std::cout << "     evidence needed: " << evidence_missing(request.evidence, Confirmation{})
+                  << "\n";
     if (m_terminal && m_waiting.size() == 1)
-        std::cout << "     here: type done (or " << request.step_id
-                  << ") [as NAME] [: note], or reject: why\n";
+        std::cout << "     here: type done (or " << request.step_id << ") [as NAME]"
+                  << (evidence ? " [with FILE|URL]" : "") << " [: note], or reject: why\n";
     std::cout << "     from another terminal: "
-              << confirm_command(m_journal_path, request.step_id, request.role) << std::endl;
+              << confirm_command(m_journal_path, request.step_id, request.role)
+              << (request.approvals > 1 ? " --by NAME" : "")
+              << (request.evidence == EvidencePolicy::note ? " --note TEXT"
+                  : evidence                               ? " --evidence FILE|URL"
+                                                           : "")
+              << std::endl;
     if (m_terminal && m_waiting.size() > 1) print_waiting_list();
 }
 
@@ -333,7 +455,41 @@ void EngineConfirmations::answer(const std::string& line) {
                   << "? (one line for the journal; an empty line cancels)" << std::endl;
         return;
     }
-    m_decided[parsed.step] = Confirmation{by, parsed.note, "terminal", os_user(), reject};
+    Confirmation decision{by, parsed.note, "terminal", os_user(), reject};
+    if (!parsed.evidence.empty()) {
+        try {
+            attach_evidence(decision, parsed.evidence);
+        } catch (const UsageError& e) {
+            std::cout << "     " << e.what() << std::endl;
+            return;
+        }
+    }
+    if (const ConfirmationRequest* request = waiting_request(parsed.step))
+        if (std::string why = refusal(*request, decision); !why.empty()) {
+            std::cout << "     " << why << std::endl;
+            return;
+        }
+    m_decided[parsed.step] = decision;
+}
+
+const ConfirmationRequest* EngineConfirmations::waiting_request(const std::string& step) const {
+    for (const ConfirmationRequest& request : m_waiting)
+        if (request.step_id == step) return &request;
+    return nullptr;
+}
+
+std::string EngineConfirmations::refusal(const ConfirmationRequest& request,
+                                         const Confirmation& decision) const {
+    if (decision.rejected) return "";  // a no-go needs only its reason, from anyone
+    if (already_approved(request, decision.by))
+        return request.step_id + ": " + second_person_message(request, decision.by) +
+               (decision.via == "terminal" ? " (type done as THEIR NAME)" : "");
+    if (std::string missing = evidence_missing(request.evidence, decision); !missing.empty())
+        return request.step_id + " needs evidence, " + missing + ": " +
+               (decision.via == "terminal"
+                    ? "type done with FILE|URL, or done: a note"
+                    : "confirm again with --evidence FILE|URL or --note TEXT");
+    return "";
 }
 
 void EngineConfirmations::stop_waiting(const std::string& step, bool announce) {
@@ -366,8 +522,17 @@ std::optional<Confirmation> EngineConfirmations::wait(const ConfirmationRequest&
     std::optional<Confirmation> decision;
     while (!cancel.cancelled() && !decision) {
         if (auto entry = poll_inbox(request)) {
-            decision = Confirmation{entry->by, entry->note, "migrate confirm", entry->os_user,
-                                    entry->rejected};
+            Confirmation posted{entry->by, entry->note, "migrate confirm", entry->os_user,
+                                entry->rejected};
+            posted.evidence = entry->evidence;
+            posted.evidence_sha256 = entry->evidence_sha256;
+            posted.evidence_size = entry->evidence_size;
+            // `migrate confirm` refuses these itself; one posted in a race is refused here.
+            if (std::string why = refusal(request, posted); !why.empty()) {
+                std::cout << "  >> not counted: " << why << std::endl;
+                continue;
+            }
+            decision = posted;
             break;
         }
         if (m_terminal) read_terminal();

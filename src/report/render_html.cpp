@@ -175,20 +175,19 @@ td, th { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; } td
 // Who confirmed or rejected each people step, when, how, and why.
 std::string decisions_table(const Timeline& timeline) {
     std::ostringstream out;
-    for (const StepExecution& step : timeline.steps) {
-        if (!step.confirmation) continue;
-        const StepExecution::Decision& d = *step.confirmation;
-        if (out.tellp() == 0)
-            out << "<h2>People's decisions</h2>\n<table class=\"decisions\"><tr><th>step</th>"
-                   "<th>decision</th><th>by</th><th>account</th><th>via</th><th>at</th>"
-                   "<th>waited</th><th>note</th></tr>\n";
-        out << "<tr class=\"decision-" << escape(d.decision) << "\"><td>" << escape(step.step)
-            << "</td><td>" << escape(d.decision) << "</td><td>" << escape(d.by) << "</td><td>"
-            << escape(d.os_user) << "</td><td>" << escape(d.via) << "</td><td>"
-            << format_utc_ms(d.at_ms) << "</td><td class=\"num\">"
-            << format_ms(static_cast<double>(step.waited_ms)) << "</td><td>" << escape(d.note)
-            << "</td></tr>\n";
-    }
+    for (const StepExecution& step : timeline.steps)
+        for (const StepExecution::Decision& d : step.decisions) {
+            if (out.tellp() == 0)
+                out << "<h2>People's decisions</h2>\n<table class=\"decisions\"><tr><th>step</th>"
+                       "<th>decision</th><th>by</th><th>account</th><th>via</th><th>at</th>"
+                       "<th>waited</th><th>note</th><th>evidence</th></tr>\n";
+            out << "<tr class=\"decision-" << escape(d.decision) << "\"><td>" << escape(step.step)
+                << "</td><td>" << escape(d.decision + approval_suffix(d)) << "</td><td>"
+                << escape(d.by) << "</td><td>" << escape(d.os_user) << "</td><td>" << escape(d.via)
+                << "</td><td>" << format_utc_ms(d.at_ms) << "</td><td class=\"num\">"
+                << format_ms(static_cast<double>(d.waited_ms)) << "</td><td>" << escape(d.note)
+                << "</td><td>" << escape(evidence_text(d)) << "</td></tr>\n";
+        }
     if (out.tellp() > 0) out << "</table>\n";
     return out.str();
 }

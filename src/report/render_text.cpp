@@ -39,6 +39,55 @@ std::string decision_of(const StepExecution& step) {
     return d.note.empty() ? text : text + ": " + d.note;
 }
 
+std::string evidence_text(const StepExecution::Decision& d) {
+    if (!d.evidence_waived.empty()) return "evidence waived by " + d.evidence_waived;
+    if (d.evidence.empty()) return "";
+    if (d.evidence_sha256.empty()) return d.evidence;
+    return d.evidence + " (sha256 " + d.evidence_sha256.substr(0, 12) + ", " +
+           format_bytes(static_cast<std::uint64_t>(std::max<std::int64_t>(d.evidence_size, 0))) +
+           ")";
+}
+
+std::string decision_text(const StepExecution::Decision& d) {
+    std::string text = d.decision + " by " + d.by;
+    if (!d.os_user.empty() && d.os_user != d.by) text += " (account " + d.os_user + ")";
+    text += " via " + d.via + " at " + clock_time(d.at_ms);
+    if (!approval_suffix(d).empty())
+        text +=
+            " [approval " + std::to_string(d.approval) + " of " + std::to_string(d.approvals) + "]";
+    if (!d.note.empty()) text += ": " + d.note;
+    if (std::string evidence = evidence_text(d); !evidence.empty())
+        text += "; evidence " + evidence;
+    return text;
+}
+
+namespace {
+
+Json decision_json(const StepExecution::Decision& d) {
+    Json item{
+        {"decision", d.decision},       {"by", d.by},     {"os_user", d.os_user},    {"via", d.via},
+        {"at", format_utc_ms(d.at_ms)}, {"note", d.note}, {"waited_ms", d.waited_ms}};
+    if (!d.evidence.empty()) item["evidence"] = d.evidence;
+    if (!d.evidence_sha256.empty()) {
+        item["evidence_sha256"] = d.evidence_sha256;
+        item["evidence_size"] = d.evidence_size;
+    }
+    if (!d.evidence_waived.empty()) item["evidence_waived"] = d.evidence_waived;
+    if (d.approvals > 1) {
+        item["approval"] = d.approval;
+        item["approvals"] = d.approvals;
+    }
+    return item;
+}
+
+}  // namespace
+
+std::string approval_suffix(const StepExecution::Decision& d) {
+    return d.approvals > 1 && d.decision != "rejected"
+               ? " (" + std::to_string(d.approval) + " of " + std::to_string(d.approvals) + ")"
+               : "";
+}
+
 namespace {
 
 // Columns count characters, not bytes: a step name in UTF-8 is cut between characters.
@@ -169,7 +218,8 @@ std::string report_text(const Timeline& timeline, const std::string& journal_pat
                 : step.downtime == "start" ? "  <- downtime starts"
                                            : "  <- downtime ends")
             << "\n";
-        if (step.confirmation) out << "      " << decision_of(step) << "\n";
+        for (const StepExecution::Decision& d : step.decisions)
+            out << "      " << decision_text(d) << "\n";
         if ((step.status == "failed" || step.status == "interrupted") && !step.error.empty() &&
             !(step.confirmation && step.confirmation->decision == "rejected"))
             out << "      " << shorten(step.error, 90, "") << "\n";
@@ -219,10 +269,13 @@ Json report_json(const Timeline& timeline, const std::string& journal_path) {
                   {"metrics", step.metrics}};
         if (!step.error.empty()) item["error"] = step.error;
         if (!step.failed_hosts.empty()) item["failed_hosts"] = step.failed_hosts;
-        if (const auto& d = step.confirmation)
-            item["confirmation"] = Json{{"decision", d->decision},       {"by", d->by},
-                                        {"os_user", d->os_user},         {"via", d->via},
-                                        {"at", format_utc_ms(d->at_ms)}, {"note", d->note}};
+        if (const auto& d = step.confirmation) {
+            item["confirmation"] = decision_json(*d);
+            Json all = Json::array();
+            for (const StepExecution::Decision& each : step.decisions)
+                all.push_back(decision_json(each));
+            item["decisions"] = all;
+        }
         if (!step.downtime.empty()) item["downtime"] = step.downtime;
         if (!step.rollback_of.empty()) item["rollback_of"] = step.rollback_of;
         if (!throughput_of(step).empty()) item["throughput"] = throughput_of(step);
@@ -293,12 +346,17 @@ std::string report_markdown(const Timeline& timeline, const std::string& journal
                               : "")
             << " |\n";
     bool decisions = false;
+    // The evidence column only where some decision has evidence: most runs have none.
+    bool evidence = false;
     for (const StepExecution& step : timeline.steps)
-        if (step.confirmation) {
-            const StepExecution::Decision& d = *step.confirmation;
+        for (const StepExecution::Decision& d : step.decisions)
+            evidence = evidence || !evidence_text(d).empty();
+    for (const StepExecution& step : timeline.steps)
+        for (const StepExecution::Decision& d : step.decisions) {
             if (!decisions)
-                out << "\n| step | decision | by | account | via | at | waited | note |\n"
-                       "|---|---|---|---|---|---|---:|---|\n";
+                out << "\n| step | decision | by | account | via | at | waited | note |"
+                    << (evidence ? " evidence |" : "") << "\n|---|---|---|---|---|---|---:|---|"
+                    << (evidence ? "---|" : "") << "\n";
             decisions = true;
             // Names and notes are free text: a '|' would end the cell.
             auto cell = [](std::string text) {
@@ -306,10 +364,11 @@ std::string report_markdown(const Timeline& timeline, const std::string& journal
                     text.insert(at, "\\");
                 return text;
             };
-            out << "| " << step.step << " | " << d.decision << " | " << cell(d.by) << " | "
-                << d.os_user << " | " << d.via << " | " << format_utc_ms(d.at_ms) << " | "
-                << format_ms(static_cast<double>(step.waited_ms)) << " | " << cell(d.note)
-                << " |\n";
+            out << "| " << step.step << " | " << d.decision << approval_suffix(d) << " | "
+                << cell(d.by) << " | " << d.os_user << " | " << d.via << " | "
+                << format_utc_ms(d.at_ms) << " | " << format_ms(static_cast<double>(d.waited_ms))
+                << " | " << cell(d.note)
+                << (evidence ? " | " + cell(evidence_text(d)) : std::string()) << " |\n";
         }
     Totals totals = totals_of(timeline);
     out << "\n"

@@ -50,11 +50,14 @@ namespace {
 // The fields of one record the timeline uses, from either reader.
 struct EventView {
     std::string_view ev, run, step, phase, kind, role, name, status, downtime, rollback_of, error,
-        reason, by, os_user, via, note, decision, failed_hosts;
+        reason, by, os_user, via, note, decision, evidence, evidence_sha256, evidence_waived,
+        failed_hosts;
     std::string_view mode, env, runbook, runbook_sha256, runbook_name;
     std::int64_t ts_ms = 0;
     std::int64_t duration_ms = 0;
     std::int64_t waited_ms = 0;
+    std::int64_t evidence_size = -1;
+    int approval = 0, approvals = 0;
     int attempts = 0;
     std::optional<std::int64_t> downtime_budget_ms;
     const Json* metrics = nullptr;           // nlohmann reader
@@ -109,14 +112,23 @@ public:
                 m_timeline.steps[it->second].retry_ms.push_back(at);
         } else if (e.ev == "step.confirm") {
             if (auto it = m_open.find(id); it != m_open.end()) {
-                m_timeline.steps[it->second].waited_ms += e.waited_ms;
-                m_timeline.steps[it->second].confirmation = StepExecution::Decision{
+                StepExecution& step = m_timeline.steps[it->second];
+                step.waited_ms += e.waited_ms;
+                step.confirmation = StepExecution::Decision{
                     e.decision.empty() ? "confirmed" : std::string(e.decision),
                     std::string(e.by),
                     std::string(e.os_user),
                     std::string(e.via),
                     std::string(e.note),
-                    at};
+                    at,
+                    e.waited_ms,
+                    std::string(e.evidence),
+                    std::string(e.evidence_sha256),
+                    e.evidence_size,
+                    std::string(e.evidence_waived),
+                    e.approval,
+                    e.approvals};
+                step.decisions.push_back(*step.confirmation);
             }
         } else if (e.ev == "step.end") {
             end_step(id, e, at);
@@ -269,6 +281,12 @@ EventView view_of(const Json& data) {
     e.note = text_of(data, "note");
     e.decision = text_of(data, "decision");
     e.failed_hosts = text_of(data, "failed_hosts");
+    e.evidence = text_of(data, "evidence");
+    e.evidence_sha256 = text_of(data, "evidence_sha256");
+    e.evidence_waived = text_of(data, "evidence_waived");
+    if (data.contains("evidence_size")) e.evidence_size = number_of(data, "evidence_size");
+    e.approval = static_cast<int>(number_of(data, "approval"));
+    e.approvals = static_cast<int>(number_of(data, "approvals"));
     e.mode = text_of(data, "mode");
     e.env = text_of(data, "env");
     e.runbook = text_of(data, "runbook");
@@ -332,6 +350,18 @@ EventView view_of(const journal::ScannedRecord& record) {
             e.decision = text;
         else if (key == "failed_hosts" && is_text)
             e.failed_hosts = text;
+        else if (key == "evidence" && is_text)
+            e.evidence = text;
+        else if (key == "evidence_sha256" && is_text)
+            e.evidence_sha256 = text;
+        else if (key == "evidence_waived" && is_text)
+            e.evidence_waived = text;
+        else if (key == "evidence_size" && is_number)
+            e.evidence_size = number;
+        else if (key == "approval" && is_number)
+            e.approval = static_cast<int>(number);
+        else if (key == "approvals" && is_number)
+            e.approvals = static_cast<int>(number);
         else if (key == "mode" && is_text)
             e.mode = text;
         else if (key == "env" && is_text)

@@ -1,6 +1,7 @@
 // What an operator types at a manual step's prompt, read against the steps that wait.
 #include <catch2/catch.hpp>
 
+#include "fakes.h"
 #include "migrate/io/confirm.h"
 
 using migrate::io::parse_terminal_answer;
@@ -51,4 +52,68 @@ TEST_CASE("prompt: reject names its step and carries the reason", "[confirm]") {
     CHECK(asked.step == "go");
     CHECK(asked.by == "Jana");
     CHECK(asked.note.empty());  // the prompt then asks why
+}
+
+TEST_CASE("prompt: with FILE|URL carries the evidence, in either order with as NAME",
+          "[confirm][evidence]") {
+    auto both = parse_terminal_answer("done as Ana Ops with /srv/restore.log: restored", {"r"});
+    CHECK(both.kind == Kind::confirm);
+    CHECK(both.by == "Ana Ops");
+    CHECK(both.evidence == "/srv/restore.log");
+    CHECK(both.note == "restored");
+    auto swapped = parse_terminal_answer("r with https://t.example/1 as Ana", {"r"});
+    CHECK(swapped.step == "r");
+    CHECK(swapped.evidence == "https://t.example/1");
+    CHECK(swapped.by == "Ana");
+    auto empty = parse_terminal_answer("done with", {"r"});
+    CHECK(empty.kind == Kind::unclear);
+    CHECK(empty.message.find("say what after 'with'") == 0);
+}
+
+TEST_CASE("evidence: what each policy asks of a confirmation", "[confirm][evidence]") {
+    using migrate::io::Confirmation;
+    using migrate::io::evidence_missing;
+    using migrate::io::EvidencePolicy;
+    Confirmation bare{"ana", "", "migrate confirm"};
+    Confirmation noted{"ana", "restored fine", "migrate confirm"};
+    Confirmation url{"ana", "", "migrate confirm"};
+    url.evidence = "https://tickets.example/42";
+    Confirmation file{"ana", "", "migrate confirm"};
+    file.evidence = "/srv/restore.log";
+    file.evidence_sha256 = std::string(64, 'a');
+    CHECK(evidence_missing(EvidencePolicy::none, bare).empty());
+    CHECK(evidence_missing(EvidencePolicy::required, bare) == "a note, a file or a URL");
+    for (const Confirmation* enough : {&noted, &url, &file})
+        CHECK(evidence_missing(EvidencePolicy::required, *enough).empty());
+    CHECK(evidence_missing(EvidencePolicy::file, url) == "a file");
+    CHECK(evidence_missing(EvidencePolicy::url, file) == "a URL");
+    CHECK(evidence_missing(EvidencePolicy::note, file) == "a note");
+    CHECK(evidence_missing(EvidencePolicy::url, url).empty());
+    CHECK(migrate::io::evidence_policy("sometimes") == std::nullopt);
+}
+
+TEST_CASE("evidence: a file is recorded by path, SHA-256 and size; a missing one is refused",
+          "[confirm][evidence]") {
+    migrate::test::TempPath path(".log");
+    migrate::test::write_file(path.str(), "abc");
+    migrate::io::Confirmation confirmation{"ana", "", "migrate confirm"};
+    migrate::io::attach_evidence(confirmation, path.str());
+    CHECK(confirmation.evidence == path.str());
+    CHECK(confirmation.evidence_sha256 ==
+          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(confirmation.evidence_size == 3);
+    migrate::io::Confirmation missing{"ana", "", "migrate confirm"};
+    CHECK_THROWS_WITH(migrate::io::attach_evidence(missing, path.str() + ".gone"),
+                      Catch::Contains("does not exist"));
+}
+
+TEST_CASE("approvals: the same name twice (any case) is refused, saying who must confirm",
+          "[confirm][approvals]") {
+    migrate::io::ConfirmationRequest request;
+    request.approvals = 2;
+    request.approved_by = {"Marie Curie"};
+    CHECK(migrate::io::already_approved(request, " marie curie "));
+    CHECK_FALSE(migrate::io::already_approved(request, "Pierre Dupont"));
+    CHECK(migrate::io::second_person_message(request, "Marie Curie") ==
+          "already confirmed by Marie Curie; a second person must confirm");
 }

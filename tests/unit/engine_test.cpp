@@ -1150,6 +1150,132 @@ TEST_CASE("engine: a manual step is confirmed through the confirmation source",
     CHECK(h.step_end("agents-out").data["outputs"]["by"] == "alice");
 }
 
+TEST_CASE("engine: approvals: the step completes at the N-th different person",
+          "[engine][manual][approvals]") {
+    EngineHarness h;
+    h.confirmations.answer_in_turn({io::Confirmation{"Marie", "", "migrate confirm"},
+                                    io::Confirmation{"MARIE", "", "terminal"},
+                                    io::Confirmation{"Pierre", "go", "migrate confirm"}});
+    h.load(runbook_with(R"(
+      - id: go
+        kind: manual
+        role: customer
+        with: { instructions: "Go?", approvals: 2 }
+)"));
+    CHECK(h.run().status == "ok");
+    auto confirms = h.events("step.confirm", "go");
+    REQUIRE(confirms.size() == 2);  // the same person twice is not counted
+    CHECK(confirms[0].string("by") == "Marie");
+    CHECK(confirms[0].data["approval"] == 1);
+    CHECK(confirms[1].string("by") == "Pierre");
+    CHECK(confirms[1].data["approval"] == 2);
+    CHECK(confirms[1].data["approvals"] == 2);
+    CHECK_THAT(h.console_text.str(),
+               Contains("already confirmed by MARIE; a second person must confirm"));
+    CHECK(h.step_end("go").data["outputs"]["by"] == "Marie, Pierre");
+    auto requests = h.confirmations.requests();
+    REQUIRE(requests.size() == 3);
+    CHECK(requests[1].approved_by == std::vector<std::string>{"Marie"});
+}
+
+TEST_CASE("engine: approvals given before an interruption count after the resume",
+          "[engine][manual][approvals][resume]") {
+    EngineHarness h;
+    h.confirmations.answer_in_turn({io::Confirmation{"Marie", "", "migrate confirm"}});
+    h.load(runbook_with(R"(
+      - id: go
+        kind: manual
+        role: customer
+        with: { instructions: "Go?", approvals: 2 }
+)"));
+    CHECK(h.run().status != "ok");  // the second approval never came
+    REQUIRE(h.events("step.confirm", "go").size() == 1);
+    h.confirmations.answer_in_turn({io::Confirmation{"Marie", "", "migrate confirm"},
+                                    io::Confirmation{"Pierre", "", "migrate confirm"}});
+    CHECK(h.run({}, h.prior_state()).status == "ok");
+    auto confirms = h.events("step.confirm", "go");
+    REQUIRE(confirms.size() == 2);
+    CHECK(confirms[1].string("by") == "Pierre");
+    CHECK(confirms[1].data["approval"] == 2);
+    CHECK_THAT(h.console_text.str(), Contains("1 of 2 approvals recorded before (by Marie)"));
+}
+
+TEST_CASE("engine: evidence required: a bare confirmation is not counted; --yes waives it",
+          "[engine][manual][evidence]") {
+    io::Confirmation with_file{"Ana", "", "migrate confirm"};
+    with_file.evidence = "/srv/restore.log";
+    with_file.evidence_sha256 = std::string(64, 'b');
+    with_file.evidence_size = 1234;
+    std::string steps = R"(
+      - id: restored
+        kind: manual
+        role: customer
+        with: { instructions: "Restore a backup.", evidence: required }
+)";
+    {
+        EngineHarness h;
+        h.confirmations.answer_in_turn({io::Confirmation{"Ana", "", "terminal"}, with_file});
+        h.load(runbook_with(steps));
+        CHECK(h.run().status == "ok");
+        auto confirms = h.events("step.confirm", "restored");
+        REQUIRE(confirms.size() == 1);
+        CHECK(confirms[0].string("evidence") == "/srv/restore.log");
+        CHECK(confirms[0].string("evidence_kind") == "file");
+        CHECK(confirms[0].string("evidence_sha256") == std::string(64, 'b'));
+        CHECK(confirms[0].data["evidence_size"] == 1234);
+        CHECK_THAT(h.console_text.str(), Contains("evidence needed: a note, a file or a URL"));
+    }
+    {
+        EngineHarness h;
+        h.confirmations.answer_with(io::Confirmation{"--yes", "confirmed by --yes", "--yes"});
+        h.load(runbook_with(steps));
+        CHECK(h.run().status == "ok");
+        auto confirms = h.events("step.confirm", "restored");
+        REQUIRE(confirms.size() == 1);
+        CHECK(confirms[0].string("evidence_waived") == "--yes");
+    }
+}
+
+TEST_CASE("engine: wait at a clock time sleeps on the clock until then", "[engine][wait][at]") {
+    EngineHarness h;
+    // FakeClock's wall time starts at k_wall_start; wait 90 minutes past it.
+    std::int64_t target = FakeClock::k_wall_start + 90 * 60'000;
+    h.load(runbook_with("      - { id: start-at, kind: wait, timeout: 3h, with: { at: \"" +
+                        format_utc_ms(target) + "\" } }\n"));
+    CHECK(h.run().status == "ok");
+    CHECK(h.clock.wall_ms() >= target);
+    CHECK(h.clock.wall_ms() < target + 1000);
+    auto checkpoints = h.events("step.checkpoint", "start-at");
+    REQUIRE(checkpoints.size() == 1);
+    CHECK(checkpoints[0].data["state"]["at_ms"] == target);
+}
+
+TEST_CASE("engine: wait at a time that has passed goes on at once and says so",
+          "[engine][wait][at]") {
+    EngineHarness h;
+    h.load(runbook_with(R"(
+      - { id: start-at, kind: wait, timeout: 1h, with: { at: "2026-01-01T09:30+01:00" } }
+)"));
+    CHECK(h.run().status == "ok");
+    CHECK(h.clock.sleeps().empty());
+    CHECK_THAT(h.console_text.str(), Contains("has passed"));
+    CHECK(h.step_end("start-at").data["metrics"]["late_ms"] > 0);
+}
+
+TEST_CASE("engine: a resume keeps the instant an HH:MM wait first resolved to",
+          "[engine][wait][at][resume]") {
+    EngineHarness h;
+    h.load(runbook_with(R"(
+      - { id: start-at, kind: wait, timeout: 1h, with: { at: "23:59" } }
+)"));
+    std::int64_t recorded = FakeClock::k_wall_start + 5 * 60'000;
+    engine::PriorState prior;
+    prior.checkpoints["start-at"] = Json{{"at", "23:59"}, {"at_ms", recorded}};
+    CHECK(h.run({}, prior).status == "ok");
+    CHECK(h.clock.wall_ms() >= recorded);
+    CHECK(h.clock.wall_ms() < recorded + 1000);  // not tonight's 23:59: the recorded instant
+}
+
 TEST_CASE("engine: a rejected manual step fails with who and why, and its rollback runs",
           "[engine][manual][rollback]") {
     EngineHarness h;

@@ -88,6 +88,11 @@ std::optional<io::Confirmation> FakeConfirmations::wait(const io::ConfirmationRe
         std::lock_guard lock(m_mutex);
         m_requests.push_back(request);
         answer = m_answer;
+        if (m_taking_turns) {
+            if (m_in_turn.empty()) return std::nullopt;
+            answer = m_in_turn.front();
+            m_in_turn.pop_front();
+        }
     }
     if (answer) return answer;
     auto give_up = std::chrono::steady_clock::now() + k_probe_safety_limit;

@@ -77,6 +77,11 @@ private:
 class FakeConfirmations : public io::ConfirmationSource {
 public:
     void answer_with(io::Confirmation confirmation) { m_answer = std::move(confirmation); }
+    // Answers these in order, then none (wait returns nullopt at once, as if stopped).
+    void answer_in_turn(std::vector<io::Confirmation> answers) {
+        m_in_turn = std::deque<io::Confirmation>(answers.begin(), answers.end());
+        m_taking_turns = true;
+    }
     std::optional<io::Confirmation> wait(const io::ConfirmationRequest& request,
                                          CancelToken& cancel) override;
     std::vector<io::ConfirmationRequest> requests() const;
@@ -84,6 +89,8 @@ public:
 private:
     mutable std::mutex m_mutex;
     std::optional<io::Confirmation> m_answer;
+    std::deque<io::Confirmation> m_in_turn;
+    bool m_taking_turns = false;
     std::vector<io::ConfirmationRequest> m_requests;
 };
 

@@ -283,3 +283,46 @@ TEST_CASE("runbook: load_test_runbook refuses a runbook with errors", "[runbook]
         load_test_runbook(k_head + "      - id: a\n        kind: nope\n", test_table()),
         Contains("test.yaml:9:15: unknown kind 'nope'"));
 }
+
+TEST_CASE("validate: wait at takes ISO 8601 with an offset or HH:MM, and nothing else",
+          "[runbook][wait][at]") {
+    for (const char* good : {"2026-12-10T09:30+01:00", "2026-12-10T08:30:15Z", "09:30", "23:59:59"})
+        CHECK(problems(std::string("      - { id: w, kind: wait, timeout: 1h, with: { at: \"") +
+                       good + "\" } }\n")
+                  .empty());
+    for (const char* bad : {"25:99", "2026-12-10T09:30", "2026-02-30T09:30Z", "tomorrow"}) {
+        auto found =
+            problems(std::string("      - { id: w, kind: wait, timeout: 1h, with: { at: \"") + bad +
+                     "\" } }\n");
+        REQUIRE(found.size() == 1);
+        CHECK_THAT(found[0], StartsWith("8:"));
+        CHECK_THAT(found[0], Contains("'at: " + std::string(bad) + "' is not a clock time"));
+    }
+}
+
+TEST_CASE("validate: a manual step's evidence and approvals", "[runbook][manual]") {
+    CHECK(problems("      - { id: m, kind: manual, role: customer, with: { instructions: x, "
+                   "evidence: required, approvals: 2 } }\n")
+              .empty());
+    auto evidence = problems(
+        "      - { id: m, kind: manual, role: customer, with: { "
+        "instructions: x, evidence: maybe } }\n");
+    REQUIRE(evidence.size() == 1);
+    CHECK_THAT(evidence[0], Contains("maybe"));
+    auto approvals = problems(
+        "      - { id: m, kind: manual, role: customer, with: { "
+        "instructions: x, approvals: 0 } }\n");
+    REQUIRE(approvals.size() == 1);
+    CHECK_THAT(approvals[0], Contains("'approvals' must be 1 to 20"));
+}
+
+TEST_CASE("clock: an HH:MM is the next such local time; ISO offsets are honoured", "[clock]") {
+    std::int64_t noon_utc = 1'790'000'000'000;  // any instant; the zone below makes it exact
+    CHECK(resolve_clock_time("2026-12-10T09:30+01:00", 0) ==
+          resolve_clock_time("2026-12-10T08:30Z", 0));
+    CHECK(*resolve_clock_time("1970-01-02T00:00Z", 0) == 86'400'000);
+    std::int64_t next = *resolve_clock_time("09:30", noon_utc);
+    CHECK(next >= noon_utc);
+    CHECK(next < noon_utc + 86'400'000);
+    CHECK(format_local_time(next).find(" 09:30:00 ") != std::string::npos);
+}

@@ -26,6 +26,24 @@ std::string confirm_command(const std::string& journal_path, const std::string& 
 // Why `who` cannot read (`write` false) or write `path`, and what to change so they can.
 std::string permission_advice(const std::string& path, bool write);
 
+// "none", "required", "note", "file", "url" and back; nullopt for another word.
+std::optional<EvidencePolicy> evidence_policy(const std::string& name);
+std::string evidence_policy_name(EvidencePolicy policy);
+
+// Attaches `given` to the confirmation as its evidence: a URL (it has "://") as given, or a
+// file by its absolute path, SHA-256 and size. Throws UsageError when the file does not exist,
+// is not a regular file, or cannot be read.
+void attach_evidence(Confirmation& confirmation, const std::string& given);
+
+// What the confirmation lacks for the policy: "a note, a file or a URL", "a file", "a URL",
+// "a note"; "" when it has what is asked.
+std::string evidence_missing(EvidencePolicy policy, const Confirmation& confirmation);
+
+// Whether `by` already confirmed this step (names compared without case or outer spaces).
+bool already_approved(const ConfirmationRequest& request, const std::string& by);
+// "already confirmed by NAME; a second person must confirm" (third, ... for more approvals).
+std::string second_person_message(const ConfirmationRequest& request, const std::string& by);
+
 struct InboxEntry {
     std::string step;
     std::string role;
@@ -33,6 +51,9 @@ struct InboxEntry {
     std::string note;
     std::string os_user;
     bool rejected = false;
+    std::string evidence;  // as Confirmation's, hashed by `migrate confirm`
+    std::string evidence_sha256;
+    std::int64_t evidence_size = -1;
 };
 
 // Appends an entry (O_APPEND, one write). Throws UsageError when this account may not write
@@ -40,15 +61,16 @@ struct InboxEntry {
 void post_to_inbox(const std::string& journal_path, const InboxEntry& entry);
 
 // One line typed at the prompt, read against the steps that wait (in the order they began).
-// Grammar: `WHAT [as NAME] [: NOTE]`, WHAT being a step id, its number in the list,
+// Grammar: `WHAT [as NAME] [with FILE|URL] [: NOTE]`, WHAT being a step id, its number in the list,
 // `done`/`yes`/`y` (only when one step waits), or `reject [ID|NUMBER]`.
 struct TerminalAnswer {
     enum class Kind { confirm, reject, unclear };
     Kind kind = Kind::unclear;
-    std::string step;     // the step it is for
-    std::string by;       // the NAME of "as NAME"; "" when not given
-    std::string note;     // after ':'
-    std::string message;  // unclear: what to tell the operator
+    std::string step;      // the step it is for
+    std::string by;        // the NAME of "as NAME"; "" when not given
+    std::string note;      // after ':'
+    std::string evidence;  // the FILE|URL of "with FILE|URL"; "" when not given
+    std::string message;   // unclear: what to tell the operator
 };
 TerminalAnswer parse_terminal_answer(const std::string& line,
                                      const std::vector<std::string>& waiting);
@@ -68,6 +90,9 @@ private:
         std::string by;
     };
     std::optional<InboxEntry> poll_inbox(const ConfirmationRequest& request);
+    // Why a decision cannot count for the step that waits ("" when it can).
+    std::string refusal(const ConfirmationRequest& request, const Confirmation& decision) const;
+    const ConfirmationRequest* waiting_request(const std::string& step) const;
     void read_terminal();
     void answer(const std::string& line);
     void print_prompt(const ConfirmationRequest& request);

@@ -66,7 +66,19 @@ struct Confirmation {
     std::string via;      // "terminal", "migrate confirm", "--yes"
     std::string os_user;  // the account that confirmed (from its uid)
     bool rejected = false;
+    // What backs it up, beyond the note: a file (its path, SHA-256 and size, taken when it was
+    // given) or a URL, as given; "" for none.
+    std::string evidence;
+    std::string evidence_sha256;  // a file's; "" for a URL
+    std::int64_t evidence_size = -1;
+    std::string evidence_waived;  // "--yes" when the step asked for evidence and --yes waived it
+    // Its number among the approvals the step needs (approval 1 of 2); 0 when not counted.
+    int approval = 0;
+    int approvals = 1;
 };
+
+// What a step asks of a confirmation: none, or evidence in some form.
+enum class EvidencePolicy { none, required, note, file, url };
 
 struct ConfirmationRequest {
     std::string step_id;
@@ -74,6 +86,9 @@ struct ConfirmationRequest {
     std::string role;
     std::string role_description;
     std::string instructions;
+    EvidencePolicy evidence = EvidencePolicy::none;
+    int approvals = 1;                     // how many different people must confirm
+    std::vector<std::string> approved_by;  // who confirmed already: each next one must differ
 };
 
 class ConfirmationSource {

@@ -30,5 +30,13 @@ std::string window_line(const Timeline& timeline);
 // "confirmed by Jana Novak (account jana) via migrate confirm at 02:33:37: all agents out";
 // "" for a step nobody confirmed or rejected.
 std::string decision_of(const StepExecution& step);
+// One decision as above, with its approval count and evidence: "... [approval 2 of 2]; evidence
+// /srv/restore.log (sha256 3a7bd3e2360a, 1.2KiB)".
+std::string decision_text(const StepExecution::Decision& decision);
+// The evidence alone: "/srv/restore.log (sha256 3a7b..., 1.2KiB)", a URL, "waived by --yes",
+// or "".
+std::string evidence_text(const StepExecution::Decision& decision);
+// " (1 of 2)" for an approval of a step that needs several; "" otherwise.
+std::string approval_suffix(const StepExecution::Decision& decision);
 
 }  // namespace migrate::report

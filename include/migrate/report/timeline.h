@@ -42,13 +42,20 @@ struct StepExecution {
     int attempts = 0;
     std::vector<std::int64_t> retry_ms;  // when each retry was recorded
     std::int64_t waited_ms = 0;          // waiting for people (confirmations)
-    // The step.confirm of a people step: who decided, how, when, and why.
+    // The step.confirm of a people step: who decided, how, when, why, and on what evidence.
     struct Decision {
         std::string decision;  // confirmed / rejected
         std::string by, os_user, via, note;
         std::int64_t at_ms = 0;
+        std::int64_t waited_ms = 0;
+        std::string evidence;  // a file's path or a URL; "" for none
+        std::string evidence_sha256;
+        std::int64_t evidence_size = -1;
+        std::string evidence_waived;      // "--yes"
+        int approval = 0, approvals = 0;  // "approval 1 of 2"; 0 when the step needs one
     };
-    std::optional<Decision> confirmation;
+    std::optional<Decision> confirmation;  // the last decision: the one that ended the wait
+    std::vector<Decision> decisions;       // every approval and rejection, in order
     Json metrics = Json::object();
     std::string error;
     std::string failed_hosts;  // a host step's hosts that failed, space-separated

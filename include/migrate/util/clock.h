@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "migrate/util/units.h"
@@ -46,5 +47,17 @@ public:
 std::string format_utc_ms(std::int64_t epoch_ms);
 // Inverse of format_utc_ms; -1 when the text is not of that form.
 std::int64_t parse_utc_ms(const std::string& text);
+
+// A clock time as a runbook writes it (wait's `at`), resolved to epoch milliseconds:
+// - ISO 8601 with its offset, "2026-12-10T09:30+01:00", "2026-12-10T08:30:00Z" (seconds
+//   optional; the offset or Z is required: a bare date-time would depend on the machine);
+// - "HH:MM" or "HH:MM:SS": the next such time in the machine's local zone (TZ) at or after
+//   `now_ms`: today if it is still to come, else tomorrow.
+// nullopt when the text is neither (or names no real date or time).
+std::optional<std::int64_t> resolve_clock_time(const std::string& text, std::int64_t now_ms);
+// Whether the text is the "HH:MM" form (resolved against the time it is read).
+bool is_time_of_day(const std::string& text);
+// "2026-12-10 09:30:00 +0100", in the machine's local zone.
+std::string format_local_time(std::int64_t epoch_ms);
 
 }  // namespace migrate

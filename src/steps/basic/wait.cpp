@@ -1,6 +1,6 @@
 // wait: poll until a condition holds (a command succeeds or fails, a file exists or is
 // gone, a URL answers with a status, a query returns no row or a row), every `interval`,
-// within the step's timeout.
+// within the step's timeout; or wait until a clock time (`at`), which a resume honours.
 #include <filesystem>
 
 #include "../families.h"
@@ -11,12 +11,38 @@
 namespace migrate::steps::basic {
 namespace {
 
-const std::vector<std::string> k_conditions = {"command", "file", "url", "sql"};
+const std::vector<std::string> k_conditions = {"command", "file", "url", "sql", "at"};
+
+// How long a clock-time wait sleeps between looks at the wall clock (which may be set while
+// it waits).
+constexpr Millis k_at_chunk{std::chrono::seconds(10)};
+
+const char* k_at_forms =
+    "write 2026-12-10T09:30+01:00 (ISO 8601 with its offset), 2026-12-10T08:30Z, or HH:MM "
+    "(the next such time in this machine's zone)";
+
+// The instant `at` names: from the checkpoint on a resume (an "HH:MM" was resolved when the
+// step first started, and a resume on another day keeps that day), else resolved now.
+std::int64_t target_of(const kinds::StepContext& context) {
+    if (context.last_checkpoint && context.last_checkpoint->contains("at_ms"))
+        return (*context.last_checkpoint)["at_ms"].get<std::int64_t>();
+    std::string at = context.params.string("at");
+    std::optional<std::int64_t> target = resolve_clock_time(at, context.services.clock.wall_ms());
+    if (!target) throw StepError("'at: " + at + "' is not a clock time: " + k_at_forms, false);
+    return *target;
+}
 
 class WaitRunner : public kinds::StepRunner {
 public:
     std::string describe(const kinds::StepContext& context) const override {
         const kinds::Params& p = context.params;
+        if (p.has("at")) {
+            std::int64_t target = target_of(context);
+            std::int64_t left = target - context.services.clock.wall_ms();
+            return "until " + p.string("at") + ": starts at " + format_local_time(target) +
+                   (left > 0 ? ", in " + format_duration(Millis(left))
+                             : " (passed already: at once)");
+        }
         std::string every = " (every " + p.string("interval") + ")";
         if (p.has("command"))
             return "until `" + p.string("command") + "` " + until(p, "succeeds") + every;
@@ -28,6 +54,7 @@ public:
     }
 
     void preflight(kinds::StepContext& context) override {
+        if (context.params.has("at")) target_of(context);
         if (context.params.has("file")) {
             std::filesystem::path parent =
                 std::filesystem::path(context.params.string("file")).parent_path();
@@ -45,6 +72,7 @@ public:
     }
 
     void run(kinds::StepContext& context) override {
+        if (context.params.has("at")) return wait_until(context);
         Millis interval = context.params.duration("interval");
         std::int64_t started = context.services.clock.steady_ms();
         std::unique_ptr<io::db::Session> session;  // kept from poll to poll
@@ -69,6 +97,29 @@ public:
     }
 
 private:
+    static void wait_until(kinds::StepContext& context) {
+        Clock& clock = context.services.clock;
+        std::int64_t target = target_of(context);
+        if (!context.last_checkpoint || !context.last_checkpoint->contains("at_ms"))
+            context.events.checkpoint({{"at", context.params.string("at")}, {"at_ms", target}});
+        std::string when = format_local_time(target);
+        context.outputs["at"] = format_utc_ms(target);
+        std::int64_t late = clock.wall_ms() - target;
+        if (late >= 1000) {
+            context.events.say(context.step.id + ": " + when + " has passed (" +
+                               format_duration(Millis(late)) + " ago): going on at once");
+            context.metrics["late_ms"] = late;
+            return;
+        }
+        for (std::int64_t left; (left = target - clock.wall_ms()) > 0;) {
+            context.events.progress(
+                "until " + when + ", " + format_duration(Millis(left)) + " to go",
+                {{"left_ms", left}});
+            if (!clock.sleep(std::min(Millis(left), k_at_chunk), context.cancel))
+                throw StepError("stopped while waiting for " + when, true);
+        }
+    }
+
     static std::string until(const kinds::Params& params, const std::string& fallback) {
         return params.has("until") ? params.string("until") : fallback;
     }
@@ -125,8 +176,16 @@ void check_wait(const runbook::Node& with, runbook::Diagnostics& diagnostics) {
                           "a wait on 'sql' needs 'connection' (a name under 'connections:')");
     if (connection != nullptr && !with.find("sql"))
         diagnostics.error(connection->mark, "'connection' goes with 'sql'; this wait has no query");
+    const runbook::Node* at = with.find("at");
+    if (at != nullptr && at->is_scalar() && at->value.find("${") == std::string::npos &&
+        !resolve_clock_time(at->value, 0))
+        diagnostics.error(at->mark, "'at: " + at->value + "' is not a clock time: " + k_at_forms);
     const runbook::Node* until = with.find("until");
     if (until == nullptr || !until->is_scalar()) return;
+    if (at != nullptr) {
+        diagnostics.error(until->mark, "'until' does not apply to 'at' (it waits for a time)");
+        return;
+    }
     std::vector<std::string> allowed =
         with.find("command") ? std::vector<std::string>{"succeeds", "fails"}
         : with.find("file")  ? std::vector<std::string>{"exists", "absent"}
@@ -150,6 +209,9 @@ kinds::KindSpec wait_kind() {
         {"url", runbook::ParamType::string, false, "", "poll until this URL answers with `status`"},
         {"sql", runbook::ParamType::text, false, "",
          "poll until this query returns no rows (or a row)"},
+        {"at", runbook::ParamType::string, false, "",
+         "wait until this clock time: 2026-12-10T09:30+01:00 (ISO 8601 with offset or Z), or "
+         "HH:MM (the next such local time; a resume keeps the day it first resolved to)"},
         {"connection", runbook::ParamType::connection, false, "",
          "for sql: a name under 'connections:'"},
         {"until",
@@ -167,9 +229,9 @@ kinds::KindSpec wait_kind() {
             {
                 .name = "wait",
                 .summary = "poll until a condition holds: a command succeeds, a file exists, a URL "
-                           "answers, a query returns no rows",
+                           "answers, a query returns no rows; or wait until a clock time",
                 .params = params,
-                .outputs = {"polls"},
+                .outputs = {"polls", "at"},
                 .check = check_wait,
                 .warn_without_timeout = true,
             },

@@ -31,17 +31,21 @@ class Places {
 public:
     Places(kinds::StepContext& context, const kinds::Params& params) : m_context(context) {
         if (params.has("hosts")) {
-            for (runbook::InventoryHost& host : context.hosts(params.string("hosts")))
+            for (runbook::InventoryHost& host : selected_hosts(context))
                 m_places.push_back(Place{std::move(host)});
-            if (m_places.empty())
-                throw StepError("host pattern '" + params.string("hosts") + "' selects no host",
-                                false);
             m_session.emplace(context, params);
         } else {
             m_places.push_back(Place{});
         }
     }
     const std::vector<Place>& all() const { return m_places; }
+    // The hosts among the places (none when the work is on this machine).
+    std::vector<runbook::InventoryHost> hosts() const {
+        std::vector<runbook::InventoryHost> hosts;
+        for (const Place& place : m_places)
+            if (place.host) hosts.push_back(*place.host);
+        return hosts;
+    }
     bool remote() const { return m_session.has_value(); }
     SshSession* session() { return m_session ? &*m_session : nullptr; }
 
@@ -232,7 +236,7 @@ public:
     void preflight(kinds::StepContext& context) override {
         check_params(context.params);
         Places places(context, context.params);
-        if (places.remote()) check_reachable(context, *places.session(), hosts_of(places), 10);
+        if (places.remote()) check_reachable(context, *places.session(), places.hosts(), 10);
         if (context.params.has("file") &&
             !std::filesystem::is_regular_file(context.params.string("content")))
             throw StepError("content '" + context.params.string("content") + "' is not a file",
@@ -329,13 +333,6 @@ private:
                             false);
     }
 
-    static std::vector<runbook::InventoryHost> hosts_of(const Places& places) {
-        std::vector<runbook::InventoryHost> hosts;
-        for (const Place& place : places.all())
-            if (place.host) hosts.push_back(*place.host);
-        return hosts;
-    }
-
     // Runs `work` at every place: on hosts through the fan-out (a record per host, resume
     // skips hosts done), on this machine directly.
     static void each_place(kinds::StepContext& context, Places& places, const std::string& what,
@@ -345,7 +342,7 @@ private:
             return;
         }
         FanoutSettings settings = fanout_settings(context.params);
-        std::vector<runbook::InventoryHost> hosts = hosts_of(places);
+        std::vector<runbook::InventoryHost> hosts = places.hosts();
         // The switch is idempotent (the previous state is kept once): a resume does it again
         // on every host rather than trusting a checkpoint of another phase.
         kinds::StepContext scoped = context;
@@ -419,11 +416,7 @@ public:
     void preflight(kinds::StepContext& context) override {
         check_page(context.params);
         Places places(context, context.params);
-        if (places.remote()) {
-            std::vector<runbook::InventoryHost> hosts;
-            for (const Place& place : places.all()) hosts.push_back(*place.host);
-            check_reachable(context, *places.session(), hosts, 10);
-        }
+        if (places.remote()) check_reachable(context, *places.session(), places.hosts(), 10);
     }
 
     void run(kinds::StepContext& context) override {
@@ -437,9 +430,7 @@ public:
                                       shell_quote(path)
                                 : "rm -f " + shell_quote(path);
         std::string reload = params.string("reload");
-        std::vector<runbook::InventoryHost> hosts;
-        for (const Place& place : places.all())
-            if (place.host) hosts.push_back(*place.host);
+        std::vector<runbook::InventoryHost> hosts = places.hosts();
         auto at_place = [&](const Place& place, CancelToken& cancel) {
             io::ProcessResult result =
                 places.run(place, script, cancel, on ? params.string("page") : "");

@@ -98,6 +98,13 @@ io::SshTarget ssh_target(const runbook::InventoryHost& host) {
         .name = host.name, .address = host.address, .port = host.port, .user = host.user};
 }
 
+std::vector<runbook::InventoryHost> selected_hosts(kinds::StepContext& context) {
+    std::string pattern = context.params.string("hosts");
+    std::vector<runbook::InventoryHost> hosts = context.hosts(pattern);
+    if (hosts.empty()) throw StepError("host pattern '" + pattern + "' selects no host", false);
+    return hosts;
+}
+
 // ---- the session ----
 
 SshSession::SshSession(kinds::StepContext& context, const kinds::Params& params)

@@ -45,6 +45,9 @@ int count_or_percent(const std::string& text, std::size_t total, bool at_least_o
 
 io::SshTarget ssh_target(const runbook::InventoryHost& host);
 
+// The hosts of the step's `hosts` pattern; throws StepError when it selects none.
+std::vector<runbook::InventoryHost> selected_hosts(kinds::StepContext& context);
+
 // The ssh options of a step, with a control directory for multiplexing it owns: made on
 // construction when `multiplex` is on, masters closed and the directory removed on destruction.
 class SshSession {

@@ -52,9 +52,7 @@ public:
     void preflight(kinds::StepContext& context) override {
         const kinds::Params& params = context.params;
         check_command(params);
-        std::vector<runbook::InventoryHost> hosts = context.hosts(params.string("hosts"));
-        if (hosts.empty())
-            throw StepError("host pattern '" + params.string("hosts") + "' selects no host", false);
+        std::vector<runbook::InventoryHost> hosts = selected_hosts(context);
         FanoutSettings settings = fanout_settings(params);
         count_or_percent(settings.max_fail, hosts.size(), false, "max_fail");
         if (!settings.serial.empty())
@@ -66,9 +64,7 @@ public:
     void run(kinds::StepContext& context) override {
         const kinds::Params& params = context.params;
         check_command(params);
-        std::vector<runbook::InventoryHost> hosts = context.hosts(params.string("hosts"));
-        if (hosts.empty())
-            throw StepError("host pattern '" + params.string("hosts") + "' selects no host", false);
+        std::vector<runbook::InventoryHost> hosts = selected_hosts(context);
         FanoutSettings settings = fanout_settings(params);
         SshSession session(context, params);
         bool from_script = params.has("script");
