@@ -92,16 +92,7 @@ SH
 # fanout_table NAME: per command median wall time, min-max, per host, ratio to parallel-ssh,
 # median client CPU, runs.
 fanout_table() {
-  jq -s -r --argjson hosts "$HOSTS" '
-    def median: sort | if length % 2 == 1 then .[length / 2 | floor]
-                       else (.[length / 2 - 1] + .[length / 2]) / 2 end;
-    def fmt: if . >= 10 then (. * 10 | round) / 10 else (. * 1000 | round) / 1000 end;
-    (.[0].results | map(.command)) as $order
-    | [.[].results[]] as $all
-    | [$order[] as $c | [$all[] | select(.command == $c)]
-       | {command: $c, walls: map(.times[0]), cpus: map(.user + .system)}]
-    | map(. + {wall: (.walls | median), cpu: (.cpus | median), lo: (.walls | min),
-               hi: (.walls | max), n: (.walls | length)})
+  jq -s -r --argjson hosts "$HOSTS" "$interleave_stats_jq"'
     | (map(select(.command | startswith("parallel-ssh"))) | .[0].wall) as $base
     | .[] | "| " + .command + " | " + (.wall | fmt | tostring) + " s | "
         + (.lo | fmt | tostring) + "–" + (.hi | fmt | tostring) + " s | "

@@ -59,18 +59,22 @@ interleave() {
     cut -d' ' -f1-3 /proc/loadavg > "$name.load"
 }
 
+# The jq program both tables start from: per command (in the first round's order) its
+# median wall time, median client CPU, min, max and number of rounds.
+interleave_stats_jq='
+    def median: sort | if length % 2 == 1 then .[length / 2 | floor]
+                       else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+    def fmt: if . >= 10 then (. * 10 | round) / 10 else (. * 1000 | round) / 1000 end;
+    (.[0].results | map(.command)) as $order
+    | [.[].results[]] as $all
+    | [$order[] as $c | [$all[] | select(.command == $c)]
+       | {command: $c, walls: map(.times[0]), cpus: map(.user + .system)}]
+    | map(. + {wall: (.walls | median), cpu: (.cpus | median), lo: (.walls | min),
+               hi: (.walls | max), n: (.walls | length)})'
+
 interleave_table() {
     local name=$1 bytes=$2
-    jq -s -r --argjson bytes "$bytes" '
-        def median: sort | if length % 2 == 1 then .[length / 2 | floor]
-                           else (.[length / 2 - 1] + .[length / 2]) / 2 end;
-        def fmt: if . >= 10 then (. * 10 | round) / 10 else (. * 1000 | round) / 1000 end;
-        (.[0].results | map(.command)) as $order
-        | [.[].results[]] as $all
-        | [$order[] as $c | [$all[] | select(.command == $c)]
-           | {command: $c, walls: map(.times[0]), cpus: map(.user + .system)}]
-        | map(. + {wall: (.walls | median), cpu: (.cpus | median), lo: (.walls | min),
-                   hi: (.walls | max), n: (.walls | length)})
+    jq -s -r --argjson bytes "$bytes" "$interleave_stats_jq"'
         | .[0].wall as $base
         | .[] | "| " + .command + " | " + (.wall | fmt | tostring) + " s | "
             + (.lo | fmt | tostring) + "–" + (.hi | fmt | tostring) + " s | "

@@ -39,7 +39,7 @@ phases:
 YAML
 expect_exit 0 "a cutover whose health check passes" "$MIGRATE" run cut.yaml --rehearsal --yes --journal ok.jsonl
 check "the link points at v2" test "$(readlink "$site/current")" = releases/v2
-check "no previous copy is left behind" test ! -e "$site/current.migrate-previous" -a ! -L "$site/current.migrate-previous"
+check "no previous copy is left behind" test -z "$(ls -d "$site"/current.migrate-* 2>/dev/null)"
 check "the cutover ended the downtime window by default" test "$(jq -r 'select(.ev=="step.start" and .step=="switch") | .downtime' ok.jsonl)" = end
 expect_exit 0 "report shows the window" "$MIGRATE" report ok.jsonl
 check "report: the window closed at the cutover" grep -q "downtime" last.out
@@ -94,6 +94,20 @@ check "all five hosts point at r1 again" test "$links_back" -eq 5
 check "each host reloaded twice (switch, undo)" test "$(cat "$HOSTS"/h0[1-5]/$tag/reloads | wc -l)" -eq 10
 check "h06 was not touched" test ! -e "$HOSTS/h06/$tag"
 check "five step.host records" test "$(jq -r 'select(.ev=="step.host") | .host' hosts.jsonl | sort -u | wc -l)" -eq 5
+
+# The switch itself fails on one host (its directory is a file there): the hosts it reached
+# are switched back, and the broken host is left as it was.
+for h in h01 h02 h04 h05; do ln -sfn r1 "$HOSTS/$h/$tag/app"; done
+rm -rf "$HOSTS/h03/$tag"; echo "not a directory" > "$HOSTS/h03/$tag"
+sed -e 's|health_url: $URL/nothing-here|health_url: $URL/current/health.txt|' hosts.yaml > broken.yaml
+expect_exit 1 "a switch that fails on one of five hosts" "$MIGRATE" run broken.yaml --rehearsal --yes --journal broken.jsonl
+check "the error names h03 and says the switch was undone" grep -q "h03.*the switch was undone" last.out
+links_back=0
+for h in h01 h02 h04 h05; do [ "$(readlink "$HOSTS/$h/$tag/app")" = r1 ] && links_back=$((links_back + 1)); done
+check "the four hosts the switch reached point at r1 again" test "$links_back" -eq 4
+check "h03's file is untouched" test "$(cat "$HOSTS/h03/$tag")" = "not a directory"
+check "no kept copies are left behind" test -z "$(ls -d "$HOSTS"/h0[1245]/$tag/app.migrate-* 2>/dev/null)"
+rm -f "$HOSTS/h03/$tag"
 
 # Maintenance page up, checked; then down, checked.
 echo "<h1>Down for maintenance</h1>" > page.html

@@ -183,36 +183,37 @@ struct Switch {
     std::string value;  // the link's new target, or the local file with the new content
 };
 
-// Prints "link TARGET", "file", or "none" (what was there), then replaces atomically.
+// What was there before the switch is kept beside it, once (a second run, a resume, does not
+// overwrite it): PATH.migrate-previous holds the old link or file, PATH.migrate-absent marks
+// that there was none. Only a place that got as far as keeping it is undone.
+std::string keep_of(const Switch& change) { return shell_quote(change.path + ".migrate-previous"); }
+std::string absent_of(const Switch& change) { return shell_quote(change.path + ".migrate-absent"); }
+
+// Keeps what is there, then replaces it atomically (written beside, renamed over).
 std::string switch_script(const Switch& change) {
     std::string path = shell_quote(change.path);
-    std::string keep = shell_quote(change.path + ".migrate-previous");
+    std::string keep = keep_of(change), absent = absent_of(change);
     std::string fresh = shell_quote(change.path + ".migrate-new");
-    // The previous state is kept once: a second run (a resume) does not overwrite it.
-    std::string record = "if [ -e " + keep + " ] || [ -L " + keep +
-                         " ]; then echo kept; "
-                         "elif [ -L " +
-                         path + " ]; then cp -P " + path + " " + keep +
-                         " && echo link; "
-                         "elif [ -e " +
-                         path + " ]; then cp -p " + path + " " + keep +
-                         " && echo file; "
-                         "else echo none; fi";
+    std::string record = "if [ -e " + keep + " ] || [ -L " + keep + " ] || [ -e " + absent +
+                         " ]; then :; elif [ -L " + path + " ]; then cp -P " + path + " " + keep +
+                         "; elif [ -e " + path + " ]; then cp -p " + path + " " + keep +
+                         "; else : > " + absent + "; fi";
     if (change.kind == "symlink")
         return "set -e; " + record + "; ln -sfn " + shell_quote(change.value) + " " + fresh +
                "; mv -Tf " + fresh + " " + path;
     return "set -e; " + record + "; cat > " + fresh + "; mv -f " + fresh + " " + path;
 }
 
+// Puts back what was kept; a place where nothing was kept is left as it is.
 std::string restore_script(const Switch& change) {
     std::string path = shell_quote(change.path);
-    std::string keep = shell_quote(change.path + ".migrate-previous");
+    std::string keep = keep_of(change), absent = absent_of(change);
     return "set -e; if [ -e " + keep + " ] || [ -L " + keep + " ]; then mv -Tf " + keep + " " +
-           path + "; else rm -f " + path + "; fi";
+           path + "; elif [ -e " + absent + " ]; then rm -f " + path + " " + absent + "; fi";
 }
 
 std::string forget_script(const Switch& change) {
-    return "rm -f " + shell_quote(change.path + ".migrate-previous");
+    return "rm -f " + keep_of(change) + " " + absent_of(change);
 }
 
 class CutoverRunner : public kinds::StepRunner {
@@ -257,25 +258,33 @@ public:
             changes.push_back({"file", params.string("file"), content});
         }
         std::string reload = params.string("reload");
-        // 1. The switch at every place (and the reload), each place at most once.
-        each_place(context, places, "switch", [&](const Place& place, CancelToken& cancel) {
-            for (const Switch& change : changes) {
-                io::ProcessResult result = places.run(place, switch_script(change), cancel,
-                                                      change.kind == "file" ? change.value : "");
-                if (result.exit_code != 0)
-                    throw StepError("replacing " + change.path + " at " + place.name() + ": " +
-                                        fail_text(result),
-                                    true);
-            }
-            if (!reload.empty()) {
-                io::ProcessResult result = places.run(place, reload, cancel);
-                if (result.exit_code != 0)
-                    throw StepError("reload at " + place.name() + ": " + fail_text(result), true);
-            }
-        });
-        // 2. The call, then the health check.
+        // 1. The switch at every place (and the reload). A failure at one place fails the
+        // switch, and the places it reached are undone below.
         std::string problem;
-        if (params.has("url")) {
+        try {
+            each_place(context, places, "switch", [&](const Place& place, CancelToken& cancel) {
+                for (const Switch& change : changes) {
+                    io::ProcessResult result =
+                        places.run(place, switch_script(change), cancel,
+                                   change.kind == "file" ? change.value : "");
+                    if (result.exit_code != 0)
+                        throw StepError("replacing " + change.path + " at " + place.name() + ": " +
+                                            fail_text(result),
+                                        true);
+                }
+                if (!reload.empty()) {
+                    io::ProcessResult result = places.run(place, reload, cancel);
+                    if (result.exit_code != 0)
+                        throw StepError("reload at " + place.name() + ": " + fail_text(result),
+                                        true);
+                }
+            });
+        } catch (const StepError& e) {
+            if (context.cancel.cancelled()) throw;
+            problem = e.what();
+        }
+        // 2. The call, then the health check.
+        if (problem.empty() && params.has("url")) {
             io::HttpRequest request = basic::http_request_from(params, std::chrono::seconds(60));
             io::HttpResponse answer = context.services.http.perform(request, context.cancel);
             if (!answer.error.empty())
@@ -300,7 +309,8 @@ public:
         if (context.cancel.cancelled()) throw StepError("stopped", true);
         if (!params.boolean("restore_on_failure") || changes.empty())
             throw StepError(problem, false);
-        // 3. The check failed: the previous link or file back everywhere, and reloaded.
+        // 3. The switch, the call or the check failed: the previous link or file back wherever
+        // it was kept, and reloaded.
         CancelToken restore_cancel;
         std::vector<std::string> restore_problems;
         for (const Place& place : places.all()) {

@@ -175,7 +175,7 @@ FanoutResult run_fanout(kinds::StepContext& context,
     Json finished = Json::object();
     if (context.last_checkpoint && context.last_checkpoint->contains("hosts"))
         finished = (*context.last_checkpoint)["hosts"];
-    std::vector<std::size_t> todo;
+    std::vector<std::size_t> pending;
     for (std::size_t i = 0; i < hosts.size(); ++i) {
         const Json* earlier = finished.contains(hosts[i].name) ? &finished[hosts[i].name] : nullptr;
         if (earlier != nullptr && earlier->value("status", "") == "ok") {
@@ -186,9 +186,9 @@ FanoutResult run_fanout(kinds::StepContext& context,
             result.outcomes[hosts[i].name] = outcome;
             continue;
         }
-        todo.push_back(i);
+        pending.push_back(i);
     }
-    std::size_t earlier_ok = hosts.size() - todo.size();
+    std::size_t earlier_ok = hosts.size() - pending.size();
     if (earlier_ok > 0)
         context.events.say(label + ": " + std::to_string(earlier_ok) + " of " +
                            std::to_string(hosts.size()) +
@@ -270,15 +270,16 @@ FanoutResult run_fanout(kinds::StepContext& context,
         }
     };
 
-    std::size_t next = 0;  // into todo
+    std::size_t next = 0;  // into pending
     std::vector<std::thread> threads;
-    while (next < todo.size() && !stop_starting) {
+    while (next < pending.size() && !stop_starting) {
         // One batch: its hosts are queued, workers take them, the batch ends when all did.
-        std::size_t batch_end = std::min(todo.size(), next + static_cast<std::size_t>(batch_size));
+        std::size_t batch_end =
+            std::min(pending.size(), next + static_cast<std::size_t>(batch_size));
         std::size_t in_batch = batch_end - next;
         {
             std::lock_guard lock(mutex);
-            for (std::size_t i = next; i < batch_end; ++i) queue.push_back(todo[i]);
+            for (std::size_t i = next; i < batch_end; ++i) queue.push_back(pending[i]);
         }
         next = batch_end;
         std::size_t workers = std::min<std::size_t>(in_batch, settings.parallel);
@@ -419,16 +420,15 @@ void check_reachable(kinds::StepContext& context, SshSession& session,
             std::size_t index;
             {
                 std::lock_guard lock(mutex);
-                if (next >= hosts.size()) return;
+                if (next >= hosts.size() || context.cancel.cancelled()) return;
                 index = next++;
             }
             io::SshTarget target = ssh_target(hosts[index]);
             io::ProcessSpec spec;
             spec.command = io::ssh_command_line(target, session.options(), "true");
-            CancelToken cancel;
-            io::ProcessResult answer = context.services.processes.run(spec, cancel);
+            io::ProcessResult answer = context.services.processes.run(spec, context.cancel);
             session.used(target);
-            if (answer.exit_code != 0) {
+            if (answer.exit_code != 0 && !context.cancel.cancelled()) {
                 std::string why = tail_lines(answer.output_tail, 1, 200);
                 std::lock_guard lock(mutex);
                 unreachable.emplace_back(
@@ -440,6 +440,7 @@ void check_reachable(kinds::StepContext& context, SshSession& session,
     for (int i = 0; i < std::min<int>(parallel, static_cast<int>(hosts.size())); ++i)
         threads.emplace_back(worker);
     for (std::thread& thread : threads) thread.join();
+    if (context.cancel.cancelled()) throw StepError("stopped", true);
     if (unreachable.empty()) {
         context.events.say("all " + std::to_string(hosts.size()) + " hosts answer over ssh");
         return;
