@@ -264,6 +264,8 @@ public:
             if (!all_finished()) curl_multi_poll(m_multi.handle, nullptr, 0, poll_ms(), nullptr);
         }
         report_progress(true);
+        // Every part that stayed corrupt is named, after the good ones were completed.
+        if (!m_corrupt.empty()) throw StepError(join(m_corrupt, "; "), false);
     }
 
     // Called on the way out after a failure: progress goes into the journal, partial files stay.
@@ -283,7 +285,7 @@ public:
 private:
     bool all_finished() const {
         return std::all_of(m_files.begin(), m_files.end(),
-                           [](const DownloadFile& f) { return f.finished; });
+                           [](const DownloadFile& f) { return f.finished || f.given_up; });
     }
     DigestAlgorithm algorithm_of(const DownloadFile& file) const {
         return file.checksum ? file.checksum->algorithm : DigestAlgorithm::sha256;
@@ -321,6 +323,7 @@ private:
     RateMeter m_rate;  // bytes fetched over the last seconds
     Multi m_multi;
     std::vector<std::unique_ptr<PartialFile>> m_partials;
+    std::vector<std::string> m_corrupt;  // parts that stayed corrupt after every refetch
     FileHasher m_hasher;  // after m_partials: its thread stops before their files close
     std::vector<int> m_active_per_file;
     std::map<CURL*, std::unique_ptr<Transfer>> m_transfers;
@@ -710,11 +713,15 @@ void Session::file_complete(int index) {
         }
         file.segments.clear();  // nothing of it may be trusted by a resume
         ::unlink(m_partials[index]->partial_path().c_str());
-        throw StepError(file.name + ": " + algorithm + " mismatch after " +
+        m_partials[index].reset();
+        file.given_up = true;
+        m_corrupt.push_back(file.name + ": " + algorithm + " mismatch after " +
                             std::to_string(file.refetches + 1) + " fetches (expected " +
                             file.checksum->hex + ", got " + digest + ") from " + file.url +
-                            "; the corrupt file was deleted",
-                        false);
+                            "; the corrupt file was deleted");
+        m_context.events.say(m_corrupt.back() + "; the other parts go on");
+        save_checkpoint();
+        return;
     }
     try {
         m_partials[index]->commit();

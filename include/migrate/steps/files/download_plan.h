@@ -35,6 +35,7 @@ struct DownloadFile {
     std::vector<Segment> segments;
     int refetches = 0;      // times fetched again after a hash mismatch
     bool finished = false;  // verified and renamed to its name
+    bool given_up = false;  // failed its hash after every refetch: deleted, named in the error
 
     // Bytes from offset 0 that are all on disk: how far the hash can go.
     std::uint64_t contiguous() const;
