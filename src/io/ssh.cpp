@@ -4,18 +4,6 @@
 #include "migrate/util/text.h"
 
 namespace migrate::io {
-namespace {
-
-std::string joined_quoted(const std::vector<std::string>& words) {
-    std::string line;
-    for (const std::string& word : words) {
-        if (!line.empty()) line += ' ';
-        line += shell_quote(word);
-    }
-    return line;
-}
-
-}  // namespace
 
 std::vector<std::string> ssh_words(const SshTarget& target, const SshOptions& options) {
     std::vector<std::string> words = {"ssh"};
@@ -65,13 +53,27 @@ std::string ssh_command_line(const SshTarget& target, const SshOptions& options,
     words.push_back("--");
     words.push_back(target.address.empty() ? target.name : target.address);
     words.push_back(remote_command);
-    return joined_quoted(words);
+    return shell_words(words);
 }
 
 std::string rsync_shell(const SshTarget& target, const SshOptions& options) {
     SshTarget without_user = target;
     without_user.user.clear();  // rsync puts it in the destination
-    return joined_quoted(ssh_words(without_user, options));
+    return shell_words(ssh_words(without_user, options));
+}
+
+std::vector<std::string> scp_words(const SshTarget& target, const SshOptions& options) {
+    SshTarget bare = target;
+    bare.user.clear();
+    bare.port = 0;
+    std::vector<std::string> words = ssh_words(bare, options);
+    words[0] = "scp";
+    words.insert(words.begin() + 1, {"-q", "-p"});
+    if (target.port > 0) {
+        words.push_back("-P");
+        words.push_back(std::to_string(target.port));
+    }
+    return words;
 }
 
 std::string ssh_close_master_line(const SshTarget& target, const SshOptions& options) {
@@ -80,7 +82,7 @@ std::string ssh_close_master_line(const SshTarget& target, const SshOptions& opt
     words.push_back("exit");
     words.push_back("--");
     words.push_back(target.address.empty() ? target.name : target.address);
-    return joined_quoted(words) + " 2>/dev/null";
+    return shell_words(words) + " 2>/dev/null";
 }
 
 }  // namespace migrate::io

@@ -35,6 +35,7 @@ kinds::KindSpec cutover_kind();
 kinds::KindSpec maintenance_kind();
 kinds::KindSpec isolate_kind();
 kinds::KindSpec reconnect_kind();
+kinds::KindSpec transfer_kind();
 }  // namespace migrate::steps::remote
 
 namespace migrate::steps::mysql {

@@ -27,6 +27,7 @@ const kinds::KindTable& builtin_kinds() {
         mysql::reconcile_kind(),
         // remote: hosts over OpenSSH
         remote::ssh_kind(),
+        remote::transfer_kind(),
         remote::maintenance_kind(),
         remote::cutover_kind(),
         remote::isolate_kind(),

@@ -104,6 +104,15 @@ std::string shell_quote(std::string_view word) {
     return quoted + "'";
 }
 
+std::string shell_words(const std::vector<std::string>& words) {
+    std::string line;
+    for (const std::string& word : words) {
+        if (!line.empty()) line += ' ';
+        line += shell_quote(word);
+    }
+    return line;
+}
+
 std::string trim(std::string_view text) {
     std::size_t begin = text.find_first_not_of(" \t\r\n");
     if (begin == std::string_view::npos) return "";

@@ -363,7 +363,7 @@ kinds::KindSpec probe_kind(ProbeWorld& world) {
 kinds::KindTable test_kinds(ProbeWorld& world) {
     kinds::KindTable table{probe_kind(world)};
     for (const char* name :
-         {"manual", "shell", "http", "wait", "sql", "ssh", "isolate", "reconnect"})
+         {"manual", "shell", "http", "wait", "sql", "ssh", "transfer", "isolate", "reconnect"})
         if (const kinds::KindSpec* kind = kinds::find_kind(steps::builtin_kinds(), name))
             table.push_back(*kind);
     return table;

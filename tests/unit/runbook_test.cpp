@@ -197,7 +197,7 @@ TEST_CASE("runbook: semantic errors at their line:col", "[runbook]") {
         CHECK(problems("      - id: a\n        kind: prob\n") ==
               std::vector<std::string>{
                   "9:15: unknown kind 'prob'; did you mean 'probe'? (kinds: "
-                  "probe, manual, shell, http, wait, sql, ssh, isolate, reconnect)"});
+                  "probe, manual, shell, http, wait, sql, ssh, transfer, isolate, reconnect)"});
     }
     SECTION("an unknown step in needs") {
         CHECK(

@@ -40,6 +40,10 @@ std::string ssh_command_line(const SshTarget& target, const SshOptions& options,
 std::string rsync_shell(const SshTarget& target, const SshOptions& options);
 std::string ssh_destination(const SshTarget& target);
 
+// The words of an scp command before its operands: "scp -q -p -o ... -P PORT" (the same client
+// options as ssh_words; the user goes into the operand as ssh_destination gives it).
+std::vector<std::string> scp_words(const SshTarget& target, const SshOptions& options);
+
 // Closes the control master for `target`, if one runs (ssh -O exit); a command line.
 std::string ssh_close_master_line(const SshTarget& target, const SshOptions& options);
 

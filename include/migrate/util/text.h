@@ -28,6 +28,8 @@ std::string to_lower(std::string text);
 // A word for a command line the operator may paste: as it is when plain, else in single
 // quotes (a quote inside as '\'').
 std::string shell_quote(std::string_view word);
+// Words joined by spaces, each passed through shell_quote: a command line for /bin/sh.
+std::string shell_words(const std::vector<std::string>& words);
 
 // The last `max_lines` lines of `text` (at most `max_bytes`), for journal tails.
 std::string tail_lines(std::string_view text, std::size_t max_lines, std::size_t max_bytes);

@@ -58,6 +58,20 @@ bool parse_gnu(std::string line, ChecksumEntry& entry) {
 
 }  // namespace
 
+std::string checksum_list_line(const std::string& name, const std::string& hex) {
+    if (name.find_first_of("\\\n") == std::string::npos) return hex + "  " + name + "\n";
+    std::string escaped;
+    for (char c : name) {
+        if (c == '\\')
+            escaped += "\\\\";
+        else if (c == '\n')
+            escaped += "\\n";
+        else
+            escaped += c;
+    }
+    return "\\" + hex + "  " + escaped + "\n";
+}
+
 ChecksumEntry inline_checksum(const std::string& name, const std::string& hex,
                               const std::string& where) {
     ChecksumEntry entry{name, to_lower(trim(hex)), DigestAlgorithm::sha256, 0};

@@ -93,6 +93,13 @@ FanoutSettings fanout_settings(const kinds::Params& params) {
     return settings;
 }
 
+std::string host_log(const std::string& step_log, const std::string& host) {
+    if (step_log.empty()) return "";
+    std::filesystem::path path(step_log);
+    return (path.parent_path() / (path.stem().string() + "." + host + path.extension().string()))
+        .string();
+}
+
 io::SshTarget ssh_target(const runbook::InventoryHost& host) {
     return io::SshTarget{
         .name = host.name, .address = host.address, .port = host.port, .user = host.user};
@@ -219,9 +226,14 @@ FanoutResult run_fanout(kinds::StepContext& context,
                            std::to_string(running.size()) + " running, " +
                            std::to_string(failed_count) + " failed" +
                            (last_failure.empty() ? "" : " (" + last_failure + ")");
-        context.events.progress(line, Json{{"hosts", earlier_ok + done},
-                                           {"hosts_total", hosts.size()},
-                                           {"hosts_failed", failed_count}});
+        Json metrics{{"hosts", earlier_ok + done},
+                     {"hosts_total", hosts.size()},
+                     {"hosts_failed", failed_count}};
+        if (settings.progress_extra) {
+            std::string extra = settings.progress_extra(metrics);
+            if (!extra.empty()) line += "; " + extra;
+        }
+        context.events.progress(line, metrics);
     };
 
     auto worker = [&] {
@@ -288,6 +300,7 @@ FanoutResult run_fanout(kinds::StepContext& context,
         std::unique_lock lock(mutex);
         while (batch_done < in_batch) {
             changed.wait_for(lock, std::chrono::milliseconds(100));
+            if (settings.progress_extra) live_line(false);
             // The step's stop reaches every host; a host past its timeout is cancelled.
             std::int64_t now = clock.steady_ms();
             for (auto& [index, run] : running) {

@@ -31,6 +31,9 @@ struct FanoutSettings {
     int attempts = 1;      // per host, the first included
     Millis backoff{std::chrono::seconds(5)};
     std::optional<Millis> timeout;  // per host attempt
+    // Called by the fan-out's own thread about once a second for the live line: adds the
+    // kind's metrics (bytes so far) and returns words appended to the line ("" for none).
+    std::function<std::string(nlohmann::ordered_json& metrics)> progress_extra;
 };
 
 // The fan-out parameters every remote kind takes (parallel, serial, max_fail, attempts,
@@ -42,6 +45,9 @@ FanoutSettings fanout_settings(const kinds::Params& params);
 // "5" -> 5, "25%" of 46 -> 11 (at least 1 when `at_least_one`); throws StepError naming `what`.
 int count_or_percent(const std::string& text, std::size_t total, bool at_least_one,
                      const std::string& what);
+
+// The log of one host's command beside the step's log: "STEP.HOST.log" ("" when none).
+std::string host_log(const std::string& step_log, const std::string& host);
 
 io::SshTarget ssh_target(const runbook::InventoryHost& host);
 

@@ -26,13 +26,6 @@ std::string remote_command(const kinds::Params& params, bool from_script) {
            shell_quote(body);
 }
 
-std::string host_log(const std::string& step_log, const std::string& host) {
-    if (step_log.empty()) return "";
-    std::filesystem::path path(step_log);
-    return (path.parent_path() / (path.stem().string() + "." + host + path.extension().string()))
-        .string();
-}
-
 class SshRunner : public kinds::StepRunner {
 public:
     std::string describe(const kinds::StepContext& context) const override {

@@ -22,6 +22,10 @@ struct ChecksumEntry {
 // a hash of an unknown length, or a name listed twice.
 std::vector<ChecksumEntry> parse_checksum_list(const std::string& text, const std::string& source);
 
+// One line of a list in sha256sum's format ("HASH  name\n"), the name escaped as GNU coreutils
+// does when it holds '\\' or a newline, so that `sha256sum -c` and parse_checksum_list read it.
+std::string checksum_list_line(const std::string& name, const std::string& hex);
+
 // One inline hash given in a runbook: checks it is hex of a known length; `where` names it in
 // the error.
 ChecksumEntry inline_checksum(const std::string& name, const std::string& hex,
