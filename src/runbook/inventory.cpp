@@ -62,6 +62,20 @@ int parse_port(const std::string& text) {
     return std::stoi(text);
 }
 
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Whether blanks stand between two names of a pattern (not beside ':', not at the ends).
+bool blank_separated(std::string_view pattern) {
+    for (std::size_t i = 1; i + 1 < pattern.size(); ++i) {
+        if (!is_blank(pattern[i]) || is_blank(pattern[i - 1]) || pattern[i - 1] == ':') continue;
+        std::size_t next = i;
+        while (next < pattern.size() && is_blank(pattern[next])) ++next;
+        if (next < pattern.size() && pattern[next] != ':') return true;
+        i = next;
+    }
+    return false;
+}
+
 std::string range_item(std::string_view text, std::size_t from) {
     return "'" + shorten(text.substr(from), 60) + "'";
 }
@@ -461,8 +475,11 @@ void read_yaml_inventory(const SourceFile& source, Inventory& inventory) {
 
 std::vector<std::size_t> select_hosts(const Inventory& inventory, std::string_view pattern) {
     const auto& hosts = inventory.hosts();
-    // Terms are split at ',' when there is one, else at ':' outside brackets.
-    bool commas = pattern.find(',') != std::string_view::npos;
+    // Terms are split at ',' or blanks when there is one of those between names, else at ':'
+    // outside brackets. Blanks separate like ',' so that a fan-out step's `failed` output
+    // (host names separated by spaces) is a pattern; blanks beside ':' or at the ends are
+    // only padding. A run of blanks, or blanks around a ',', is one separator.
+    bool listed = pattern.find(',') != std::string_view::npos || blank_separated(pattern);
     std::vector<std::pair<std::string_view, std::size_t>> terms;
     int depth = 0;
     std::size_t start = 0;
@@ -470,9 +487,12 @@ std::vector<std::size_t> select_hosts(const Inventory& inventory, std::string_vi
         char c = i < pattern.size() ? pattern[i] : ',';
         if (c == '[') ++depth;
         if (c == ']') --depth;
-        bool split = i == pattern.size() || (commas ? c == ',' : (c == ':' && depth == 0));
+        bool split =
+            i == pattern.size() || (listed ? c == ',' || is_blank(c) : (c == ':' && depth == 0));
         if (!split) continue;
-        terms.emplace_back(pattern.substr(start, i - start), start);
+        bool beside_blank = is_blank(c) || (start > 0 && is_blank(pattern[start - 1]));
+        if (!(listed && i == start && beside_blank))
+            terms.emplace_back(pattern.substr(start, i - start), start);
         start = i + 1;
     }
     std::vector<bool> chosen(hosts.size(), false);
@@ -480,8 +500,8 @@ std::vector<std::size_t> select_hosts(const Inventory& inventory, std::string_vi
     bool any_union = false;
     for (auto [term, offset] : terms) {
         int column = static_cast<int>(offset) + 1;
-        while (!term.empty() && term.front() == ' ') term.remove_prefix(1), ++column;
-        while (!term.empty() && term.back() == ' ') term.remove_suffix(1);
+        while (!term.empty() && is_blank(term.front())) term.remove_prefix(1), ++column;
+        while (!term.empty() && is_blank(term.back())) term.remove_suffix(1);
         char op = 0;
         if (!term.empty() && (term[0] == '!' || term[0] == '&')) {
             op = term[0];

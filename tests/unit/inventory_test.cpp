@@ -91,6 +91,26 @@ TEST_CASE("inventory: patterns as Ansible users write them", "[inventory]") {
     CHECK(names(inventory, "!web") == std::vector<std::string>{"bastion", "db1", "db2"});
 }
 
+// A fan-out step's `failed` output lists host names separated by spaces; a later step's
+// `hosts: ${steps.check.failed}` must select exactly those hosts.
+TEST_CASE("inventory: blanks between names separate them like ','", "[inventory]") {
+    Inventory inventory = from_ini(k_ini);
+    CHECK(names(inventory, "web02 db1") == std::vector<std::string>{"web02", "db1"});
+    CHECK(names(inventory, "web02  db1\tbastion") ==
+          std::vector<std::string>{"bastion", "web02", "db1"});
+    CHECK(names(inventory, " web03 ") == std::vector<std::string>{"web03"});
+    CHECK(names(inventory, "web01, db2 ,bastion") ==
+          std::vector<std::string>{"bastion", "web01", "db2"});
+    CHECK(names(inventory, "web !web03") ==
+          std::vector<std::string>{"web01", "web02", "web04", "web05"});
+    // Blanks beside ':' are only padding, as before.
+    CHECK(names(inventory, "web : !web03") ==
+          std::vector<std::string>{"web01", "web02", "web04", "web05"});
+    CHECK_THROWS_WITH(select_hosts(inventory, "web01,,db1"), Catch::Contains("empty term"));
+    CHECK_THROWS_WITH(select_hosts(inventory, "web01 wbe02"),
+                      Catch::Contains("did you mean 'web02'"));
+}
+
 TEST_CASE("inventory: a bad pattern names the spot and a likely name", "[inventory]") {
     Inventory inventory = from_ini(k_ini);
     try {
