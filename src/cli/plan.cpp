@@ -100,6 +100,13 @@ CommandAction setup_plan(CLI::App& app, GlobalOptions& global) {
         std::cout << "plan '" << book.name << "'"
                   << (options->env.empty() ? "" : " (env " + options->env + ")") << ": "
                   << book.phases.size() << " phases, " << graph.order().size() << " steps\n";
+        // Columns as wide as their longest entry, two blanks apart.
+        std::size_t id_width = 2, role_width = 2, kind_width = 2;
+        for (const runbook::Step* step : book.steps()) {
+            id_width = std::max(id_width, step->id.size());
+            role_width = std::max(role_width, step->role.size());
+            kind_width = std::max(kind_width, step->kind.size());
+        }
         int number = 0;
         for (const runbook::Phase& phase : book.phases) {
             std::cout << "\nphase " << phase.id << (phase.name.empty() ? "" : ": " + phase.name)
@@ -107,8 +114,10 @@ CommandAction setup_plan(CLI::App& app, GlobalOptions& global) {
             for (const runbook::Step& step : phase.steps) {
                 const auto& needs = graph.needs(step.id);
                 std::cout << "  " << std::right << std::setw(3) << ++number << "  " << std::left
-                          << std::setw(22) << step.id << std::setw(12) << step.role << std::setw(8)
-                          << step.kind << "after: " << (needs.empty() ? "-" : join(needs, ", "));
+                          << std::setw(static_cast<int>(id_width + 2)) << step.id
+                          << std::setw(static_cast<int>(role_width + 2)) << step.role
+                          << std::setw(static_cast<int>(kind_width + 2)) << step.kind
+                          << "after: " << (needs.empty() ? "-" : join(needs, ", "));
                 if (step.when.present) std::cout << "  when: " << step.when.text;
                 if (step.timeout) std::cout << "  timeout " << format_duration(*step.timeout);
                 if (step.retry.attempts > 1) std::cout << "  attempts " << step.retry.attempts;

@@ -409,6 +409,12 @@ private:
         m_env_label = name_env ? " (environment '" + env + "')" : "";
         std::map<std::string, std::string> builtins;
         for (const std::string& name : builtin_variable_names()) builtins[name] = "<" + name + ">";
+        // The environment checked is the one a run with --env would have.
+        if (!env.empty()) builtins["env"] = env;
+        m_placeholders.clear();
+        for (const auto& [name, value] : builtins)
+            if (value == "<" + name + ">") m_placeholders.push_back(value);
+        m_placeholders.push_back("<deferred>");
         std::map<std::string, std::string> raw =
             raw_variables(m_book, env, m_options.sets, builtins);
         m_var_names.clear();
@@ -441,8 +447,14 @@ private:
         struct Deferred {};
         auto expand_node = [&](const Node& node) {
             return expand(node.value, [&](const Reference& ref) -> std::optional<std::string> {
-                if (ref.kind == Reference::Kind::var && m_vars.count(ref.name))
-                    return m_vars.at(ref.name);
+                if (ref.kind == Reference::Kind::var && m_vars.count(ref.name)) {
+                    // A variable built on what only the run knows (a secret, the process
+                    // environment, the run's id) is known at run time only.
+                    const std::string& value = m_vars.at(ref.name);
+                    for (const std::string& placeholder : m_placeholders)
+                        if (value.find(placeholder) != std::string::npos) throw Deferred{};
+                    return value;
+                }
                 throw Deferred{};
             });
         };
@@ -657,7 +669,8 @@ private:
     std::map<std::string, std::string> m_vars;
     std::vector<std::string> m_var_names;
     std::string m_env_label;
-    std::vector<std::string> m_ids;  // of the steps that run (not rollback steps)
+    std::vector<std::string> m_placeholders;  // values standing for what only a run knows
+    std::vector<std::string> m_ids;           // of the steps that run (not rollback steps)
     std::set<std::string> m_rollback_ids;
     std::vector<std::string> m_role_names;
     std::vector<std::string> m_connection_names;         // in file order, for messages

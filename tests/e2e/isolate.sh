@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 SSH_DIR=${MIGRATE_TEST_SSH_DIR:?the sshd fixture sets MIGRATE_TEST_SSH_DIR}
 HOSTS=$SSH_DIR/hosts
 PORT=${MIGRATE_TEST_MYSQL_TARGET_PORT:?the mariadb_target fixture sets it}
-HTTP_PORT=$(( ${MIGRATE_TEST_PORT_BASE:-18480} + 31 ))
+HTTP_PORT=$(( ${MIGRATE_TEST_PORT_BASE:-18480} + 44 ))
 export MIGRATE_TEST_DB_PW=${MIGRATE_TEST_MYSQL_PASSWORD:-migrate-test-pw}
 DB=e2e_isolate
 tag=iso$$

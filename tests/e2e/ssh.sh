@@ -171,6 +171,27 @@ check "the error points into the pattern" grep -q "bad.yaml:11:.*no group or hos
 printf 'version: 1\nname: x\nhosts: { inventory: nowhere.ini }\nphases:\n  - id: p\n    steps:\n      - { id: a, kind: ssh, with: { hosts: all, command: "true" } }\n' > noinv.yaml
 expect_exit 2 "validate rejects a missing inventory file" "$MIGRATE" validate noinv.yaml
 check "the error names the inventory file" grep -q "noinv.yaml:3:.*cannot read the inventory '.*nowhere.ini'" last.err
+# An inventory per environment, named through a variable built on ${env}: each environment
+# is checked with its own file; one built on what only the run knows is left to the run.
+cp "$SSH_DIR/inventory.ini" inv-preprod.ini
+cat > perenv.yaml <<'YAML'
+version: 1
+name: per-environment
+vars: { inventory: "inv-${env}.ini" }
+environments:
+  preprod: {}
+  production: {}
+hosts: { inventory: "${inventory}" }
+phases:
+  - id: p
+    steps:
+      - { id: a, kind: ssh, with: { hosts: web, command: "true" } }
+YAML
+expect_exit 0 "validate --env preprod reads inv-preprod.ini" "$MIGRATE" validate perenv.yaml --env preprod
+expect_exit 2 "validate without --env checks production's inventory too" "$MIGRATE" validate perenv.yaml
+check "the error names production's file and environment" grep -q "cannot read the inventory '.*inv-production.ini'.*(environment 'production')" last.err
+sed -e 's/"inv-${env}.ini"/"${env:MIGRATE_TEST_INVENTORY}"/' perenv.yaml > deferred.yaml
+expect_exit 0 "an inventory from the process environment is left to the run" "$MIGRATE" validate deferred.yaml
 
 clean_effects fan; clean_effects roll; rm -f "$HOSTS"/h*/once.$tag
 finish

@@ -56,6 +56,8 @@ transfer_runbook "hosts: h06, from: $WORK/tree, to: $tag/tree" > tree_rsync.yaml
 expect_exit 0 "push a directory by rsync" "$MIGRATE" run tree_rsync.yaml --rehearsal --yes --journal tree1.jsonl
 check "the tree arrived whole (rsync)" diff -r tree "$HOSTS/h06/$tag/tree"
 check "the record counts its 3 files" test "$(jq -r 'select(.ev=="step.host") | .files' tree1.jsonl)" = 3
+manifest_sum=$( (cd tree && find . -type f | sed 's|^\./||' | LC_ALL=C sort | while read -r f; do sha256sum -- "$f"; done) | sha256sum | cut -d' ' -f1)
+check "the record carries the SHA-256 of the tree's manifest" test "$(jq -r 'select(.ev=="step.host") | .manifest_sha256' tree1.jsonl)" = "$manifest_sum"
 transfer_runbook "hosts: h07, from: $WORK/tree, to: $tag/tree, method: scp" > tree_scp.yaml
 mkdir -p "$HOSTS/h07/$tag/tree" && echo stale > "$HOSTS/h07/$tag/tree/old.txt"
 expect_exit 0 "push a directory by scp over an older copy" "$MIGRATE" run tree_scp.yaml --rehearsal --yes --journal tree2.jsonl

@@ -15,8 +15,9 @@ import sys
 RANK = {"util": 0, "io": 1, "runbook": 1, "journal": 1, "kinds": 2, "engine": 3, "steps": 3,
         "report": 4, "cli": 5, "main": 6}
 # Step families that read another family's formats: mysql.load reads files' archive streams
-# (compressed SQL) and sql's statement splitter.
-FAMILY_USES = {"mysql": {"files", "sql"}}
+# (compressed SQL) and sql's statement splitter; transfer writes and reads a directory's
+# manifest in files' checksum-list format.
+FAMILY_USES = {"mysql": {"files", "sql"}, "remote": {"files"}}
 # Headers of a library that only one folder may include.
 OWNED_HEADERS = {"mysql.h": "io/db/mysql", "mariadb/mysql.h": "io/db/mysql"}
 

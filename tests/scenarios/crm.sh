@@ -16,7 +16,7 @@ MIGRATE=${MIGRATE:-$ROOT/build/migrate}
 BASE=${MIGRATE_TEST_PORT_BASE:-18480}
 PORT=${PORT:-$((BASE + 3))}
 WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/migrate-crm.XXXXXX")}
-chmod 755 "$WORK"  # nginx workers run as nobody
+mkdir -p "$WORK" && chmod 755 "$WORK"  # nginx workers run as nobody
 NGINX=$WORK/nginx
 tag=crm$$
 OWN_SSHD=

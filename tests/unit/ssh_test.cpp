@@ -32,7 +32,7 @@ std::string fleet_runbook(const std::string& with) {
 std::string line_for(const std::string& host, const std::string& remote, bool multiplex = false) {
     io::SshOptions options;
     if (multiplex) options.control_dir = "X";
-    return io::ssh_command_line(io::SshTarget{host, "", 0, ""}, options, remote);
+    return "exec " + io::ssh_command_line(io::SshTarget{host, "", 0, ""}, options, remote);
 }
 
 std::vector<std::string> hosts_called(const std::vector<io::ProcessSpec>& calls) {

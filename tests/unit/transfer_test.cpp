@@ -57,6 +57,11 @@ std::string prepare(const std::string& parent, const std::string& temp) {
                  " && { command -v rsync >/dev/null 2>&1 && echo rsync; echo ready; }");
 }
 
+std::string sha_of(const std::string& path) {
+    return on_c1("if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r -- " + path +
+                 "; else sha256sum -- " + path + "; fi");
+}
+
 bool called(const std::vector<io::ProcessSpec>& calls, const std::string& needle) {
     for (const io::ProcessSpec& call : calls)
         if (call.command.find(needle) != std::string::npos) return true;
@@ -72,7 +77,7 @@ TEST_CASE("transfer: scp where the far side has no rsync, renamed once checked",
                          ", to: in/dump.sql.zst, multiplex: false }"));
     h.processes.script(prepare("in", "in/dump.sql.zst.migrate-partial"),
                        io::ProcessResult{0, 0, "ready\n", ""});
-    h.processes.script(on_c1("sha256sum -- in/dump.sql.zst.migrate-partial"),
+    h.processes.script(sha_of("in/dump.sql.zst.migrate-partial"),
                        io::ProcessResult{0, 0, source.sha256 + "  in/dump.sql.zst\n", ""});
     engine::RunOutcome outcome = h.run();
     CHECK(outcome.status == "ok");
@@ -97,7 +102,7 @@ TEST_CASE("transfer: a copy whose SHA-256 differs is set aside and sent again", 
                              ", to: in/dump.sql.zst, method: rsync, multiplex: false }"));
         h.processes.script(prepare("in", "in/dump.sql.zst.migrate-partial"),
                            io::ProcessResult{0, 0, "rsync\nready\n", ""});
-        h.processes.script(on_c1("sha256sum -- in/dump.sql.zst"),
+        h.processes.script(sha_of("in/dump.sql.zst"),
                            io::ProcessResult{0, 0, wrong + "  in/dump.sql.zst\n", ""});
         engine::RunOutcome outcome = h.run();
         CHECK(outcome.status == "failed");
@@ -117,9 +122,9 @@ TEST_CASE("transfer: a copy whose SHA-256 differs is set aside and sent again", 
                           ", to: in/dump.sql.zst, attempts: 2, backoff: 1s, multiplex: false }"));
         h.processes.script(prepare("in", "in/dump.sql.zst.migrate-partial"),
                            io::ProcessResult{0, 0, "rsync\nready\n", ""});
-        h.processes.script(on_c1("sha256sum -- in/dump.sql.zst"),
+        h.processes.script(sha_of("in/dump.sql.zst"),
                            io::ProcessResult{0, 0, wrong + "  in/dump.sql.zst\n", ""});
-        h.processes.script(on_c1("sha256sum -- in/dump.sql.zst"),
+        h.processes.script(sha_of("in/dump.sql.zst"),
                            io::ProcessResult{0, 0, source.sha256 + "  in/dump.sql.zst\n", ""});
         engine::RunOutcome outcome = h.run();
         CHECK(outcome.status == "ok");

@@ -361,6 +361,7 @@ private:
             run_fanout(scoped, hosts, settings, what,
                        [&](const runbook::InventoryHost& host, CancelToken& cancel) {
                            HostOutcome outcome;
+                           outcome.extra["stage"] = what;  // the records of a host apart
                            work(Place{host}, cancel);
                            outcome.ok = true;
                            outcome.exit_code = 0;

@@ -47,7 +47,7 @@ std::vector<runbook::ParamSpec> fanout_params() {
     };
 }
 
-std::vector<runbook::ParamSpec> ssh_params() {
+std::vector<runbook::ParamSpec> ssh_params(bool multiplex_default) {
     using runbook::ParamType;
     return {
         {"ssh_config", ParamType::string, false, "",
@@ -56,7 +56,7 @@ std::vector<runbook::ParamSpec> ssh_params() {
          "further client options, each Name=value (ssh -o)"},
         {"connect_timeout", ParamType::duration, false, "10s",
          "how long a host may take to accept the connection"},
-        {"multiplex", ParamType::boolean, false, "true",
+        {"multiplex", ParamType::boolean, false, multiplex_default ? "true" : "false",
          "one connection per host for all the step's commands (ControlMaster), closed at its "
          "end"},
     };

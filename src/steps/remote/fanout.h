@@ -40,7 +40,9 @@ struct FanoutSettings {
 // backoff, timeout) and the ssh client's (ssh_config, ssh_options, connect_timeout,
 // multiplex), for the kinds' tables.
 std::vector<runbook::ParamSpec> fanout_params();
-std::vector<runbook::ParamSpec> ssh_params();
+// `multiplex_default`: true for kinds that send a host several commands (transfer, cutover,
+// isolate); false for one command per host, where a master is a process more and no gain.
+std::vector<runbook::ParamSpec> ssh_params(bool multiplex_default = true);
 FanoutSettings fanout_settings(const kinds::Params& params);
 // "5" -> 5, "25%" of 46 -> 11 (at least 1 when `at_least_one`); throws StepError naming `what`.
 int count_or_percent(const std::string& text, std::size_t total, bool at_least_one,

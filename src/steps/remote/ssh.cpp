@@ -69,7 +69,8 @@ public:
         HostWork work = [&](const runbook::InventoryHost& host, CancelToken& cancel) {
             io::SshTarget target = ssh_target(host);
             io::ProcessSpec spec;
-            spec.command = io::ssh_command_line(target, session.options(), command);
+            // exec: the shell becomes the client, one process less per host.
+            spec.command = "exec " + io::ssh_command_line(target, session.options(), command);
             if (from_script) spec.command += " < " + shell_quote(script);
             spec.log_path = host_log(context.log_path, host.name);
             session.used(target);
@@ -127,7 +128,7 @@ kinds::KindSpec ssh_kind() {
          "exit codes that mean success (default: 0)"},
     };
     for (auto& extra : fanout_params()) params.push_back(std::move(extra));
-    for (auto& extra : ssh_params()) params.push_back(std::move(extra));
+    for (auto& extra : ssh_params(false)) params.push_back(std::move(extra));
     return kinds::KindSpec{
         .schema =
             {

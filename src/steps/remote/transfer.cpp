@@ -142,6 +142,14 @@ std::string first_hash(const std::string& text) {
     return hex ? to_lower(word) : "";
 }
 
+// The far side's SHA-256 of one file: OpenSSL's where it is installed (it uses the CPU's
+// SHA instructions, 2-3 times coreutils' speed on a large file), else coreutils'. Both print
+// the hash first.
+std::string remote_sha256_command(const std::string& path) {
+    return "if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r -- " +
+           shell_quote(path) + "; else sha256sum -- " + shell_quote(path) + "; fi";
+}
+
 // The names `sha256sum -c` reported as not matching: "name: FAILED" and "name: FAILED open or
 // read", and what it could not open.
 std::vector<std::string> failed_names(const std::string& output) {
@@ -228,7 +236,10 @@ public:
         context.outputs["bytes"] = std::to_string(bytes);
         if (!job.pull && job.source_hash.valid()) {
             LocalTree source = job.source_hash.get();
-            if (!source.directory) context.outputs["sha256"] = source.sha256;
+            if (source.directory)
+                context.outputs["manifest_sha256"] = sha256_hex(source.manifest);
+            else
+                context.outputs["sha256"] = source.sha256;
             context.metrics["files"] = source.files * hosts.size();
         }
         fail_if_over_budget(context, result);
@@ -407,7 +418,10 @@ private:
                     check_tree_remote(host, target, tree, placed, cancel);
                 else
                     check_file_remote(host, target, tree.sha256, placed, how, cancel);
-                if (!directory) outcome.extra["sha256"] = tree.sha256;
+                if (directory)
+                    outcome.extra["manifest_sha256"] = sha256_hex(tree.manifest);
+                else
+                    outcome.extra["sha256"] = tree.sha256;
                 outcome.extra["files"] = tree.files;
             } else if (directory) {
                 size = sent;
@@ -431,7 +445,7 @@ private:
         void check_file_remote(const runbook::InventoryHost& host, const io::SshTarget& target,
                                const std::string& expected, const std::string& path, Method how,
                                CancelToken& cancel) {
-            io::ProcessResult answer = remote(target, "sha256sum -- " + shell_quote(path), cancel);
+            io::ProcessResult answer = remote(target, remote_sha256_command(path), cancel);
             std::string found = first_hash(answer.stdout_text);
             if (answer.exit_code != 0 || found.empty()) fail("sha256sum of " + path, answer);
             if (found == expected) return;
@@ -557,7 +571,9 @@ private:
             }
             if (!verify) {
                 tree.bytes = received;
-            } else if (!directory) {
+            } else if (directory) {
+                outcome.extra["manifest_sha256"] = sha256_hex(tree.manifest);
+            } else {
                 outcome.extra["sha256"] = tree.sha256;
             }
             outcome.ok = true;
@@ -576,7 +592,7 @@ private:
                                Method how, CancelToken& cancel) {
             std::string command = directory ? "cd -- " + shell_quote(source) +
                                                   " && find . -type f -exec sha256sum -- {} +"
-                                            : "sha256sum -- " + shell_quote(source);
+                                            : remote_sha256_command(source);
             io::ProcessResult answer = remote(target, command, cancel);
             if (answer.exit_code != 0) fail("sha256sum of " + source + " on " + host.name, answer);
             LocalTree copy = hash_local(placed, cancel);
@@ -655,7 +671,8 @@ kinds::KindSpec transfer_kind() {
                 .summary = "a file or directory to or from the hosts of a pattern over ssh: rsync "
                            "(resumable) or scp, each copy's SHA-256 compared with its source's",
                 .params = std::move(params),
-                .outputs = {"ok", "failed", "ok_count", "failed_count", "bytes", "sha256"},
+                .outputs = {"ok", "failed", "ok_count", "failed_count", "bytes", "sha256",
+                            "manifest_sha256"},
                 .host_outputs = host_output_fields(),
             },
         .resumable_inside = true,
