@@ -152,7 +152,7 @@ if [ "$WITH_TRANSFER" = 1 ]; then
     -n "rsync -e ssh, then sha256sum on the host" "rsync -e 'ssh -F $cfg' big.bin h01:big.bin && ssh -F $cfg h01 sha256sum big.bin > /dev/null"
     -n "scp (sftp)" "scp -q -F $cfg big.bin h01:big.bin")
   if has_kind transfer; then
-    # The transfer kind's parameters as drafted (issue 12); adjust to `migrate kinds transfer`.
+    # rsync with the source's and the copy's SHA-256 compared (docs/kinds/transfer.md).
     cat > transfer.yaml <<YAML
 version: 1
 name: transfer
