@@ -423,6 +423,15 @@ void fail_if_over_budget(kinds::StepContext& context, const FanoutResult& result
         true);
 }
 
+void preflight_fanout(kinds::StepContext& context) {
+    std::vector<runbook::InventoryHost> hosts = selected_hosts(context);
+    FanoutSettings settings = fanout_settings(context.params);
+    count_or_percent(settings.max_fail, hosts.size(), false, "max_fail");
+    if (!settings.serial.empty()) count_or_percent(settings.serial, hosts.size(), true, "serial");
+    SshSession session(context, context.params);
+    check_reachable(context, session, hosts, settings.parallel);
+}
+
 void check_reachable(kinds::StepContext& context, SshSession& session,
                      const std::vector<runbook::InventoryHost>& hosts, int parallel) {
     std::mutex mutex;

@@ -105,6 +105,10 @@ void fail_if_over_budget(kinds::StepContext& context, const FanoutResult& result
 // Fields every host's output offers: ${steps.ID.hosts.HOST.FIELD}.
 const std::vector<std::string>& host_output_fields();
 
+// The dry run of a fan-out kind: the pattern selects hosts, max_fail and serial make sense
+// for that many, and every host answers (check_reachable). Throws StepError.
+void preflight_fanout(kinds::StepContext& context);
+
 // The dry run of a host step: each host answers `ssh HOST true` within the connect timeout;
 // every one that does not is named. Throws StepError.
 void check_reachable(kinds::StepContext& context, SshSession& session,

@@ -43,15 +43,8 @@ public:
     }
 
     void preflight(kinds::StepContext& context) override {
-        const kinds::Params& params = context.params;
-        check_command(params);
-        std::vector<runbook::InventoryHost> hosts = selected_hosts(context);
-        FanoutSettings settings = fanout_settings(params);
-        count_or_percent(settings.max_fail, hosts.size(), false, "max_fail");
-        if (!settings.serial.empty())
-            count_or_percent(settings.serial, hosts.size(), true, "serial");
-        SshSession session(context, params);
-        check_reachable(context, session, hosts, settings.parallel);
+        check_command(context.params);
+        preflight_fanout(context);
     }
 
     void run(kinds::StepContext& context) override {

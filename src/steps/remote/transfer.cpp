@@ -189,16 +189,10 @@ public:
 
     void preflight(kinds::StepContext& context) override {
         check_params(context.params);
-        std::vector<runbook::InventoryHost> hosts = selected_hosts(context);
-        FanoutSettings settings = fanout_settings(context.params);
-        count_or_percent(settings.max_fail, hosts.size(), false, "max_fail");
-        if (!settings.serial.empty())
-            count_or_percent(settings.serial, hosts.size(), true, "serial");
         if (context.params.string("direction") == "push" &&
             ::access(context.params.string("from").c_str(), R_OK) != 0)
             throw StepError("'" + context.params.string("from") + "' cannot be read", false);
-        SshSession session(context, context.params);
-        check_reachable(context, session, hosts, settings.parallel);
+        preflight_fanout(context);
     }
 
     void run(kinds::StepContext& context) override {
