@@ -1,4 +1,4 @@
-// migrate estimate RUNBOOK --journal J [--journal J]... [--set k=v]... [--budget D] [--lag D]
+// migrate estimate RUNBOOK [--journal J]... [--set k=v]... [--budget D] [--lag D]
 #include <algorithm>
 #include <iostream>
 
@@ -47,8 +47,8 @@ CommandAction setup_estimate(CLI::App& app, GlobalOptions& global) {
     auto options = std::make_shared<Options>();
     app.add_option("runbook", options->runbook, "the runbook of the next run")->required();
     app.add_option("--journal", options->journals,
-                   "a journal of an earlier run (rehearsal); give several for P50/P90")
-        ->required();
+                   "a journal of an earlier run (rehearsal); give several for P50/P90; none: "
+                   "the runbook's estimate: priors alone");
     app.add_option("--set", options->sets,
                    "override a variable, e.g. an expected volume: backup_bytes=35GB");
     app.add_option("--env", options->env, "the environment whose variables apply");

@@ -83,7 +83,8 @@ CommandAction setup_plan(CLI::App& app, GlobalOptions& global) {
         runbook::StepGraph graph(book);
         std::optional<report::Forecast> forecast;
         std::map<std::string, const report::StepForecast*> figures;
-        if (!options->journals.empty()) {
+        {
+            // With journals the figures are measured; without, the runbook's priors.
             report::EstimateOptions estimate_options;
             if (!options->env.empty()) estimate_options.env = options->env;
             estimate_options.sets = validate.sets;

@@ -57,6 +57,10 @@ public:
     Forecast run() {
         m_forecast.runbook = m_book.name;
         m_forecast.journals = static_cast<int>(m_journals.size());
+        if (m_journals.empty())
+            m_forecast.warnings.push_back(
+                "no journal given: every figure is the runbook's own 'estimate:' (a prior) or "
+                "unknown; a rehearsal's journal replaces them with measurements");
         collect_samples();
         resolve_variables();
         for (const runbook::Step* step : m_graph.order())
@@ -84,6 +88,13 @@ private:
                 if (!runbook_ids.count(execution.step)) missing.insert(execution.step);
                 const RunInfo* run = timeline.run(execution.run_id);
                 if (execution.status != "ok" || (run && run->mode == "dry-run")) continue;
+                // A people step confirmed by --yes measured nobody: its duration is the
+                // engine's, not the time people take. Not a sample.
+                if (execution.people() && execution.confirmation &&
+                    execution.confirmation->via == "--yes") {
+                    ++m_confirmed_by_yes[execution.step];
+                    continue;
+                }
                 Sample sample;
                 sample.duration_ms = static_cast<double>(execution.duration_ms);
                 sample.people = execution.people();
@@ -185,13 +196,25 @@ private:
         out.samples = static_cast<int>(samples.size());
         for (const Sample& s : samples) out.people = out.people || s.people;
         if (samples.empty()) {
+            std::string by_yes;
+            if (int runs = m_confirmed_by_yes[step.id]; runs > 0) {
+                out.people = true;
+                by_yes = "; confirmed by --yes in " + std::to_string(runs) +
+                         (runs == 1 ? " run" : " runs") + ": not a measure of people time";
+            }
             if (step.estimate) {
                 out.source = "prior";
                 out.p50_ms = out.p90_ms = static_cast<double>(step.estimate->count());
                 out.detail = "estimate: " + format_duration(*step.estimate);
+                if (step.estimate_p90) {
+                    out.p90_ms = static_cast<double>(step.estimate_p90->count());
+                    out.detail = "estimate: P50 " + format_duration(*step.estimate) + ", P90 " +
+                                 format_duration(*step.estimate_p90);
+                }
+                out.detail += by_yes;
             } else {
                 out.source = "unknown";
-                out.detail = "no journal sample and no 'estimate'";
+                out.detail = "no journal sample and no 'estimate'" + by_yes;
                 m_forecast.unknown.push_back(step.id);
             }
             return out;
@@ -372,6 +395,7 @@ private:
     runbook::StepGraph m_graph;
     Forecast m_forecast;
     std::map<std::string, std::vector<Sample>> m_samples;
+    std::map<std::string, int> m_confirmed_by_yes;  // people steps no person confirmed
     std::map<std::string, std::string> m_vars;
 };
 

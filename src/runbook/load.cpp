@@ -384,8 +384,7 @@ private:
             step.when = Located{scalar(*when, "'when'"), when->mark, true};
         if (const Node* timeout = node.find("timeout"))
             step.timeout = duration(*timeout, "'timeout'");
-        if (const Node* estimate = node.find("estimate"))
-            step.estimate = duration(*estimate, "'estimate'");
+        if (const Node* estimate = node.find("estimate")) load_estimate(*estimate, step);
         if (const Node* retry = node.find("retry")) load_retry(*retry, step.retry);
         if (const Node* on_failure = node.find("on_failure")) {
             step.on_failure = failure_policy(*on_failure);
@@ -480,6 +479,29 @@ private:
         if (node.is_scalar()) return node.value;
         m_diagnostics.error(node.mark, what + " must be a single value, found " + node.describe());
         return "";
+    }
+
+    // `estimate: 15m`, or a three-point prior `estimate: { p50: 2h, p90: 4h }`.
+    void load_estimate(const Node& node, Step& step) {
+        if (!node.is_mapping()) {
+            step.estimate = duration(node, "'estimate'");
+            return;
+        }
+        check_fields(node, {"p50", "p90"}, "in 'estimate'");
+        const Node* p50 = node.find("p50");
+        if (p50 == nullptr) {
+            m_diagnostics.error(node.mark,
+                                "'estimate' as a mapping needs 'p50' (and may give 'p90')");
+            return;
+        }
+        step.estimate = duration(*p50, "'estimate.p50'");
+        if (const Node* p90 = node.find("p90")) {
+            step.estimate_p90 = duration(*p90, "'estimate.p90'");
+            if (step.estimate && step.estimate_p90 && *step.estimate_p90 < *step.estimate)
+                m_diagnostics.error(p90->mark, "'estimate.p90' (" + p90->value +
+                                                   ") is shorter than its p50 (" + p50->value +
+                                                   ")");
+        }
     }
 
     std::optional<Millis> duration(const Node& node, const std::string& what) {

@@ -59,16 +59,27 @@ public:
                 "step.retry",
                 Json{{"step", id}, {"attempt", 1}, {"error", "boom"}, {"backoff_ms", 1000}}, false);
         m_clock.now += ms;
-        if (kind == "manual")
-            m_writer->append("step.confirm",
-                             Json{{"step", id}, {"role", role}, {"by", "jana"}, {"waited_ms", ms}},
-                             true);
+        if (kind == "manual") {
+            Json confirm{{"step", id}, {"role", role}, {"by", "jana"}, {"waited_ms", ms}};
+            if (m_by_yes)
+                confirm = Json{{"step", id},
+                               {"role", role},
+                               {"by", "--yes"},
+                               {"via", "--yes"},
+                               {"waited_ms", ms}};
+            m_writer->append("step.confirm", confirm, true);
+        }
         Json end = start;
         end["status"] = status;
         end["duration_ms"] = ms;
         end["attempts"] = 1;
         end["metrics"] = metrics;
         m_writer->append("step.end", end, true);
+        return *this;
+    }
+    // Manual steps from now on are confirmed by --yes, as in a rehearsal run with it.
+    JournalBuilder& by_yes(bool on = true) {
+        m_by_yes = on;
         return *this;
     }
     // The next step() records a retry between its start and its end.
@@ -110,6 +121,7 @@ private:
     std::string m_mode;
     int m_runs = 0;
     int m_pending_retries = 0;
+    bool m_by_yes = false;
     std::unique_ptr<journal::Writer> m_writer;
 };
 
@@ -463,4 +475,95 @@ TEST_CASE("analysis input: empty, tampered, newer and torn journals", "[report]"
     journal::ReadResult read = report::read_for_analysis(write("torn.jsonl", torn, true), false);
     CHECK(read.torn_tail);
     CHECK(read.records.size() == lines.size() - 1);
+}
+
+TEST_CASE("estimate: a people step confirmed by --yes is not a sample; a person's is",
+          "[estimate]") {
+    std::shared_ptr<runbook::Diagnostics> keep;
+    runbook::Runbook book = book_from(R"(version: 1
+name: people
+roles: { customer: Customer }
+phases:
+  - id: p
+    steps:
+      - { id: agents-out, kind: manual, role: customer, estimate: 20m, downtime: start, with: { instructions: x } }
+      - { id: sign-off, kind: manual, role: customer, with: { instructions: y } }
+      - { id: dump, kind: noop, downtime: end }
+)",
+                                      keep);
+    JournalBuilder rehearsal("people");
+    rehearsal.by_yes()
+        .step("agents-out", 12, "ok", Json::object(), "customer", "manual", "start")
+        .step("sign-off", 9, "ok", Json::object(), "customer", "manual")
+        .step("dump", 60'000, "ok", Json::object(), "executor", "noop", "end")
+        .end_run();
+    report::Forecast forecast = report::estimate(book, {rehearsal.input()}, {});
+    const report::StepForecast& agents = figure(forecast, "agents-out");
+    CHECK(agents.source == "prior");
+    CHECK(agents.samples == 0);
+    CHECK(agents.p50_ms == 1'200'000);
+    CHECK(agents.people);
+    CHECK_THAT(agents.detail, Catch::Contains("confirmed by --yes in 1 run: not a measure"));
+    const report::StepForecast& sign = figure(forecast, "sign-off");
+    CHECK(sign.source == "unknown");
+    CHECK_THAT(sign.detail, Catch::Contains("confirmed by --yes in 1 run"));
+    CHECK(std::find(forecast.unknown.begin(), forecast.unknown.end(), "sign-off") !=
+          forecast.unknown.end());
+    // The window holds the prior's 20 minutes of people time, not the 12 ms --yes took.
+    CHECK(forecast.window_p50_ms == 1'260'000);
+
+    // A person's confirmation is a sample of people time.
+    JournalBuilder real("people");
+    real.step("agents-out", 900'000, "ok", Json::object(), "customer", "manual", "start")
+        .step("sign-off", 300'000, "ok", Json::object(), "customer", "manual")
+        .step("dump", 60'000, "ok", Json::object(), "executor", "noop", "end")
+        .end_run();
+    report::Forecast measured = report::estimate(book, {rehearsal.input(), real.input()}, {});
+    CHECK(figure(measured, "agents-out").source == "journal");
+    CHECK(figure(measured, "agents-out").samples == 1);
+    CHECK(figure(measured, "agents-out").p50_ms == 900'000);
+    CHECK(figure(measured, "sign-off").p50_ms == 300'000);
+}
+
+TEST_CASE("estimate: from priors alone, a three-point prior's P90 kept", "[estimate]") {
+    std::shared_ptr<runbook::Diagnostics> keep;
+    runbook::Runbook book = book_from(R"(version: 1
+name: priors
+roles: { customer: Customer }
+phases:
+  - id: p
+    steps:
+      - { id: download, kind: noop, estimate: { p50: 10h, p90: 14h }, downtime: start }
+      - { id: restore, kind: noop, estimate: 2h }
+      - { id: check, kind: noop, downtime: end }
+)",
+                                      keep);
+    report::Forecast forecast = report::estimate(book, {}, {});
+    const report::StepForecast& download = figure(forecast, "download");
+    CHECK(download.source == "prior");
+    CHECK(download.p50_ms == 36'000'000);
+    CHECK(download.p90_ms == 50'400'000);
+    CHECK(download.detail == "estimate: P50 10h, P90 14h");
+    CHECK(figure(forecast, "restore").p90_ms == 7'200'000);
+    CHECK(figure(forecast, "check").source == "unknown");
+    CHECK(forecast.window_p50_ms == 43'200'000);
+    CHECK(forecast.window_p90_ms == 57'600'000);
+    REQUIRE_FALSE(forecast.warnings.empty());
+    CHECK_THAT(forecast.warnings.front(), Catch::Contains("no journal given"));
+}
+
+TEST_CASE("estimate: a three-point prior with its P90 below its P50 is refused", "[estimate]") {
+    auto source = std::make_shared<runbook::SourceFile>(
+        "bad.yaml",
+        "version: 1\nname: x\nphases:\n  - id: p\n    steps:\n"
+        "      - { id: a, kind: noop, estimate: { p50: 2h, p90: 1h } }\n"
+        "      - { id: b, kind: noop, estimate: { p90: 1h } }\n");
+    runbook::Diagnostics diagnostics(source);
+    runbook::Document document{source, runbook::parse_document(*source, diagnostics)};
+    runbook::load_runbook(document, diagnostics);
+    std::string text = diagnostics.format();
+    CHECK_THAT(text,
+               Catch::Contains("bad.yaml:6:56: 'estimate.p90' (1h) is shorter than its p50 (2h)"));
+    CHECK_THAT(text, Catch::Contains("bad.yaml:7:"));
+    CHECK_THAT(text, Catch::Contains("'estimate' as a mapping needs 'p50'"));
 }

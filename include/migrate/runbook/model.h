@@ -55,7 +55,8 @@ struct Step {
     std::vector<Step> rollback;  // run in order, after a failure, in reverse step order
     DowntimeMarker downtime = DowntimeMarker::none;
     Mark downtime_mark;
-    std::optional<Millis> estimate;
+    std::optional<Millis> estimate;      // the prior's P50 (`estimate: 15m` or `{ p50: 15m }`)
+    std::optional<Millis> estimate_p90;  // `estimate: { p50: 2h, p90: 4h }`; none: the P50
     std::optional<ScaleSpec> scale;
     Node with;                              // the kind's own parameters, still uninterpolated
     std::optional<Mark> instructions_mark;  // a step-level `instructions:`, moved into `with`
