@@ -47,7 +47,7 @@ check "no other host got a copy" test ! -e "$HOSTS/h06/$tag"
 check "five step.host records by rsync with the source's SHA-256" test "$(jq -r "select(.ev==\"step.host\" and .status==\"ok\" and .method==\"rsync\" and .sha256==\"$sum\") | .host" push.jsonl | wc -l)" -eq 5
 check "the step's sha256 output is the source's" test "$(jq -r 'select(.ev=="step.end") | .outputs.sha256' push.jsonl)" = "$sum"
 check "the bytes metric counts five copies" test "$(jq -r 'select(.ev=="step.end") | .metrics.bytes' push.jsonl)" -eq $((5 * size))
-check "nothing partial is left on the hosts" bash -c "! ls -A $HOSTS/h0[1-5]/$tag/in | grep -q migrate-"
+check "nothing partial is left on the hosts" test -z "$(find "$HOSTS"/h0[1-5]/"$tag"/in -mindepth 1 -name '*migrate-*')"
 
 # ---- a directory by rsync and by scp ----
 mkdir -p tree/sub/deeper
