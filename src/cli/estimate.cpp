@@ -1,4 +1,4 @@
-// migrate estimate RUNBOOK [--journal J]... [--set k=v]... [--budget D] [--lag D]
+// migrate estimate RUNBOOK [--journal J]... [--set k=v]... [--budget D] [--lag D] [--backtest]
 #include <algorithm>
 #include <iostream>
 
@@ -43,6 +43,8 @@ CommandAction setup_estimate(CLI::App& app, GlobalOptions& global) {
         std::string budget;
         std::string lag;
         bool force = false;
+        bool backtest = false;
+        std::uint64_t seed = report::EstimateOptions{}.seed;
     };
     auto options = std::make_shared<Options>();
     app.add_option("runbook", options->runbook, "the runbook of the next run")->required();
@@ -56,6 +58,11 @@ CommandAction setup_estimate(CLI::App& app, GlobalOptions& global) {
                    "the downtime budget (default: the runbook's downtime_budget)");
     app.add_option("--lag", options->lag,
                    "time between the watermark (the backup) and the delta copy, e.g. 44h");
+    app.add_flag("--backtest", options->backtest,
+                 "forecast each journal's run from the other journals, at its own volumes, and "
+                 "show per run and step the error and whether the P90 covered it");
+    app.add_option("--seed", options->seed,
+                   "the seed of the Monte Carlo draws (the same seed, the same figures)");
     app.add_flag("--force", options->force,
                  "read the records before the first bad line of journals that do not verify");
     return [options, &global] {
@@ -79,11 +86,24 @@ CommandAction setup_estimate(CLI::App& app, GlobalOptions& global) {
         std::vector<report::JournalInput> journals =
             read_journals(options->journals, options->force);
         refuse_foreign_journals(loaded.book, journals);
+        estimate_options.seed = options->seed;
         report::Forecast forecast = report::estimate(loaded.book, journals, estimate_options);
-        if (global.json())
-            print_json(report::forecast_json(forecast));
-        else
+        // Two journals or more: how well they forecast each other, always (the detail with
+        // --backtest).
+        std::optional<report::Backtest> backtest;
+        if (journals.size() >= 2 || options->backtest)
+            backtest = report::backtest(loaded.book, journals, estimate_options);
+        if (global.json()) {
+            Json out = report::forecast_json(forecast);
+            if (backtest) out["backtest"] = report::backtest_json(*backtest);
+            print_json(out);
+        } else {
             std::cout << report::forecast_text(forecast);
+            if (backtest && options->backtest)
+                std::cout << report::backtest_text(*backtest, true);
+            else if (backtest)
+                std::cout << "\n" << backtest->summary() << " (--backtest for the detail)\n";
+        }
         return forecast.over_budget ? exit_code::k_over_budget : 0;
     };
 }

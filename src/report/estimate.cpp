@@ -6,6 +6,7 @@
 #include <functional>
 #include <set>
 
+#include "migrate/report/monte_carlo.h"
 #include "migrate/report/render.h"
 #include "migrate/runbook/graph.h"
 #include "migrate/runbook/interpolate.h"
@@ -24,6 +25,63 @@ double percentile(std::vector<double> values, double p) {
     return values[low] + (values[high] - values[low]) * (rank - static_cast<double>(low));
 }
 
+VariabilityFamily variability_family(const std::string& kind, bool people) {
+    // The floors: what one rehearsal cannot show. The network's is the one measured case we
+    // have: the field report's second 30 GB download took 1.4 times the rehearsal's.
+    if (people) return {"people", 0.5};
+    static const std::map<std::string, VariabilityFamily> families{
+        {"download", {"network", 0.4}},     {"transfer", {"network", 0.4}},
+        {"http", {"network", 0.4}},         {"mysql.dump", {"database", 0.25}},
+        {"mysql.load", {"database", 0.25}}, {"sql", {"database", 0.25}},
+        {"delta", {"database", 0.25}},      {"reconcile", {"database", 0.25}},
+        {"verify", {"disk", 0.15}},         {"compress", {"disk", 0.15}},
+        {"extract", {"disk", 0.15}},        {"ssh", {"hosts", 0.25}},
+        {"cutover", {"hosts", 0.25}},       {"maintenance", {"hosts", 0.25}},
+        {"isolate", {"hosts", 0.25}},       {"reconnect", {"hosts", 0.25}}};
+    if (auto it = families.find(kind); it != families.end()) return it->second;
+    return {"command", 0.25};
+}
+
+std::optional<ThroughputVariation> throughput_variation(const StepExecution& execution,
+                                                        const std::string& metric) {
+    if (metric != "bytes" && metric != "rows") return std::nullopt;
+    std::vector<std::pair<double, double>> points{{static_cast<double>(execution.start_ms), 0}};
+    for (const StepExecution::ProgressPoint& point : execution.progress) {
+        double value = metric == "bytes" ? point.bytes : point.rows;
+        if (value < 0 || static_cast<double>(point.at_ms) <= points.back().first) continue;
+        points.emplace_back(static_cast<double>(point.at_ms),
+                            std::max(value, points.back().second));
+    }
+    if (execution.metrics.contains(metric) && execution.metrics[metric].is_number()) {
+        double total = execution.metrics[metric].get<double>();
+        if (static_cast<double>(execution.end_ms) > points.back().first &&
+            total >= points.back().second)
+            points.emplace_back(static_cast<double>(execution.end_ms), total);
+    }
+    double span = points.back().first - points.front().first;
+    double volume = points.back().second;
+    if (points.size() < 5 || span <= 0 || volume <= 0) return std::nullopt;
+    // Windows a fifth of the step, but at least two progress intervals wide.
+    double interval = span / static_cast<double>(points.size() - 1);
+    double width = std::max(span / 5, 2 * interval);
+    std::vector<double> rates;
+    for (std::size_t i = 0, j = 0; i < points.size(); ++i) {
+        j = std::max(j, i + 1);
+        while (j < points.size() && points[j].first - points[i].first < width) ++j;
+        if (j == points.size()) break;
+        double seconds = (points[j].first - points[i].first) / 1000;
+        rates.push_back((points[j].second - points[i].second) / seconds);
+    }
+    if (rates.size() < 3) return std::nullopt;
+    ThroughputVariation variation;
+    variation.p10_rate = percentile(rates, 0.1);
+    variation.windows = static_cast<int>(rates.size());
+    variation.window_ms = width;
+    double average = volume / (span / 1000);
+    variation.ratio = variation.p10_rate > 0 ? std::max(1.0, average / variation.p10_rate) : 1.0;
+    return variation;
+}
+
 namespace {
 
 struct Sample {
@@ -32,6 +90,7 @@ struct Sample {
     std::optional<double> watermark_lag_ms;
     std::optional<double> rows;
     bool people = false;
+    std::optional<ThroughputVariation> variation;
 };
 
 std::string format_volume(const std::string& metric, double value) {
@@ -50,9 +109,9 @@ std::string format_rate(const std::string& metric, double per_second) {
 
 class Estimator {
 public:
-    Estimator(const runbook::Runbook& book, const std::vector<JournalInput>& journals,
+    Estimator(const runbook::Runbook& book, std::vector<const JournalInput*> journals,
               const EstimateOptions& options)
-        : m_book(book), m_journals(journals), m_options(options), m_graph(book) {}
+        : m_book(book), m_journals(std::move(journals)), m_options(options), m_graph(book) {}
 
     Forecast run() {
         m_forecast.runbook = m_book.name;
@@ -75,11 +134,11 @@ private:
         std::set<std::string> runbook_ids;
         for (const runbook::Step* step : m_graph.order()) runbook_ids.insert(step->id);
         std::set<std::string> seen, missing;
-        for (const JournalInput& input : m_journals) {
-            const Timeline& timeline = input.timeline;
+        for (const JournalInput* input : m_journals) {
+            const Timeline& timeline = input->timeline;
             m_forecast.runs += static_cast<int>(timeline.runs.size());
             if (!timeline.runbook_name().empty() && timeline.runbook_name() != m_book.name)
-                m_forecast.warnings.push_back(input.path + " is a journal of runbook '" +
+                m_forecast.warnings.push_back(input->path + " is a journal of runbook '" +
                                               timeline.runbook_name() + "', not '" + m_book.name +
                                               "'; only steps with the same ids are used");
             for (const StepExecution& execution : timeline.steps) {
@@ -102,6 +161,11 @@ private:
                     if (execution.metrics.contains(step->scale->metric) &&
                         execution.metrics[step->scale->metric].is_number())
                         sample.volume = execution.metrics[step->scale->metric].get<double>();
+                if (const runbook::Step* step = m_graph.step(execution.step))
+                    sample.variation = throughput_variation(
+                        execution, step->scale                           ? step->scale->metric
+                                   : execution.metrics.contains("bytes") ? "bytes"
+                                                                         : "rows");
                 if (execution.metrics.contains("watermark_lag_ms") &&
                     execution.metrics.contains("rows")) {
                     sample.watermark_lag_ms = execution.metrics["watermark_lag_ms"].get<double>();
@@ -144,6 +208,8 @@ private:
     }
 
     std::optional<double> expected_volume(const runbook::Step& step) {
+        if (auto it = m_options.volumes.find(step.id); it != m_options.volumes.end() && step.scale)
+            return it->second;
         if (!step.scale || step.scale->expect.empty()) return std::nullopt;
         std::string text;
         try {
@@ -195,6 +261,18 @@ private:
         const std::vector<Sample>& samples = m_samples[step.id];
         out.samples = static_cast<int>(samples.size());
         for (const Sample& s : samples) out.people = out.people || s.people;
+        if (auto known = m_options.known_ms.find(step.id); known != m_options.known_ms.end()) {
+            out.source = "known";
+            out.p50_ms = out.p90_ms = known->second;
+            out.detail = "as it ran";
+            out.p90_basis = "known";
+            return out;
+        }
+        VariabilityFamily family = variability_family(step.kind, out.people);
+        out.family = family.name;
+        out.floor = step.variability.value_or(family.floor);
+        std::string floor_text = "floor " + percent_text(out.floor) +
+                                 (step.variability ? " (variability:)" : " (" + family.name + ")");
         if (samples.empty()) {
             std::string by_yes;
             if (int runs = m_confirmed_by_yes[step.id]; runs > 0) {
@@ -210,6 +288,10 @@ private:
                     out.p90_ms = static_cast<double>(step.estimate_p90->count());
                     out.detail = "estimate: P50 " + format_duration(*step.estimate) + ", P90 " +
                                  format_duration(*step.estimate_p90);
+                    out.p90_basis = "the prior's p90";
+                } else {
+                    out.p90_ms = out.p50_ms * (1 + out.floor);
+                    out.p90_basis = floor_text;
                 }
                 out.detail += by_yes;
             } else {
@@ -227,8 +309,48 @@ private:
         if (std::optional<double> volume = expected_volume(step))
             scale(step, samples, *volume, durations, out);
         out.p50_ms = percentile(durations, 0.5);
-        out.p90_ms = percentile(durations, 0.9);
+        p90_of(samples, durations, floor_text, out);
         return out;
+    }
+
+    // The P90: the largest of the rehearsals' spread, the throughput variation inside them,
+    // and the floor; its basis says which.
+    static void p90_of(const std::vector<Sample>& samples, const std::vector<double>& durations,
+                       const std::string& floor_text, StepForecast& out) {
+        out.p90_ms = out.p50_ms * (1 + out.floor);
+        out.p90_basis = floor_text;
+        if (durations.size() >= 2) {
+            double spread = percentile(durations, 0.9);
+            if (spread > out.p90_ms) {
+                out.p90_ms = spread;
+                out.p90_basis = "spread of " + std::to_string(durations.size()) + " rehearsals";
+            }
+        }
+        const ThroughputVariation* worst = nullptr;
+        for (const Sample& s : samples)
+            if (s.variation && (worst == nullptr || s.variation->ratio > worst->ratio))
+                worst = &*s.variation;
+        if (worst != nullptr && out.p50_ms * worst->ratio > out.p90_ms) {
+            out.p90_ms = out.p50_ms * worst->ratio;
+            out.p90_basis = "throughput variation: P10 rate over " +
+                            std::to_string(worst->windows) + " windows of " +
+                            format_ms(worst->window_ms) + " was 1/" + ratio_text(worst->ratio) +
+                            " of the average";
+        } else if (worst != nullptr && out.p90_basis == floor_text) {
+            out.p90_basis += "; the throughput varied less (x" + ratio_text(worst->ratio) + ")";
+        }
+    }
+
+    static std::string percent_text(double fraction) {
+        char buffer[32];
+        std::snprintf(buffer, sizeof buffer, "%.0f%%", fraction * 100);
+        return buffer;
+    }
+
+    static std::string ratio_text(double ratio) {
+        char buffer[32];
+        std::snprintf(buffer, sizeof buffer, "%.2f", ratio);
+        return buffer;
     }
 
     void scale(const runbook::Step& step, const std::vector<Sample>& samples, double volume,
@@ -286,9 +408,10 @@ private:
         m_forecast.deltas.push_back(growth);
     }
 
-    // Longest path through `needs`, from `from` (or every root) on; returns the finish time
-    // of each step and the predecessor on the path.
-    std::map<std::string, double> longest_paths(bool p90, const std::string& from,
+    // Longest path of P50s through `needs`, from `from` (or every root) on: which steps are
+    // on the critical path. Returns the finish time of each step and its predecessor on the
+    // path.
+    std::map<std::string, double> longest_paths(const std::string& from,
                                                 std::map<std::string, std::string>& previous) {
         std::map<std::string, double> finish;
         std::set<std::string> unreachable;
@@ -315,40 +438,63 @@ private:
                 return std::nullopt;
             }
             const StepForecast* figure = figures[id];
-            finish[id] = start + (p90 ? figure->p90_ms : figure->p50_ms);
+            finish[id] = start + figure->p50_ms;
             return finish[id];
         };
         for (const runbook::Step* step : m_graph.order()) visit(step->id);
         return finish;
     }
 
+    // The steps as the Monte Carlo walks them: the graph's order, needs as indices, the
+    // families as numbers.
+    std::vector<PathStep> path_steps(std::map<std::string, int>& index) const {
+        std::vector<PathStep> steps;
+        std::map<std::string, int> families;
+        for (const StepForecast& figure : m_forecast.steps) {
+            index[figure.id] = static_cast<int>(steps.size());
+            PathStep step;
+            step.p50_ms = figure.p50_ms;
+            step.p90_ms = figure.p90_ms;
+            step.family =
+                families.emplace(figure.family, static_cast<int>(families.size())).first->second;
+            // A shared cause: the same line, database server, disk or fleet. People and
+            // commands vary each on their own.
+            step.shared = figure.family == "people" || figure.family == "command" ? 0 : 0.5;
+            for (const std::string& need : m_graph.needs(figure.id))
+                if (auto it = index.find(need); it != index.end()) step.needs.push_back(it->second);
+            steps.push_back(std::move(step));
+        }
+        return steps;
+    }
+
     void critical_paths() {
-        std::map<std::string, std::string> previous, ignored;
-        auto p50 = longest_paths(false, "", previous);
-        auto p90 = longest_paths(true, "", ignored);
+        std::map<std::string, std::string> previous;
+        auto p50 = longest_paths("", previous);
+        std::map<std::string, int> index;
+        std::vector<PathStep> steps = path_steps(index);
+        m_forecast.draws = m_options.draws;
+        m_forecast.seed = m_options.seed;
+        std::vector<double> spans = sample_spans(steps, -1, -1, m_options.draws, m_options.seed);
         std::string last;
         for (const auto& [id, finish] : p50)
             if (last.empty() || finish > p50[last]) last = id;
         for (std::string id = last; !id.empty(); id = previous.count(id) ? previous[id] : "")
             m_forecast.critical_path.insert(m_forecast.critical_path.begin(), id);
-        for (const auto& [id, finish] : p50)
-            m_forecast.total_p50_ms = std::max(m_forecast.total_p50_ms, finish);
-        for (const auto& [id, finish] : p90)
-            m_forecast.total_p90_ms = std::max(m_forecast.total_p90_ms, finish);
+        m_forecast.total_p50_ms = quantile_of_sorted(spans, 0.5);
+        m_forecast.total_p90_ms = quantile_of_sorted(spans, 0.9);
         for (StepForecast& step : m_forecast.steps)
             step.on_critical_path =
                 std::find(m_forecast.critical_path.begin(), m_forecast.critical_path.end(),
                           step.id) != m_forecast.critical_path.end();
-        window();
+        window(steps, index);
     }
 
-    void window() {
+    void window(const std::vector<PathStep>& steps, const std::map<std::string, int>& index) {
         const runbook::Step* start = m_graph.downtime_start();
         if (start == nullptr) return;
         const runbook::Step* end = m_graph.downtime_end();
-        std::map<std::string, std::string> previous, ignored;
-        auto p50 = longest_paths(false, start->id, previous);
-        auto p90 = longest_paths(true, start->id, ignored);
+        std::map<std::string, std::string> previous;
+        auto p50 = longest_paths(start->id, previous);
         m_forecast.has_window = true;
         m_forecast.window_from = start->id;
         std::string last = end ? end->id : "";
@@ -356,12 +502,11 @@ private:
             for (const auto& [id, finish] : p50)
                 if (last.empty() || finish > p50[last]) last = id;
         m_forecast.window_to = last;
-        m_forecast.window_p50_ms = p50.count(last) ? p50[last] : 0;
-        if (end)
-            m_forecast.window_p90_ms = p90.count(last) ? p90[last] : 0;
-        else
-            for (const auto& [id, finish] : p90)
-                m_forecast.window_p90_ms = std::max(m_forecast.window_p90_ms, finish);
+        std::vector<double> spans =
+            sample_spans(steps, index.at(start->id), end ? index.at(end->id) : -1, m_options.draws,
+                         m_options.seed);
+        m_forecast.window_p50_ms = quantile_of_sorted(spans, 0.5);
+        m_forecast.window_p90_ms = quantile_of_sorted(spans, 0.9);
         for (const std::string& id : m_graph.downtime_steps())
             for (StepForecast& step : m_forecast.steps)
                 if (step.id == id) step.in_window = true;
@@ -390,7 +535,7 @@ private:
     }
 
     const runbook::Runbook& m_book;
-    const std::vector<JournalInput>& m_journals;
+    std::vector<const JournalInput*> m_journals;
     const EstimateOptions& m_options;
     runbook::StepGraph m_graph;
     Forecast m_forecast;
@@ -403,7 +548,123 @@ private:
 
 Forecast estimate(const runbook::Runbook& book, const std::vector<JournalInput>& journals,
                   const EstimateOptions& options) {
-    return Estimator(book, journals, options).run();
+    std::vector<const JournalInput*> inputs;
+    for (const JournalInput& input : journals) inputs.push_back(&input);
+    return Estimator(book, std::move(inputs), options).run();
+}
+
+namespace {
+
+// Steps shorter than this are listed by the backtest but not counted in its summary: their
+// error is the clock's noise.
+constexpr double k_backtest_least_ms = 1000;
+
+std::string plain_percent(double fraction) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.0f%%", fraction * 100);
+    return buffer;
+}
+
+}  // namespace
+
+std::string Backtest::summary() const {
+    std::string out = "backtest over " + std::to_string(runs.size()) + " run" +
+                      (runs.size() == 1 ? "" : "s") + ": ";
+    if (counted > 0)
+        out += "window P50 error median " + plain_percent(median_error.value_or(0)) +
+               ", P90 covered " + std::to_string(covered) + " of " + std::to_string(counted);
+    else
+        out += "no run closed a downtime window";
+    if (steps_counted > 0)
+        out += "; steps of 1s or more: P50 error median " +
+               plain_percent(steps_median_error.value_or(0)) + ", P90 covered " +
+               std::to_string(steps_covered) + " of " + std::to_string(steps_counted);
+    return out;
+}
+
+Backtest backtest(const runbook::Runbook& book, const std::vector<JournalInput>& journals,
+                  const EstimateOptions& options) {
+    Backtest result;
+    if (journals.size() < 2) {
+        result.notes.push_back(
+            "a backtest needs two journals or more: each run is forecast from the others");
+        return result;
+    }
+    std::vector<double> window_errors, step_errors;
+    for (std::size_t i = 0; i < journals.size(); ++i) {
+        const Timeline& timeline = journals[i].timeline;
+        std::vector<const JournalInput*> others;
+        for (std::size_t j = 0; j < journals.size(); ++j)
+            if (j != i) others.push_back(&journals[j]);
+        // What this run did: each step's last successful execution.
+        std::map<std::string, const StepExecution*> actual;
+        for (const StepExecution& execution : timeline.steps)
+            if (execution.rollback_of.empty() && execution.status == "ok")
+                actual[execution.step] = &execution;
+        if (actual.empty()) {
+            result.notes.push_back(journals[i].path + ": no step ended ok; not backtested");
+            continue;
+        }
+        EstimateOptions run_options = options;
+        run_options.volumes.clear();
+        run_options.known_ms.clear();
+        for (const runbook::Step* step : book.steps()) {
+            auto it = actual.find(step->id);
+            if (it == actual.end()) {
+                run_options.known_ms[step->id] = 0;  // it did not run (when:, a failure)
+                continue;
+            }
+            const StepExecution& execution = *it->second;
+            if (step->scale && execution.metrics.contains(step->scale->metric) &&
+                execution.metrics[step->scale->metric].is_number())
+                run_options.volumes[step->id] =
+                    execution.metrics[step->scale->metric].get<double>();
+            // Nobody was measured: the run's own figure stands (not a forecast to check).
+            if (execution.people() && execution.confirmation &&
+                execution.confirmation->via == "--yes")
+                run_options.known_ms[step->id] = static_cast<double>(execution.duration_ms);
+        }
+        Forecast forecast = Estimator(book, others, run_options).run();
+        BacktestRun run;
+        run.journal = journals[i].path;
+        run.run_id = timeline.runs.empty() ? "" : timeline.runs.front().id;
+        for (const StepForecast& figure : forecast.steps) {
+            auto it = actual.find(figure.id);
+            if (it == actual.end() || figure.source == "known" || figure.source == "unknown")
+                continue;
+            BacktestStep step;
+            step.id = figure.id;
+            step.source = figure.source;
+            step.p50_ms = figure.p50_ms;
+            step.p90_ms = figure.p90_ms;
+            step.actual_ms = static_cast<double>(it->second->duration_ms);
+            step.covered = step.actual_ms <= step.p90_ms;
+            step.error = step.actual_ms > 0 ? (step.p50_ms - step.actual_ms) / step.actual_ms : 0;
+            if (step.actual_ms >= k_backtest_least_ms) {
+                step_errors.push_back(std::abs(step.error));
+                ++result.steps_counted;
+                result.steps_covered += step.covered ? 1 : 0;
+            }
+            run.steps.push_back(step);
+        }
+        if (forecast.has_window && timeline.downtime_closed()) {
+            run.has_window = true;
+            run.window_p50_ms = forecast.window_p50_ms;
+            run.window_p90_ms = forecast.window_p90_ms;
+            run.window_actual_ms = static_cast<double>(*timeline.downtime_ms());
+            run.covered = run.window_actual_ms <= run.window_p90_ms;
+            run.error = run.window_actual_ms > 0
+                            ? (run.window_p50_ms - run.window_actual_ms) / run.window_actual_ms
+                            : 0;
+            window_errors.push_back(std::abs(run.error));
+            ++result.counted;
+            result.covered += run.covered ? 1 : 0;
+        }
+        result.runs.push_back(std::move(run));
+    }
+    if (!window_errors.empty()) result.median_error = percentile(window_errors, 0.5);
+    if (!step_errors.empty()) result.steps_median_error = percentile(step_errors, 0.5);
+    return result;
 }
 
 }  // namespace migrate::report

@@ -398,6 +398,8 @@ std::string forecast_text(const Forecast& forecast) {
             << rpad(step.source == "unknown" ? "?" : format_ms(step.p50_ms), 9)
             << rpad(step.source == "unknown" ? "?" : format_ms(step.p90_ms), 9) << "  "
             << step.source << (step.detail.empty() ? "" : ": " + step.detail) << "\n";
+        if (!step.p90_basis.empty() && step.source != "unknown" && step.source != "known")
+            out << pad("", 51) << "  P90: " << step.p90_basis << "\n";
     }
     out << "(* on the critical path, | inside the downtime window)\n\n";
     out << "whole run (critical path): P50 " << format_ms(forecast.total_p50_ms) << ", P90 "
@@ -441,6 +443,9 @@ std::string forecast_text(const Forecast& forecast) {
         }
         out << "\n";
     }
+    if (forecast.draws > 0)
+        out << "(run and window: percentiles of " << forecast.draws
+            << " joint draws of every step's duration, seed " << forecast.seed << ")\n";
     if (!forecast.unknown.empty())
         out << "unknown (no sample, no estimate): " << join(forecast.unknown, ", ") << "\n";
     if (!forecast.new_steps.empty())
@@ -463,6 +468,9 @@ Json forecast_json(const Forecast& forecast) {
                              {"detail", step.detail},
                              {"p50_ms", std::llround(step.p50_ms)},
                              {"p90_ms", std::llround(step.p90_ms)},
+                             {"p90_basis", step.p90_basis},
+                             {"family", step.family},
+                             {"floor", step.floor},
                              {"samples", step.samples},
                              {"critical", step.on_critical_path},
                              {"in_window", step.in_window}});
@@ -492,7 +500,8 @@ Json forecast_json(const Forecast& forecast) {
              {"unknown", forecast.unknown},
              {"new_steps", forecast.new_steps},
              {"missing_steps", forecast.missing_steps},
-             {"warnings", forecast.warnings}};
+             {"warnings", forecast.warnings},
+             {"monte_carlo", Json{{"draws", forecast.draws}, {"seed", forecast.seed}}}};
     out["downtime_window"] =
         forecast.has_window ? Json{{"from", forecast.window_from},
                                    {"to", forecast.window_to},
@@ -503,6 +512,75 @@ Json forecast_json(const Forecast& forecast) {
     out["budget"] = forecast.budget_ms
                         ? Json{{"budget_ms", *forecast.budget_ms}, {"over", forecast.over_budget}}
                         : Json(nullptr);
+    return out;
+}
+
+namespace {
+
+std::string percent_of(double fraction, bool sign) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, sign ? "%+.0f%%" : "%.0f%%", fraction * 100);
+    return buffer;
+}
+
+}  // namespace
+
+std::string backtest_text(const Backtest& backtest, bool per_step) {
+    std::ostringstream out;
+    for (const std::string& note : backtest.notes) out << "note: " << note << "\n";
+    for (const BacktestRun& run : backtest.runs) {
+        out << "\n" << run.journal << " (run " << run.run_id << ") forecast from the others:\n";
+        if (run.has_window)
+            out << "  window: P50 " << format_ms(run.window_p50_ms) << ", P90 "
+                << format_ms(run.window_p90_ms) << ", actual " << format_ms(run.window_actual_ms)
+                << ", error " << percent_of(run.error, true) << ", "
+                << (run.covered ? "covered" : "NOT covered") << " by the P90\n";
+        else
+            out << "  window: not closed in this run\n";
+        if (!per_step) continue;
+        out << "  " << pad("step", 22) << rpad("P50", 9) << rpad("P90", 9) << rpad("actual", 9)
+            << rpad("error", 7) << "  P90\n";
+        for (const BacktestStep& step : run.steps)
+            out << "  " << pad(step.id, 22) << rpad(format_ms(step.p50_ms), 9)
+                << rpad(format_ms(step.p90_ms), 9) << rpad(format_ms(step.actual_ms), 9)
+                << rpad(percent_of(step.error, true), 7) << "  "
+                << (step.covered ? "covered" : "NOT covered") << "\n";
+    }
+    out << "\n" << backtest.summary() << "\n";
+    return out.str();
+}
+
+Json backtest_json(const Backtest& backtest) {
+    Json runs = Json::array();
+    for (const BacktestRun& run : backtest.runs) {
+        Json steps = Json::array();
+        for (const BacktestStep& step : run.steps)
+            steps.push_back(Json{{"step", step.id},
+                                 {"source", step.source},
+                                 {"p50_ms", std::llround(step.p50_ms)},
+                                 {"p90_ms", std::llround(step.p90_ms)},
+                                 {"actual_ms", std::llround(step.actual_ms)},
+                                 {"error", step.error},
+                                 {"covered", step.covered}});
+        Json item{{"journal", run.journal}, {"run", run.run_id}, {"steps", steps}};
+        item["window"] = run.has_window ? Json{{"p50_ms", std::llround(run.window_p50_ms)},
+                                               {"p90_ms", std::llround(run.window_p90_ms)},
+                                               {"actual_ms", std::llround(run.window_actual_ms)},
+                                               {"error", run.error},
+                                               {"covered", run.covered}}
+                                        : Json(nullptr);
+        runs.push_back(item);
+    }
+    Json out{{"runs", runs}, {"notes", backtest.notes}, {"summary", backtest.summary()}};
+    out["window"] =
+        Json{{"median_error", backtest.median_error ? Json(*backtest.median_error) : Json(nullptr)},
+             {"covered", backtest.covered},
+             {"counted", backtest.counted}};
+    out["steps"] =
+        Json{{"median_error",
+              backtest.steps_median_error ? Json(*backtest.steps_median_error) : Json(nullptr)},
+             {"covered", backtest.steps_covered},
+             {"counted", backtest.steps_counted}};
     return out;
 }
 

@@ -63,6 +63,7 @@ struct EventView {
     const Json* metrics = nullptr;           // nlohmann reader
     simdjson::dom::element metrics_element;  // simdjson reader
     bool has_metrics_element = false;
+    double progress_bytes = -1, progress_rows = -1;  // a step.progress record's counts
 };
 
 // "2026-11-22T02:33:37.292Z" to epoch milliseconds, without sscanf or timegm (a million
@@ -132,6 +133,10 @@ public:
             }
         } else if (e.ev == "step.end") {
             end_step(id, e, at);
+        } else if (e.ev == "step.progress" && (e.progress_bytes >= 0 || e.progress_rows >= 0)) {
+            if (auto it = m_open.find(id); it != m_open.end())
+                m_timeline.steps[it->second].progress.push_back(
+                    {at, e.progress_bytes, e.progress_rows});
         }
     }
 
@@ -285,6 +290,13 @@ EventView view_of(const Json& data) {
     e.evidence_sha256 = text_of(data, "evidence_sha256");
     e.evidence_waived = text_of(data, "evidence_waived");
     if (data.contains("evidence_size")) e.evidence_size = number_of(data, "evidence_size");
+    if (e.ev == "step.progress")
+        if (auto it = data.find("metrics"); it != data.end() && it->is_object()) {
+            if (auto b = it->find("bytes"); b != it->end() && b->is_number())
+                e.progress_bytes = b->get<double>();
+            if (auto r = it->find("rows"); r != it->end() && r->is_number())
+                e.progress_rows = r->get<double>();
+        }
     e.approval = static_cast<int>(number_of(data, "approval"));
     e.approvals = static_cast<int>(number_of(data, "approvals"));
     e.mode = text_of(data, "mode");
@@ -299,6 +311,27 @@ EventView view_of(const Json& data) {
         e.downtime_budget_ms = number_of(data, "downtime_budget_ms");
     if (auto it = data.find("metrics"); it != data.end() && it->is_object()) e.metrics = &*it;
     return e;
+}
+
+// The counts of a step.progress record's metrics.
+void progress_counts(simdjson::dom::element metrics, EventView& e) {
+    simdjson::dom::object object;
+    if (metrics.get_object().get(object) != simdjson::SUCCESS) return;
+    for (auto [key, value] : object) {
+        double number = 0;
+        if (key != "bytes" && key != "rows") continue;
+        if (value.get_double().get(number) != simdjson::SUCCESS) {
+            std::int64_t whole = 0;
+            if (value.get_int64().get(whole) != simdjson::SUCCESS) {
+                std::uint64_t big = 0;
+                if (value.get_uint64().get(big) != simdjson::SUCCESS) continue;
+                number = static_cast<double>(big);
+            } else {
+                number = static_cast<double>(whole);
+            }
+        }
+        (key == "bytes" ? e.progress_bytes : e.progress_rows) = number;
+    }
 }
 
 EventView view_of(const journal::ScannedRecord& record) {
@@ -316,11 +349,11 @@ EventView view_of(const journal::ScannedRecord& record) {
             e.ts_ms = fast_utc_ms(text);
         else if (key == "run" && is_text)
             e.run = text;
-        else if (progress)
-            continue;
         else if (key == "step" && is_text)
             e.step = text;
-        else if (key == "phase" && is_text)
+        else if (progress) {
+            if (key == "metrics") progress_counts(value, e);
+        } else if (key == "phase" && is_text)
             e.phase = text;
         else if (key == "kind" && is_text)
             e.kind = text;
@@ -401,7 +434,7 @@ Timeline load_timeline(const std::string& path, bool force) {
     journal::ReadResult read =
         journal::scan_journal(text, [&](const journal::ScannedRecord& record) {
             ++records;
-            if (record.event != "step.progress") builder.add(view_of(record));
+            builder.add(view_of(record));
         });
     check_for_analysis(path, read, records, force);
     Timeline timeline = builder.finish();

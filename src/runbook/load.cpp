@@ -1,4 +1,6 @@
 // Structure of a runbook: which fields exist where, their types, durations and ids.
+#include <cstdio>
+#include <ctime>
 #include <unordered_map>
 
 #include "migrate/runbook/connection_rules.h"
@@ -41,12 +43,13 @@ const Step* Runbook::find_step(const std::string& id) const {
 namespace {
 
 const std::vector<std::string> k_top_fields = {
-    "version", "name", "description",  "downtime_budget", "on_failure", "grace",
-    "roles",   "vars", "environments", "connections",     "hosts",      "phases"};
+    "version", "name",         "description", "downtime_budget", "on_failure", "grace", "roles",
+    "vars",    "environments", "connections", "hosts",           "window",     "phases"};
 const std::vector<std::string> k_phase_fields = {"id", "name", "urgency", "on_failure", "steps"};
 const std::vector<std::string> k_step_fields = {
-    "id",         "name",     "kind",     "role",     "needs", "when", "timeout",     "retry",
-    "on_failure", "rollback", "downtime", "estimate", "scale", "with", "instructions"};
+    "id",          "name",  "kind",       "role",        "needs",    "when",
+    "timeout",     "retry", "on_failure", "rollback",    "downtime", "estimate",
+    "variability", "scale", "with",       "instructions"};
 const std::vector<std::string> k_retry_fields = {"attempts", "backoff", "max_backoff"};
 const std::vector<std::string> k_scale_fields = {"metric", "expect"};
 const std::vector<std::string> k_scale_metrics = {"bytes", "rows", "files", "hosts"};
@@ -131,6 +134,99 @@ private:
         if (const Node* on_failure = root.find("on_failure"))
             book.on_failure = failure_policy(*on_failure);
         if (const Node* grace = root.find("grace")) book.grace = duration(*grace, "'grace'");
+        if (const Node* window = root.find("window")) load_window(*window, book);
+    }
+
+    // `window: { must_end_by: "10:45" | "10:45+01:00" | "2026-12-05T10:45:00Z" | 3h,
+    //            on_deadline: ask | rollback | warn, decided_by: ROLE }`
+    void load_window(const Node& node, Runbook& book) {
+        if (!expect_mapping(node, "'window'")) return;
+        check_fields(node, {"must_end_by", "on_deadline", "decided_by"}, "in 'window'");
+        WindowSpec spec;
+        const Node* end = node.find("must_end_by");
+        if (end == nullptr) {
+            m_diagnostics.error(node.mark,
+                                "'window' needs 'must_end_by' (a clock time like "
+                                "\"10:45\" or a duration from the window's start)");
+            return;
+        }
+        spec.must_end_by = scalar(*end, "'window.must_end_by'");
+        spec.mark = end->mark;
+        if (!parse_deadline(spec.must_end_by, spec))
+            m_diagnostics.error(end->mark,
+                                "'window.must_end_by' '" + spec.must_end_by +
+                                    "' is not a time; write a clock time (\"10:45\", "
+                                    "\"10:45+01:00\", \"2026-12-05T10:45:00Z\") or a duration "
+                                    "from the window's start (3h, 45m)");
+        if (const Node* policy = node.find("on_deadline")) {
+            spec.on_deadline = choice(*policy, {"ask", "rollback", "warn"}, "on_deadline");
+            spec.on_deadline_mark = policy->mark;
+        }
+        if (const Node* role = node.find("decided_by")) {
+            spec.decided_by = scalar(*role, "'window.decided_by'");
+            spec.on_deadline_mark = role->mark;
+        }
+        book.window = spec;
+    }
+
+    static bool parse_deadline(const std::string& text, WindowSpec& spec) {
+        if (auto duration = parse_duration(text)) {
+            spec.after_start = *duration;
+            return true;
+        }
+        int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, used = 0;
+        std::string rest;
+        if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d%n", &year, &month, &day, &hour, &minute,
+                        &used) == 5) {
+            rest = text.substr(static_cast<std::size_t>(used));
+            if (!rest.empty() && rest[0] == ':') {
+                int more = 0;
+                if (std::sscanf(rest.c_str(), ":%2d%n", &second, &more) != 1) return false;
+                rest = rest.substr(static_cast<std::size_t>(more));
+            }
+            std::optional<int> offset = utc_offset(rest);
+            if (!offset || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
+                minute > 59 || second > 59)
+                return false;
+            std::tm tm{};
+            tm.tm_year = year - 1900, tm.tm_mon = month - 1, tm.tm_mday = day;
+            tm.tm_hour = hour, tm.tm_min = minute, tm.tm_sec = second;
+            spec.at_epoch_ms = (static_cast<std::int64_t>(timegm(&tm)) - *offset) * 1000;
+            return true;
+        }
+        if (std::sscanf(text.c_str(), "%2d:%2d%n", &hour, &minute, &used) != 2) return false;
+        rest = text.substr(static_cast<std::size_t>(used));
+        if (!rest.empty() && rest[0] == ':') {
+            int more = 0;
+            if (std::sscanf(rest.c_str(), ":%2d%n", &second, &more) != 1) return false;
+            rest = rest.substr(static_cast<std::size_t>(more));
+        }
+        if (hour > 23 || minute > 59 || second > 59 || hour < 0 || minute < 0) return false;
+        spec.time_of_day_s = hour * 3600 + minute * 60 + second;
+        if (!rest.empty()) {
+            std::optional<int> offset = utc_offset(rest);
+            if (!offset) return false;
+            spec.utc_offset_s = *offset;
+        }
+        return true;
+    }
+
+    // "Z", "+01:00", "-0530" -> seconds east of UTC; "" -> none.
+    static std::optional<int> utc_offset(const std::string& text) {
+        if (text == "Z" || text == "z") return 0;
+        int hours = 0, minutes = 0;
+        char sign = 0;
+        if (text.size() == 6 &&
+            std::sscanf(text.c_str(), "%c%2d:%2d", &sign, &hours, &minutes) == 3)
+            ;
+        else if (text.size() == 5 &&
+                 std::sscanf(text.c_str(), "%c%2d%2d", &sign, &hours, &minutes) == 3)
+            ;
+        else
+            return std::nullopt;
+        if ((sign != '+' && sign != '-') || hours > 14 || minutes > 59) return std::nullopt;
+        int seconds = hours * 3600 + minutes * 60;
+        return sign == '-' ? -seconds : seconds;
     }
 
     OnFailure failure_policy(const Node& node) {
@@ -385,6 +481,20 @@ private:
         if (const Node* timeout = node.find("timeout"))
             step.timeout = duration(*timeout, "'timeout'");
         if (const Node* estimate = node.find("estimate")) load_estimate(*estimate, step);
+        if (const Node* variability = node.find("variability")) {
+            std::string text = scalar(*variability, "'variability'");
+            double percent = -1;
+            char unit = 0;
+            int used = 0;
+            if (std::sscanf(text.c_str(), "%lf%c%n", &percent, &unit, &used) == 2 && unit == '%' &&
+                static_cast<std::size_t>(used) == text.size() && percent >= 0 && percent <= 1000)
+                step.variability = percent / 100;
+            else if (!text.empty())
+                m_diagnostics.error(variability->mark,
+                                    "'variability' is the P90's least margin over the P50, a "
+                                    "percentage like 40%; found '" +
+                                        text + "'");
+        }
         if (const Node* retry = node.find("retry")) load_retry(*retry, step.retry);
         if (const Node* on_failure = node.find("on_failure")) {
             step.on_failure = failure_policy(*on_failure);

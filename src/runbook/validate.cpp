@@ -260,6 +260,16 @@ private:
                     error(undo.downtime_mark, "rollback step '" + undo.id +
                                                   "' closes the downtime window but no step has "
                                                   "'downtime: start'");
+        if (m_book.window && !start)
+            error(m_book.window->mark,
+                  "'window.must_end_by' needs a downtime window: no step has 'downtime: start'");
+        if (m_book.window && !m_book.window->decided_by.empty() &&
+            m_book.window->decided_by != "executor" &&
+            !m_book.roles.count(m_book.window->decided_by))
+            error(m_book.window->on_deadline_mark,
+                  "'window.decided_by' role '" + m_book.window->decided_by +
+                      "' is not declared under 'roles' (declared: " + join(m_role_names, ", ") +
+                      ")" + suggest(m_book.window->decided_by, m_role_names));
         if (start && !end)
             m_diagnostics.warning(
                 start->downtime_mark,

@@ -4,6 +4,7 @@
 // The model is explained in docs/estimating-downtime.md.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -19,6 +20,14 @@ struct EstimateOptions {
     std::map<std::string, std::string> sets;  // --set: overrides variables (and so scale.expect)
     std::optional<Millis> budget;             // --budget; default: the runbook's downtime_budget
     std::optional<Millis> lag;                // --lag: time since the watermark for delta steps
+    // Per step id: the volume of its scale metric to forecast for, over `scale.expect` (the
+    // backtest forecasts a run at that run's own volumes).
+    std::map<std::string, double> volumes;
+    // Per step id: a duration already known (the backtest's steps nobody measured; a live
+    // run's finished steps), taken as it is.
+    std::map<std::string, double> known_ms;
+    std::uint64_t seed = 20261204;  // of the Monte Carlo draws: the same forecast each time
+    int draws = 10000;
 };
 
 struct JournalInput {
@@ -36,6 +45,10 @@ struct StepForecast {
     std::string detail;              // how the figure was made
     double p50_ms = 0;
     double p90_ms = 0;
+    std::string family;     // network, database, disk, hosts, people, command
+    double floor = 0;       // the least margin of the P90 over the P50 (0.4: 40%)
+    std::string p90_basis;  // what the P90 comes from: "spread of 3 rehearsals", "floor 40%
+                            // (network)", "throughput variation: ...", "prior", ...
     int samples = 0;
     bool in_window = false;
     bool on_critical_path = false;
@@ -54,7 +67,11 @@ struct Forecast {
     std::string runbook;
     int journals = 0;
     int runs = 0;
-    std::vector<StepForecast> steps;            // runbook order
+    std::vector<StepForecast> steps;  // runbook order
+    // The whole run and the window: percentiles of the critical path's length over `draws`
+    // joint draws of every step's duration (Monte Carlo, seeded), not sums of percentiles.
+    int draws = 0;
+    std::uint64_t seed = 0;
     double total_p50_ms = 0, total_p90_ms = 0;  // critical path of the whole run
     bool has_window = false;
     std::string window_from, window_to;
@@ -73,6 +90,57 @@ struct Forecast {
 };
 
 Forecast estimate(const runbook::Runbook& book, const std::vector<JournalInput>& journals,
+                  const EstimateOptions& options);
+
+// The kind family a step's P90 floor comes from, and the floor (docs/estimating-downtime.md).
+struct VariabilityFamily {
+    std::string name;
+    double floor = 0;
+};
+VariabilityFamily variability_family(const std::string& kind, bool people);
+
+// How much slower than its average a step ran in its worst stretches: its average rate over
+// the P10 rate of windows a fifth of its length (at least 1), from its progress records of
+// `metric` (bytes or rows); none when they are too few to tell.
+struct ThroughputVariation {
+    double ratio = 1;
+    double p10_rate = 0;  // per second
+    int windows = 0;
+    double window_ms = 0;
+};
+std::optional<ThroughputVariation> throughput_variation(const StepExecution& execution,
+                                                        const std::string& metric);
+
+// --backtest: each journal's run forecast from the other journals, at its own volumes.
+struct BacktestStep {
+    std::string id;
+    double p50_ms = 0, p90_ms = 0, actual_ms = 0;
+    double error = 0;  // (P50 - actual) / actual
+    bool covered = false;
+    std::string source;
+};
+struct BacktestRun {
+    std::string journal;
+    std::string run_id;
+    bool has_window = false;  // the runbook marks one and this run closed it
+    double window_p50_ms = 0, window_p90_ms = 0, window_actual_ms = 0;
+    double error = 0;
+    bool covered = false;
+    std::vector<BacktestStep> steps;
+};
+struct Backtest {
+    std::vector<BacktestRun> runs;
+    std::vector<std::string> notes;  // journals that could not be used, and why
+    // Over the runs' windows: the median of |P50 error|, and how many the P90 covered.
+    std::optional<double> median_error;
+    int covered = 0, counted = 0;
+    // Over every step of every run.
+    std::optional<double> steps_median_error;
+    int steps_covered = 0, steps_counted = 0;
+    // "backtest over 3 runs: window P50 error median 8%, P90 covered 3 of 3; steps: ..."
+    std::string summary() const;
+};
+Backtest backtest(const runbook::Runbook& book, const std::vector<JournalInput>& journals,
                   const EstimateOptions& options);
 
 // Linear interpolation between closest ranks (the median for p = 0.5).

@@ -17,6 +17,9 @@ std::string report_html(const Timeline& timeline, const std::string& journal_pat
 
 std::string forecast_text(const Forecast& forecast);
 Json forecast_json(const Forecast& forecast);
+// The backtest: per run the window (and with per_step each step), then the summary line.
+std::string backtest_text(const Backtest& backtest, bool per_step);
+Json backtest_json(const Backtest& backtest);
 
 std::string diff_text(const RunDiff& diff);
 Json diff_json(const RunDiff& diff);

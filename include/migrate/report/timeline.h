@@ -57,6 +57,14 @@ struct StepExecution {
     std::optional<Decision> confirmation;  // the last decision: the one that ended the wait
     std::vector<Decision> decisions;       // every approval and rejection, in order
     Json metrics = Json::object();
+    // Its step.progress records that carried a count: cumulative bytes or rows at a moment
+    // (-1: not in that record). The forecast reads throughput variation from them.
+    struct ProgressPoint {
+        std::int64_t at_ms = 0;
+        double bytes = -1;
+        double rows = -1;
+    };
+    std::vector<ProgressPoint> progress;
     std::string error;
     std::string failed_hosts;  // a host step's hosts that failed, space-separated
     std::string downtime;      // start / end on the markers

@@ -57,6 +57,9 @@ struct Step {
     Mark downtime_mark;
     std::optional<Millis> estimate;      // the prior's P50 (`estimate: 15m` or `{ p50: 15m }`)
     std::optional<Millis> estimate_p90;  // `estimate: { p50: 2h, p90: 4h }`; none: the P50
+    // `variability: 40%`: the least margin of the forecast's P90 over its P50, in place of
+    // the floor of the step's kind family (docs/estimating-downtime.md). 0.4 for 40%.
+    std::optional<double> variability;
     std::optional<ScaleSpec> scale;
     Node with;                              // the kind's own parameters, still uninterpolated
     std::optional<Mark> instructions_mark;  // a step-level `instructions:`, moved into `with`
@@ -83,6 +86,23 @@ struct Environment {
     std::map<std::string, Located> vars;
 };
 
+// `window: { must_end_by: "10:45", on_deadline: ask }`: by when the downtime window must be
+// over, so the latest moment a rollback can start and still end in time.
+struct WindowSpec {
+    std::string must_end_by;  // as written
+    Mark mark;                // of must_end_by
+    // One of: a duration from the window's start; a time of day (seconds after midnight,
+    // the first such moment after the window starts), at a UTC offset or in local time; an
+    // instant (epoch ms).
+    std::optional<Millis> after_start;
+    std::optional<int> time_of_day_s;
+    std::optional<int> utc_offset_s;  // none: the machine's local time
+    std::optional<std::int64_t> at_epoch_ms;
+    std::string on_deadline = "ask";  // ask (a go/no-go for decided_by), rollback, warn
+    std::string decided_by;           // a role; default: the role of the downtime: start step
+    Mark on_deadline_mark;
+};
+
 struct Runbook {
     std::shared_ptr<const SourceFile> source;
     std::string sha256;
@@ -97,6 +117,7 @@ struct Runbook {
     std::map<std::string, Environment> environments;
     Node connections;  // checked by the kinds that use them
     Node hosts;
+    std::optional<WindowSpec> window;
     std::vector<Phase> phases;
 
     // Every step (rollback steps excluded) in document order.
