@@ -72,5 +72,8 @@ std::vector<std::size_t> select_limited(const runbook::Inventory& inventory,
 
 // Reads and verifies journals for analysis (estimate, plan --journal).
 std::vector<report::JournalInput> read_journals(const std::vector<std::string>& paths, bool force);
+// Refuses journals of another runbook that share no step with this one.
+void refuse_foreign_journals(const runbook::Runbook& book,
+                             const std::vector<report::JournalInput>& journals);
 
 }  // namespace migrate::cli

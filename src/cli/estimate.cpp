@@ -45,6 +45,7 @@ CommandAction setup_estimate(CLI::App& app, GlobalOptions& global) {
         bool force = false;
         bool backtest = false;
         std::uint64_t seed = report::EstimateOptions{}.seed;
+        int draws = report::EstimateOptions{}.draws;
     };
     auto options = std::make_shared<Options>();
     app.add_option("runbook", options->runbook, "the runbook of the next run")->required();
@@ -63,6 +64,10 @@ CommandAction setup_estimate(CLI::App& app, GlobalOptions& global) {
                  "show per run and step the error and whether the P90 covered it");
     app.add_option("--seed", options->seed,
                    "the seed of the Monte Carlo draws (the same seed, the same figures)");
+    app.add_option("--draws", options->draws,
+                   "how many joint draws the run's and the window's percentiles come from")
+        ->check(CLI::Range(1, 1'000'000))
+        ->capture_default_str();
     app.add_flag("--force", options->force,
                  "read the records before the first bad line of journals that do not verify");
     return [options, &global] {
@@ -87,6 +92,7 @@ CommandAction setup_estimate(CLI::App& app, GlobalOptions& global) {
             read_journals(options->journals, options->force);
         refuse_foreign_journals(loaded.book, journals);
         estimate_options.seed = options->seed;
+        estimate_options.draws = options->draws;
         report::Forecast forecast = report::estimate(loaded.book, journals, estimate_options);
         // Two journals or more: how well they forecast each other, always (the detail with
         // --backtest).

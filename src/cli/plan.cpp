@@ -162,6 +162,12 @@ CommandAction setup_plan(CLI::App& app, GlobalOptions& global) {
                 std::cout << "; downtime window P50 " << report::format_ms(forecast->window_p50_ms)
                           << ", P90 " << report::format_ms(forecast->window_p90_ms);
             std::cout << "\n";
+            if (!forecast->must_end_by.empty())
+                std::cout << "point of no return: the window must end by " << forecast->must_end_by
+                          << "; a rollback takes " << report::format_ms(forecast->rollback_p90_ms)
+                          << " (P90; " << forecast->rollback_basis << "), so it must start "
+                          << report::format_ms(forecast->rollback_p90_ms)
+                          << " before that (on_deadline: " << book.window->on_deadline << ")\n";
         }
         std::cout << "roles: executor";
         for (const auto& [id, description] : book.roles)

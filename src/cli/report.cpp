@@ -1,6 +1,7 @@
-// migrate report JOURNAL [--format text|json|md|html] [-o FILE]
+// migrate report JOURNAL... [--format text|json|md|html] [-o FILE]
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "cli.h"
 #include "migrate/report/render.h"
@@ -8,15 +9,49 @@
 
 namespace migrate::cli {
 
+namespace {
+
+// Rehearsals side by side, with the next run's forecast and the backtest when the runbook
+// their first run.start names can still be read.
+std::string rehearsals_page(const std::vector<std::string>& paths, bool force,
+                            const GlobalOptions& global) {
+    std::vector<report::JournalInput> journals = read_journals(paths, force);
+    const report::RunInfo* first =
+        journals.front().timeline.runs.empty() ? nullptr : &journals.front().timeline.runs.front();
+    std::string note;
+    std::optional<report::Forecast> forecast;
+    std::optional<report::Backtest> backtest;
+    if (first != nullptr && !first->runbook.empty()) {
+        try {
+            runbook::ValidateOptions validate;
+            if (!first->env.empty()) validate.env = first->env;
+            runbook::LoadedRunbook loaded = load_checked(first->runbook, validate, global, false);
+            report::EstimateOptions options;
+            options.env = validate.env;
+            forecast = report::estimate(loaded.book, journals, options);
+            backtest = report::backtest(loaded.book, journals, options);
+        } catch (const std::exception& e) {
+            note = "No forecast band: the runbook " + first->runbook + " could not be read (" +
+                   e.what() + ").";
+        }
+    }
+    return report::rehearsals_html(journals, forecast ? &*forecast : nullptr,
+                                   backtest ? &*backtest : nullptr, note);
+}
+
+}  // namespace
+
 CommandAction setup_report(CLI::App& app, GlobalOptions& global) {
     struct Options {
-        std::string journal;
+        std::vector<std::string> journals;
         std::string format;
         std::string output;
         bool force = false;
     };
     auto options = std::make_shared<Options>();
-    app.add_option("journal", options->journal, "the run's journal")->required();
+    app.add_option("journal", options->journals,
+                   "the run's journal; several (with --format html): rehearsals side by side")
+        ->required();
     app.add_option("--format", options->format, "text, json, md or html")
         ->check(CLI::IsMember({"text", "json", "md", "html"}));
     app.add_option("-o,--output", options->output, "write to this file instead of stdout");
@@ -24,12 +59,22 @@ CommandAction setup_report(CLI::App& app, GlobalOptions& global) {
                  "read the records before the first bad line of a journal that does not verify");
     return [options, &global] {
         std::string format = options->format.empty() ? global.format : options->format;
-        report::Timeline timeline = report::load_timeline(options->journal, options->force);
-        std::string text = format == "json"
-                               ? report::report_json(timeline, options->journal).dump(2) + "\n"
-                           : format == "md"   ? report::report_markdown(timeline, options->journal)
-                           : format == "html" ? report::report_html(timeline, options->journal)
-                                              : report::report_text(timeline, options->journal);
+        std::string text;
+        if (options->journals.size() > 1) {
+            if (format != "html")
+                throw UsageError(
+                    "several journals are drawn side by side with --format html "
+                    "only; for figures, use 'migrate estimate --backtest' or 'migrate "
+                    "diff'");
+            text = rehearsals_page(options->journals, options->force, global);
+        } else {
+            const std::string& journal = options->journals.front();
+            report::Timeline timeline = report::load_timeline(journal, options->force);
+            text = format == "json"   ? report::report_json(timeline, journal).dump(2) + "\n"
+                   : format == "md"   ? report::report_markdown(timeline, journal)
+                   : format == "html" ? report::report_html(timeline, journal)
+                                      : report::report_text(timeline, journal);
+        }
         if (options->output.empty()) {
             std::cout << text;
             return 0;

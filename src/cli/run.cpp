@@ -8,6 +8,7 @@
 #include <random>
 
 #include "cli.h"
+#include "forecast_watch.h"
 #include "migrate/engine/engine.h"
 #include "migrate/engine/secrets.h"
 #include "migrate/engine/signals.h"
@@ -44,6 +45,7 @@ struct RunArgs {
     int max_parallel = 4;
     bool parallel_run = false;
     std::string limit;
+    std::vector<std::string> forecast_from;  // rehearsal journals for the live forecast
 };
 
 // What makes a run the run it is: a resume continues with the same (docs/engine.md).
@@ -355,6 +357,12 @@ Json run_start_fields(const runbook::Runbook& book, const RunArgs& args, kinds::
     }
     if (!args.from.empty()) fields["from"] = args.from;
     if (!args.only.empty()) fields["only"] = args.only;
+    if (!args.forecast_from.empty()) {
+        Json paths = Json::array();
+        for (const std::string& path : args.forecast_from)
+            paths.push_back(fs::absolute(path).string());
+        fields["forecast_from"] = paths;
+    }
     return fields;
 }
 
@@ -466,6 +474,10 @@ int execute(RunArgs args, const GlobalOptions& global) {
             journal_path +
             " already holds a run; continue it with --resume, or give a new --journal");
     }
+    // The rehearsals of the live forecast, read before anything is journaled: a bad one is
+    // refused before the run starts.
+    std::vector<report::JournalInput> rehearsals = read_journals(args.forecast_from, false);
+    refuse_foreign_journals(book, rehearsals);
     run_options.log_dir = fs::absolute(journal_path).string() + ".logs";
     fs::create_directories(run_options.log_dir);
     io::EngineConfirmations confirmations(
@@ -483,9 +495,22 @@ int execute(RunArgs args, const GlobalOptions& global) {
                  book.name + "' (" + kinds::run_mode_name(mode) +
                  (args.env.empty() ? "" : ", env " + args.env) + "), journal " + journal_path);
     engine::install_stop_signals();
-    engine::Engine engine({book, steps::builtin_kinds(), services, writer.get(), console,
-                           run_options, variables, secret_lookup});
+    engine::EngineSetup setup{
+        book,      steps::builtin_kinds(), services, writer.get(), console, run_options,
+        variables, secret_lookup};
+    std::unique_ptr<ForecastWatch> watch;
+    if (!rehearsals.empty()) {
+        report::EstimateOptions estimate_options;
+        if (!args.env.empty()) estimate_options.env = args.env;
+        estimate_options.sets = parse_sets(args.sets);
+        watch =
+            std::make_unique<ForecastWatch>(book, std::move(rehearsals), estimate_options,
+                                            journal_path, *writer, console, confirmations, clock);
+        setup.watch = [&watch](bool look, bool step_ended) { return (*watch)(look, step_ended); };
+    }
+    engine::Engine engine(std::move(setup));
     engine::RunOutcome outcome = engine.run(prior);
+    watch.reset();  // a go/no-go still open ends with the run
     if (global.json()) {
         print_json(Json{{"run", run_id},
                         {"journal", journal_path},
@@ -532,6 +557,9 @@ CommandAction setup_run(CLI::App& app, GlobalOptions& global) {
                    "how many independent steps may run at once")
         ->check(CLI::Range(1, 64))
         ->capture_default_str();
+    app.add_option("--forecast-from", args->forecast_from,
+                   "rehearsal journals: the console shows the window's expected end as steps "
+                   "finish, alerts when its P90 passes the budget, and watches window.must_end_by");
     app.add_flag("--parallel-run", args->parallel_run,
                  "allow this run while another run of the same runbook and environment goes on");
     return [args, &global] { return execute(*args, global); };

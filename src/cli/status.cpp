@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "migrate/io/clock.h"
+#include "migrate/report/live.h"
 #include "migrate/report/progress.h"
 #include "migrate/report/render.h"
 #include "migrate/report/timeline.h"
@@ -29,6 +30,41 @@ std::string last_log_line(const std::string& path) {
     return Redactor::global().redact(line);
 }
 
+// The live forecast when the run was started with --forecast-from: the runbook and the
+// rehearsals it names are read again; none when it was not, or they are gone (said on
+// stderr).
+std::optional<report::LiveForecast> live_of(const journal::ReadResult& read,
+                                            const report::Timeline& timeline, std::int64_t now,
+                                            const GlobalOptions& global) {
+    const journal::Record* start = nullptr;
+    for (const journal::Record& record : read.records)
+        if (record.event() == "run.start" || record.event() == "run.resume") start = &record;
+    if (start == nullptr || !start->data.contains("forecast_from")) return std::nullopt;
+    try {
+        runbook::ValidateOptions validate;
+        std::string env = start->string("env");
+        if (!env.empty()) validate.env = env;
+        if (auto sets = start->data.find("sets"); sets != start->data.end() && sets->is_object())
+            for (const auto& [name, value] : sets->items())
+                if (value.is_string() && value.get<std::string>() != "***")
+                    validate.sets[name] = value.get<std::string>();
+        runbook::LoadedRunbook loaded =
+            load_checked(start->string("runbook"), validate, global, false);
+        std::vector<std::string> paths;
+        for (const auto& path : start->data["forecast_from"])
+            paths.push_back(path.get<std::string>());
+        std::vector<report::JournalInput> rehearsals = read_journals(paths, true);
+        report::EstimateOptions options;
+        options.env = validate.env;
+        options.sets = validate.sets;
+        report::Forecast forecast = report::estimate(loaded.book, rehearsals, options);
+        return report::live_forecast(loaded.book, forecast, rehearsals, timeline, now, options);
+    } catch (const std::exception& e) {
+        std::cerr << "no live forecast: " << e.what() << "\n";
+        return std::nullopt;
+    }
+}
+
 }  // namespace
 
 CommandAction setup_status(CLI::App& app, GlobalOptions& global) {
@@ -47,10 +83,13 @@ CommandAction setup_status(CLI::App& app, GlobalOptions& global) {
         };
         // The outage, as the report counts it: open when it began and did not end yet.
         std::optional<report::Outage> open_outage;
+        std::optional<report::LiveForecast> live;
         if (!read.records.empty()) {
             report::Timeline timeline = report::build_timeline(read);
             if (!timeline.outages.empty() && !timeline.outages.back().end_ms)
                 open_outage = timeline.outages.back();
+            if (run.status == "running" || run.status == "stopped")
+                live = live_of(read, timeline, now, global);
         }
         if (global.json()) {
             Json steps = Json::array();
@@ -76,6 +115,7 @@ CommandAction setup_status(CLI::App& app, GlobalOptions& global) {
             if (open_outage)
                 out["downtime_since"] = Json{{"start", format_utc_ms(open_outage->start_ms)},
                                              {"step", open_outage->start_step}};
+            if (live) out["forecast"] = report::live_json(*live);
             if (read.problem)
                 out["problem"] =
                     Json{{"line", read.problem->line}, {"message", read.problem->message}};
@@ -100,18 +140,24 @@ CommandAction setup_status(CLI::App& app, GlobalOptions& global) {
             std::cout << "downtime window OPEN since " << report::clock_time(open_outage->start_ms)
                       << " UTC (step '" << open_outage->start_step << "'), "
                       << format_duration(Millis(now - open_outage->start_ms)) << " so far\n";
+        if (live) std::cout << "forecast: " << report::live_line(*live) << "\n";
+        if (live && live->over_budget)
+            std::cout << "!!! the window's P90 end is past the downtime budget\n";
+        if (live && live->deadline_missed)
+            std::cout << "!!! past the point of no return: finishing forward (P90) ends after "
+                         "must_end_by\n";
         for (const auto& step : run.steps) {
             std::cout << "  " << std::left << std::setw(12) << step.state << std::setw(24)
                       << step.id;
             if (step.state == "ok" || step.state == "failed")
                 std::cout << format_duration(Millis(step.duration_ms)) << "  ";
-            bool live = step.state == "running" || step.state == "waiting";
+            bool active = step.state == "running" || step.state == "waiting";
             std::cout << step.detail;
-            if (live && run.status == "running")
+            if (active && run.status == "running")
                 std::cout << (step.detail.empty() ? "(" : " (")
                           << format_duration(Millis(elapsed_of(step))) << " so far)";
             std::cout << "\n";
-            if (live && run.status == "running" && !step.log.empty()) {
+            if (active && run.status == "running" && !step.log.empty()) {
                 std::string last = last_log_line(step.log);
                 if (!last.empty()) std::cout << std::string(14, ' ') << "last: " << last << "\n";
                 std::cout << std::string(14, ' ') << "log:  " << step.log << "\n";

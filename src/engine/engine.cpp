@@ -96,6 +96,7 @@ struct Engine::Impl {
     bool forced_stop = false;  // the running steps were told to stop (second signal, grace over)
     std::int64_t grace_deadline = 0;
     std::int64_t next_grace_notice = 0;
+    std::int64_t next_watch = 0;
     std::size_t launches = 0;
     int working = 0;  // running steps that count against --max-parallel (not people's)
     bool rollback_wanted = false;
@@ -360,6 +361,7 @@ struct Engine::Impl {
             std::vector<std::size_t> done;
             done.swap(finished_slots);
             for (std::size_t index : done) reap(index);
+            watch(lock, !done.empty());
             if (fatal_error && !stopping) {
                 stopping = true;
                 cancel_running(CancelReason::aborted);
@@ -380,6 +382,33 @@ struct Engine::Impl {
             if (running_slots.empty()) break;
             changed.wait_for(lock, std::chrono::milliseconds(50));
         }
+    }
+
+    // The live forecast's look at the run: after steps end, else every few seconds. The
+    // scheduler's lock is let go meanwhile (it reads the journal, not the engine's state).
+    void watch(std::unique_lock<std::mutex>& lock, bool step_ended) {
+        if (!setup.watch || stopping || interrupted) return;
+        std::int64_t now = setup.services.clock.steady_ms();
+        bool look = step_ended || now >= next_watch;
+        lock.unlock();
+        std::optional<std::string> stop;
+        try {
+            stop = setup.watch(look, step_ended);
+        } catch (...) {
+            lock.lock();
+            throw;
+        }
+        lock.lock();
+        // A look every 5 s, or less often when it is slow (a long journal): it never takes
+        // more than a tenth of the scheduler's time.
+        std::int64_t after = setup.services.clock.steady_ms();
+        if (look) next_watch = after + std::max<std::int64_t>(5000, 10 * (after - now));
+        if (!stop || stopping) return;
+        stopping = true;
+        failed.push_back(*stop);
+        rollback_wanted = true;
+        rollback_trigger = *stop;
+        cancel_running(CancelReason::aborted);
     }
 
     // The scheduler itself failed (the journal cannot be written): stop every step and wait

@@ -6,6 +6,7 @@
 #include <functional>
 #include <set>
 
+#include "migrate/report/live.h"
 #include "migrate/report/monte_carlo.h"
 #include "migrate/report/render.h"
 #include "migrate/runbook/graph.h"
@@ -126,6 +127,12 @@ public:
             m_forecast.steps.push_back(forecast_step(*step));
         critical_paths();
         totals();
+        if (m_book.window) {
+            RollbackFigure rollback = rollback_figure(m_book, m_journals, {});
+            m_forecast.must_end_by = m_book.window->must_end_by;
+            m_forecast.rollback_p90_ms = rollback.p90_ms;
+            m_forecast.rollback_basis = rollback.basis;
+        }
         return m_forecast;
     }
 
@@ -142,7 +149,7 @@ private:
                                               timeline.runbook_name() + "', not '" + m_book.name +
                                               "'; only steps with the same ids are used");
             for (const StepExecution& execution : timeline.steps) {
-                if (!execution.rollback_of.empty()) continue;
+                if (!execution.rollback_of.empty() || execution.step == k_deadline_step) continue;
                 seen.insert(execution.step);
                 if (!runbook_ids.count(execution.step)) missing.insert(execution.step);
                 const RunInfo* run = timeline.run(execution.run_id);
@@ -373,6 +380,7 @@ private:
         }
         durations = scaled;
         out.source = "scaled";
+        out.volume = volume;
         out.detail =
             step.scale->metric + " " +
             (samples.size() == 1 ? format_volume(step.scale->metric, measured) + " -> " : "-> ") +

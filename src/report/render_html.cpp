@@ -169,6 +169,7 @@ td, th { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; } td
 .bar { stroke: none; } .status-failed { stroke: #d00; stroke-width: 2; } .status-interrupted { stroke: #d00; stroke-dasharray: 3 2; stroke-width: 2; }
 .status-skipped { fill-opacity: 0.3; } .retry { stroke: #d00; stroke-width: 2; }
 .legend span { margin-right: 14px; } .legend i { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: -1px; }
+.swatch { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: -1px; } .legend-item { margin-right: 14px; }
 .swatch-window { background: rgba(225,87,89,0.25); } .swatch-failed { border: 2px solid #d00; box-sizing: border-box; } .swatch-retry { background: #d00; width: 3px !important; }
 )";
 
@@ -231,6 +232,146 @@ std::string report_html(const Timeline& timeline, const std::string& journal_pat
     out << "</table>\n"
         << decisions_table(timeline) << "<p>Totals: " << escape(summary["totals"].dump())
         << "</p>\n</body></html>\n";
+    return out.str();
+}
+
+namespace {
+
+// Where a rehearsal's clock starts on the page: the window's opening, else the run's start.
+std::int64_t origin_of(const Timeline& timeline) {
+    return timeline.outages.empty() ? timeline.start_ms : timeline.outages.front().start_ms;
+}
+
+// Each rehearsal's last execution of each step (rollbacks aside), the steps in the order
+// they first appear.
+struct Rows {
+    std::vector<std::string> ids;
+    std::vector<std::map<std::string, const StepExecution*>> by_journal;
+};
+
+Rows rows_of(const std::vector<JournalInput>& journals, const Forecast* forecast) {
+    Rows rows;
+    std::map<std::string, bool> seen;
+    if (forecast != nullptr)
+        for (const StepForecast& step : forecast->steps)
+            if (!seen[step.id]) rows.ids.push_back(step.id), seen[step.id] = true;
+    for (const JournalInput& input : journals) {
+        auto& latest = rows.by_journal.emplace_back();
+        for (const StepExecution& execution : input.timeline.steps) {
+            if (!execution.rollback_of.empty()) continue;
+            latest[execution.step] = &execution;
+            if (!seen[execution.step])
+                rows.ids.push_back(execution.step), seen[execution.step] = true;
+        }
+    }
+    return rows;
+}
+
+}  // namespace
+
+std::string rehearsals_html(const std::vector<JournalInput>& journals, const Forecast* forecast,
+                            const Backtest* backtest, const std::string& note) {
+    Rows rows = rows_of(journals, forecast);
+    const std::size_t n = journals.size();
+    // The time axis: from the earliest start to the latest end, each rehearsal aligned at
+    // its origin, the forecast's bands included.
+    std::map<std::string, double> band_start;  // the forecast's start: the rehearsals' median
+    double low = 0, high = 1;
+    for (std::size_t j = 0; j < n; ++j) {
+        std::int64_t origin = origin_of(journals[j].timeline);
+        for (const auto& [id, execution] : rows.by_journal[j]) {
+            low = std::min(low, static_cast<double>(execution->start_ms - origin));
+            high = std::max(high, static_cast<double>(execution->end_ms - origin));
+        }
+    }
+    if (forecast != nullptr)
+        for (const StepForecast& step : forecast->steps) {
+            std::vector<double> starts;
+            for (std::size_t j = 0; j < n; ++j)
+                if (auto it = rows.by_journal[j].find(step.id); it != rows.by_journal[j].end())
+                    starts.push_back(static_cast<double>(it->second->start_ms -
+                                                         origin_of(journals[j].timeline)));
+            if (starts.empty() || step.source == "unknown") continue;
+            band_start[step.id] = percentile(starts, 0.5);
+            high = std::max(high, band_start[step.id] + step.p90_ms);
+        }
+    const int bar = 8, gap = 6;
+    const int row_height = static_cast<int>(n) * bar + 2 * gap;
+    const double span = high - low;
+    auto x_of = [&](double ms) { return k_label_width + (ms - low) / span * k_chart_width; };
+    auto width_of = [&](double ms) { return std::max(1.0, ms / span * k_chart_width); };
+    std::ostringstream svg;
+    int height = k_top + static_cast<int>(rows.ids.size()) * row_height + 10;
+    svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\""
+        << k_label_width + k_chart_width + 20 << "\" height=\"" << height
+        << "\" font-family=\"sans-serif\" font-size=\"11\">\n";
+    // The window's opening, where every rehearsal is aligned.
+    svg << "<line class=\"origin\" x1=\"" << x_of(0) << "\" y1=\"" << k_top - 8 << "\" x2=\""
+        << x_of(0) << "\" y2=\"" << height << "\" stroke=\"#c00\" stroke-dasharray=\"3,3\"/>\n"
+        << "<text x=\"" << x_of(0) + 3 << "\" y=\"" << k_top - 12 << "\">window opens (0)</text>\n"
+        << "<text x=\"" << k_label_width + k_chart_width - 80 << "\" y=\"" << k_top - 12 << "\">"
+        << escape(format_ms(high)) << "</text>\n";
+    for (std::size_t row = 0; row < rows.ids.size(); ++row) {
+        const std::string& id = rows.ids[row];
+        int y = k_top + static_cast<int>(row) * row_height;
+        svg << "<text x=\"4\" y=\"" << y + row_height / 2 + 4 << "\">" << escape(id) << "</text>\n";
+        if (forecast != nullptr)
+            for (const StepForecast& step : forecast->steps)
+                if (step.id == id && band_start.count(id)) {
+                    double start = band_start[id];
+                    svg << "<rect class=\"band\" x=\"" << x_of(start + step.p50_ms) << "\" y=\""
+                        << y + 2 << "\" width=\"" << width_of(step.p90_ms - step.p50_ms)
+                        << "\" height=\"" << row_height - 4
+                        << "\" fill=\"#f5d76e\" fill-opacity=\"0.45\" stroke=\"#c9a400\"><title>"
+                        << escape(id) << ": next run P50 " << escape(format_ms(step.p50_ms))
+                        << ", P90 " << escape(format_ms(step.p90_ms)) << " ("
+                        << escape(step.p90_basis) << ")</title></rect>\n";
+                }
+        for (std::size_t j = 0; j < n; ++j) {
+            auto it = rows.by_journal[j].find(id);
+            if (it == rows.by_journal[j].end()) continue;
+            const StepExecution& execution = *it->second;
+            std::int64_t origin = origin_of(journals[j].timeline);
+            double start = static_cast<double>(execution.start_ms - origin);
+            svg << "<rect class=\"rehearsal-bar\" x=\"" << x_of(start) << "\" y=\""
+                << y + gap + static_cast<int>(j) * bar << "\" width=\""
+                << width_of(static_cast<double>(execution.duration_ms)) << "\" height=\"" << bar - 1
+                << "\" fill=\"" << k_palette[j % (sizeof k_palette / sizeof *k_palette)]
+                << "\"><title>" << escape(id) << " in " << escape(journals[j].path) << ": "
+                << escape(execution.status) << ", "
+                << escape(format_ms(static_cast<double>(execution.duration_ms)))
+                << "</title></rect>\n";
+        }
+    }
+    svg << "</svg>\n";
+
+    std::ostringstream out;
+    std::string name = journals.front().timeline.runbook_name();
+    out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>migrate "
+           "rehearsals: "
+        << escape(name) << "</title>\n<style>" << k_style << "</style></head>\n<body>\n<h1>" << n
+        << " rehearsals of '" << escape(name) << "' side by side</h1>\n<p>Each step: one bar per "
+        << "rehearsal, aligned at the window's opening (the run's start when none opened); the "
+        << "shaded band is the next run's forecast from P50 to P90.</p>\n<p>";
+    for (std::size_t j = 0; j < n; ++j) {
+        const Timeline& timeline = journals[j].timeline;
+        out << "<span class=\"legend-item\"><span class=\"swatch\" style=\"background:"
+            << k_palette[j % (sizeof k_palette / sizeof *k_palette)] << "\"></span>"
+            << escape(journals[j].path) << " ("
+            << (timeline.runs.empty() ? "" : escape(timeline.runs.front().id))
+            << (timeline.downtime_ms()
+                    ? ", window " + escape(format_ms(static_cast<double>(*timeline.downtime_ms())))
+                    : "")
+            << ")</span> ";
+    }
+    out << "</p>\n";
+    if (forecast != nullptr && forecast->has_window)
+        out << "<p><b>Next run: window P50 " << escape(format_ms(forecast->window_p50_ms))
+            << ", P90 " << escape(format_ms(forecast->window_p90_ms)) << "</b></p>\n";
+    if (backtest != nullptr)
+        out << "<p class=\"backtest\"><b>" << escape(backtest->summary()) << "</b></p>\n";
+    if (!note.empty()) out << "<p>" << escape(note) << "</p>\n";
+    out << svg.str() << "</body></html>\n";
     return out.str();
 }
 

@@ -443,6 +443,11 @@ std::string forecast_text(const Forecast& forecast) {
         }
         out << "\n";
     }
+    if (!forecast.must_end_by.empty())
+        out << "point of no return: the window must end by " << forecast.must_end_by
+            << "; a rollback takes " << format_ms(forecast.rollback_p90_ms) << " (P90; "
+            << forecast.rollback_basis << "), so it must start "
+            << format_ms(forecast.rollback_p90_ms) << " before that\n";
     if (forecast.draws > 0)
         out << "(run and window: percentiles of " << forecast.draws
             << " joint draws of every step's duration, seed " << forecast.seed << ")\n";
@@ -502,6 +507,11 @@ Json forecast_json(const Forecast& forecast) {
              {"missing_steps", forecast.missing_steps},
              {"warnings", forecast.warnings},
              {"monte_carlo", Json{{"draws", forecast.draws}, {"seed", forecast.seed}}}};
+    if (!forecast.must_end_by.empty())
+        out["point_of_no_return"] =
+            Json{{"must_end_by", forecast.must_end_by},
+                 {"rollback_p90_ms", std::llround(forecast.rollback_p90_ms)},
+                 {"rollback_basis", forecast.rollback_basis}};
     out["downtime_window"] =
         forecast.has_window ? Json{{"from", forecast.window_from},
                                    {"to", forecast.window_to},

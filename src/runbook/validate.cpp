@@ -221,6 +221,14 @@ private:
         }
     }
 
+    // The engine's go/no-go at the point of no return is journaled under this id.
+    void check_reserved_id(const Step& step) {
+        if (step.id == "point-of-no-return")
+            error(step.id_mark,
+                  "step id 'point-of-no-return' is reserved: the engine journals "
+                  "its go/no-go at window.must_end_by under it; choose another id");
+    }
+
     void check_role(const Step& step) {
         if (step.role == "executor" || m_book.roles.count(step.role)) return;
         error(step.role_mark,
@@ -230,7 +238,10 @@ private:
     }
 
     void check_roles() {
-        for (const Step* step : m_book.steps()) check_role(*step);
+        for (const Step* step : m_book.steps()) {
+            check_role(*step);
+            check_reserved_id(*step);
+        }
     }
 
     void check_downtime() {

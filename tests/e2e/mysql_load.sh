@@ -116,7 +116,7 @@ check "progress in bytes" test "$(events dir.jsonl step.progress | head -1 | jq 
 
 # ---- 2. tables that exist are refused without replace; replaced with it
 expect_exit 1 "loading over existing tables is refused" "$MIGRATE" run dir.yaml --rehearsal --yes --journal again.jsonl
-check "naming the tables and what to do" contains <(last_error again.jsonl) "database \`$T1\` on connection 'target' (127.0.0.1:$TARGET_PORT) already has 4 tables of the dump: \`audit\`, \`every_type\`, \`v_top\`, \`v_ids\`; nothing was loaded. Set 'replace: true'"
+check "naming the tables and what to do" contains <(last_error again.jsonl) "database \`$T1\` on connection 'target' (127.0.0.1:$TARGET_PORT) already has 4 tables of the dump: \`audit\`, \`every_type\`, \`v_ids\`, \`v_top\`; nothing was loaded. Set 'replace: true'"
 check "the target kept its extra row" test "$(count "$TARGET_PORT" "$T1" every_type)" = 2004
 book replace.yaml "{ connection: target, from: $WORK/dump, database: $T1, replace: true, tables: [every_*] }"
 expect_exit 0 "replace: true loads them again (a glob chooses the table)" "$MIGRATE" run replace.yaml --rehearsal --yes --journal replace.jsonl

@@ -11,6 +11,7 @@ request, each with a count of how many times it fires (-1: always):
              "status_get_only": true,             # ... to GET requests only
              "stall": 3, "stall_times": 1,        # send half the body, then nothing for S s
              "rate": 1000000,                     # bytes/s per connection (no count)
+             "slow_after": 4000000, "slow_rate": 300000,  # ... then this rate after N bytes
              "no_ranges": true,                   # ignore Range and advertise none
              "claim_size": 10**15}}               # HEAD announces this Content-Length
 
@@ -167,6 +168,10 @@ class Handler(BaseHTTPRequestHandler):
                     return
                 offset += len(chunk)
                 sent += len(chunk)
+                if "slow_after" in faults and offset >= int(faults["slow_after"]) and rate != faults.get("slow_rate"):
+                    rate = faults.get("slow_rate")
+                    began = time.monotonic()
+                    sent = 0
                 if rate:
                     ahead = sent / float(rate) - (time.monotonic() - began)
                     if ahead > 0:

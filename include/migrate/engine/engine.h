@@ -65,6 +65,12 @@ struct EngineSetup {
     RunOptions options;
     std::map<std::string, std::string> variables;  // resolved
     SecretLookup secrets;
+    // The live forecast's watch (run --forecast-from), called on every turn of the
+    // scheduler: `look` when steps have ended or a few seconds have passed (it may then read
+    // the journal), else it only says whether a decision came in. Returning a reason stops
+    // the run and rolls back (the point of no return passed with on_deadline: rollback, or
+    // its go/no-go was rejected); the reason is the run's failure.
+    std::function<std::optional<std::string>(bool look, bool step_ended)> watch;
 };
 
 class Engine {

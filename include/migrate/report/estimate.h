@@ -15,6 +15,10 @@
 
 namespace migrate::report {
 
+// The go/no-go the engine asks at the point of no return is journaled as a manual step of
+// this id (no runbook step may take it); it is no sample of any step.
+inline constexpr const char* k_deadline_step = "point-of-no-return";
+
 struct EstimateOptions {
     std::optional<std::string> env;
     std::map<std::string, std::string> sets;  // --set: overrides variables (and so scale.expect)
@@ -45,10 +49,11 @@ struct StepForecast {
     std::string detail;              // how the figure was made
     double p50_ms = 0;
     double p90_ms = 0;
-    std::string family;     // network, database, disk, hosts, people, command
-    double floor = 0;       // the least margin of the P90 over the P50 (0.4: 40%)
-    std::string p90_basis;  // what the P90 comes from: "spread of 3 rehearsals", "floor 40%
-                            // (network)", "throughput variation: ...", "prior", ...
+    std::string family;            // network, database, disk, hosts, people, command
+    double floor = 0;              // the least margin of the P90 over the P50 (0.4: 40%)
+    std::optional<double> volume;  // of its scale metric, when the figure was scaled
+    std::string p90_basis;         // what the P90 comes from: "spread of 3 rehearsals", "floor 40%
+                                   // (network)", "throughput variation: ...", "prior", ...
     int samples = 0;
     bool in_window = false;
     bool on_critical_path = false;
@@ -87,6 +92,11 @@ struct Forecast {
     std::vector<std::string> missing_steps;  // in the journals, not in the runbook
     std::vector<std::string> warnings;
     std::vector<DeltaGrowth> deltas;
+    // window.must_end_by: the rollback of every step (P90) and what it rests on; the point
+    // of no return is must_end_by less it.
+    std::string must_end_by;
+    double rollback_p90_ms = 0;
+    std::string rollback_basis;
 };
 
 Forecast estimate(const runbook::Runbook& book, const std::vector<JournalInput>& journals,

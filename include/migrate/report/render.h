@@ -14,6 +14,11 @@ std::string report_text(const Timeline& timeline, const std::string& journal_pat
 std::string report_markdown(const Timeline& timeline, const std::string& journal_path);
 Json report_json(const Timeline& timeline, const std::string& journal_path);
 std::string report_html(const Timeline& timeline, const std::string& journal_path);
+// Several rehearsals on one page: a row per step with a bar per rehearsal (aligned at the
+// window's opening) and, with a forecast, the next run's P50-P90 band; the backtest's
+// summary when given; `note` says what is missing.
+std::string rehearsals_html(const std::vector<JournalInput>& journals, const Forecast* forecast,
+                            const Backtest* backtest, const std::string& note);
 
 std::string forecast_text(const Forecast& forecast);
 Json forecast_json(const Forecast& forecast);

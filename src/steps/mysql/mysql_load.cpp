@@ -35,7 +35,9 @@ constexpr unsigned k_no_such_table = 1146;
 constexpr unsigned k_view_invalid = 1356;
 constexpr unsigned k_routine_exists = 1304;
 
-std::string names_list(const std::vector<std::string>& names, std::size_t shown = 5) {
+// The first names in alphabetical order (the same message whatever order they were found in).
+std::string names_list(std::vector<std::string> names, std::size_t shown = 5) {
+    std::sort(names.begin(), names.end());
     std::vector<std::string> quoted;
     for (std::size_t i = 0; i < names.size() && i < shown; ++i)
         quoted.push_back(io::db::mysql_dialect().quote_identifier(names[i]));
