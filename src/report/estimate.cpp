@@ -26,6 +26,25 @@ double percentile(std::vector<double> values, double p) {
     return values[low] + (values[high] - values[low]) * (rank - static_cast<double>(low));
 }
 
+std::vector<PathStep> path_steps(const Forecast& forecast, const runbook::StepGraph& graph,
+                                 std::map<std::string, int>& index) {
+    std::vector<PathStep> steps;
+    std::map<std::string, int> families;
+    for (const StepForecast& figure : forecast.steps) {
+        index[figure.id] = static_cast<int>(steps.size());
+        PathStep step;
+        step.p50_ms = figure.p50_ms;
+        step.p90_ms = figure.p90_ms;
+        step.family =
+            families.emplace(figure.family, static_cast<int>(families.size())).first->second;
+        step.shared = figure.family == "people" || figure.family == "command" ? 0 : 0.5;
+        for (const std::string& need : graph.needs(figure.id))
+            if (auto it = index.find(need); it != index.end()) step.needs.push_back(it->second);
+        steps.push_back(std::move(step));
+    }
+    return steps;
+}
+
 VariabilityFamily variability_family(const std::string& kind, bool people) {
     // The floors: what one rehearsal cannot show. The network's is the one measured case we
     // have: the field report's second 30 GB download took 1.4 times the rehearsal's.
@@ -453,33 +472,11 @@ private:
         return finish;
     }
 
-    // The steps as the Monte Carlo walks them: the graph's order, needs as indices, the
-    // families as numbers.
-    std::vector<PathStep> path_steps(std::map<std::string, int>& index) const {
-        std::vector<PathStep> steps;
-        std::map<std::string, int> families;
-        for (const StepForecast& figure : m_forecast.steps) {
-            index[figure.id] = static_cast<int>(steps.size());
-            PathStep step;
-            step.p50_ms = figure.p50_ms;
-            step.p90_ms = figure.p90_ms;
-            step.family =
-                families.emplace(figure.family, static_cast<int>(families.size())).first->second;
-            // A shared cause: the same line, database server, disk or fleet. People and
-            // commands vary each on their own.
-            step.shared = figure.family == "people" || figure.family == "command" ? 0 : 0.5;
-            for (const std::string& need : m_graph.needs(figure.id))
-                if (auto it = index.find(need); it != index.end()) step.needs.push_back(it->second);
-            steps.push_back(std::move(step));
-        }
-        return steps;
-    }
-
     void critical_paths() {
         std::map<std::string, std::string> previous;
         auto p50 = longest_paths("", previous);
         std::map<std::string, int> index;
-        std::vector<PathStep> steps = path_steps(index);
+        std::vector<PathStep> steps = path_steps(m_forecast, m_graph, index);
         m_forecast.draws = m_options.draws;
         m_forecast.seed = m_options.seed;
         std::vector<double> spans = sample_spans(steps, -1, -1, m_options.draws, m_options.seed);

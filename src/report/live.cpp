@@ -125,19 +125,10 @@ LiveForecast live_forecast(const runbook::Runbook& book, const Forecast& forecas
     live.now_ms = now_ms;
     runbook::StepGraph graph(book);
     auto latest = latest_executions(run);
-    std::vector<PathStep> steps;
     std::map<std::string, int> index;
-    std::map<std::string, int> families;
+    std::vector<PathStep> steps = path_steps(forecast, graph, index);
     for (const StepForecast& figure : forecast.steps) {
-        index[figure.id] = static_cast<int>(steps.size());
-        PathStep step;
-        step.p50_ms = figure.p50_ms;
-        step.p90_ms = figure.p90_ms;
-        step.family =
-            families.emplace(figure.family, static_cast<int>(families.size())).first->second;
-        step.shared = figure.family == "people" || figure.family == "command" ? 0 : 0.5;
-        for (const std::string& need : graph.needs(figure.id))
-            if (auto it = index.find(need); it != index.end()) step.needs.push_back(it->second);
+        PathStep& step = steps[static_cast<std::size_t>(index.at(figure.id))];
         auto it = latest.find(figure.id);
         if (it == latest.end()) {
             step.earliest_start = static_cast<double>(now_ms);
@@ -165,7 +156,6 @@ LiveForecast live_forecast(const runbook::Runbook& book, const Forecast& forecas
                 step.earliest_finish = static_cast<double>(now_ms);
             }
         }
-        steps.push_back(std::move(step));
     }
     const runbook::Step* start = graph.downtime_start();
     const runbook::Step* end = graph.downtime_end();

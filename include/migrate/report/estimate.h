@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "migrate/report/monte_carlo.h"
 #include "migrate/report/timeline.h"
+#include "migrate/runbook/graph.h"
 #include "migrate/runbook/model.h"
 
 namespace migrate::report {
@@ -101,6 +103,12 @@ struct Forecast {
 
 Forecast estimate(const runbook::Runbook& book, const std::vector<JournalInput>& journals,
                   const EstimateOptions& options);
+
+// The forecast's steps as the Monte Carlo walks them: the graph's order, needs as indices
+// (`index` maps ids to them), families as numbers, a shared cause (the same line, database
+// server, disk or fleet) for all families but people and commands.
+std::vector<PathStep> path_steps(const Forecast& forecast, const runbook::StepGraph& graph,
+                                 std::map<std::string, int>& index);
 
 // The kind family a step's P90 floor comes from, and the floor (docs/estimating-downtime.md).
 struct VariabilityFamily {
