@@ -479,7 +479,15 @@ private:
         std::vector<PathStep> steps = path_steps(m_forecast, m_graph, index);
         m_forecast.draws = m_options.draws;
         m_forecast.seed = m_options.seed;
-        std::vector<double> spans = sample_spans(steps, -1, -1, m_options.draws, m_options.seed);
+        // The whole run and the window from the same draws.
+        std::vector<SpanQuery> queries{{-1, -1}};
+        const runbook::Step* start = m_graph.downtime_start();
+        const runbook::Step* end = m_graph.downtime_end();
+        if (start != nullptr)
+            queries.push_back({index.at(start->id), end ? index.at(end->id) : -1});
+        std::vector<std::vector<double>> all =
+            sample_spans(steps, queries, m_options.draws, m_options.seed);
+        const std::vector<double>& spans = all.front();
         std::string last;
         for (const auto& [id, finish] : p50)
             if (last.empty() || finish > p50[last]) last = id;
@@ -491,13 +499,12 @@ private:
             step.on_critical_path =
                 std::find(m_forecast.critical_path.begin(), m_forecast.critical_path.end(),
                           step.id) != m_forecast.critical_path.end();
-        window(steps, index);
+        if (start != nullptr) window(*start, end, all.back());
     }
 
-    void window(const std::vector<PathStep>& steps, const std::map<std::string, int>& index) {
-        const runbook::Step* start = m_graph.downtime_start();
-        if (start == nullptr) return;
-        const runbook::Step* end = m_graph.downtime_end();
+    void window(const runbook::Step& first, const runbook::Step* end,
+                const std::vector<double>& spans) {
+        const runbook::Step* start = &first;
         std::map<std::string, std::string> previous;
         auto p50 = longest_paths(start->id, previous);
         m_forecast.has_window = true;
@@ -507,9 +514,6 @@ private:
             for (const auto& [id, finish] : p50)
                 if (last.empty() || finish > p50[last]) last = id;
         m_forecast.window_to = last;
-        std::vector<double> spans =
-            sample_spans(steps, index.at(start->id), end ? index.at(end->id) : -1, m_options.draws,
-                         m_options.seed);
         m_forecast.window_p50_ms = quantile_of_sorted(spans, 0.5);
         m_forecast.window_p90_ms = quantile_of_sorted(spans, 0.9);
         for (const std::string& id : m_graph.downtime_steps())

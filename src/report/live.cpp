@@ -160,7 +160,13 @@ LiveForecast live_forecast(const runbook::Runbook& book, const Forecast& forecas
     const runbook::Step* start = graph.downtime_start();
     const runbook::Step* end = graph.downtime_end();
     int to = end && index.count(end->id) ? index.at(end->id) : -1;
-    std::vector<double> ends = sample_spans(steps, -1, to, options.draws, options.seed);
+    // The end, and the opening step's finish (for a window not yet open), from the same
+    // draws.
+    int opener = start != nullptr && index.count(start->id) ? index.at(start->id) : -1;
+    std::vector<std::vector<double>> spans =
+        sample_spans(steps, {SpanQuery{-1, to}, SpanQuery{-1, opener >= 0 ? opener : to}},
+                     options.draws, options.seed);
+    const std::vector<double>& ends = spans[0];
     live.end_p50_ms = static_cast<std::int64_t>(quantile_of_sorted(ends, 0.5));
     live.end_p90_ms = static_cast<std::int64_t>(quantile_of_sorted(ends, 0.9));
     if (start != nullptr && index.count(start->id)) {
@@ -171,10 +177,8 @@ LiveForecast live_forecast(const runbook::Runbook& book, const Forecast& forecas
             live.window_start_ms = opened->second->start_ms;
         } else {
             // Not open yet: when its first step finishes (P50), less that step's P50.
-            int at = index.at(start->id);
-            std::vector<double> first = sample_spans(steps, -1, at, options.draws, options.seed);
             live.window_start_ms = static_cast<std::int64_t>(
-                quantile_of_sorted(first, 0.5) - steps[static_cast<std::size_t>(at)].p50_ms);
+                quantile_of_sorted(spans[1], 0.5) - steps[static_cast<std::size_t>(opener)].p50_ms);
         }
         if (end != nullptr) {
             auto closed = latest.find(end->id);

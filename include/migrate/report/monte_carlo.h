@@ -23,8 +23,19 @@ struct PathStep {
     double earliest_finish = 0;  // not before (a live run: now, for steps still running)
 };
 
-// One span per draw, sorted: from the start of step `from` (-1: time 0) to the finish of step
-// `to` (-1: the latest finish of any step). Deterministic for a seed.
+// A span to measure in each draw: from the start of step `from` (-1: time 0) to the finish
+// of step `to` (-1: the latest finish of any step).
+struct SpanQuery {
+    int from = -1;
+    int to = -1;
+};
+
+// For each query, one span per draw, sorted; every query reads the same draws.
+// Deterministic for a seed.
+std::vector<std::vector<double>> sample_spans(const std::vector<PathStep>& steps,
+                                              const std::vector<SpanQuery>& queries, int draws,
+                                              std::uint64_t seed);
+// One query.
 std::vector<double> sample_spans(const std::vector<PathStep>& steps, int from, int to, int draws,
                                  std::uint64_t seed);
 
