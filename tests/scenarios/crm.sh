@@ -121,5 +121,8 @@ echo "== the report and the forecast for the real, 35 GB backup"
 # Written to files first: `head` closing the pipe early would end migrate by SIGPIPE.
 "$MIGRATE" report "$J" > "$WORK/report.txt"
 head -40 "$WORK/report.txt"
-"$MIGRATE" estimate "$BOOK" --journal "$J" --set backup_size=35GB > "$WORK/estimate.txt"
+# Exit 4 (the P90 over the budget) depends on this machine's download rate, scaled to 35 GB.
+code=0
+"$MIGRATE" estimate "$BOOK" --journal "$J" --set backup_size=35GB > "$WORK/estimate.txt" || code=$?
+[ "$code" = 0 ] || [ "$code" = 4 ] || { echo "estimate for a 35 GB backup: exit $code" >&2; exit 1; }
 head -40 "$WORK/estimate.txt"

@@ -207,8 +207,13 @@ echo "mail accounts m1, m2 recorded, off on the standalone, on in the cloud (m3 
 echo "== the report and the forecast for a database of 5 million rows (a 1.5 GB dump)"
 "$MIGRATE" report "$J" > "$WORK/report-1.txt"
 head -50 "$WORK/report-1.txt"
-"$MIGRATE" estimate "$BOOK" --journal "$J" --set db_rows=5000000 --set dump_size=1.5GB > "$WORK/estimate-2.txt"
+# Over the 2 h budget or not depends on this machine's speed (the transfer's rate scaled to
+# 1.5 GB): exit 4 says over, and is as good an answer as 0.
+code=0
+"$MIGRATE" estimate "$BOOK" --journal "$J" --set db_rows=5000000 --set dump_size=1.5GB > "$WORK/estimate-2.txt" || code=$?
+[ "$code" = 0 ] || [ "$code" = 4 ] || fail "estimate for 5 million rows: exit $code"
 head -50 "$WORK/estimate-2.txt"
+grep -q "^downtime window (agents-out -> account-ready): P50 " "$WORK/estimate-2.txt" || fail "the forecast names no window"
 
 echo "== a failed move: the cloud database already holds the tables; the rollback restores the standalone"
 set_up_standalone
