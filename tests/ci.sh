@@ -29,8 +29,8 @@ cmake --build build -j2
 (cd build && ctest --output-on-failure --timeout 600 -j2)
 
 # Fuzzing: the libFuzzer targets of tests/fuzz (clang, ASan + UBSan, only the sources they
-# need) replay their corpus and fuzz 30 s each; any crash, leak or sanitizer report fails.
-bash tests/fuzz/run.sh 30
+# need) replay their corpus and fuzz 20 s each; any crash, leak or sanitizer report fails.
+bash tests/fuzz/run.sh 20
 
 # The Debian package: cpack, dpkg -i, the installed binary and files, dpkg -r (tests/deb.sh).
 # It needs root (dpkg -i under /usr), as the rest of this script does on a fresh machine;
