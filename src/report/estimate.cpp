@@ -104,6 +104,12 @@ std::optional<ThroughputVariation> throughput_variation(const StepExecution& exe
 
 namespace {
 
+std::string plain_percent(double fraction) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.0f%%", fraction * 100);
+    return buffer;
+}
+
 struct Sample {
     double duration_ms = 0;
     std::optional<double> volume;  // of the step's scale metric
@@ -147,7 +153,7 @@ public:
         critical_paths();
         totals();
         if (m_book.window) {
-            RollbackFigure rollback = rollback_figure(m_book, m_journals, {});
+            RollbackFigure rollback = rollback_figure(m_book, m_journals);
             m_forecast.must_end_by = m_book.window->must_end_by;
             m_forecast.rollback_p90_ms = rollback.p90_ms;
             m_forecast.rollback_basis = rollback.basis;
@@ -297,7 +303,7 @@ private:
         VariabilityFamily family = variability_family(step.kind, out.people);
         out.family = family.name;
         out.floor = step.variability.value_or(family.floor);
-        std::string floor_text = "floor " + percent_text(out.floor) +
+        std::string floor_text = "floor " + plain_percent(out.floor) +
                                  (step.variability ? " (variability:)" : " (" + family.name + ")");
         if (samples.empty()) {
             std::string by_yes;
@@ -365,12 +371,6 @@ private:
         } else if (worst != nullptr && out.p90_basis == floor_text) {
             out.p90_basis += "; the throughput varied less (x" + ratio_text(worst->ratio) + ")";
         }
-    }
-
-    static std::string percent_text(double fraction) {
-        char buffer[32];
-        std::snprintf(buffer, sizeof buffer, "%.0f%%", fraction * 100);
-        return buffer;
     }
 
     static std::string ratio_text(double ratio) {
@@ -567,12 +567,6 @@ namespace {
 // Steps shorter than this are listed by the backtest but not counted in its summary: their
 // error is the clock's noise.
 constexpr double k_backtest_least_ms = 1000;
-
-std::string plain_percent(double fraction) {
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.0f%%", fraction * 100);
-    return buffer;
-}
 
 }  // namespace
 

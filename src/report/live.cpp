@@ -16,8 +16,7 @@
 namespace migrate::report {
 
 RollbackFigure rollback_figure(const runbook::Runbook& book,
-                               const std::vector<const JournalInput*>& rehearsals,
-                               const std::vector<std::string>& of_steps) {
+                               const std::vector<const JournalInput*>& rehearsals) {
     std::map<std::string, std::vector<double>> samples;
     for (const JournalInput* input : rehearsals)
         for (const StepExecution& execution : input->timeline.steps)
@@ -26,9 +25,6 @@ RollbackFigure rollback_figure(const runbook::Runbook& book,
     RollbackFigure figure;
     int measured = 0, priors = 0;
     for (const runbook::Step* step : book.steps()) {
-        if (!of_steps.empty() &&
-            std::find(of_steps.begin(), of_steps.end(), step->id) == of_steps.end())
-            continue;
         for (const runbook::Step& undo : step->rollback) {
             VariabilityFamily family = variability_family(undo.kind, false);
             double floor = 1 + undo.variability.value_or(family.floor);
@@ -195,7 +191,7 @@ LiveForecast live_forecast(const runbook::Runbook& book, const Forecast& forecas
             // begun will have run too (the same figure as the plan's).
             std::vector<const JournalInput*> inputs;
             for (const JournalInput& input : rehearsals) inputs.push_back(&input);
-            live.rollback = rollback_figure(book, inputs, {});
+            live.rollback = rollback_figure(book, inputs);
             live.no_return_ms =
                 *live.deadline_ms - static_cast<std::int64_t>(live.rollback->p90_ms);
             live.deadline_missed = live.end_p90_ms > *live.deadline_ms;

@@ -15,15 +15,15 @@
 namespace migrate::report {
 
 // How long undoing takes: the P90 of the rehearsed rollback steps (their `estimate:` where
-// never rehearsed), summed over the rollback steps of `of_steps` (all when empty).
+// never rehearsed), summed over every step's rollback: by the time a rollback would start,
+// the steps not yet begun will have run too.
 struct RollbackFigure {
     double p90_ms = 0;
     std::string basis;                    // "3 rollback steps rehearsed in 2 journals"
     std::vector<std::string> unmeasured;  // rollback steps with neither a sample nor a prior
 };
 RollbackFigure rollback_figure(const runbook::Runbook& book,
-                               const std::vector<const JournalInput*>& rehearsals,
-                               const std::vector<std::string>& of_steps);
+                               const std::vector<const JournalInput*>& rehearsals);
 
 // When `must_end_by` falls for a window that starts (or started) at `window_start_ms`: a
 // duration after it, the first such time of day at or after it, or the instant given.
