@@ -201,10 +201,14 @@ CREATE TABLE order_lines (id INT PRIMARY KEY, order_id INT, pad VARCHAR(200)) EN
 INSERT INTO orders SELECT seq, REPEAT('o', 200) FROM seq_1_to_150000;
 INSERT INTO order_lines SELECT seq, seq, REPEAT('l', 200) FROM seq_1_to_150000;
 DELIMITER ;;
-CREATE PROCEDURE writer(n INT)
+-- Writes until told to stop (a row in writer_stop), and never for more than 5 minutes: a
+-- procedure goes on in the server after its client is killed.
+CREATE TABLE writer_stop (id INT PRIMARY KEY) ENGINE=InnoDB;;
+CREATE PROCEDURE writer()
 BEGIN
   DECLARE k INT DEFAULT 1000000;
-  WHILE k < 1000000 + n DO
+  DECLARE deadline DATETIME DEFAULT NOW() + INTERVAL 5 MINUTE;
+  WHILE NOW() < deadline AND NOT EXISTS (SELECT 1 FROM writer_stop) DO
     START TRANSACTION;
     INSERT INTO orders VALUES (k, 'new');
     INSERT INTO order_lines VALUES (k, k, 'new');
@@ -214,16 +218,16 @@ BEGIN
 END;;
 DELIMITER ;
 SQL
-db "$SOURCE_PORT" ${DB}_consist -e "CALL writer(100000000)" > /dev/null 2>&1 &
+db "$SOURCE_PORT" ${DB}_consist -e "CALL writer()" > /dev/null 2>&1 &
 writer=$!
 written() { [ "$(db "$SOURCE_PORT" ${DB}_consist -e 'SELECT COUNT(*) FROM orders WHERE id >= 1000000')" -gt 100 ]; }
 check "the writer writes" wait_for 20 written
 db "$SOURCE_PORT" ${DB}_consist -e "ANALYZE TABLE orders, order_lines" > /dev/null
 book consist ${DB}_consist "to: $WORK/consist" "threads: 2" "routines: false" "chunk_rows: 40000"
 expect_exit 0 "dump with two connections while the writer writes" "$MIGRATE" run consist.yaml --rehearsal --yes --journal consist.jsonl
+db "$SOURCE_PORT" ${DB}_consist -e "INSERT INTO writer_stop VALUES (1)"
+check "the writer stops when told" wait_for 30 eval '! kill -0 "$writer" 2> /dev/null'
 kill "$writer" 2> /dev/null; wait "$writer" 2> /dev/null
-db "$SOURCE_PORT" -e "SELECT id FROM information_schema.processlist WHERE info LIKE 'CALL writer%'" | while read -r id; do
-  db "$SOURCE_PORT" -e "KILL $id"; done
 check "the writer went on during the dump" test "$(db "$SOURCE_PORT" ${DB}_consist -e 'SELECT COUNT(*) FROM orders WHERE id >= 1000000')" -gt \
   "$(manifest consist '.tables[] | select(.name=="orders") | .rows - 150000')"
 check "two connections read one snapshot" test "$(manifest consist '"\(.snapshot.connections) \(.snapshot.consistent)"')" = "2 true"
@@ -251,7 +255,7 @@ check "the snapshot's binary log position is still known" test "$(manifest noloc
 
 # ---- kill -9 in the middle of the dump, then --resume
 db "$SOURCE_PORT" ${DB}_big -e "CREATE TABLE big (id INT PRIMARY KEY, pad VARCHAR(500), b BLOB);
-  INSERT INTO big SELECT seq, REPEAT(MD5(seq), 12), RANDOM_BYTES(200) FROM seq_1_to_60000"
+  INSERT INTO big SELECT seq, REPEAT(MD5(seq), 12), RANDOM_BYTES(200) FROM seq_1_to_15000"
 for t in s1 s2 s3 s4; do
   db "$SOURCE_PORT" ${DB}_big -e "CREATE TABLE $t (id INT PRIMARY KEY, v VARCHAR(20)); INSERT INTO $t SELECT seq, CONCAT('$t-', seq) FROM seq_1_to_1000"
 done
@@ -289,7 +293,7 @@ trap 'bash "$MARIADB_SH" stop "$WORK/private" "$PRIVATE_PORT"; cleanup_e2e' EXIT
 if bash "$MARIADB_SH" start "$WORK/private" "$PRIVATE_PORT" source > private.log 2>&1; then
   db "$PRIVATE_PORT" -e "CREATE DATABASE ${DB}_restart"
   db "$PRIVATE_PORT" ${DB}_restart -e "CREATE TABLE big (id INT PRIMARY KEY, pad VARCHAR(500), b BLOB);
-    INSERT INTO big SELECT seq, REPEAT(MD5(seq), 12), RANDOM_BYTES(200) FROM seq_1_to_60000"
+    INSERT INTO big SELECT seq, REPEAT(MD5(seq), 12), RANDOM_BYTES(200) FROM seq_1_to_15000"
   for t in s1 s2 s3; do
     db "$PRIVATE_PORT" ${DB}_restart -e "CREATE TABLE $t (id INT PRIMARY KEY, v VARCHAR(20)); INSERT INTO $t SELECT seq, CONCAT('$t-', seq) FROM seq_1_to_1000"
   done
