@@ -24,7 +24,9 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# The optimised code of a release (-O2, as RelWithDebInfo) without the debug information,
+# which was a third of the compile time; the Debian package strips it anyway.
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG"
 cmake --build build -j2
 (cd build && ctest --output-on-failure --timeout 600 -j2)
 

@@ -200,8 +200,7 @@ measure() {
         cp "$w-before-first.load" "$w.load"
     fi
     echo
-    echo "| $w | median | min–max | throughput | × before | CPU (user+sys) | runs |"
-    echo "|---|---:|---:|---:|---:|---:|---:|"
+    interleave_header throughput before
     interleave_table "$w" "$bytes"
     ratios=$(for k in $(seq 1 "$ROUNDS"); do
         jq -r '.results | (map(select(.command == "after"))[0].times[0] / map(select(.command == "before"))[0].times[0])

@@ -77,7 +77,6 @@ fi
 echo
 echo "input $input_bytes bytes; output sizes (bytes): $sizes"
 echo
-echo "| command | median | min–max | input throughput | time vs migrate | CPU (user+sys) | runs |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
-[ "$WITH_ZSTD" = 1 ] && interleave_table zstd "$input_bytes"
-[ "$WITH_GZIP" = 1 ] && interleave_table gzip "$input_bytes"
+interleave_header "input throughput" migrate
+if [ "$WITH_ZSTD" = 1 ]; then interleave_table zstd "$input_bytes"; fi
+if [ "$WITH_GZIP" = 1 ]; then interleave_table gzip "$input_bytes"; fi

@@ -175,8 +175,7 @@ YAML
   interleave transfer "$ROUNDS" "$clean" "${cmds[@]}"
   cmp big.bin "$dest/big.bin" || { echo "fanout.sh: the last transfer's file differs from big.bin" >&2; exit 1; }
   echo
-  echo "| command | median | min–max | throughput | time vs rsync | client CPU (user+sys) | runs |"
-  echo "|---|---|---|---|---|---|---|"
+  interleave_header throughput rsync
   interleave_table transfer "$size"
   eval "$clean"
 fi

@@ -12,7 +12,8 @@
 #       seconds in which no other process is runnable, and notes how long it waited.
 #   interleave_table NAME BYTES
 #       per command: median wall time, min-max, BYTES / median, median / first command's
-#       median, median CPU time (user + system), and the load average at the end
+#       median, the ratio to the first command round by round (their median, then each
+#       round's), median CPU time (user + system), and the load average at the end
 
 bench_setup() {
     local script=$1 tool
@@ -67,10 +68,19 @@ interleave_stats_jq='
     def fmt: if . >= 10 then (. * 10 | round) / 10 else (. * 1000 | round) / 1000 end;
     (.[0].results | map(.command)) as $order
     | [.[].results[]] as $all
+    | [.[] | .results as $r | ($r[0].times[0]) as $first
+       | $r[] | {command, ratio: (.times[0] / $first)}] as $ratios
     | [$order[] as $c | [$all[] | select(.command == $c)]
-       | {command: $c, walls: map(.times[0]), cpus: map(.user + .system)}]
+       | {command: $c, walls: map(.times[0]), cpus: map(.user + .system),
+          ratios: [$ratios[] | select(.command == $c) | .ratio]}]
     | map(. + {wall: (.walls | median), cpu: (.cpus | median), lo: (.walls | min),
-               hi: (.walls | max), n: (.walls | length)})'
+               hi: (.walls | max), n: (.walls | length), ratio: (.ratios | median)})'
+
+# The header of interleave_table's rows: interleave_header THROUGHPUT_TITLE BASE_NAME
+interleave_header() {
+    echo "| command | median | min–max | $1 | time vs $2 (medians) | per round vs $2: median (each round) | CPU (user+sys) | runs |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+}
 
 interleave_table() {
     local name=$1 bytes=$2
@@ -80,6 +90,8 @@ interleave_table() {
             + (.lo | fmt | tostring) + "–" + (.hi | fmt | tostring) + " s | "
             + ($bytes / .wall / 1e6 | round | tostring) + " MB/s | "
             + (.wall / $base * 100 | round / 100 | tostring) + "× | "
+            + (.ratio * 100 | round / 100 | tostring) + "× ("
+            + (.ratios | map(. * 100 | round / 100 | tostring) | join(", ")) + ") | "
             + (.cpu | fmt | tostring) + " s | " + (.n | tostring) + " |"' "$name".round-*.json
     echo
     echo "load average at the end of $name: $(cat "$name.load")"

@@ -86,6 +86,5 @@ for book in dir.yaml plain.yaml; do
 done
 
 echo
-echo "| command | median | min–max | SQL MB/s | × mysql | CPU (user+sys) | runs |"
-echo "|---|---|---|---|---|---|---|"
+interleave_header "SQL MB/s" mysql
 interleave_table load "$sql_bytes"

@@ -49,7 +49,6 @@ interleave many "$ROUNDS" "$prepare" \
     -n "sha256sum -c" "cd many && sha256sum -c --quiet SHA256SUMS"
 
 echo
-echo "| command | median | min–max | throughput | time vs migrate | CPU (user+sys) | runs |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+interleave_header throughput migrate
 interleave_table one $((1 << 30))
 interleave_table many $((64 << 24))
