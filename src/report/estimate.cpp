@@ -181,8 +181,8 @@ private:
                 if (execution.status != "ok" || (run && run->mode == "dry-run")) continue;
                 // A people step confirmed by --yes measured nobody: its duration is the
                 // engine's, not the time people take. Not a sample.
-                if (execution.people() && execution.confirmation &&
-                    execution.confirmation->via == "--yes") {
+                if (execution.people() && execution.confirmation() &&
+                    execution.confirmation()->via == "--yes") {
                     ++m_confirmed_by_yes[execution.step];
                     continue;
                 }
@@ -623,8 +623,8 @@ Backtest backtest(const runbook::Runbook& book, const std::vector<JournalInput>&
                 run_options.volumes[step->id] =
                     execution.metrics[step->scale->metric].get<double>();
             // Nobody was measured: the run's own figure stands (not a forecast to check).
-            if (execution.people() && execution.confirmation &&
-                execution.confirmation->via == "--yes")
+            if (execution.people() && execution.confirmation() &&
+                execution.confirmation()->via == "--yes")
                 run_options.known_ms[step->id] = static_cast<double>(execution.duration_ms);
         }
         Forecast forecast = Estimator(book, others, run_options).run();

@@ -143,7 +143,7 @@ private:
         if (!throughput_of(step).empty()) hover << ", " << throughput_of(step);
         if (step.waited_ms > 0)
             hover << ", waited " << format_ms(static_cast<double>(step.waited_ms));
-        if (step.confirmation) hover << "; " << decision_of(step);
+        if (step.confirmation()) hover << "; " << decision_of(step);
         if (!step.error.empty()) hover << ": " << step.error;
         if (!step.failed_hosts.empty()) hover << "; hosts failed: " << step.failed_hosts;
         out << "<rect class=\"bar status-" << escape(step.status) << "\" data-step=\""

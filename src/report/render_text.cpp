@@ -31,8 +31,8 @@ std::string throughput_of(const StepExecution& step) {
 }
 
 std::string decision_of(const StepExecution& step) {
-    if (!step.confirmation) return "";
-    const StepExecution::Decision& d = *step.confirmation;
+    if (!step.confirmation()) return "";
+    const StepExecution::Decision& d = *step.confirmation();
     std::string text = d.decision + " by " + d.by;
     if (!d.os_user.empty() && d.os_user != d.by) text += " (account " + d.os_user + ")";
     text += " via " + d.via + " at " + clock_time(d.at_ms);
@@ -221,7 +221,7 @@ std::string report_text(const Timeline& timeline, const std::string& journal_pat
         for (const StepExecution::Decision& d : step.decisions)
             out << "      " << decision_text(d) << "\n";
         if ((step.status == "failed" || step.status == "interrupted") && !step.error.empty() &&
-            !(step.confirmation && step.confirmation->decision == "rejected"))
+            !(step.confirmation() && step.confirmation()->decision == "rejected"))
             out << "      " << shorten(step.error, 90, "") << "\n";
         if (!step.failed_hosts.empty())
             out << "      hosts failed: " << shorten(step.failed_hosts, 90) << "\n";
@@ -269,7 +269,7 @@ Json report_json(const Timeline& timeline, const std::string& journal_path) {
                   {"metrics", step.metrics}};
         if (!step.error.empty()) item["error"] = step.error;
         if (!step.failed_hosts.empty()) item["failed_hosts"] = step.failed_hosts;
-        if (const auto& d = step.confirmation) {
+        if (const StepExecution::Decision* d = step.confirmation()) {
             item["confirmation"] = decision_json(*d);
             Json all = Json::array();
             for (const StepExecution::Decision& each : step.decisions)

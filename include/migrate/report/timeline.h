@@ -54,8 +54,9 @@ struct StepExecution {
         std::string evidence_waived;      // "--yes"
         int approval = 0, approvals = 0;  // "approval 1 of 2"; 0 when the step needs one
     };
-    std::optional<Decision> confirmation;  // the last decision: the one that ended the wait
-    std::vector<Decision> decisions;       // every approval and rejection, in order
+    std::vector<Decision> decisions;  // every approval and rejection, in order
+    // The last decision: the one that ended the wait (none: the step asked nobody).
+    const Decision* confirmation() const { return decisions.empty() ? nullptr : &decisions.back(); }
     Json metrics = Json::object();
     // Its step.progress records that carried a count: cumulative bytes or rows at a moment
     // (-1: not in that record). The forecast reads throughput variation from them.

@@ -6,8 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstring>
 #include <deque>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <optional>
 #include <system_error>
@@ -260,7 +263,7 @@ public:
                     on_done(message->easy_handle, message->data.result);
             drop_stalled();
             report_progress(false);
-            if (m_clock.steady_ms() - m_last_checkpoint >= checkpoint_interval()) save_checkpoint();
+            checkpoint_in_background();
             if (!all_finished()) curl_multi_poll(m_multi.handle, nullptr, 0, poll_ms(), nullptr);
         }
         report_progress(true);
@@ -309,6 +312,7 @@ private:
     void segment_failed(Transfer& transfer, long status, const std::string& reason);
     void file_complete(int index);
     void save_checkpoint();
+    void checkpoint_in_background();
     void report_progress(bool force);
     void drop_transfers();
     void resume_paused();
@@ -333,6 +337,13 @@ private:
     std::uint64_t m_read_size = k_receive_buffer;   // libcurl's most per write callback
     std::map<std::pair<int, int>, int> m_failures;  // consecutive failures of a segment
     std::map<int, std::uint64_t> m_unsynced;        // bytes written since the last writeback kick
+    // A periodic checkpoint whose files are being synced on a thread of its own: the state
+    // it records, and the sync (0, or the errno and the file that failed).
+    struct BackgroundCheckpoint {
+        nlohmann::ordered_json state;
+        std::future<std::pair<int, std::string>> synced;
+    };
+    std::optional<BackgroundCheckpoint> m_background;
     std::int64_t m_started_ms = m_clock.steady_ms();
     std::int64_t m_last_checkpoint = m_clock.steady_ms();
     std::int64_t m_last_progress = 0;
@@ -735,11 +746,56 @@ void Session::file_complete(int index) {
 }
 
 void Session::save_checkpoint() {
+    if (m_background) {  // superseded by this one, which syncs everything itself
+        m_background->synced.wait();
+        m_background.reset();
+    }
     nlohmann::ordered_json state = download_state(m_files);
     for (auto& partial : m_partials)  // the bytes the state counts must be on disk first
         if (partial) partial->sync();
     m_context.events.checkpoint(state);
     m_last_checkpoint = m_clock.steady_ms();
+}
+
+// The periodic checkpoint, without stalling the transfers: the state is taken now (it
+// counts only bytes already written), the files are synced on another thread (on copies of
+// their descriptors), and the record goes into the journal once the sync has ended, so it
+// never claims a byte that is not on disk. A sync of a fast download's unwritten megabytes
+// on this thread held every connection for as long as the disk took.
+void Session::checkpoint_in_background() {
+    std::int64_t now = m_clock.steady_ms();
+    if (m_background) {
+        if (m_background->synced.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+            return;
+        auto [error, path] = m_background->synced.get();
+        nlohmann::ordered_json state = std::move(m_background->state);
+        m_background.reset();
+        if (error != 0) throw FileError("cannot sync " + path, path, std::strerror(error), false);
+        m_context.events.checkpoint(state);
+        m_last_checkpoint = now;
+        return;
+    }
+    if (now - m_last_checkpoint < checkpoint_interval()) return;
+    std::vector<std::pair<int, std::string>> files;
+    for (auto& partial : m_partials) {
+        if (!partial) continue;
+        int copy = ::fcntl(partial->fd(), F_DUPFD_CLOEXEC, 0);
+        if (copy < 0) {
+            for (auto& [fd, path] : files) ::close(fd);
+            return save_checkpoint();  // no descriptor to spare: the checkpoint as it was
+        }
+        files.emplace_back(copy, partial->partial_path());
+    }
+    m_background.emplace();
+    m_background->state = download_state(m_files);
+    m_background->synced = std::async(std::launch::async, [files = std::move(files)] {
+        std::pair<int, std::string> result{0, ""};
+        for (const auto& [fd, path] : files) {
+            if (result.first == 0 && ::fdatasync(fd) != 0) result = {errno, path};
+            ::close(fd);
+        }
+        return result;
+    });
 }
 
 void Session::report_progress(bool force) {

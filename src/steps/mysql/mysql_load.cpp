@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include "../families.h"
@@ -13,6 +14,7 @@
 #include "migrate/steps/files/archive_stream.h"
 #include "migrate/steps/mysql/dump_format.h"
 #include "migrate/steps/mysql/dump_manifest.h"
+#include "migrate/steps/mysql/load_keys.h"
 #include "migrate/steps/mysql/sql_file_load.h"
 #include "migrate/util/clock.h"
 #include "migrate/util/error.h"
@@ -274,9 +276,19 @@ private:
     // Every pending table's DROP TABLE IF EXISTS and CREATE TABLE, so a half-loaded table of
     // an earlier attempt starts again empty.
     void load_schemas(io::db::Session& session) {
+        bool defer = m_context.params.boolean("defer_keys");
         for (const DumpTable* table : m_pending) {
             if (table->schema) {
-                load_file(session, *table->schema, {});
+                SqlLoadOptions options;
+                if (defer)
+                    options.rewrite =
+                        [&](std::string_view statement) -> std::optional<std::string> {
+                        std::optional<DeferredKeys> split = defer_secondary_keys(statement);
+                        if (!split) return std::nullopt;
+                        m_deferred_keys[table] = std::move(split->keys);
+                        return std::move(split->create);
+                    };
+                load_file(session, *table->schema, options);
             } else {
                 // A dump without schemas loads into tables that exist; emptied first, so a
                 // retried table is never loaded twice.
@@ -336,9 +348,27 @@ private:
             options.stop = &m_stop;
             if (job.file != nullptr) load_file(session, *job.file, options);
             session.execute("COMMIT");
+            if (last_chunk(*job.table)) add_deferred_keys(session, *job.table);
         } catch (const StepError& e) {
             fail(session, *job.table, e);
         }
+    }
+
+    // Whether the worker that just loaded a chunk of `table` loaded its last one.
+    bool last_chunk(const DumpTable& table) {
+        std::lock_guard lock(m_chunks_mutex);
+        auto [it, first] =
+            m_chunks_loading.try_emplace(&table, std::max<std::size_t>(1, table.data.size()));
+        return --it->second == 0;
+    }
+
+    // The keys its CREATE TABLE was made without, in one ALTER TABLE; before the table's
+    // checkpoint, so a table counted as loaded has every index.
+    void add_deferred_keys(io::db::Session& session, const DumpTable& table) {
+        auto it = m_deferred_keys.find(&table);
+        if (it == m_deferred_keys.end()) return;
+        session.execute(add_keys_statement(table.name, it->second));
+        m_keys_added.fetch_add(it->second.size());
     }
 
     // A table whose load failed (or was stopped because another one failed) is dropped, so
@@ -459,6 +489,7 @@ private:
         m_context.metrics["tables"] = m_finished.size();
         m_context.metrics["tables_kept"] = m_kept.size();
         m_context.metrics["statements"] = m_tally.statements.load();
+        m_context.metrics["keys_deferred"] = m_keys_added.load();
         m_context.outputs["database"] = m_target.database;
         m_context.outputs["tables"] = std::to_string(m_tables.size());
     }
@@ -476,6 +507,11 @@ private:
     std::vector<DataJob> m_jobs;                            // the data files, biggest table first
     std::map<const DumpTable*, std::size_t> m_chunks_left;  // this thread's own
     std::atomic<bool> m_stop{false};  // set when one job failed: the others stop early
+    // Secondary keys left out of CREATE TABLE (written before the workers start).
+    std::map<const DumpTable*, std::vector<std::string>> m_deferred_keys;
+    std::mutex m_chunks_mutex;
+    std::map<const DumpTable*, std::size_t> m_chunks_loading;  // the workers' count, under it
+    std::atomic<std::size_t> m_keys_added{0};                  // secondary keys added after
 };
 
 // ---------------------------------------------------------------- one plain SQL file
@@ -714,6 +750,10 @@ kinds::KindSpec mysql_load_kind() {
                      {"replace", runbook::ParamType::boolean, false, "false",
                       "drop and load again tables that exist in the target (default: refuse to "
                       "touch them)"},
+                     {"defer_keys", runbook::ParamType::boolean, false, "true",
+                      "a dump directory's tables are created without their secondary keys, "
+                      "which are added once the data is in (one index build from sorted keys, "
+                      "not one insert per row); tables with foreign keys keep theirs"},
                      {"write_binlog", runbook::ParamType::boolean, false, "true",
                       "false: the load bypasses the target's binary log (SET sql_log_bin = 0; "
                       "needs SUPER)"}},

@@ -66,6 +66,9 @@ public:
         if (m_options.before && !m_options.before(statement)) return;
         std::string_view text = without_sandbox_command(statement.text);
         if (text.empty()) return;
+        std::optional<std::string> rewritten;
+        if (m_options.rewrite) rewritten = m_options.rewrite(text);
+        if (rewritten) text = *rewritten;
         for (bool again = true;; again = false) {
             try {
                 m_session.execute(text);

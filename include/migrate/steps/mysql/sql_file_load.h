@@ -36,6 +36,9 @@ struct SqlLoadOptions {
     std::uint64_t commit_bytes = 0;
     // Before each statement: false skips it (a resumed plain file passing what it loaded).
     std::function<bool(const sql::SqlStatement&)> before;
+    // Before each statement is run: the text to run instead (a CREATE TABLE without its
+    // secondary keys, say), or nothing to run it as it is.
+    std::function<std::optional<std::string>(std::string_view)> rewrite;
     // Set by someone else to stop between statements (another table's load failed).
     const std::atomic<bool>* stop = nullptr;
     // Given a statement the server refused: true when it fixed the cause (dropped a

@@ -1,0 +1,69 @@
+// Deferring a table's secondary keys to after its data (load_keys.h).
+#include "migrate/steps/mysql/load_keys.h"
+
+#include "migrate/io/db/dialect.h"
+
+namespace migrate::steps::mysql {
+namespace {
+
+bool starts_with(std::string_view text, std::string_view prefix) {
+    return text.substr(0, prefix.size()) == prefix;
+}
+
+std::vector<std::string_view> lines_of(std::string_view text) {
+    std::vector<std::string_view> lines;
+    for (std::size_t pos = 0;;) {
+        std::size_t end = text.find('\n', pos);
+        lines.push_back(text.substr(pos, end == std::string_view::npos ? end : end - pos));
+        if (end == std::string_view::npos) return lines;
+        pos = end + 1;
+    }
+}
+
+}  // namespace
+
+std::optional<DeferredKeys> defer_secondary_keys(std::string_view create_table) {
+    if (!starts_with(create_table, "CREATE TABLE ")) return std::nullopt;
+    std::vector<std::string_view> lines = lines_of(create_table);
+    if (lines.size() < 3 || lines.front().empty() || lines.front().back() != '(')
+        return std::nullopt;
+    std::size_t close = lines.size() - 1;
+    while (close > 0 && !starts_with(lines[close], ")")) --close;
+    if (close < 2) return std::nullopt;
+    DeferredKeys result;
+    std::vector<std::string_view> kept;
+    for (std::size_t i = 1; i < close; ++i) {
+        std::string_view line = lines[i];
+        // A line out of form (a value with a line break in it, say): leave the table alone.
+        if (!starts_with(line, "  ") || starts_with(line, "   ")) return std::nullopt;
+        std::string_view definition = line.substr(2);
+        bool last = i + 1 == close;
+        if (!last) {
+            if (definition.empty() || definition.back() != ',') return std::nullopt;
+            definition.remove_suffix(1);
+        }
+        if ((starts_with(definition, "CONSTRAINT ") || starts_with(definition, "FOREIGN KEY")) &&
+            definition.find("FOREIGN KEY") != std::string_view::npos)
+            return std::nullopt;
+        if (starts_with(definition, "KEY "))
+            result.keys.emplace_back(definition);
+        else
+            kept.push_back(definition);
+    }
+    if (result.keys.empty() || kept.empty()) return std::nullopt;
+    result.create = std::string(lines.front()) + "\n";
+    for (std::size_t i = 0; i < kept.size(); ++i)
+        result.create += "  " + std::string(kept[i]) + (i + 1 < kept.size() ? ",\n" : "\n");
+    for (std::size_t i = close; i < lines.size(); ++i)
+        result.create += std::string(lines[i]) + (i + 1 < lines.size() ? "\n" : "");
+    return result;
+}
+
+std::string add_keys_statement(const std::string& table, const std::vector<std::string>& keys) {
+    std::string statement = "ALTER TABLE " + io::db::mysql_dialect().quote_identifier(table);
+    for (std::size_t i = 0; i < keys.size(); ++i)
+        statement += (i == 0 ? " ADD " : ", ADD ") + keys[i];
+    return statement;
+}
+
+}  // namespace migrate::steps::mysql
