@@ -14,7 +14,7 @@ CommandAction setup_journal(CLI::App& app, GlobalOptions& global) {
     auto path = std::make_shared<std::string>();
     verify->add_option("journal", *path, "the journal file")->required();
     return [path, &global] {
-        simdjson::padded_string text = journal::load_journal_text(*path);
+        journal::JournalText text = journal::JournalText::load(*path);
         std::set<std::string, std::less<>> runs;
         std::size_t records = 0;
         journal::ReadResult result =

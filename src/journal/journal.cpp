@@ -39,7 +39,7 @@ bool is_sync_point(const std::string& event) {
 }
 
 ReadResult parse_journal(const std::string& text) {
-    simdjson::padded_string padded(text);
+    JournalText padded = JournalText::copy(text);
     std::vector<Record> records;
     ReadResult result = scan_journal(padded, [&](const ScannedRecord& record) {
         records.push_back(Record{record.line, Json::parse(record.text)});
@@ -49,7 +49,7 @@ ReadResult parse_journal(const std::string& text) {
 }
 
 ReadResult read_journal(const std::string& path) {
-    simdjson::padded_string text = load_journal_text(path);
+    JournalText text = JournalText::load(path);
     std::vector<Record> records;
     ReadResult result = scan_journal(text, [&](const ScannedRecord& record) {
         records.push_back(Record{record.line, Json::parse(record.text)});

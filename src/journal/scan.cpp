@@ -4,11 +4,17 @@
 
 #include "chain.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "migrate/util/error.h"
@@ -135,17 +141,59 @@ private:
 
 }  // namespace
 
-simdjson::padded_string load_journal_text(const std::string& path) {
+JournalText JournalText::load(const std::string& path) {
+    JournalText text;
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat info {};
+    if (fd >= 0 && ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_size > 0) {
+        std::size_t size = static_cast<std::size_t>(info.st_size);
+        std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+        std::size_t span = (size + simdjson::SIMDJSON_PADDING + page - 1) / page * page;
+        // Zero pages first, the file over their start: the padding past its end reads zeros.
+        void* base = ::mmap(nullptr, span, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (base != MAP_FAILED &&
+            ::mmap(base, size, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0) == base) {
+            ::close(fd);
+            text.m_map = base;
+            text.m_map_size = span;
+            text.m_view = std::string_view(static_cast<const char*>(base), size);
+            return text;
+        }
+        if (base != MAP_FAILED) ::munmap(base, span);
+    }
+    if (fd >= 0) ::close(fd);
+    // Empty, not a regular file, or not mappable: read it.
     auto loaded = simdjson::padded_string::load(path);
     if (loaded.error() != simdjson::SUCCESS)
         throw UsageError(path +
                          ": cannot read the journal: " + std::strerror(errno ? errno : ENOENT));
-    return std::move(loaded).value_unsafe();
+    text.m_copy = std::move(loaded).value_unsafe();
+    text.m_view = std::string_view(text.m_copy.data(), text.m_copy.size());
+    return text;
 }
 
-ReadResult scan_journal(const simdjson::padded_string& padded, const RecordVisitor& visit) {
+JournalText JournalText::copy(std::string_view bytes) {
+    JournalText text;
+    text.m_copy = simdjson::padded_string(bytes);
+    text.m_view = std::string_view(text.m_copy.data(), text.m_copy.size());
+    return text;
+}
+
+JournalText::JournalText(JournalText&& other) noexcept
+    : m_map(std::exchange(other.m_map, nullptr)),
+      m_map_size(std::exchange(other.m_map_size, 0)),
+      m_copy(std::move(other.m_copy)),
+      m_view(m_map != nullptr ? other.m_view : std::string_view(m_copy.data(), m_copy.size())) {
+    other.m_view = {};
+}
+
+JournalText::~JournalText() {
+    if (m_map != nullptr) ::munmap(m_map, m_map_size);
+}
+
+ReadResult scan_journal(const JournalText& journal, const RecordVisitor& visit) {
     ReadResult result;
-    std::string_view text(padded.data(), padded.size());
+    std::string_view text = journal.view();
     std::vector<std::pair<std::size_t, std::size_t>> lines;  // offset, length of each complete line
     for (std::size_t pos = 0; pos < text.size();) {
         std::size_t end = text.find('\n', pos);

@@ -1,6 +1,7 @@
 // Building a timeline out of journal records.
 #include "migrate/report/timeline.h"
 
+#include <cstring>
 #include <map>
 #include <unordered_map>
 
@@ -414,14 +415,18 @@ EventView view_of(const journal::ScannedRecord& record) {
 }
 
 // How many step.start records a journal's text holds (as the journal writes them), for the
-// builder's reserve: a search for the bytes, far cheaper than the growth it saves.
+// builder's reserve: memmem, not string_view::find, whose search for the first character
+// (a quote) stops every few bytes.
 std::size_t count_step_starts(std::string_view text) {
     constexpr std::string_view k_marker = "\"ev\":\"step.start\"";
     std::size_t count = 0;
-    for (std::size_t pos = text.find(k_marker); pos != std::string_view::npos;
-         pos = text.find(k_marker, pos + k_marker.size()))
-        ++count;
-    return count;
+    const char* end = text.data() + text.size();
+    for (const char* at = text.data();; at += k_marker.size(), ++count) {
+        const void* found =
+            ::memmem(at, static_cast<std::size_t>(end - at), k_marker.data(), k_marker.size());
+        if (found == nullptr) return count;
+        at = static_cast<const char*>(found);
+    }
 }
 
 }  // namespace
@@ -433,9 +438,9 @@ Timeline build_timeline(const journal::ReadResult& journal) {
 }
 
 Timeline load_timeline(const std::string& path, bool force) {
-    simdjson::padded_string text = journal::load_journal_text(path);
+    journal::JournalText text = journal::JournalText::load(path);
     TimelineBuilder builder;
-    builder.reserve(count_step_starts(std::string_view(text.data(), text.size())));
+    builder.reserve(count_step_starts(text.view()));
     std::size_t records = 0;
     journal::ReadResult read =
         journal::scan_journal(text, [&](const journal::ScannedRecord& record) {

@@ -7,11 +7,11 @@
 #   mysql < dump.sql               the mariadb client, one mariadb-dump --hex-blob file
 #   myloader -t 2                  mydumper -t 2's directory
 #   migrate, dump directory        mysql.load of a dump directory (zstd; threads: 2)
+#   migrate, defer_keys: false     the same, secondary keys made with the tables (as before)
 #   migrate, plain dump.sql        mysql.load of the same file the mariadb client reads
 #
 # migrate also hashes every file, checks the dump first, and journals a checkpoint per table.
-# The dump directory is written per docs/dump-format.md by tests/e2e/make_dump_dir.sh
-# until mysql.dump is merged.
+# The dump directory is written per docs/dump-format.md by tests/e2e/make_dump_dir.sh.
 #
 # Run by hand, not by CI. See tests/bench/README.md. Environment knobs:
 #   MIGRATE=path   the binary (default: build-bench/migrate in the source tree)
@@ -50,7 +50,7 @@ sql_bytes=$(stat -c %s dump.sql)
 echo "dump.sql: $sql_bytes bytes; mydumper: $(du -sb mydumper | cut -f1) bytes; dump dir (zstd): $(du -sb dumpdir | cut -f1) bytes"
 cat dump.sql mydumper/* dumpdir/* > /dev/null
 
-runbook() {  # FILE FROM
+runbook() {  # FILE FROM [MORE-WITH, e.g. ", defer_keys: false"]
     cat > "$1" <<YAML
 version: 1
 name: bench-load
@@ -59,11 +59,12 @@ connections:
 phases:
   - id: p
     steps:
-      - { id: load, kind: mysql.load, with: { connection: target, from: "$2", database: bench_dst, threads: 2 } }
+      - { id: load, kind: mysql.load, with: { connection: target, from: "$2", database: bench_dst, threads: 2${3:-} } }
 YAML
 }
 runbook dir.yaml "$work/dumpdir"
 runbook plain.yaml "$work/dump.sql"
+runbook dir-keys.yaml "$work/dumpdir" ", defer_keys: false"
 
 client="mariadb --no-defaults ${auth[*]}"
 clean="$client -e 'DROP DATABASE IF EXISTS bench_dst' && rm -rf j.jsonl j.jsonl.logs"
@@ -71,6 +72,7 @@ interleave load "$ROUNDS" "$clean" \
     -n "mysql < dump.sql" "$client -e 'CREATE DATABASE bench_dst' && $client bench_dst < dump.sql" \
     -n "myloader -t 2" "myloader ${my_auth[*]} -d mydumper -B bench_dst -t 2 -o" \
     -n "migrate mysql.load, dump directory (zstd, threads 2)" "$MIGRATE run dir.yaml --rehearsal --yes --journal j.jsonl" \
+    -n "migrate mysql.load, dump directory, defer_keys: false" "$MIGRATE run dir-keys.yaml --rehearsal --yes --journal j.jsonl" \
     -n "migrate mysql.load, plain dump.sql" "$MIGRATE run plain.yaml --rehearsal --yes --journal j.jsonl"
 
 # Both of migrate's loads, checked: the same rows as the source.
