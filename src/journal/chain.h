@@ -11,8 +11,16 @@ namespace migrate::journal {
 
 class ChainHasher {
 public:
-    ChainHasher() : m_context(EVP_MD_CTX_new()), m_md(EVP_sha256()) {}
-    ~ChainHasher() { EVP_MD_CTX_free(m_context); }
+    // The digest fetched once: EVP_sha256() makes every EVP_DigestInit_ex look the
+    // algorithm up in OpenSSL's provider store again, under a lock, once per record.
+    ChainHasher()
+        : m_context(EVP_MD_CTX_new()),
+          m_fetched(EVP_MD_fetch(nullptr, "SHA256", nullptr)),
+          m_md(m_fetched != nullptr ? m_fetched : EVP_sha256()) {}
+    ~ChainHasher() {
+        EVP_MD_CTX_free(m_context);
+        EVP_MD_free(m_fetched);
+    }
     ChainHasher(const ChainHasher&) = delete;
     ChainHasher& operator=(const ChainHasher&) = delete;
 
@@ -58,6 +66,7 @@ private:
     }
 
     EVP_MD_CTX* m_context;
+    EVP_MD* m_fetched;  // null when the fetch failed: EVP_sha256() then
     const EVP_MD* m_md;
 };
 
