@@ -170,6 +170,7 @@ DumpResume dump_resume_of(kinds::StepContext& context, const DumpManifest& manif
 struct DataJob {
     const DumpTable* table = nullptr;
     const DumpFile* file = nullptr;  // nullptr: a table without rows
+    bool ends_table = false;         // set by its worker: the table's last chunk, keys added
 };
 
 class DumpLoad {
@@ -337,18 +338,21 @@ private:
     void take_finished(const std::vector<std::size_t>& jobs) {
         std::size_t before = m_finished.size();
         for (std::size_t job : jobs)
-            if (--m_chunks_left[m_jobs[job].table] == 0) m_finished.push_back(m_jobs[job].table);
+            if (m_jobs[job].ends_table) m_finished.push_back(m_jobs[job].table);
         if (m_finished.size() > before) checkpoint("tables");
     }
 
-    void load_job(io::db::Session& session, const DataJob& job) {
+    void load_job(io::db::Session& session, DataJob& job) {
         try {
             SqlLoadOptions options;
             options.commit_bytes = k_commit_bytes;
             options.stop = &m_stop;
             if (job.file != nullptr) load_file(session, *job.file, options);
             session.execute("COMMIT");
-            if (last_chunk(*job.table)) add_deferred_keys(session, *job.table);
+            if (last_chunk(*job.table)) {
+                add_deferred_keys(session, *job.table);
+                job.ends_table = true;
+            }
         } catch (const StepError& e) {
             fail(session, *job.table, e);
         }
@@ -357,9 +361,7 @@ private:
     // Whether the worker that just loaded a chunk of `table` loaded its last one.
     bool last_chunk(const DumpTable& table) {
         std::lock_guard lock(m_chunks_mutex);
-        auto [it, first] =
-            m_chunks_loading.try_emplace(&table, std::max<std::size_t>(1, table.data.size()));
-        return --it->second == 0;
+        return --m_chunks_left[&table] == 0;
     }
 
     // The keys its CREATE TABLE was made without, in one ALTER TABLE; before the table's
@@ -504,14 +506,13 @@ private:
     SqlLoadTally m_tally;
     RateMeter m_progress;
 
-    std::vector<DataJob> m_jobs;                            // the data files, biggest table first
-    std::map<const DumpTable*, std::size_t> m_chunks_left;  // this thread's own
+    std::vector<DataJob> m_jobs;  // the data files, biggest table first
+    std::mutex m_chunks_mutex;
+    std::map<const DumpTable*, std::size_t> m_chunks_left;  // chunks not loaded yet, under it
     std::atomic<bool> m_stop{false};  // set when one job failed: the others stop early
     // Secondary keys left out of CREATE TABLE (written before the workers start).
     std::map<const DumpTable*, std::vector<std::string>> m_deferred_keys;
-    std::mutex m_chunks_mutex;
-    std::map<const DumpTable*, std::size_t> m_chunks_loading;  // the workers' count, under it
-    std::atomic<std::size_t> m_keys_added{0};                  // secondary keys added after
+    std::atomic<std::size_t> m_keys_added{0};  // secondary keys added after
 };
 
 // ---------------------------------------------------------------- one plain SQL file
