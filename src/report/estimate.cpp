@@ -5,6 +5,7 @@
 #include <cmath>
 #include <functional>
 #include <set>
+#include <unordered_map>
 
 #include "migrate/report/live.h"
 #include "migrate/report/monte_carlo.h"
@@ -173,11 +174,25 @@ private:
                 m_forecast.warnings.push_back(input->path + " is a journal of runbook '" +
                                               timeline.runbook_name() + "', not '" + m_book.name +
                                               "'; only steps with the same ids are used");
+            // Looked up once per step id and run, not per execution: a million-record
+            // journal has a quarter of a million executions of a few hundred steps.
+            struct Known {
+                const runbook::Step* step = nullptr;
+                std::vector<Sample>* samples = nullptr;
+            };
+            std::unordered_map<std::string, Known> known;
+            const RunInfo* run = nullptr;
             for (const StepExecution& execution : timeline.steps) {
                 if (!execution.rollback_of.empty() || execution.step == k_deadline_step) continue;
-                seen.insert(execution.step);
-                if (!runbook_ids.count(execution.step)) missing.insert(execution.step);
-                const RunInfo* run = timeline.run(execution.run_id);
+                auto [entry, first] = known.try_emplace(execution.step);
+                if (first) {
+                    seen.insert(execution.step);
+                    if (!runbook_ids.count(execution.step)) missing.insert(execution.step);
+                    entry->second = Known{m_graph.step(execution.step), &m_samples[execution.step]};
+                }
+                const runbook::Step* step = entry->second.step;
+                if (run == nullptr || run->id != execution.run_id)
+                    run = timeline.run(execution.run_id);
                 if (execution.status != "ok" || (run && run->mode == "dry-run")) continue;
                 // A people step confirmed by --yes measured nobody: its duration is the
                 // engine's, not the time people take. Not a sample.
@@ -189,11 +204,11 @@ private:
                 Sample sample;
                 sample.duration_ms = static_cast<double>(execution.duration_ms);
                 sample.people = execution.people();
-                if (const runbook::Step* step = m_graph.step(execution.step); step && step->scale)
+                if (step && step->scale)
                     if (execution.metrics.contains(step->scale->metric) &&
                         execution.metrics[step->scale->metric].is_number())
                         sample.volume = execution.metrics[step->scale->metric].get<double>();
-                if (const runbook::Step* step = m_graph.step(execution.step))
+                if (step)
                     sample.variation = throughput_variation(
                         execution, step->scale                           ? step->scale->metric
                                    : execution.metrics.contains("bytes") ? "bytes"
@@ -203,7 +218,7 @@ private:
                     sample.watermark_lag_ms = execution.metrics["watermark_lag_ms"].get<double>();
                     sample.rows = execution.metrics["rows"].get<double>();
                 }
-                m_samples[execution.step].push_back(sample);
+                entry->second.samples->push_back(sample);
             }
         }
         m_forecast.missing_steps.assign(missing.begin(), missing.end());

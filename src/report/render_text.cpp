@@ -176,7 +176,11 @@ std::string title_of(const Timeline& timeline) {
 }  // namespace
 
 std::string report_text(const Timeline& timeline, const std::string& journal_path) {
-    std::ostringstream out;
+    // Room for every line up front (a step's line is under 100 bytes), moved in and out:
+    // growing the stream's buffer and copying it out were a tenth of a long report.
+    std::string room;
+    room.reserve(4096 + timeline.steps.size() * 128);
+    std::ostringstream out(std::move(room));
     out << "report of " << title_of(timeline) << ", journal " << journal_path << "\n\nruns:\n";
     for (std::size_t i = 0; i < timeline.runs.size(); ++i) {
         const RunInfo& run = timeline.runs[i];
@@ -239,7 +243,7 @@ std::string report_text(const Timeline& timeline, const std::string& journal_pat
     for (const StepExecution* step : slowest(timeline, 5))
         out << " " << step->step << " " << format_ms(static_cast<double>(step->duration_ms)) << ";";
     out << "\n";
-    return out.str();
+    return std::move(out).str();
 }
 
 Json report_json(const Timeline& timeline, const std::string& journal_path) {

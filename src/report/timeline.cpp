@@ -1,6 +1,9 @@
 // Building a timeline out of journal records.
 #include "migrate/report/timeline.h"
 
+#include <sys/mman.h>
+
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <unordered_map>
@@ -131,9 +134,23 @@ public:
         }
     }
 
-    // Room for `executions` steps up front: growing the vector moved every execution again
-    // and touched fresh pages each time (a quarter of a million-record report's time).
-    void reserve(std::size_t executions) { m_timeline.steps.reserve(executions); }
+    // Room for the executions of a journal of `bytes` up front: growing the vector moved
+    // every execution again and touched fresh pages each time (a quarter of a
+    // million-record report's time). An execution takes at least a start and an end record,
+    // over 400 bytes, so this is more than enough; pages never written cost nothing. The
+    // room is backed by huge pages where the system allows: a 4 KiB page fault per dozen
+    // executions was a tenth of the time.
+    void reserve_for(std::size_t bytes) {
+        std::vector<StepExecution>& steps = m_timeline.steps;
+        steps.reserve(bytes / 400 + 16);
+        constexpr std::uintptr_t k_huge = 2u << 20;
+        auto begin = reinterpret_cast<std::uintptr_t>(steps.data());
+        std::uintptr_t end = begin + steps.capacity() * sizeof(StepExecution);
+        begin = (begin + k_huge - 1) & ~(k_huge - 1);
+        end &= ~(k_huge - 1);
+        if (end > begin)
+            ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);  // a hint
+    }
 
     Timeline finish() {
         for (auto& [id, index] : m_open) {  // still running, or the run was killed
@@ -196,7 +213,9 @@ private:
     }
 
     StepExecution& open_step(const std::string& id, const EventView& e, std::int64_t at) {
-        StepExecution step;
+        m_open[id] = m_timeline.steps.size();
+        // Built in place: a built execution moved into the vector was a tenth of the time.
+        StepExecution& step = m_timeline.steps.emplace_back();
         step.step = id;
         step.phase = std::string(e.phase);
         step.kind = std::string(e.kind);
@@ -206,9 +225,7 @@ private:
         step.start_ms = step.end_ms = at;
         step.downtime = std::string(e.downtime);
         step.rollback_of = std::string(e.rollback_of);
-        m_open[id] = m_timeline.steps.size();
-        m_timeline.steps.push_back(std::move(step));
-        return m_timeline.steps.back();
+        return step;
     }
 
     void end_step(const std::string& id, const EventView& e, std::int64_t at) {
@@ -414,21 +431,6 @@ EventView view_of(const journal::ScannedRecord& record) {
     return e;
 }
 
-// How many step.start records a journal's text holds (as the journal writes them), for the
-// builder's reserve: memmem, not string_view::find, whose search for the first character
-// (a quote) stops every few bytes.
-std::size_t count_step_starts(std::string_view text) {
-    constexpr std::string_view k_marker = "\"ev\":\"step.start\"";
-    std::size_t count = 0;
-    const char* end = text.data() + text.size();
-    for (const char* at = text.data();; at += k_marker.size(), ++count) {
-        const void* found =
-            ::memmem(at, static_cast<std::size_t>(end - at), k_marker.data(), k_marker.size());
-        if (found == nullptr) return count;
-        at = static_cast<const char*>(found);
-    }
-}
-
 }  // namespace
 
 Timeline build_timeline(const journal::ReadResult& journal) {
@@ -440,7 +442,7 @@ Timeline build_timeline(const journal::ReadResult& journal) {
 Timeline load_timeline(const std::string& path, bool force) {
     journal::JournalText text = journal::JournalText::load(path);
     TimelineBuilder builder;
-    builder.reserve(count_step_starts(text.view()));
+    builder.reserve_for(text.view().size());
     std::size_t records = 0;
     journal::ReadResult read =
         journal::scan_journal(text, [&](const journal::ScannedRecord& record) {

@@ -117,6 +117,36 @@ TEST_CASE("journal: a flipped byte breaks the chain at its line", "[journal]") {
     CHECK(result.records.size() == 1);
 }
 
+TEST_CASE("journal: a stored hash that is not lowercase hex breaks the chain", "[journal]") {
+    for (char bad : {'A', 'g', ' '}) {
+        Sample sample;
+        std::string& line = sample.lines[2];
+        std::size_t at = line.rfind("\"h\":\"");
+        REQUIRE(at != std::string::npos);
+        line[at + 5 + 10] = bad;
+        journal::ReadResult result = journal::parse_journal(join_lines(sample.lines));
+        REQUIRE(result.problem);
+        CHECK(result.problem->line == 3);
+        CHECK(result.records.size() == 2);
+    }
+}
+
+TEST_CASE("journal: a bad line and a torn tail are both reported, every line counted",
+          "[journal]") {
+    Sample sample;
+    sample.lines[1][sample.lines[1].find("step.start") + 5] = 'S';
+    std::string text = join_lines(sample.lines);
+    text.resize(text.size() - 20);
+    journal::ReadResult result = journal::parse_journal(text);
+    REQUIRE(result.problem);
+    CHECK(result.problem->line == 2);
+    REQUIRE(result.torn_tail);
+    CHECK(result.torn_tail->line == 4);
+    CHECK(result.torn_offset == text.rfind('\n') + 1);
+    CHECK(result.line_count == 3);
+    CHECK(result.records.size() == 1);
+}
+
 TEST_CASE("journal: a changed value in the last record is caught too", "[journal]") {
     Sample sample;
     std::string& line = sample.lines[3];
