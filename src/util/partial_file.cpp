@@ -14,6 +14,9 @@
 namespace migrate {
 namespace {
 
+// How much write() lets pile up in the page cache before it starts their writeback.
+constexpr std::uint64_t k_writeback_step = 8u << 20;
+
 [[noreturn]] void fail(const std::string& what, const std::string& path) {
     throw FileError(what + " " + path, path, std::strerror(errno), false);
 }
@@ -40,6 +43,15 @@ void PartialFile::write(const void* data, std::size_t size) {
         if (done < 0) fail("cannot write", m_partial);
         bytes += done;
         size -= static_cast<std::size_t>(done);
+        m_unflushed += static_cast<std::uint64_t>(done);
+    }
+    if (m_unflushed >= k_writeback_step) {
+        // Only a hint: an error shows at commit()'s fsync, which waits for all of it.
+        off_t end = ::lseek(m_fd, 0, SEEK_CUR);
+        if (end >= static_cast<off_t>(m_unflushed))
+            ::sync_file_range(m_fd, end - static_cast<off_t>(m_unflushed),
+                              static_cast<off_t>(m_unflushed), SYNC_FILE_RANGE_WRITE);
+        m_unflushed = 0;
     }
 }
 

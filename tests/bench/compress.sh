@@ -28,8 +28,11 @@ WITH_ZSTD=${WITH_ZSTD:-1}
 WITH_GZIP=${WITH_GZIP:-1}
 
 source "$here/interleave.sh"
-bench_setup compress.sh hyperfine jq zstd gzip pigz python3
-echo "tools:   $(zstd --version | grep -o 'v[0-9.]*'), $(gzip --version | head -1), $(pigz --version 2>&1)"
+peers=(zstd)
+[ "$WITH_GZIP" = 1 ] && peers+=(gzip pigz)
+bench_setup compress.sh hyperfine jq python3 "${peers[@]}"
+echo "tools:   $(zstd --version | grep -o 'v[0-9.]*')"
+[ "$WITH_GZIP" = 1 ] && echo "         $(gzip --version | head -1), $(pigz --version 2>&1)"
 
 [ -f dump.sql ] || python3 "$here/gen_dump.py" dump.sql "$SIZE_MB"
 input_bytes=$(stat -c %s dump.sql)

@@ -5,9 +5,10 @@
 #      migrate with hashing >= 0.9 x curl's speed), curl -o then sha256 (openssl), aria2c -x4,
 #      migrate with its SHA-256 computed on the fly (connections 1 and 4);
 #   2. each connection capped by nginx `limit_rate 4m`: a CAPPED_MB file (default 64) —
-#      aria2c -x8 -s8 -k1M (the base; goal: migrate >= aria2c), curl, migrate with 8
-#      connections; afterwards migrate's file is compared with the served one (cmp), as
-#      this runbook has no sha256 to check it.
+#      aria2c -x8 -s8 -k1M (the base; goal: migrate >= aria2c), aria2c -x16 (its most),
+#      curl, migrate with 8 connections and with `connections: auto` (8, doubled to 16
+#      when that doubles the rate); afterwards migrate's files are compared with the
+#      served one (cmp), as these runbooks have no sha256 to check them.
 # --prepare deletes the output, the journal and its logs before every command, so each one
 # fetches everything. migrate also journals (fsynced) and fsyncs the file; the peers do not.
 #
@@ -57,7 +58,7 @@ phases:
     steps:
       - id: get
         kind: download
-        with: { url: "$2", to: out, connections: $3, max_connections: $3, ${4:+sha256: "$4", }${5:+min_segment: $5, } }
+        with: { url: "$2", to: out, connections: $3, max_connections: ${6:-$3}, ${4:+sha256: "$4", }${5:+min_segment: $5, } }
 YAML
 }
 if [ -z "${CAPPED_ONLY:-}" ]; then
@@ -66,6 +67,8 @@ if [ -z "${CAPPED_ONLY:-}" ]; then
   runbook m4 "$URL/big.bin" 4 "$BIG_SHA"
 fi
 runbook mcap "$URL/capped/capped.bin" 8 "" "1MiB"
+runbook mauto "$URL/capped/capped.bin" auto "" "1MiB" 16
+runbook m16 "$URL/capped/capped.bin" 16 "" "1MiB"
 clean='rm -rf out j.jsonl j.jsonl.logs big.bin capped.bin; mkdir -p out'
 
 if [ -z "${CAPPED_ONLY:-}" ]; then
@@ -81,14 +84,20 @@ fi
 echo "== each connection capped at 4 MiB/s, ${CAPPED_MB} MiB, $CAPPED_ROUNDS rounds"
 interleave capped "$CAPPED_ROUNDS" "$clean" \
   -n "aria2c -x8 -s8 -k1M" "aria2c -q -x8 -s8 -k1M --file-allocation=none -d out -o capped.bin $URL/capped/capped.bin" \
+  -n "aria2c -x16 -s16 -k1M (aria2's most)" "aria2c -q -x16 -s16 -k1M --file-allocation=none -d out -o capped.bin $URL/capped/capped.bin" \
   -n "curl -o" "curl -fso out/capped.bin $URL/capped/capped.bin" \
-  -n "migrate download, 8 connections" "$MIGRATE run mcap.yaml --journal j.jsonl --rehearsal --yes"
+  -n "migrate download, 8 connections" "$MIGRATE run mcap.yaml --journal j.jsonl --rehearsal --yes" \
+  -n "migrate download, 16 connections" "$MIGRATE run m16.yaml --journal j.jsonl --rehearsal --yes" \
+  -n "migrate download, connections: auto (8, up to 16)" "$MIGRATE run mauto.yaml --journal j.jsonl --rehearsal --yes"
 
 # The capped runbook has no sha256: check migrate's file against the served one.
 eval "$clean"
 "$MIGRATE" run mcap.yaml --journal j.jsonl --rehearsal --yes > /dev/null
 cmp out/capped.bin www/capped/capped.bin
-echo "checked: migrate's capped download equals the served file (cmp)"
+eval "$clean"
+"$MIGRATE" run mauto.yaml --journal j.jsonl --rehearsal --yes > /dev/null
+cmp out/capped.bin www/capped/capped.bin
+echo "checked: migrate's capped downloads (8 and auto) equal the served file (cmp)"
 
 if [ -z "${CAPPED_ONLY:-}" ]; then
   echo

@@ -127,6 +127,49 @@ four=$(events j5-4.jsonl step.end | jq .duration_ms)
 # The cap is the server's, so one connection cannot take less than ~3.8 s; four share it out.
 check "four connections beat one under a per-connection cap ($four ms vs $one ms)" test $((four * 2)) -lt "$one"
 
+# 5b. connections: auto on the same capped server: it starts at half of max_connections and
+# doubles them because doubling doubled the rate (a per-connection cap); under the step's
+# own limit_rate, more connections would bring nothing and it stays where it started.
+head -c 12000000 /dev/urandom > "$NGINX_WWW/capped/capped12.bin"
+auto_book() {  # auto_book FILE URL [EXTRA]
+  cat > "$1" <<YAML
+version: 1
+name: auto
+phases:
+  - id: fetch
+    steps:
+      - id: get
+        kind: download
+        with: { url: "$2", to: auto-out, connections: auto, max_connections: 8, min_segment: 256KiB ${3:-} }
+YAML
+}
+auto_book b5a.yaml "http://127.0.0.1:$NGINX_PORT/capped/capped12.bin"
+expect_exit 0 "download with connections: auto from the capped server" "$MIGRATE" run b5a.yaml --journal j5a.jsonl --rehearsal --yes
+check "the file arrived whole" cmp -s auto-out/capped12.bin "$NGINX_WWW/capped/capped12.bin"
+check "it said it doubled the connections" grep -q "4 connections gave .*; opening up to 8" last.out
+check "8 connections were open at once (metric connections)" test "$(events j5a.jsonl step.end | jq .metrics.connections)" = 8
+check "the run said the connections grow" grep -q "connections growing while the rate does" last.out
+rm -rf auto-out
+auto_book b5b.yaml "http://127.0.0.1:$NGINX_PORT/capped/capped12.bin" ", limit_rate: 4MiB"
+expect_exit 0 "connections: auto under limit_rate" "$MIGRATE" run b5b.yaml --journal j5b.jsonl --rehearsal --yes
+check "the file arrived whole" cmp -s auto-out/capped12.bin "$NGINX_WWW/capped/capped12.bin"
+check "no more connections than it started with: limit_rate holds the rate" test "$(events j5b.jsonl step.end | jq .metrics.connections)" = 4
+check "and it did not say it opened more" bash -c '! grep -q "opening up to" last.out'
+rm -rf auto-out
+cat > b5c.yaml <<YAML
+version: 1
+name: auto-bad
+phases:
+  - id: fetch
+    steps:
+      - id: get
+        kind: download
+        with: { url: "http://127.0.0.1:$NGINX_PORT/capped/capped12.bin", to: auto-out, connections: many }
+YAML
+expect_exit 2 "connections: many is refused by validate" "$MIGRATE" validate b5c.yaml
+check "the error names the parameter, the value and the line" grep -q "b5c.yaml:8:[0-9]*: parameter 'connections': expected 1 to 64 or auto, found 'many'" last.err
+check "nothing was fetched for it" test ! -e auto-out
+
 # 6. Not enough disk space: refused before the first byte.
 head -c 1000 /dev/urandom > srv/huge.bin
 reset_server '{"huge.bin": {"claim_size": 1000000000000000}}'

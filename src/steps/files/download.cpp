@@ -40,12 +40,31 @@ int positive_param(const kinds::Params& params, const std::string& name) {
     return static_cast<int>(value);
 }
 
+// `connections`: a number, or "auto".
+constexpr std::string_view k_auto = "auto";
+std::string connections_problem(const std::string& value) {
+    if (value == k_auto) return "";
+    if (!is_whole_number(value, 2) || std::stoi(value) < 1 || std::stoi(value) > 64)
+        return "parameter 'connections': expected 1 to 64 or auto, found '" + value + "'";
+    return "";
+}
+
 DownloadOptions options_from(const kinds::Params& params) {
     DownloadOptions options;
     options.directory = params.string("to");
-    options.connections = positive_param(params, "connections");
-    options.max_connections =
-        std::max(options.connections, positive_param(params, "max_connections"));
+    std::string connections = params.string("connections");
+    if (std::string problem = connections_problem(connections); !problem.empty())
+        throw StepError(problem, false);
+    if (connections == k_auto) {
+        // Half of max_connections to start with, doubled while that pays.
+        options.max_connections = positive_param(params, "max_connections");
+        options.connections = std::max(1, options.max_connections / 2);
+        options.grow_connections = true;
+    } else {
+        options.connections = positive_param(params, "connections");
+        options.max_connections =
+            std::max(options.connections, positive_param(params, "max_connections"));
+    }
     options.min_segment = std::max<std::uint64_t>(64 * 1024, size_param(params, "min_segment"));
     options.limit_rate = size_param(params, "limit_rate");
     options.stall_timeout = params.duration("stall_timeout");
@@ -222,8 +241,11 @@ public:
         std::string what = p.has("manifest") ? "the files listed in " + p.string("manifest")
                            : p.has("parts")  ? std::to_string(p.raw()["parts"].size()) + " parts"
                                              : p.string("url");
-        return what + " into " + p.string("to") + " (" + p.string("connections") +
-               " connections per file, " + p.string("max_connections") + " in all" +
+        bool grow = p.string("connections") == k_auto;
+        return what + " into " + p.string("to") + " (" +
+               (grow ? "connections growing while the rate does"
+                     : p.string("connections") + " connections per file") +
+               ", " + p.string("max_connections") + " in all" +
                (p.has("limit_rate") ? ", at most " + p.string("limit_rate") + "/s" : "") + ")";
     }
 
@@ -292,6 +314,7 @@ private:
         context.metrics["parts"] = files.size();
         context.metrics["files"] = finished;
         context.metrics["retries"] = totals.retries;
+        context.metrics["connections"] = totals.connections;
         if (!totals.refetched.empty()) context.details["refetched"] = totals.refetched;
         context.details["digests"] = totals.digests;
         std::string directory = context.params.string("to");
@@ -318,6 +341,11 @@ void check_download(const runbook::Node& with, runbook::Diagnostics& diagnostics
         diagnostics.error(base->mark, "'base_url' goes with 'manifest'");
     if (const runbook::Node* parts = with.find("parts"); parts && !parts->is_sequence())
         diagnostics.error(parts->mark, "'parts' must be a list of URLs or of mappings with 'url'");
+    if (const runbook::Node* connections = with.find("connections");
+        connections && connections->is_scalar() &&
+        connections->value.find("${") == std::string::npos)
+        if (std::string problem = connections_problem(connections->value); !problem.empty())
+            diagnostics.error(connections->mark, problem);
 }
 
 }  // namespace
@@ -344,8 +372,9 @@ kinds::KindSpec download_kind() {
                      {"base_url", runbook::ParamType::string, false, "",
                       "where the files of a local manifest are served"},
                      {"to", runbook::ParamType::string, true, "", "destination directory"},
-                     {"connections", runbook::ParamType::integer, false, "4",
-                      "parallel connections per file (HTTP Range segments)"},
+                     {"connections", runbook::ParamType::string, false, "4",
+                      "parallel connections per file (HTTP Range segments), or auto: half of "
+                      "max_connections, doubled while that raises the rate"},
                      {"max_connections", runbook::ParamType::integer, false, "8",
                       "connections in all, over several files at once"},
                      {"min_segment", runbook::ParamType::size, false, "4MiB",

@@ -40,6 +40,10 @@ constexpr std::uint64_t k_burst_divisor = 10;
 constexpr std::uint64_t k_read_divisor = 100;
 constexpr std::uint64_t k_min_burst = 32 << 10;
 constexpr std::uint64_t k_min_read = 16 << 10;
+// connections: auto: how long every allowed connection must be busy before the step's
+// rate is judged, and the gain a doubling must bring to be kept up.
+constexpr std::int64_t k_growth_window_ms = 500;
+constexpr double k_growth_gain = 1.15;
 
 void apply_common_options(CURL* easy, const DownloadOptions& options, char* error) {
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error);
@@ -239,7 +243,12 @@ public:
           m_context(context),
           m_totals(totals),
           m_clock(context.services.clock),
-          m_rate(m_clock) {
+          m_rate(m_clock),
+          m_per_file_limit(options.grow_connections
+                               ? std::min(options.connections, options.max_connections)
+                               : options.connections),
+          m_total_limit(options.grow_connections ? m_per_file_limit : options.max_connections),
+          m_growing(options.grow_connections && m_total_limit < options.max_connections) {
         if (options.limit_rate > 0) {
             m_budget.emplace(options.limit_rate,
                              std::max(k_min_burst, options.limit_rate / k_burst_divisor), m_clock);
@@ -262,6 +271,7 @@ public:
                 if (message->msg == CURLMSG_DONE)
                     on_done(message->easy_handle, message->data.result);
             drop_stalled();
+            grow_connections();
             report_progress(false);
             checkpoint_in_background();
             if (!all_finished()) curl_multi_poll(m_multi.handle, nullptr, 0, poll_ms(), nullptr);
@@ -300,6 +310,7 @@ private:
     void start_transfers();
     void start_transfer(const Pending& pending);
     bool split_busiest();
+    void grow_connections();
     bool flush(Transfer& transfer);
     // Every second at first, then every 5 s: a resume re-fetches at most that much, and a
     // long download does not fill the journal with checkpoints.
@@ -344,6 +355,14 @@ private:
         std::future<std::pair<int, std::string>> synced;
     };
     std::optional<BackgroundCheckpoint> m_background;
+    int m_per_file_limit;  // connections a file may have now
+    int m_total_limit;     // connections in all now
+    // connections: auto: whether they may still double, the window being measured, and the
+    // rate before the last doubling.
+    bool m_growing;
+    std::int64_t m_window_ms = m_clock.steady_ms();
+    std::uint64_t m_window_bytes = 0;
+    double m_rate_before_growth = 0;
     std::int64_t m_started_ms = m_clock.steady_ms();
     std::int64_t m_last_checkpoint = m_clock.steady_ms();
     std::int64_t m_last_progress = 0;
@@ -526,9 +545,8 @@ int Session::poll_ms() {
 void Session::start_transfers() {
     std::int64_t now = m_clock.steady_ms();
     for (auto it = m_pending.begin();
-         it != m_pending.end() &&
-         static_cast<int>(m_transfers.size()) < m_options.max_connections;) {
-        if (it->not_before_ms > now || m_active_per_file[it->file] >= m_options.connections) {
+         it != m_pending.end() && static_cast<int>(m_transfers.size()) < m_total_limit;) {
+        if (it->not_before_ms > now || m_active_per_file[it->file] >= m_per_file_limit) {
             ++it;
             continue;
         }
@@ -536,7 +554,7 @@ void Session::start_transfers() {
         it = m_pending.erase(it);
         start_transfer(pending);
     }
-    while (static_cast<int>(m_transfers.size()) < m_options.max_connections && m_pending.empty() &&
+    while (static_cast<int>(m_transfers.size()) < m_total_limit && m_pending.empty() &&
            split_busiest()) {
     }
 }
@@ -550,7 +568,7 @@ bool Session::split_busiest() {
         const DownloadFile& file = m_files[transfer->file];
         const Segment& segment = file.segments[transfer->segment];
         if (!file.ranges || segment.end == k_unknown_size ||
-            m_active_per_file[transfer->file] >= m_options.connections)
+            m_active_per_file[transfer->file] >= m_per_file_limit)
             continue;
         std::uint64_t left =
             segment.end - std::min(segment.end, segment.next_byte() + transfer->buffer.size());
@@ -570,6 +588,48 @@ bool Session::split_busiest() {
     file.segments.push_back(*tail);
     start_transfer({busiest->file, static_cast<int>(file.segments.size() - 1), 0});
     return true;
+}
+
+// connections: auto. Once every allowed connection has been busy for a window, the step's
+// rate is compared with the rate before the connections last doubled: a server that caps
+// each connection gives twice as much to twice as many, so they double again, up to
+// max_connections; a full link or a full disk gives no more, and the growth ends there
+// (the connections already open stay). A step under limit_rate does not grow past it.
+void Session::grow_connections() {
+    if (!m_growing) return;
+    std::int64_t now = m_clock.steady_ms();
+    bool all_busy = static_cast<int>(m_transfers.size()) >= m_total_limit && m_paused.empty() &&
+                    std::none_of(m_transfers.begin(), m_transfers.end(),
+                                 [](const auto& entry) { return entry.second->filled; });
+    if (!all_busy) {  // starting, or nothing left to split: judge a full window only
+        m_window_ms = now;
+        m_window_bytes = m_totals.bytes_fetched;
+        return;
+    }
+    if (now - m_window_ms < k_growth_window_ms) return;
+    double rate = static_cast<double>(m_totals.bytes_fetched - m_window_bytes) * 1000.0 /
+                  static_cast<double>(now - m_window_ms);
+    m_window_ms = now;
+    m_window_bytes = m_totals.bytes_fetched;
+    std::string was = std::to_string(m_total_limit) + " connections gave " +
+                      format_bytes(static_cast<std::uint64_t>(rate)) + "/s";
+    if (m_rate_before_growth > 0 && rate < m_rate_before_growth * k_growth_gain) {
+        m_growing = false;
+        m_context.events.say("connections: " + was + ", no more than " +
+                             format_bytes(static_cast<std::uint64_t>(m_rate_before_growth)) +
+                             "/s with half as many: staying at " + std::to_string(m_total_limit));
+        return;
+    }
+    if (m_options.limit_rate > 0 && rate >= 0.9 * static_cast<double>(m_options.limit_rate)) {
+        m_growing = false;  // limit_rate, not the server, holds the rate
+        return;
+    }
+    m_rate_before_growth = rate;
+    m_total_limit = std::min(m_options.max_connections, m_total_limit * 2);
+    m_per_file_limit = m_total_limit;
+    m_growing = m_total_limit < m_options.max_connections;
+    m_context.events.say("connections: " + was + "; opening up to " +
+                         std::to_string(m_total_limit));
 }
 
 void Session::start_transfer(const Pending& pending) {
@@ -610,6 +670,7 @@ void Session::start_transfer(const Pending& pending) {
     curl_multi_add_handle(m_multi.handle, easy);
     ++m_active_per_file[pending.file];
     m_transfers[easy] = std::move(transfer);
+    m_totals.connections = std::max(m_totals.connections, static_cast<int>(m_transfers.size()));
 }
 
 // A connection that received nothing for stall_timeout is dropped and its range retried;

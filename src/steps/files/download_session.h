@@ -19,6 +19,9 @@ struct DownloadOptions {
     std::string directory;
     int connections = 4;      // per file
     int max_connections = 8;  // in all
+    // connections: auto. Starts at `connections` per file and in all, and doubles both while
+    // doubling pays (the step's rate grows by 15 %), up to max_connections.
+    bool grow_connections = false;
     std::uint64_t min_segment = 4 << 20;
     std::uint64_t limit_rate = 0;  // bytes/s for the whole step, 0 = none
     Millis stall_timeout{30'000};
@@ -38,6 +41,7 @@ struct DownloadTotals {
     std::uint64_t bytes_fetched = 0;    // body bytes written to disk in this attempt
     std::uint64_t bytes_refetched = 0;  // of those, fetched again after a hash mismatch
     std::uint64_t retries = 0;
+    int connections = 0;  // the most open at once
     nlohmann::ordered_json refetched =
         nlohmann::ordered_json::array();  // [{file, bytes, expected, got}]
     nlohmann::ordered_json digests =
