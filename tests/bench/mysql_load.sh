@@ -8,6 +8,7 @@
 #   myloader -t 2                  mydumper -t 2's directory
 #   migrate, dump directory        mysql.load of a dump directory (zstd; threads: 2)
 #   migrate, defer_keys: false     the same, secondary keys made with the tables (as before)
+#   migrate, load_data: false      the same, the INSERTs run as they are (as before)
 #   migrate, plain dump.sql        mysql.load of the same file the mariadb client reads
 #
 # migrate also hashes every file, checks the dump first, and journals a checkpoint per table.
@@ -65,6 +66,7 @@ YAML
 runbook dir.yaml "$work/dumpdir"
 runbook plain.yaml "$work/dump.sql"
 runbook dir-keys.yaml "$work/dumpdir" ", defer_keys: false"
+runbook dir-inserts.yaml "$work/dumpdir" ", load_data: false"
 
 client="mariadb --no-defaults ${auth[*]}"
 clean="$client -e 'DROP DATABASE IF EXISTS bench_dst' && rm -rf j.jsonl j.jsonl.logs"
@@ -73,6 +75,7 @@ interleave load "$ROUNDS" "$clean" \
     -n "myloader -t 2" "myloader ${my_auth[*]} -d mydumper -B bench_dst -t 2 -o" \
     -n "migrate mysql.load, dump directory (zstd, threads 2)" "$MIGRATE run dir.yaml --rehearsal --yes --journal j.jsonl" \
     -n "migrate mysql.load, dump directory, defer_keys: false" "$MIGRATE run dir-keys.yaml --rehearsal --yes --journal j.jsonl" \
+    -n "migrate mysql.load, dump directory, load_data: false" "$MIGRATE run dir-inserts.yaml --rehearsal --yes --journal j.jsonl" \
     -n "migrate mysql.load, plain dump.sql" "$MIGRATE run plain.yaml --rehearsal --yes --journal j.jsonl"
 
 # Both of migrate's loads, checked: the same rows as the source.

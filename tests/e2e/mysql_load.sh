@@ -105,6 +105,14 @@ check "the 256 byte values survived" test "$(db "$TARGET_PORT" "$T1" -e 'SELECT 
 check "the emoji survived" test "$(db "$TARGET_PORT" "$T1" -e 'SELECT vc FROM every_type WHERE id = 1')" = "Ÿ ß ∑ 🙂"
 check "the view on a view works" test "$(db "$TARGET_PORT" "$T1" -e 'SELECT top FROM v_top')" = 2010
 check "the procedure works" test "$(db "$TARGET_PORT" "$T1" -e 'CALL count_types(@n); SELECT @n')" = 2003
+T1B=${P}_dir_inserts
+book dir-inserts.yaml "{ connection: target, from: $WORK/dump, database: $T1B, threads: 2, load_data: false }"
+expect_exit 0 "the same dump loads with load_data: false" "$MIGRATE" run dir-inserts.yaml --rehearsal --yes --journal dir-inserts.jsonl
+check "as INSERTs only (metric load_data_statements 0)" test "$(events dir-inserts.jsonl step.end | jq .metrics.load_data_statements)" = 0
+for table in every_type audit; do
+  check "$table: INSERTs give the source's rows too" same_rows "$SRC" "$T1B" $table
+done
+check "LOAD DATA and INSERT: the same CHECKSUM TABLE" test "$(db "$TARGET_PORT" "$T1" -e 'CHECKSUM TABLE every_type' | cut -f2)" = "$(db "$TARGET_PORT" "$T1B" -e 'CHECKSUM TABLE every_type' | cut -f2)"
 db "$TARGET_PORT" "$T1" -e "INSERT INTO every_type (id) VALUES (99999)"
 check "the trigger added one audit row" test "$(count "$TARGET_PORT" "$T1" audit)" = $(( $(count "$SOURCE_PORT" "$SRC" audit) + 1 ))
 end=$(events dir.jsonl step.end)
@@ -112,6 +120,7 @@ check "metric rows is the manifest's" test "$(echo "$end" | jq .metrics.rows)" =
 check "metric tables" test "$(echo "$end" | jq .metrics.tables)" = 2
 check "metric bytes is the SQL of the dump" test "$(echo "$end" | jq .metrics.bytes)" = "$(jq '[.tables[] | .schema.raw_bytes, (.data[].raw_bytes), (.triggers.raw_bytes // 0)] + [.views[].raw_bytes] + [.routines.raw_bytes] | add' dump/migrate-dump.json)"
 check "metric statements" test "$(echo "$end" | jq .metrics.statements)" -gt 10
+check "the data went in as LOAD DATA (metric load_data_statements)" test "$(echo "$end" | jq .metrics.load_data_statements)" -ge 2
 check "a checkpoint per finished table" test "$(events dir.jsonl step.checkpoint | jq -r '.state.tables_done | length' | sort -n | tail -1)" = 2
 check "progress in bytes" test "$(events dir.jsonl step.progress | head -1 | jq '.metrics.bytes_total')" -gt 0
 

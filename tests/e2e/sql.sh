@@ -87,6 +87,29 @@ check "the error names the statement" contains <(echo "$error") "statement 2 of 
 check "the error says it was rolled back" contains <(echo "$error") "(error 1062); the transaction was rolled back"
 check "the table is unchanged" test "$(db "$TARGET_PORT" "$DB" -e "SELECT GROUP_CONCAT(plan ORDER BY id) FROM accounts")" = "pro,pro,free"
 
+# ---- a server cannot make migrate read a local file: LOAD DATA LOCAL of a path is refused
+echo "a secret line of this machine" > "$WORK/local-secret.txt"
+cat > infile.yaml <<YAML
+version: 1
+name: sql-infile
+connections:
+$(connection target "$TARGET_PORT")
+phases:
+  - id: p
+    steps:
+      - id: read
+        kind: sql
+        with:
+          connection: target
+          statements:
+            - "CREATE TABLE leaked (line TEXT)"
+            - "LOAD DATA LOCAL INFILE '$WORK/local-secret.txt' INTO TABLE leaked"
+YAML
+expect_exit 1 "LOAD DATA LOCAL INFILE of a file fails" "$MIGRATE" run infile.yaml --rehearsal --yes --journal infile.jsonl
+check "saying migrate sends no local file" contains <(events infile.jsonl step.end | jq -r .error) "migrate sends no local file"
+check "nothing of the file reached the server" test "$(db "$TARGET_PORT" "$DB" -e "SELECT COUNT(*) FROM leaked")" = 0
+db "$TARGET_PORT" "$DB" -e "DROP TABLE leaked"
+
 # ---- wait drains a job queue while a client works through it
 db "$SOURCE_PORT" "$DB" -e "CREATE TABLE qu_g_queued_jobs (id INT PRIMARY KEY AUTO_INCREMENT, status CHAR(1));
   INSERT INTO qu_g_queued_jobs (status) SELECT 'Q' FROM seq_1_to_40"

@@ -222,6 +222,32 @@ TEST_CASE("load sql file: plain, gzip and zstd stream into the session, DELIMITE
     fs::remove_all(dir);
 }
 
+TEST_CASE("load sql file: with load_data, a session without LOAD DATA LOCAL runs the INSERTs",
+          "[mysql_load]") {
+    fs::path path = fs::temp_directory_path() / "migrate-load-test-load-data.sql";
+    write_file(path,
+               "/*!40101 SET NAMES utf8mb4 */;\nINSERT INTO t (a) VALUES (1),(2);\n"
+               "INSERT INTO t (a) VALUES (3);\n");
+    FakeMysqlConnector mysql;
+    mysql.script("SELECT @@character_set_client", {{"@@character_set_client"}, {{"utf8mb4"}}});
+    CancelToken cancel;
+    io::db::ConnectionSpec spec;
+    spec.name = "target";
+    auto session = mysql.connect(spec, cancel);
+    SqlLoadTally tally;
+    SqlLoadOptions options;
+    options.load_data = true;
+    load_sql_file(*session, path.string(), "t.sql", {}, options, cancel, tally);
+    // The fake session has no LOAD DATA LOCAL (the server's answer 1148): the first INSERT
+    // asked, and from then on every INSERT runs as it is, without asking again.
+    CHECK(mysql.statements() == std::vector<std::string>{"target: /*!40101 SET NAMES utf8mb4 */",
+                                                         "target: SELECT @@character_set_client",
+                                                         "target: INSERT INTO t (a) VALUES (1),(2)",
+                                                         "target: INSERT INTO t (a) VALUES (3)"});
+    CHECK(tally.statements.load() == 3);
+    fs::remove(path);
+}
+
 TEST_CASE("load sql file: a refused statement names the file, statement, line and server message",
           "[mysql_load]") {
     fs::path path = fs::temp_directory_path() / "migrate-load-test-error.sql";
@@ -328,7 +354,7 @@ TEST_CASE("load sql sections: tables side by side, settings on every session, vi
     std::vector<std::size_t> checkpoints;
     SqlSectionHooks hooks;
     hooks.checkpoint = [&](std::size_t done) { checkpoints.push_back(done); };
-    load_sql_sections(pointers, path.string(), "dump.sql", 0, 1 << 20, cancel, tally, hooks);
+    load_sql_sections(pointers, path.string(), "dump.sql", 0, 1 << 20, false, cancel, tally, hooks);
 
     std::vector<std::string> run = mysql.statements();
     auto position = [&](const std::string& line) {
@@ -378,7 +404,7 @@ TEST_CASE("load sql sections: a resumed load passes the finished tables but for 
     spec.name = "s0";
     auto session = mysql.connect(spec, cancel);
     SqlLoadTally tally;
-    load_sql_sections({session.get()}, path.string(), "dump.sql", 3, 0, cancel, tally, {});
+    load_sql_sections({session.get()}, path.string(), "dump.sql", 3, 0, false, cancel, tally, {});
     CHECK(mysql.statements() ==
           std::vector<std::string>{"s0: SET NAMES utf8mb4", "s0: DROP TABLE IF EXISTS `b`",
                                    "s0: INSERT INTO `b` VALUES (2)", "s0: COMMIT", "s0: COMMIT"});

@@ -15,6 +15,11 @@ int Result::column_index(std::string_view name) const {
     return -1;
 }
 
+std::uint64_t Session::load_data(std::string_view, std::string_view, unsigned&) {
+    throw DbError(spec().describe() + ": LOAD DATA LOCAL is not available on this session",
+                  k_load_data_unavailable, false);
+}
+
 std::vector<std::string> Session::first_column(std::string_view sql) {
     std::vector<std::string> values;
     std::unique_ptr<Result> result = query(sql);

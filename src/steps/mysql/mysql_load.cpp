@@ -346,6 +346,7 @@ private:
         try {
             SqlLoadOptions options;
             options.commit_bytes = k_commit_bytes;
+            options.load_data = m_context.params.boolean("load_data");
             options.stop = &m_stop;
             if (job.file != nullptr) load_file(session, *job.file, options);
             session.execute("COMMIT");
@@ -491,6 +492,7 @@ private:
         m_context.metrics["tables"] = m_finished.size();
         m_context.metrics["tables_kept"] = m_kept.size();
         m_context.metrics["statements"] = m_tally.statements.load();
+        m_context.metrics["load_data_statements"] = m_tally.load_data.load();
         m_context.metrics["keys_deferred"] = m_keys_added.load();
         m_context.outputs["database"] = m_target.database;
         m_context.outputs["tables"] = std::to_string(m_tables.size());
@@ -548,9 +550,11 @@ public:
         hooks.checkpoint = [&](std::size_t done) { m_context.events.checkpoint(state(done)); };
         hooks.progress = [&](const sql::SqlStatement& statement) { report_progress(statement); };
         load_sql_sections(pointers, m_path, fs::path(m_path).filename().string(), resume_after,
-                          k_commit_bytes, m_context.cancel, m_tally, hooks);
+                          k_commit_bytes, m_context.params.boolean("load_data"), m_context.cancel,
+                          m_tally, hooks);
         m_context.metrics["bytes"] = m_tally.raw_bytes.load();
         m_context.metrics["statements"] = m_tally.statements.load();
+        m_context.metrics["load_data_statements"] = m_tally.load_data.load();
         m_context.metrics["tables"] = existing_tables(*sessions.front(), m_target.database).size();
         m_context.outputs["database"] = m_target.database;
         m_context.outputs["tables"] =
@@ -755,6 +759,10 @@ kinds::KindSpec mysql_load_kind() {
                       "a dump directory's tables are created without their secondary keys, "
                       "which are added once the data is in (one index build from sorted keys, "
                       "not one insert per row); tables with foreign keys keep theirs"},
+                     {"load_data", runbook::ParamType::boolean, false, "true",
+                      "multi-row INSERTs of literals are sent as LOAD DATA LOCAL rows (the "
+                      "server reads them without parsing SQL); every row must load without a "
+                      "warning; false runs the INSERTs as they are"},
                      {"write_binlog", runbook::ParamType::boolean, false, "true",
                       "false: the load bypasses the target's binary log (SET sql_log_bin = 0; "
                       "needs SUPER)"}},

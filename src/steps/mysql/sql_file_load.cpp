@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "migrate/steps/files/archive_stream.h"
+#include "migrate/steps/mysql/load_data.h"
 #include "migrate/util/digest.h"
 #include "migrate/util/error.h"
 
@@ -53,12 +54,17 @@ std::string_view without_sandbox_command(std::string_view text) {
 }
 
 // Runs statements on one session: the error names the file and statement; COMMIT every
-// `commit_bytes` of SQL.
+// `commit_bytes` of SQL; a dump's INSERTs as LOAD DATA when the options say so.
 class StatementRunner {
 public:
     StatementRunner(io::db::Session& session, const std::string& name,
                     const SqlLoadOptions& options, CancelToken& cancel, SqlLoadTally& tally)
-        : m_session(session), m_name(name), m_options(options), m_cancel(cancel), m_tally(tally) {}
+        : m_session(session),
+          m_name(name),
+          m_options(options),
+          m_cancel(cancel),
+          m_tally(tally),
+          m_load_data(options.load_data) {}
 
     void run(const sql::SqlStatement& statement) {
         if (m_cancel.cancelled() || (m_options.stop != nullptr && m_options.stop->load()))
@@ -69,16 +75,7 @@ public:
         std::optional<std::string> rewritten;
         if (m_options.rewrite) rewritten = m_options.rewrite(text);
         if (rewritten) text = *rewritten;
-        for (bool again = true;; again = false) {
-            try {
-                m_session.execute(text);
-                break;
-            } catch (const io::db::DbError& e) {
-                if (again && m_options.recover && m_options.recover(m_session, e)) continue;
-                throw io::db::DbError(m_name + ": " + position_of(statement) + ": " + e.what(),
-                                      e.code(), e.retryable());
-            }
-        }
+        if (!run_as_load_data(text, statement)) execute(text, statement);
         m_tally.statements.fetch_add(1, std::memory_order_relaxed);
         m_uncommitted += statement.text.size();
         if (m_options.commit_bytes > 0 && m_uncommitted >= m_options.commit_bytes)
@@ -100,12 +97,93 @@ public:
     }
 
 private:
+    void execute(std::string_view text, const sql::SqlStatement& statement) {
+        for (bool again = true;; again = false) {
+            try {
+                m_session.execute(text);
+                return;
+            } catch (const io::db::DbError& e) {
+                if (again && m_options.recover && m_options.recover(m_session, e)) continue;
+                throw io::db::DbError(m_name + ": " + position_of(statement) + ": " + e.what(),
+                                      e.code(), e.retryable());
+            }
+        }
+    }
+
+    // A dump's INSERT run as LOAD DATA: true when it was, false when it is to run as it is.
+    bool run_as_load_data(std::string_view text, const sql::SqlStatement& statement) {
+        if (!m_load_data) return false;
+        if (sets_up_session(text)) {  // SET NAMES may change the strings' character set
+            m_charset.clear();
+            return false;
+        }
+        if (m_charset.empty())
+            m_charset = m_session.first_value("SELECT @@character_set_client").value_or("");
+        std::optional<LoadDataForm> form = insert_as_load_data(text, m_charset);
+        if (!form) return false;
+        unsigned warnings = 0;
+        std::uint64_t loaded = 0;
+        try {
+            loaded = m_session.load_data(form->statement, form->rows, warnings);
+        } catch (const io::db::DbError& e) {
+            if (e.code() == io::db::Session::k_load_data_unavailable) {
+                m_load_data = false;  // the server allows no LOAD DATA LOCAL: INSERTs
+                return false;
+            }
+            throw io::db::DbError(
+                m_name + ": " + position_of(statement) + " (as LOAD DATA): " + e.what(), e.code(),
+                e.retryable());
+        }
+        if (loaded != form->row_count || warnings > 0) {
+            // LOAD DATA LOCAL turns what would fail an INSERT (a duplicate key, a value out
+            // of range) into warnings: here they fail the statement as the INSERT would.
+            Warning first = warnings > 0 ? first_warning(m_session) : Warning{};
+            std::string what = first.message.empty()
+                                   ? "LOAD DATA loaded " + std::to_string(loaded) + " of its " +
+                                         std::to_string(form->row_count) + " rows"
+                                   : first.message + " (error " + std::to_string(first.code) + ")";
+            throw io::db::DbError(
+                m_name + ": " + position_of(statement) + ": " + m_session.spec().describe() + ": " +
+                    what + "; as LOAD DATA, " + std::to_string(loaded) + " of its " +
+                    std::to_string(form->row_count) + " rows into " + form->table +
+                    " loaded, with " + std::to_string(warnings) +
+                    " warning(s); the table is loaded again from its start on a retry or "
+                    "resume (`load_data: false` runs the INSERTs instead)",
+                first.code, false);
+        }
+        m_tally.load_data.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    }
+
+    struct Warning {
+        unsigned code = 0;
+        std::string message;
+    };
+    // The last statement's first warning (SHOW WARNINGS: Level, Code, Message).
+    static Warning first_warning(io::db::Session& session) {
+        Warning warning;
+        try {
+            std::unique_ptr<io::db::Result> result = session.query("SHOW WARNINGS LIMIT 1");
+            io::db::Row row;
+            while (result->next(row))
+                if (row.size() >= 3 && warning.message.empty()) {
+                    warning.code = static_cast<unsigned>(std::stoul(std::string(row.view(1))));
+                    warning.message = std::string(row.view(2));
+                }
+        } catch (const std::exception&) {
+            // the counts are reported all the same
+        }
+        return warning;
+    }
+
     io::db::Session& m_session;
     const std::string& m_name;
     const SqlLoadOptions& m_options;
     CancelToken& m_cancel;
     SqlLoadTally& m_tally;
     std::uint64_t m_uncommitted = 0;
+    bool m_load_data;       // off for good once the server refuses LOAD DATA LOCAL
+    std::string m_charset;  // the session's character_set_client; "" until asked
 };
 
 // Reads, decodes and splits a file, handing each statement to `sink` as it is complete.
@@ -182,8 +260,8 @@ bool may_run_beside_other_tables(std::string_view statement) {
 class SectionLoad {
 public:
     SectionLoad(const std::vector<io::db::Session*>& sessions, const std::string& name,
-                std::size_t resume_after, std::uint64_t commit_bytes, CancelToken& cancel,
-                SqlLoadTally& tally, const SqlSectionHooks& hooks)
+                std::size_t resume_after, std::uint64_t commit_bytes, bool load_data,
+                CancelToken& cancel, SqlLoadTally& tally, const SqlSectionHooks& hooks)
         : m_name(name),
           m_resume_after(resume_after),
           m_cancel(cancel),
@@ -191,6 +269,7 @@ public:
           m_hooks(hooks),
           m_checkpointed(resume_after) {
         m_options.commit_bytes = commit_bytes;
+        m_options.load_data = load_data;
         m_options.stop = &m_stop;
         for (io::db::Session* session : sessions)
             m_workers.push_back(std::make_unique<Worker>(session));
@@ -469,9 +548,9 @@ void load_sql_file(io::db::Session& session, const std::string& path, const std:
 
 void load_sql_sections(const std::vector<io::db::Session*>& sessions, const std::string& path,
                        const std::string& name, std::size_t resume_after,
-                       std::uint64_t commit_bytes, CancelToken& cancel, SqlLoadTally& tally,
-                       const SqlSectionHooks& hooks) {
-    SectionLoad load(sessions, name, resume_after, commit_bytes, cancel, tally, hooks);
+                       std::uint64_t commit_bytes, bool load_data, CancelToken& cancel,
+                       SqlLoadTally& tally, const SqlSectionHooks& hooks) {
+    SectionLoad load(sessions, name, resume_after, commit_bytes, load_data, cancel, tally, hooks);
     stream_sql_file(path, name, {}, tally,
                     [&](const sql::SqlStatement& statement) { load.dispatch(statement); });
     load.finish();

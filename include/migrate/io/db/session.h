@@ -119,6 +119,14 @@ public:
     virtual std::uint64_t execute(std::string_view sql) = 0;
     // Runs a statement and streams its result (see MysqlResult).
     virtual std::unique_ptr<Result> query(std::string_view sql) = 0;
+    // Runs `statement`, a LOAD DATA LOCAL INFILE, with `data` as the file's content: the
+    // file name in it is never opened, and a server asking for any file at another time gets
+    // nothing. Returns the rows loaded; `warnings` gets the server's warning count. Throws
+    // DbError with code k_load_data_unavailable where it cannot be done (a server with
+    // local_infile off answers 1148 itself; this default, for sessions without it, too).
+    virtual std::uint64_t load_data(std::string_view statement, std::string_view data,
+                                    unsigned& warnings);
+    static constexpr unsigned k_load_data_unavailable = 1148;  // ER_NOT_ALLOWED_COMMAND
     virtual std::string server_version() = 0;
     // Throws MysqlError when the server does not answer.
     virtual void ping() = 0;

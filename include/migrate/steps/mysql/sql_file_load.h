@@ -27,6 +27,7 @@ struct SqlFileExpectation {
 struct SqlLoadTally {
     std::atomic<std::uint64_t> raw_bytes{0};   // SQL read and split so far
     std::atomic<std::uint64_t> statements{0};  // statements run
+    std::atomic<std::uint64_t> load_data{0};   // of those, INSERTs run as LOAD DATA
     std::atomic<std::uint64_t> file_bytes{0};  // of the file being read, as it is on disk
 };
 
@@ -34,6 +35,11 @@ struct SqlLoadOptions {
     // With the session in autocommit=0, COMMIT after this many bytes of statements and at
     // the end of the file: fewer log flushes than one commit per statement. 0: no COMMIT.
     std::uint64_t commit_bytes = 0;
+    // A dump's multi-row INSERT of literals runs as LOAD DATA LOCAL (load_data.h): the same
+    // rows, without the server parsing SQL. It must load every row without a warning, or
+    // the statement fails (LOAD DATA LOCAL turns errors into warnings). Where the server
+    // refuses LOAD DATA LOCAL, the session goes on with the INSERTs.
+    bool load_data = false;
     // Before each statement: false skips it (a resumed plain file passing what it loaded).
     std::function<bool(const sql::SqlStatement&)> before;
     // Before each statement is run: the text to run instead (a CREATE TABLE without its
@@ -73,8 +79,8 @@ struct SqlSectionHooks {
 // their SET and USE (a resumed attempt). With one session it is the plain sequential load.
 void load_sql_sections(const std::vector<io::db::Session*>& sessions, const std::string& path,
                        const std::string& name, std::size_t resume_after,
-                       std::uint64_t commit_bytes, CancelToken& cancel, SqlLoadTally& tally,
-                       const SqlSectionHooks& hooks);
+                       std::uint64_t commit_bytes, bool load_data, CancelToken& cancel,
+                       SqlLoadTally& tally, const SqlSectionHooks& hooks);
 
 // Does this statement begin a table's section of a mysqldump file (a DROP TABLE not inside
 // an executable comment)?

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
@@ -82,7 +84,8 @@ void set_options(MYSQL* mysql, const ConnectionSpec& spec, unsigned connect_time
     mysql_options(mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     unsigned protocol = spec.socket.empty() ? MYSQL_PROTOCOL_TCP : MYSQL_PROTOCOL_SOCKET;
     mysql_options(mysql, MYSQL_OPT_PROTOCOL, &protocol);
-    // A server must never be able to make migrate read a local file.
+    // A server must never be able to make migrate read a local file (a session allows
+    // LOAD DATA LOCAL only through its own handler: see connect()).
     unsigned local_infile = 0;
     mysql_options(mysql, MYSQL_OPT_LOCAL_INFILE, &local_infile);
     if (spec.tls.enabled) {
@@ -168,6 +171,39 @@ private:
     std::thread m_thread;  // last: starts once the members above exist
 };
 
+// The only "file" a session ever sends the server for LOAD DATA LOCAL INFILE: the bytes
+// load_data() was given, while it runs. Any other request (a server asking on its own) is
+// refused at its start: no local file is ever opened.
+struct InfileSource {
+    std::string_view data;
+    std::size_t sent = 0;
+    bool active = false;
+};
+
+int infile_init(void** state, const char* /*name*/, void* source) {
+    *state = source;
+    auto* infile = static_cast<InfileSource*>(source);
+    if (infile == nullptr || !infile->active) return 1;
+    infile->sent = 0;
+    return 0;
+}
+
+int infile_read(void* state, char* buffer, unsigned int size) {
+    auto* infile = static_cast<InfileSource*>(state);
+    std::size_t left = infile->data.size() - infile->sent;
+    std::size_t count = std::min<std::size_t>(left, size);
+    std::memcpy(buffer, infile->data.data() + infile->sent, count);
+    infile->sent += count;
+    return static_cast<int>(count);
+}
+
+void infile_end(void* /*state*/) {}
+
+int infile_error(void* /*state*/, char* message, unsigned int size) {
+    std::snprintf(message, size, "migrate sends no local file but its own LOAD DATA's rows");
+    return 2000;  // CR_UNKNOWN_ERROR
+}
+
 class MariadbSession;
 
 class MariadbResult : public Result {
@@ -194,7 +230,10 @@ public:
         : m_mysql(mysql),
           m_spec(std::move(spec)),
           m_cancel(cancel),
-          m_canceller(std::make_unique<StatementCanceller>(m_mysql, m_spec, cancel)) {}
+          m_canceller(std::make_unique<StatementCanceller>(m_mysql, m_spec, cancel)) {
+        mysql_set_local_infile_handler(m_mysql, infile_init, infile_read, infile_end, infile_error,
+                                       &m_infile);
+    }
     ~MariadbSession() override {
         m_canceller.reset();  // its thread uses the connection: stop it first
         mysql_close(m_mysql);
@@ -221,6 +260,21 @@ public:
         std::uint64_t affected = result == nullptr ? mysql_affected_rows(m_mysql) : 0;
         m_result_open = true;
         return std::make_unique<MariadbResult>(*this, result, affected);
+    }
+
+    std::uint64_t load_data(std::string_view statement, std::string_view data,
+                            unsigned& warnings) override {
+        check_usable();
+        m_infile = InfileSource{data, 0, true};
+        int failed = 0;
+        {
+            Busy busy(*this);
+            failed = mysql_real_query(m_mysql, statement.data(), statement.size());
+        }
+        m_infile = InfileSource{};
+        if (failed != 0) throw failure("");
+        warnings = mysql_warning_count(m_mysql);
+        return mysql_affected_rows(m_mysql);
     }
 
     std::string server_version() override { return mysql_get_server_info(m_mysql); }
@@ -278,6 +332,7 @@ private:
     CancelToken& m_cancel;
     std::unique_ptr<StatementCanceller> m_canceller;
     bool m_result_open = false;
+    InfileSource m_infile;
 };
 
 MariadbResult::MariadbResult(MariadbSession& session, MYSQL_RES* result, std::uint64_t affected)
@@ -337,6 +392,10 @@ std::unique_ptr<Session> MariadbConnector::connect(const ConnectionSpec& spec,
     MYSQL* mysql = mysql_init(nullptr);
     if (mysql == nullptr) throw DbError(spec.describe() + ": out of memory", 0, false);
     set_options(mysql, spec, whole_seconds(spec.connect_timeout));
+    // LOAD DATA LOCAL allowed on a session: its handler (infile_init) serves only the rows
+    // of a load_data() call, never a file.
+    unsigned local_infile = 1;
+    mysql_options(mysql, MYSQL_OPT_LOCAL_INFILE, &local_infile);
     if (!open_connection(mysql, spec)) {
         DbError error = error_of(mysql, spec, "cannot connect: ");
         mysql_close(mysql);
