@@ -313,6 +313,15 @@ if bash "$E2E/mariadb.sh" start "$WORK/private" "$PRIVATE_PORT" > private.log 2>
     check "after the restart, $table holds the source's rows exactly" test "$(content_sum "$PRIVATE_PORT" ${P}_restart $table)" = \
       "$(content_sum "$SOURCE_PORT" "$BIG" $table)"
   done
+  # A server that refuses LOAD DATA LOCAL (local_infile=OFF): the INSERTs run instead.
+  db "$PRIVATE_PORT" -e "SET GLOBAL local_infile = 0"
+  book noinfile.yaml "{ connection: private, from: $WORK/bigdump, database: ${P}_noinfile, threads: 2 }"
+  expect_exit 0 "a server with local_infile off loads the dump" "$MIGRATE" run noinfile.yaml --rehearsal --yes --journal noinfile.jsonl
+  check "with INSERTs only (metric load_data_statements 0)" test "$(events noinfile.jsonl step.end | jq .metrics.load_data_statements)" = 0
+  for table in big small1 small2; do
+    check "local_infile off: $table holds the source's rows exactly" test "$(content_sum "$PRIVATE_PORT" ${P}_noinfile $table)" = \
+      "$(content_sum "$SOURCE_PORT" "$BIG" $table)"
+  done
 else
   FAILED=$((FAILED + 1)); echo "FAIL could not start a private MariaDB on $PRIVATE_PORT:"; cat private.log
 fi

@@ -126,7 +126,7 @@ private:
         try {
             loaded = m_session.load_data(form->statement, form->rows, warnings);
         } catch (const io::db::DbError& e) {
-            if (e.code() == io::db::Session::k_load_data_unavailable) {
+            if (io::db::Session::load_data_refused(e.code())) {
                 m_load_data = false;  // the server allows no LOAD DATA LOCAL: INSERTs
                 return false;
             }

@@ -122,11 +122,14 @@ public:
     // Runs `statement`, a LOAD DATA LOCAL INFILE, with `data` as the file's content: the
     // file name in it is never opened, and a server asking for any file at another time gets
     // nothing. Returns the rows loaded; `warnings` gets the server's warning count. Throws
-    // DbError with code k_load_data_unavailable where it cannot be done (a server with
-    // local_infile off answers 1148 itself; this default, for sessions without it, too).
+    // DbError with a code load_data_refused() knows where it cannot be done (a server with
+    // local_infile off; this default, for sessions without it, with 1148).
     virtual std::uint64_t load_data(std::string_view statement, std::string_view data,
                                     unsigned& warnings);
     static constexpr unsigned k_load_data_unavailable = 1148;  // ER_NOT_ALLOWED_COMMAND
+    // The server's answers to LOAD DATA LOCAL where it is off: 1148 (MySQL, older MariaDB),
+    // 4166 (MariaDB 10.5 and later: ER_LOAD_INFILE_CAPABILITY_DISABLED).
+    static bool load_data_refused(unsigned code) { return code == 1148 || code == 4166; }
     virtual std::string server_version() = 0;
     // Throws MysqlError when the server does not answer.
     virtual void ping() = 0;
