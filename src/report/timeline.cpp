@@ -70,6 +70,13 @@ struct EventView {
     double progress_bytes = -1, progress_rows = -1;  // a step.progress record's counts
 };
 
+// `text == literal`, with the length known at compile time: the comparison is inlined, not
+// a call to memcmp (a million records, a dozen keys each).
+template <std::size_t N>
+bool is(std::string_view text, const char (&literal)[N]) {
+    return text.size() == N - 1 && std::memcmp(text.data(), literal, N - 1) == 0;
+}
+
 // "2026-11-22T02:33:37.292Z" to epoch milliseconds, without sscanf or timegm (a million
 // records must parse in well under a second).
 std::int64_t fast_utc_ms(std::string_view text) {
@@ -99,23 +106,23 @@ public:
         std::int64_t at = e.ts_ms;
         if (m_timeline.start_ms == 0) m_timeline.start_ms = at;
         m_timeline.end_ms = std::max(m_timeline.end_ms, at);
-        bool starts_run = e.ev == "run.start" || e.ev == "run.resume";
+        bool starts_run = is(e.ev, "run.start") || is(e.ev, "run.resume");
         if (!m_timeline.runs.empty() && !starts_run) m_timeline.runs.back().end_ms = at;
         if (starts_run) return start_run(e, at);
-        if (e.ev == "run.end") {
+        if (is(e.ev, "run.end")) {
             if (!m_timeline.runs.empty()) m_timeline.runs.back().status = std::string(e.status);
             return;
         }
         if (e.step.empty()) return;
         std::string id(e.step);
-        if (e.ev == "step.start") {
+        if (is(e.ev, "step.start")) {
             StepExecution& step = open_step(id, e, at);
             step.status = "running";
             step.name = std::string(e.name);
-        } else if (e.ev == "step.retry") {
+        } else if (is(e.ev, "step.retry")) {
             if (auto it = m_open.find(id); it != m_open.end())
                 m_timeline.steps[it->second].retry_ms.push_back(at);
-        } else if (e.ev == "step.confirm") {
+        } else if (is(e.ev, "step.confirm")) {
             if (auto it = m_open.find(id); it != m_open.end()) {
                 StepExecution& step = m_timeline.steps[it->second];
                 step.waited_ms += e.waited_ms;
@@ -125,9 +132,9 @@ public:
                     e.waited_ms, std::string(e.evidence), std::string(e.evidence_sha256),
                     e.evidence_size, std::string(e.evidence_waived), e.approval, e.approvals});
             }
-        } else if (e.ev == "step.end") {
+        } else if (is(e.ev, "step.end")) {
             end_step(id, e, at);
-        } else if (e.ev == "step.progress" && (e.progress_bytes >= 0 || e.progress_rows >= 0)) {
+        } else if (is(e.ev, "step.progress") && (e.progress_bytes >= 0 || e.progress_rows >= 0)) {
             if (auto it = m_open.find(id); it != m_open.end())
                 m_timeline.steps[it->second].progress.push_back(
                     {at, e.progress_bytes, e.progress_rows});
@@ -331,7 +338,7 @@ void progress_counts(simdjson::dom::element metrics, EventView& e) {
     if (metrics.get_object().get(object) != simdjson::SUCCESS) return;
     for (auto [key, value] : object) {
         double number = 0;
-        if (key != "bytes" && key != "rows") continue;
+        if (!is(key, "bytes") && !is(key, "rows")) continue;
         if (value.get_double().get(number) != simdjson::SUCCESS) {
             std::int64_t whole = 0;
             if (value.get_int64().get(whole) != simdjson::SUCCESS) {
@@ -342,7 +349,7 @@ void progress_counts(simdjson::dom::element metrics, EventView& e) {
                 number = static_cast<double>(whole);
             }
         }
-        (key == "bytes" ? e.progress_bytes : e.progress_rows) = number;
+        (is(key, "bytes") ? e.progress_bytes : e.progress_rows) = number;
     }
 }
 
@@ -351,79 +358,79 @@ EventView view_of(const journal::ScannedRecord& record) {
     e.ev = record.event;
     // One pass over the fields: keyed look-ups scan the object once per key.
     simdjson::dom::object object = record.element.get_object().value_unsafe();
-    bool progress = e.ev == "step.progress";  // most of a long journal; only its time matters
+    bool progress = is(e.ev, "step.progress");  // most of a long journal; only its time matters
     for (auto [key, value] : object) {
         std::string_view text;
         std::int64_t number = 0;
         bool is_text = value.get_string().get(text) == simdjson::SUCCESS;
         bool is_number = !is_text && value.get_int64().get(number) == simdjson::SUCCESS;
-        if (key == "ts" && is_text)
+        if (is(key, "ts") && is_text)
             e.ts_ms = fast_utc_ms(text);
-        else if (key == "run" && is_text)
+        else if (is(key, "run") && is_text)
             e.run = text;
-        else if (key == "step" && is_text)
+        else if (is(key, "step") && is_text)
             e.step = text;
         else if (progress) {
-            if (key == "metrics") progress_counts(value, e);
-        } else if (key == "phase" && is_text)
+            if (is(key, "metrics")) progress_counts(value, e);
+        } else if (is(key, "phase") && is_text)
             e.phase = text;
-        else if (key == "kind" && is_text)
+        else if (is(key, "kind") && is_text)
             e.kind = text;
-        else if (key == "role" && is_text)
+        else if (is(key, "role") && is_text)
             e.role = text;
-        else if (key == "name" && is_text)
+        else if (is(key, "name") && is_text)
             e.name = e.runbook_name = text;
-        else if (key == "status" && is_text)
+        else if (is(key, "status") && is_text)
             e.status = text;
-        else if (key == "downtime" && is_text)
+        else if (is(key, "downtime") && is_text)
             e.downtime = text;
-        else if (key == "rollback_of" && is_text)
+        else if (is(key, "rollback_of") && is_text)
             e.rollback_of = text;
-        else if (key == "error" && is_text)
+        else if (is(key, "error") && is_text)
             e.error = text;
-        else if (key == "reason" && is_text)
+        else if (is(key, "reason") && is_text)
             e.reason = text;
-        else if (key == "by" && is_text)
+        else if (is(key, "by") && is_text)
             e.by = text;
-        else if (key == "os_user" && is_text)
+        else if (is(key, "os_user") && is_text)
             e.os_user = text;
-        else if (key == "via" && is_text)
+        else if (is(key, "via") && is_text)
             e.via = text;
-        else if (key == "note" && is_text)
+        else if (is(key, "note") && is_text)
             e.note = text;
-        else if (key == "decision" && is_text)
+        else if (is(key, "decision") && is_text)
             e.decision = text;
-        else if (key == "failed_hosts" && is_text)
+        else if (is(key, "failed_hosts") && is_text)
             e.failed_hosts = text;
-        else if (key == "evidence" && is_text)
+        else if (is(key, "evidence") && is_text)
             e.evidence = text;
         else if (key == "evidence_sha256" && is_text)
             e.evidence_sha256 = text;
-        else if (key == "evidence_waived" && is_text)
+        else if (is(key, "evidence_waived") && is_text)
             e.evidence_waived = text;
-        else if (key == "evidence_size" && is_number)
+        else if (is(key, "evidence_size") && is_number)
             e.evidence_size = number;
-        else if (key == "approval" && is_number)
+        else if (is(key, "approval") && is_number)
             e.approval = static_cast<int>(number);
-        else if (key == "approvals" && is_number)
+        else if (is(key, "approvals") && is_number)
             e.approvals = static_cast<int>(number);
-        else if (key == "mode" && is_text)
+        else if (is(key, "mode") && is_text)
             e.mode = text;
-        else if (key == "env" && is_text)
+        else if (is(key, "env") && is_text)
             e.env = text;
-        else if (key == "runbook" && is_text)
+        else if (is(key, "runbook") && is_text)
             e.runbook = text;
         else if (key == "runbook_sha256" && is_text)
             e.runbook_sha256 = text;
-        else if (key == "duration_ms" && is_number)
+        else if (is(key, "duration_ms") && is_number)
             e.duration_ms = number;
-        else if (key == "waited_ms" && is_number)
+        else if (is(key, "waited_ms") && is_number)
             e.waited_ms = number;
-        else if (key == "attempts" && is_number)
+        else if (is(key, "attempts") && is_number)
             e.attempts = static_cast<int>(number);
-        else if (key == "downtime_budget_ms" && is_number)
+        else if (is(key, "downtime_budget_ms") && is_number)
             e.downtime_budget_ms = number;
-        else if (key == "metrics") {
+        else if (is(key, "metrics")) {
             e.metrics_element = value;
             e.has_metrics_element = true;
         }
