@@ -130,6 +130,24 @@ private:
         return true;
     }
 
+    // A raw tab, newline or NUL, which LOAD DATA would take for a field's or line's end (or
+    // mangle), escaped; false for any other byte.
+    static bool escape_raw(std::string& out, char c) {
+        switch (c) {
+            case '\t':
+                out += "\\t";
+                return true;
+            case '\n':
+                out += "\\n";
+                return true;
+            case '\0':
+                out += "\\0";
+                return true;
+            default:
+                return false;
+        }
+    }
+
     // A '...' string: SQL's escapes read, LOAD DATA's written.
     bool quoted(std::string& out) {
         ++m_pos;  // the opening quote
@@ -141,55 +159,36 @@ private:
             out.append(text + run, m_pos - run);
             if (m_pos >= size) return false;
             char c = text[m_pos++];
-            switch (c) {
-                case '\'':
-                    if (m_pos < size && text[m_pos] == '\'') {  // '' is one quote
-                        out += '\'';
-                        ++m_pos;
-                        break;
-                    }
-                    return true;
-                case '\t':
-                    out += "\\t";
-                    break;
-                case '\n':
-                    out += "\\n";
-                    break;
-                case '\0':
-                    out += "\\0";
-                    break;
-                default: {  // a backslash: SQL's escape, as LOAD DATA writes the same byte
-                    if (m_pos >= size) return false;
-                    char e = text[m_pos++];
-                    switch (e) {
-                        case '0':
-                        case 'b':
-                        case 'n':
-                        case 'r':
-                        case 't':
-                        case 'Z':
-                        case '\\':
-                            out += '\\';
-                            out += e;
-                            break;
-                        case '%':  // SQL keeps the backslash of \% and \_
-                        case '_':
-                            out += "\\\\";
-                            out += e;
-                            break;
-                        case '\t':
-                            out += "\\t";
-                            break;
-                        case '\n':
-                            out += "\\n";
-                            break;
-                        case '\0':
-                            out += "\\0";
-                            break;
-                        default:  // \' \" and any other: the byte itself
-                            out += e;
-                    }
+            if (c == '\'') {
+                if (m_pos < size && text[m_pos] == '\'') {  // '' is one quote
+                    out += '\'';
+                    ++m_pos;
+                    continue;
                 }
+                return true;
+            }
+            if (escape_raw(out, c)) continue;
+            // A backslash: SQL's escape, as LOAD DATA writes the same byte.
+            if (m_pos >= size) return false;
+            char e = text[m_pos++];
+            switch (e) {
+                case '0':
+                case 'b':
+                case 'n':
+                case 'r':
+                case 't':
+                case 'Z':
+                case '\\':
+                    out += '\\';
+                    out += e;
+                    break;
+                case '%':  // SQL keeps the backslash of \% and \_
+                case '_':
+                    out += "\\\\";
+                    out += e;
+                    break;
+                default:  // \' \" and any other: the byte itself
+                    if (!escape_raw(out, e)) out += e;
             }
         }
         return false;
