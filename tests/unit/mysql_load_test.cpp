@@ -32,6 +32,14 @@ std::string compressed(const std::string& text, CompressionFormat format) {
     return out;
 }
 
+// A session named `name` on the fake server.
+std::unique_ptr<io::db::Session> fake_session(FakeMysqlConnector& mysql, CancelToken& cancel,
+                                              const std::string& name) {
+    io::db::ConnectionSpec spec;
+    spec.name = name;
+    return mysql.connect(spec, cancel);
+}
+
 void write_file(const fs::path& path, const std::string& bytes) {
     std::ofstream(path, std::ios::binary) << bytes;
 }
@@ -201,9 +209,7 @@ TEST_CASE("load sql file: plain, gzip and zstd stream into the session, DELIMITE
         write_file(dir / name, bytes);
         FakeMysqlConnector mysql;
         CancelToken cancel;
-        io::db::ConnectionSpec spec;
-        spec.name = "target";
-        auto session = mysql.connect(spec, cancel);
+        auto session = fake_session(mysql, cancel, "target");
         SqlLoadTally tally;
         SqlLoadOptions options;
         options.commit_bytes = 1;
@@ -231,9 +237,7 @@ TEST_CASE("load sql file: with load_data, a session without LOAD DATA LOCAL runs
     FakeMysqlConnector mysql;
     mysql.script("SELECT @@character_set_client", {{"@@character_set_client"}, {{"utf8mb4"}}});
     CancelToken cancel;
-    io::db::ConnectionSpec spec;
-    spec.name = "target";
-    auto session = mysql.connect(spec, cancel);
+    auto session = fake_session(mysql, cancel, "target");
     SqlLoadTally tally;
     SqlLoadOptions options;
     options.load_data = true;
@@ -258,9 +262,7 @@ TEST_CASE("load sql file: a refused statement names the file, statement, line an
     duplicate.message = "Duplicate entry '1' for key 'PRIMARY'";
     mysql.script("INSERT INTO `accounts` VALUES (1)", duplicate);
     CancelToken cancel;
-    io::db::ConnectionSpec spec;
-    spec.name = "target";
-    auto session = mysql.connect(spec, cancel);
+    auto session = fake_session(mysql, cancel, "target");
     SqlLoadTally tally;
     try {
         load_sql_file(*session, path.string(), "accounts.data.sql", {}, {}, cancel, tally);
@@ -303,8 +305,7 @@ TEST_CASE("load sql file: a hash or length that does not match the manifest fail
     write_file(path, bytes);
     FakeMysqlConnector mysql;
     CancelToken cancel;
-    io::db::ConnectionSpec spec;
-    auto session = mysql.connect(spec, cancel);
+    auto session = fake_session(mysql, cancel, "");
     SqlLoadTally tally;
     CHECK_THAT(error_of([&] {
                    load_sql_file(*session, path.string(), "t.data.sql.zst",
@@ -400,9 +401,7 @@ TEST_CASE("load sql sections: a resumed load passes the finished tables but for 
                "DROP TABLE IF EXISTS `b`;\nINSERT INTO `b` VALUES (2);\n");
     FakeMysqlConnector mysql;
     CancelToken cancel;
-    io::db::ConnectionSpec spec;
-    spec.name = "s0";
-    auto session = mysql.connect(spec, cancel);
+    auto session = fake_session(mysql, cancel, "s0");
     SqlLoadTally tally;
     load_sql_sections({session.get()}, path.string(), "dump.sql", 3, 0, false, cancel, tally, {});
     CHECK(mysql.statements() ==
