@@ -6,7 +6,7 @@
 #      migrate with its SHA-256 computed on the fly (connections 1 and 4);
 #   2. each connection capped by nginx `limit_rate 4m`: a CAPPED_MB file (default 64) —
 #      aria2c -x8 -s8 -k1M (the base; goal: migrate >= aria2c), aria2c -x16 (its most),
-#      curl, migrate with 8 connections and with `connections: auto` (8, doubled to 16
+#      curl, migrate with 8 connections and with `connections: auto` (4, doubled to 16
 #      when that doubles the rate); afterwards migrate's files are compared with the
 #      served one (cmp), as these runbooks have no sha256 to check them.
 # --prepare deletes the output, the journal and its logs before every command, so each one
@@ -88,7 +88,7 @@ interleave capped "$CAPPED_ROUNDS" "$clean" \
   -n "curl -o" "curl -fso out/capped.bin $URL/capped/capped.bin" \
   -n "migrate download, 8 connections" "$MIGRATE run mcap.yaml --journal j.jsonl --rehearsal --yes" \
   -n "migrate download, 16 connections" "$MIGRATE run m16.yaml --journal j.jsonl --rehearsal --yes" \
-  -n "migrate download, connections: auto (8, up to 16)" "$MIGRATE run mauto.yaml --journal j.jsonl --rehearsal --yes"
+  -n "migrate download, connections: auto (4, doubled up to 16)" "$MIGRATE run mauto.yaml --journal j.jsonl --rehearsal --yes"
 
 # The capped runbook has no sha256: check migrate's file against the served one.
 eval "$clean"

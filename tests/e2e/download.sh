@@ -127,9 +127,10 @@ four=$(events j5-4.jsonl step.end | jq .duration_ms)
 # The cap is the server's, so one connection cannot take less than ~3.8 s; four share it out.
 check "four connections beat one under a per-connection cap ($four ms vs $one ms)" test $((four * 2)) -lt "$one"
 
-# 5b. connections: auto on the same capped server: it starts at half of max_connections and
-# doubles them because doubling doubled the rate (a per-connection cap); under the step's
-# own limit_rate, more connections would bring nothing and it stays where it started.
+# 5b. connections: auto on the same capped server: it starts at a quarter of max_connections
+# and doubles them twice, because the first doubling doubled the rate (a per-connection
+# cap). Under the step's own limit_rate, or a server whose link is full whatever the
+# connections, it stops at the first doubling that did not pay.
 head -c 12000000 /dev/urandom > "$NGINX_WWW/capped/capped12.bin"
 auto_book() {  # auto_book FILE URL [EXTRA]
   cat > "$1" <<YAML
@@ -146,15 +147,26 @@ YAML
 auto_book b5a.yaml "http://127.0.0.1:$NGINX_PORT/capped/capped12.bin"
 expect_exit 0 "download with connections: auto from the capped server" "$MIGRATE" run b5a.yaml --journal j5a.jsonl --rehearsal --yes
 check "the file arrived whole" cmp -s auto-out/capped12.bin "$NGINX_WWW/capped/capped12.bin"
-check "it said it doubled the connections" grep -q "4 connections gave .*; opening up to 8" last.out
+check "it said it doubled the connections, twice" grep -q "2 connections gave .*; opening up to 4" last.out
+check "the second time because the first paid" grep -q "4 connections gave .*; opening up to 8" last.out
 check "8 connections were open at once (metric connections)" test "$(events j5a.jsonl step.end | jq .metrics.connections)" = 8
 check "the run said the connections grow" grep -q "connections growing while the rate does" last.out
 rm -rf auto-out
 auto_book b5b.yaml "http://127.0.0.1:$NGINX_PORT/capped/capped12.bin" ", limit_rate: 4MiB"
 expect_exit 0 "connections: auto under limit_rate" "$MIGRATE" run b5b.yaml --journal j5b.jsonl --rehearsal --yes
 check "the file arrived whole" cmp -s auto-out/capped12.bin "$NGINX_WWW/capped/capped12.bin"
-check "no more connections than it started with: limit_rate holds the rate" test "$(events j5b.jsonl step.end | jq .metrics.connections)" = 4
-check "and it did not say it opened more" bash -c '! grep -q "opening up to" last.out'
+check "it stopped at 4: limit_rate holds the rate" test "$(events j5b.jsonl step.end | jq .metrics.connections)" = 4
+check "and it did not open 8" bash -c '! grep -q "opening up to 8" last.out'
+rm -rf auto-out
+# A server whose link gives 2 MB/s to all connections together: 2 connections get it all,
+# 4 get no more, and it stays at 4.
+head -c 6000000 /dev/urandom > srv/link.bin
+reset_server '{"link.bin": {"total_rate": 2000000}}'
+auto_book b5d.yaml "$SERVER/link.bin"
+expect_exit 0 "connections: auto on a full link" "$MIGRATE" run b5d.yaml --journal j5d.jsonl --rehearsal --yes
+check "the file arrived whole" cmp -s auto-out/link.bin srv/link.bin
+check "it said doubling did not pay and stayed at 4" grep -q "4 connections gave .*, no more than .* with half as many: staying at 4" last.out
+check "never more than 4 open (metric connections)" test "$(events j5d.jsonl step.end | jq .metrics.connections)" = 4
 rm -rf auto-out
 cat > b5c.yaml <<YAML
 version: 1

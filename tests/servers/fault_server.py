@@ -11,6 +11,7 @@ request, each with a count of how many times it fires (-1: always):
              "status_get_only": true,             # ... to GET requests only
              "stall": 3, "stall_times": 1,        # send half the body, then nothing for S s
              "rate": 1000000,                     # bytes/s per connection (no count)
+             "total_rate": 2000000,               # bytes/s for all connections together
              "slow_after": 4000000, "slow_rate": 300000,  # ... then this rate after N bytes
              "no_ranges": true,                   # ignore Range and advertise none
              "claim_size": 10**15}}               # HEAD announces this Content-Length
@@ -33,6 +34,7 @@ LOCK = threading.Lock()
 FIRED = {}    # (file, fault) -> times fired
 SERVED = {}   # file -> body bytes sent
 REQUESTS = {} # file -> GET requests
+SHARED = {}   # file -> [start, bytes] of its total_rate schedule
 
 
 def faults_for(name):
@@ -77,7 +79,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         if self.path == "/_reset":
             with LOCK:
-                FIRED.clear(); SERVED.clear(); REQUESTS.clear()
+                FIRED.clear(); SERVED.clear(); REQUESTS.clear(); SHARED.clear()
             self.send_response(204)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -174,6 +176,13 @@ class Handler(BaseHTTPRequestHandler):
                     sent = 0
                 if rate:
                     ahead = sent / float(rate) - (time.monotonic() - began)
+                    if ahead > 0:
+                        time.sleep(ahead)
+                if "total_rate" in faults:  # one link for every connection: each waits its turn
+                    with LOCK:
+                        schedule = SHARED.setdefault(name, [time.monotonic(), 0])
+                        schedule[1] += len(chunk)
+                        ahead = schedule[1] / float(faults["total_rate"]) - (time.monotonic() - schedule[0])
                     if ahead > 0:
                         time.sleep(ahead)
 

@@ -56,9 +56,10 @@ DownloadOptions options_from(const kinds::Params& params) {
     if (std::string problem = connections_problem(connections); !problem.empty())
         throw StepError(problem, false);
     if (connections == k_auto) {
-        // Half of max_connections to start with, doubled while that pays.
+        // A quarter of max_connections to start with, doubled while that pays: the second
+        // doubling is made only if the first raised the rate.
         options.max_connections = positive_param(params, "max_connections");
-        options.connections = std::max(1, options.max_connections / 2);
+        options.connections = std::max(1, options.max_connections / 4);
         options.grow_connections = true;
     } else {
         options.connections = positive_param(params, "connections");
@@ -373,8 +374,8 @@ kinds::KindSpec download_kind() {
                       "where the files of a local manifest are served"},
                      {"to", runbook::ParamType::string, true, "", "destination directory"},
                      {"connections", runbook::ParamType::string, false, "4",
-                      "parallel connections per file (HTTP Range segments), or auto: half of "
-                      "max_connections, doubled while that raises the rate"},
+                      "parallel connections per file (HTTP Range segments), or auto: a quarter "
+                      "of max_connections, doubled while that raises the rate"},
                      {"max_connections", runbook::ParamType::integer, false, "8",
                       "connections in all, over several files at once"},
                      {"min_segment", runbook::ParamType::size, false, "4MiB",

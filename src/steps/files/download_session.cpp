@@ -40,9 +40,9 @@ constexpr std::uint64_t k_burst_divisor = 10;
 constexpr std::uint64_t k_read_divisor = 100;
 constexpr std::uint64_t k_min_burst = 32 << 10;
 constexpr std::uint64_t k_min_read = 16 << 10;
-// connections: auto: how long every allowed connection must be busy before the step's
-// rate is judged, and the gain a doubling must bring to be kept up.
-constexpr std::int64_t k_growth_window_ms = 500;
+// connections: auto: how long every allowed connection must have been receiving before the
+// step's rate is judged, and the gain a doubling must bring to be kept up.
+constexpr std::int64_t k_growth_window_ms = 250;
 constexpr double k_growth_gain = 1.15;
 
 void apply_common_options(CURL* easy, const DownloadOptions& options, char* error) {
@@ -218,9 +218,10 @@ struct Transfer {
     std::uint64_t verify_remaining = 0;
     bool overlap_mismatch = false;
     bool range_ignored = false;
-    bool filled = false;   // the segment got all its bytes (the rest is ignored)
-    bool metered = false;  // draws from limit_rate's budget (a network transfer)
-    bool paused = false;   // waiting for that budget
+    bool filled = false;     // the segment got all its bytes (the rest is ignored)
+    bool metered = false;    // draws from limit_rate's budget (a network transfer)
+    bool paused = false;     // waiting for that budget
+    bool receiving = false;  // its first body bytes came (connected, asked, answered)
     std::uint64_t written = 0;
     std::vector<char> buffer;       // received, not yet written
     std::int64_t last_byte_ms = 0;  // for the stall timeout
@@ -363,6 +364,9 @@ private:
     std::int64_t m_window_ms = m_clock.steady_ms();
     std::uint64_t m_window_bytes = 0;
     double m_rate_before_growth = 0;
+    // Bytes received from the network, written or still in a buffer: what the growth's
+    // windows measure (bytes_fetched counts a buffer only once it is written, a MiB later).
+    std::uint64_t m_received = 0;
     std::int64_t m_started_ms = m_clock.steady_ms();
     std::int64_t m_last_checkpoint = m_clock.steady_ms();
     std::int64_t m_last_progress = 0;
@@ -385,6 +389,8 @@ std::size_t Session::on_body(const char* data, std::size_t size, Transfer& trans
         }
         m_budget->take(size);
     }
+    m_received += size;
+    transfer.receiving = true;
     DownloadFile& file = m_files[transfer.file];
     PartialFile& partial = *m_partials[transfer.file];
     if (transfer.ranged && !transfer.status_checked) {
@@ -590,7 +596,8 @@ bool Session::split_busiest() {
     return true;
 }
 
-// connections: auto. Once every allowed connection has been busy for a window, the step's
+// connections: auto. Once every allowed connection has been receiving for a window (a new
+// one's connect and TLS handshake are not counted against it), the step's
 // rate is compared with the rate before the connections last doubled: a server that caps
 // each connection gives twice as much to twice as many, so they double again, up to
 // max_connections; a full link or a full disk gives no more, and the growth ends there
@@ -599,18 +606,19 @@ void Session::grow_connections() {
     if (!m_growing) return;
     std::int64_t now = m_clock.steady_ms();
     bool all_busy = static_cast<int>(m_transfers.size()) >= m_total_limit && m_paused.empty() &&
-                    std::none_of(m_transfers.begin(), m_transfers.end(),
-                                 [](const auto& entry) { return entry.second->filled; });
+                    std::all_of(m_transfers.begin(), m_transfers.end(), [](const auto& entry) {
+                        return entry.second->receiving && !entry.second->filled;
+                    });
     if (!all_busy) {  // starting, or nothing left to split: judge a full window only
         m_window_ms = now;
-        m_window_bytes = m_totals.bytes_fetched;
+        m_window_bytes = m_received;
         return;
     }
     if (now - m_window_ms < k_growth_window_ms) return;
-    double rate = static_cast<double>(m_totals.bytes_fetched - m_window_bytes) * 1000.0 /
+    double rate = static_cast<double>(m_received - m_window_bytes) * 1000.0 /
                   static_cast<double>(now - m_window_ms);
     m_window_ms = now;
-    m_window_bytes = m_totals.bytes_fetched;
+    m_window_bytes = m_received;
     std::string was = std::to_string(m_total_limit) + " connections gave " +
                       format_bytes(static_cast<std::uint64_t>(rate)) + "/s";
     if (m_rate_before_growth > 0 && rate < m_rate_before_growth * k_growth_gain) {

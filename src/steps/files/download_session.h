@@ -19,8 +19,9 @@ struct DownloadOptions {
     std::string directory;
     int connections = 4;      // per file
     int max_connections = 8;  // in all
-    // connections: auto. Starts at `connections` per file and in all, and doubles both while
-    // doubling pays (the step's rate grows by 15 %), up to max_connections.
+    // connections: auto. Starts at `connections` (a quarter of max_connections) per file
+    // and in all, and doubles both while doubling pays (the step's rate grows by 15 %), up
+    // to max_connections.
     bool grow_connections = false;
     std::uint64_t min_segment = 4 << 20;
     std::uint64_t limit_rate = 0;  // bytes/s for the whole step, 0 = none
