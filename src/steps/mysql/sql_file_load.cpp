@@ -113,10 +113,12 @@ private:
     // A dump's INSERT run as LOAD DATA: true when it was, false when it is to run as it is.
     bool run_as_load_data(std::string_view text, const sql::SqlStatement& statement) {
         if (!m_load_data) return false;
-        if (sets_up_session(text)) {  // SET NAMES may change the strings' character set
+        std::string first = statement_keywords(text, 1);
+        if (first == "SET" || first == "USE") {  // SET NAMES may change the strings' charset
             m_charset.clear();
             return false;
         }
+        if (first != "INSERT") return false;  // asks the server nothing for anything else
         if (m_charset.empty())
             m_charset = m_session.first_value("SELECT @@character_set_client").value_or("");
         std::optional<LoadDataForm> form = insert_as_load_data(text, m_charset);
