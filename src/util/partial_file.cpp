@@ -43,16 +43,17 @@ void PartialFile::write(const void* data, std::size_t size) {
         if (done < 0) fail("cannot write", m_partial);
         bytes += done;
         size -= static_cast<std::size_t>(done);
-        m_unflushed += static_cast<std::uint64_t>(done);
+        written(static_cast<std::size_t>(done));
     }
-    if (m_unflushed >= k_writeback_step) {
-        // Only a hint: an error shows at commit()'s fsync, which waits for all of it.
-        off_t end = ::lseek(m_fd, 0, SEEK_CUR);
-        if (end >= static_cast<off_t>(m_unflushed))
-            ::sync_file_range(m_fd, end - static_cast<off_t>(m_unflushed),
-                              static_cast<off_t>(m_unflushed), SYNC_FILE_RANGE_WRITE);
-        m_unflushed = 0;
-    }
+}
+
+// Both write() and pwrite() count here; every k_writeback_step bytes the whole file's dirty
+// pages are handed to the disk (only a hint: an error shows at the fsync, which waits).
+void PartialFile::written(std::size_t size) {
+    m_unflushed += size;
+    if (m_unflushed < k_writeback_step) return;
+    ::sync_file_range(m_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    m_unflushed = 0;
 }
 
 void PartialFile::pwrite(const void* data, std::size_t size, std::uint64_t offset) {
@@ -64,6 +65,7 @@ void PartialFile::pwrite(const void* data, std::size_t size, std::uint64_t offse
         bytes += done;
         offset += static_cast<std::uint64_t>(done);
         size -= static_cast<std::size_t>(done);
+        written(static_cast<std::size_t>(done));
     }
 }
 

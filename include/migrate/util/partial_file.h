@@ -18,9 +18,9 @@ public:
     int fd() const { return m_fd; }
     const std::string& partial_path() const { return m_partial; }
     const std::string& final_path() const { return m_final; }
-    // Writes all of `data` at the current offset; throws FileError naming the file. Every
-    // few MiB written this way are handed to the disk at once (writeback started, not
-    // waited for), so commit()'s fsync finds little left to write.
+    // Writes all of `data` at the current offset, or at `offset`; throws FileError naming
+    // the file. Every few MiB written either way are handed to the disk at once (writeback
+    // started, not waited for), so the syncs and commit()'s fsync find little left.
     void write(const void* data, std::size_t size);
     void pwrite(const void* data, std::size_t size, std::uint64_t offset);
     // fdatasync; throws on failure.
@@ -34,7 +34,8 @@ private:
     std::string m_final;
     std::string m_partial;
     int m_fd = -1;
-    std::uint64_t m_unflushed = 0;  // bytes write() wrote since writeback was last started
+    void written(std::size_t size);
+    std::uint64_t m_unflushed = 0;  // bytes written since writeback was last started
     bool m_committed = false;
     bool m_keep = false;
 };

@@ -31,7 +31,6 @@ namespace {
 constexpr std::uint64_t k_resume_overlap = 64 * 1024;
 constexpr long k_receive_buffer = 512 * 1024;
 constexpr std::size_t k_write_block = 1 << 20;
-constexpr std::uint64_t k_writeback_every = 8 << 20;
 // Under limit_rate: the bucket saves up at most 100 ms of the rate, and libcurl hands over
 // at most 10 ms of it per read (between 16 and 512 KiB), so the step never runs ahead of the
 // cap by more than a burst and one read per connection. Each read is written at once, so the
@@ -348,7 +347,6 @@ private:
     std::deque<CURL*> m_paused;                     // transfers waiting for it, first paused first
     std::uint64_t m_read_size = k_receive_buffer;   // libcurl's most per write callback
     std::map<std::pair<int, int>, int> m_failures;  // consecutive failures of a segment
-    std::map<int, std::uint64_t> m_unsynced;        // bytes written since the last writeback kick
     // A periodic checkpoint whose files are being synced on a thread of its own: the state
     // it records, and the sync (0, or the errno and the file that failed).
     struct BackgroundCheckpoint {
@@ -456,12 +454,6 @@ bool Session::flush(Transfer& transfer) {
     transfer.written += size;
     m_totals.bytes_fetched += size;
     m_hasher.advance(transfer.file, file.contiguous());
-    // Start writing the pages back now, so the syncs at checkpoints and at the end find
-    // little left to do (a download can outrun the disk's writeback otherwise).
-    if ((m_unsynced[transfer.file] += size) >= k_writeback_every) {
-        ::sync_file_range(partial.fd(), 0, 0, SYNC_FILE_RANGE_WRITE);
-        m_unsynced[transfer.file] = 0;
-    }
     return true;
 }
 
