@@ -262,9 +262,12 @@ small_done() { events kill.jsonl step.checkpoint 2>/dev/null | jq -e 'select(.st
 big_begun() { [ "$(count "$TARGET_PORT" "$T6" big 2>/dev/null || echo 0)" -gt 0 ]; }
 check "the small tables finished first" wait_for 60 small_done
 check "rows of the big table are committed" wait_for 60 big_begun
+as_load_data() { [ "$(events "$1" step.progress 2>/dev/null | tail -1 | jq '.metrics.load_data_statements // 0')" -gt 0 ]; }
+check "the journal counts its statements sent as LOAD DATA" wait_for 60 as_load_data kill.jsonl
 kill -9 $runner; wait $runner 2> /dev/null
 partial=$(count "$TARGET_PORT" "$T6" big)
 check "killed in the middle of the big table ($partial of 400000 rows)" test "$partial" -lt 400000
+check "killed while its rows went in as LOAD DATA" test "$(events kill.jsonl step.progress | tail -1 | jq .metrics.load_data_statements)" -gt 0
 check "the run did not end" test -z "$(events kill.jsonl step.end)"
 expect_exit 0 "--resume completes the load" "$MIGRATE" run kill.yaml --rehearsal --yes --journal kill.jsonl --resume
 check "the resume keeps the finished tables" contains last.out "2 tables were loaded by an earlier attempt and are kept"
@@ -286,9 +289,11 @@ runner=$!
 # statements run tells (about 1 MB each; 50 is past the first commit, at 16 MiB).
 plain_begun() { [ "$(events killplain.jsonl step.progress 2>/dev/null | tail -1 | jq '.metrics.statements // 0')" -ge 50 ]; }
 check "plain: the load is well into the big table" wait_for 60 plain_begun
+check "plain: the journal counts its statements sent as LOAD DATA" wait_for 60 as_load_data killplain.jsonl
 kill -9 $runner; wait $runner 2> /dev/null
 partial=$(count "$TARGET_PORT" "$T6P" big)
 check "plain: killed in the middle of the big table ($partial of 400000 rows committed)" test "$partial" -lt 400000
+check "plain: killed while its rows went in as LOAD DATA" test "$(events killplain.jsonl step.progress | tail -1 | jq .metrics.load_data_statements)" -gt 0
 expect_exit 0 "plain: --resume completes the load" "$MIGRATE" run killplain.yaml --rehearsal --yes --journal killplain.jsonl --resume
 for table in big small1 small2; do
   check "plain: $table holds the source's rows, none twice, none missing" test "$(content_sum "$TARGET_PORT" "$T6P" $table)" = \
@@ -351,7 +356,103 @@ for defer in true false; do
   check "metric keys_deferred (defer_keys: $defer)" test "$(events "keys-$defer.jsonl" step.end | jq .metrics.keys_deferred)" = \
     "$([ "$defer" = true ] && echo 2 || echo 0)"
 done
+
+# A user granted CREATE and INSERT but not ALTER can make a table with its keys, not add them
+# after the data: found on the empty table, and the keys are built during the load.
+NOALTER=${P}_noalter
+export E2E_NOALTER_PW=noalter-test-pw
+db "$TARGET_PORT" -e "DROP USER IF EXISTS '$NOALTER'@'127.0.0.1'; CREATE USER '$NOALTER'@'127.0.0.1' IDENTIFIED BY '$E2E_NOALTER_PW';
+  GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, REFERENCES, LOCK TABLES ON \`$NOALTER\`.* TO '$NOALTER'@'127.0.0.1'"
+cat > noalter.yaml <<YAML
+version: 1
+name: load-e2e
+connections:
+  target: { type: mysql, host: 127.0.0.1, port: $TARGET_PORT, user: $NOALTER, password: "\${secret:E2E_NOALTER_PW}" }
+phases:
+  - id: p
+    steps:
+      - id: load
+        kind: mysql.load
+        with: { connection: target, from: $WORK/keysdump, database: $NOALTER }
+YAML
+expect_exit 0 "a user who may not ALTER TABLE loads a dump with secondary keys" "$MIGRATE" run noalter.yaml --rehearsal --yes --journal noalter.jsonl
+check "saying the keys are built during the load, and why" contains last.out \
+  "load: defer_keys: secondary keys are built during the load, as the user may not add them after it: "
+check "naming the server's refusal" contains last.out "ALTER command denied to user '$NOALTER'@'127.0.0.1' for table \`$NOALTER\`.\`orders\` (error 1142)"
+for table in orders order_lines; do
+  check "$table: the same definition without the ALTER grant" test \
+    "$(db "$SOURCE_PORT" "$KEYS" -e "SHOW CREATE TABLE $table")" = "$(db "$TARGET_PORT" "$NOALTER" -e "SHOW CREATE TABLE $table")"
+  check "$table: the same rows without the ALTER grant" same_rows "$KEYS" "$NOALTER" "$table"
+done
+check "no key was deferred (metric keys_deferred 0)" test "$(events noalter.jsonl step.end | jq .metrics.keys_deferred)" = 0
+db "$TARGET_PORT" -e "DROP USER '$NOALTER'@'127.0.0.1'"
 db "$SOURCE_PORT" -e "DROP DATABASE $KEYS"
+
+# A big table with a deferred key, to stop a load while that key is being added.
+BIGKEY=${P}_bigkey
+db "$SOURCE_PORT" -e "CREATE DATABASE $BIGKEY"
+db "$SOURCE_PORT" "$BIGKEY" <<'SQL'
+CREATE TABLE big (id INT PRIMARY KEY, payload VARCHAR(255), KEY by_payload (payload));
+INSERT INTO big SELECT seq, CONCAT(SHA2(seq, 256), ' ', REPEAT(SHA2(seq, 256), 2)) FROM seq_1_to_400000;
+CREATE TABLE small1 (id INT PRIMARY KEY, payload VARCHAR(20), KEY by_payload (payload));
+INSERT INTO small1 SELECT seq, CONCAT('s1-', seq) FROM seq_1_to_100;
+SQL
+bash "$E2E/make_dump_dir.sh" "$SOURCE_PORT" "$BIGKEY" bigkeydump zstd
+same_table() {  # PORT DB TABLE: the definition and the rows of the source's
+  [ "$(db "$SOURCE_PORT" "$BIGKEY" -e "SHOW CREATE TABLE $3")" = "$(db "$1" "$2" -e "SHOW CREATE TABLE $3")" ] &&
+    [ "$(content_sum "$SOURCE_PORT" "$BIGKEY" "$3")" = "$(content_sum "$1" "$2" "$3")" ]
+}
+
+# kill -9 while ALTER TABLE adds the deferred key: the table was not counted as loaded, and
+# --resume loads it again, with its key.
+T8=${P}_killkeys
+book killkeys.yaml "{ connection: target, from: $WORK/bigkeydump, database: $T8, threads: 2 }"
+"$MIGRATE" run killkeys.yaml --rehearsal --yes --journal killkeys.jsonl > killkeys.out 2>&1 &
+runner=$!
+adding_key() { db "$TARGET_PORT" -e "SELECT 1 FROM information_schema.PROCESSLIST WHERE DB = '$T8' AND INFO LIKE 'ALTER TABLE \`big\` ADD KEY%'" | grep -q 1; }
+check "the load reached the ALTER TABLE that adds big's key" wait_for 120 adding_key
+kill -9 $runner; wait $runner 2> /dev/null
+check "killed during the ALTER TABLE: big is not in a checkpoint" test \
+  "$(events killkeys.jsonl step.checkpoint | jq -c '.state.tables_done | map(select(. == "big")) | length' | sort -u)" = 0
+check "the run did not end" test -z "$(events killkeys.jsonl step.end)"
+expect_exit 0 "--resume after a kill during ALTER TABLE completes the load" "$MIGRATE" run killkeys.yaml --rehearsal --yes --journal killkeys.jsonl --resume
+check "it loads big again" contains last.out "1 table was loaded by an earlier attempt and is kept; loading the other 1 from scratch"
+for table in big small1; do
+  check "after the kill and resume, $table has the source's definition and rows" same_table "$TARGET_PORT" "$T8" $table
+done
+
+# An ALTER TABLE that fails (another session holds the table past lock_wait_timeout): the
+# step fails naming it, the table is not counted as loaded, and a resume loads it again.
+if db "$PRIVATE_PORT" -e "SELECT 1" > /dev/null 2>&1; then
+  T9=${P}_lockkeys
+  db "$PRIVATE_PORT" -e "SET GLOBAL lock_wait_timeout = 2"
+  book lockkeys.yaml "{ connection: private, from: $WORK/bigkeydump, database: $T9, threads: 2 }"
+  "$MIGRATE" run lockkeys.yaml --rehearsal --yes --journal lockkeys.jsonl > lockkeys.out 2>&1 &
+  runner=$!
+  big_made() { db "$PRIVATE_PORT" -e "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$T9' AND TABLE_NAME = 'big'" | grep -q 1; }
+  check "the load made big" wait_for 60 big_made
+  # A reader's open transaction holds the table's metadata lock: rows go in, ALTER TABLE waits.
+  db "$PRIVATE_PORT" "$T9" -e "BEGIN; SELECT COUNT(*) INTO @n FROM big; DO SLEEP(300); COMMIT" > /dev/null 2>&1 &
+  holder=$!
+  wait "$runner"
+  check "the run failed" test $? = 1
+  check "naming the ALTER TABLE of the deferred key" contains <(last_error lockkeys.jsonl) \
+    "adding the secondary keys of \`big\` after its data (ALTER TABLE \`big\` ADD KEY \`by_payload\` (\`payload\`)): connection 'private' (127.0.0.1:$PRIVATE_PORT): Lock wait timeout exceeded"
+  check "big is not in a checkpoint" test \
+    "$(events lockkeys.jsonl step.checkpoint | jq -c '.state.tables_done | map(select(. == "big")) | length' | sort -u)" = 0
+  for id in $(db "$PRIVATE_PORT" -e "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP(300)%'"); do
+    db "$PRIVATE_PORT" -e "KILL $id"
+  done
+  wait "$holder"
+  db "$PRIVATE_PORT" -e "SET GLOBAL lock_wait_timeout = DEFAULT"
+  expect_exit 0 "--resume after the failed ALTER TABLE completes the load" "$MIGRATE" run lockkeys.yaml --rehearsal --yes --journal lockkeys.jsonl --resume
+  for table in big small1; do
+    check "after the failed ALTER and resume, $table has the source's definition and rows" same_table "$PRIVATE_PORT" "$T9" $table
+  done
+else
+  FAILED=$((FAILED + 1)); echo "FAIL the private MariaDB on $PRIVATE_PORT is not answering for the lock test"
+fi
+db "$SOURCE_PORT" -e "DROP DATABASE $BIGKEY"
 
 for port in "$SOURCE_PORT" "$TARGET_PORT"; do
   [ "$FAILED" -eq 0 ] && for old in $(db "$port" -e "SHOW DATABASES LIKE '${P}%'"); do db "$port" -e "DROP DATABASE \`$old\`"; done

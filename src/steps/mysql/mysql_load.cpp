@@ -36,6 +36,7 @@ constexpr std::int64_t k_progress_ms = 250;
 constexpr unsigned k_no_such_table = 1146;
 constexpr unsigned k_view_invalid = 1356;
 constexpr unsigned k_routine_exists = 1304;
+constexpr unsigned k_table_access_denied = 1142;  // "ALTER command denied to user ..."
 
 // The first names in alphabetical order (the same message whatever order they were found in).
 std::string names_list(std::vector<std::string> names, std::size_t shown = 5) {
@@ -196,8 +197,9 @@ public:
         if (!m_kept.empty())
             m_context.events.say(
                 m_context.step.id + ": " + std::to_string(m_kept.size()) +
-                " tables were loaded by an earlier attempt and are kept; loading the other " +
-                std::to_string(m_pending.size()) + " from scratch");
+                (m_kept.size() == 1 ? " table was loaded by an earlier attempt and is kept"
+                                    : " tables were loaded by an earlier attempt and are kept") +
+                "; loading the other " + std::to_string(m_pending.size()) + " from scratch");
         checkpoint("tables");
         load_schemas(*admin);
         load_data(std::move(admin));
@@ -290,6 +292,14 @@ private:
                         return std::move(split->create);
                     };
                 load_file(session, *table->schema, options);
+                if (defer && m_deferred_keys.count(table) && !may_alter(session, *table)) {
+                    // Made again with its keys; the tables after it keep theirs too.
+                    m_deferred_keys.erase(table);
+                    defer = false;
+                    session.execute("DROP TABLE IF EXISTS " +
+                                    io::db::mysql_dialect().quote_identifier(table->name));
+                    load_file(session, *table->schema, {});
+                }
             } else {
                 // A dump without schemas loads into tables that exist; emptied first, so a
                 // retried table is never loaded twice.
@@ -297,6 +307,24 @@ private:
                                 io::db::mysql_dialect().quote_identifier(table->name));
             }
             report_progress(false);
+        }
+    }
+
+    // Keys deferred are added by ALTER TABLE, which a user may not be granted while CREATE
+    // and INSERT are: found on the empty table (an ALTER TABLE that changes nothing), not
+    // after its data. Without the grant the keys are built during the load, as without
+    // defer_keys.
+    bool may_alter(io::db::Session& session, const DumpTable& table) {
+        try {
+            session.execute("ALTER TABLE " + io::db::mysql_dialect().quote_identifier(table.name));
+            return true;
+        } catch (const io::db::DbError& e) {
+            if (e.code() != k_table_access_denied) throw;
+            m_context.events.say(m_context.step.id +
+                                 ": defer_keys: secondary keys are built during the load, as "
+                                 "the user may not add them after it: " +
+                                 e.what());
+            return false;
         }
     }
 
@@ -370,7 +398,15 @@ private:
     void add_deferred_keys(io::db::Session& session, const DumpTable& table) {
         auto it = m_deferred_keys.find(&table);
         if (it == m_deferred_keys.end()) return;
-        session.execute(add_keys_statement(table.name, it->second));
+        std::string statement = add_keys_statement(table.name, it->second);
+        try {
+            session.execute(statement);
+        } catch (const io::db::DbError& e) {
+            throw io::db::DbError("adding the secondary keys of " +
+                                      io::db::mysql_dialect().quote_identifier(table.name) +
+                                      " after its data (" + statement + "): " + e.what(),
+                                  e.code(), e.retryable());
+        }
         m_keys_added.fetch_add(it->second.size());
     }
 
@@ -479,7 +515,8 @@ private:
                                    {"bytes_total", total},
                                    {"rate", m_progress.rate()},
                                    {"tables_done", tables},
-                                   {"statements", m_tally.statements.load()}});
+                                   {"statements", m_tally.statements.load()},
+                                   {"load_data_statements", m_tally.load_data.load()}});
     }
 
     void report_metrics() {
@@ -619,7 +656,8 @@ private:
                                    {"file_bytes", read},
                                    {"file_bytes_total", m_size},
                                    {"rate", m_progress.rate()},
-                                   {"statements", m_tally.statements.load()}});
+                                   {"statements", m_tally.statements.load()},
+                                   {"load_data_statements", m_tally.load_data.load()}});
     }
 
     kinds::StepContext& m_context;
