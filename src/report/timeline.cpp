@@ -1,8 +1,6 @@
 // Building a timeline out of journal records.
 #include "migrate/report/timeline.h"
 
-#include <sys/mman.h>
-
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -11,6 +9,7 @@
 #include "../journal/scan.h"
 #include "migrate/steps/kinds.h"
 #include "migrate/util/error.h"
+#include "migrate/util/huge_pages.h"
 
 namespace migrate::report {
 
@@ -150,13 +149,7 @@ public:
     void reserve_for(std::size_t bytes) {
         std::vector<StepExecution>& steps = m_timeline.steps;
         steps.reserve(bytes / 400 + 16);
-        constexpr std::uintptr_t k_huge = 2u << 20;
-        auto begin = reinterpret_cast<std::uintptr_t>(steps.data());
-        std::uintptr_t end = begin + steps.capacity() * sizeof(StepExecution);
-        begin = (begin + k_huge - 1) & ~(k_huge - 1);
-        end &= ~(k_huge - 1);
-        if (end > begin)
-            ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);  // a hint
+        advise_huge_pages(steps.data(), steps.capacity() * sizeof(StepExecution));
     }
 
     Timeline finish() {
