@@ -10,6 +10,7 @@
 #   migrate, defer_keys: false     the same, secondary keys made with the tables (as before)
 #   migrate, load_data: false      the same, the INSERTs run as they are (as before)
 #   migrate, plain dump.sql        mysql.load of the same file the mariadb client reads
+#   migrate, plain, defer_keys: false   the same, secondary keys made with the tables (as before)
 #
 # migrate also hashes every file, checks the dump first, and journals a checkpoint per table.
 # The dump directory is written per docs/dump-format.md by tests/e2e/make_dump_dir.sh.
@@ -67,6 +68,7 @@ runbook dir.yaml "$work/dumpdir"
 runbook plain.yaml "$work/dump.sql"
 runbook dir-keys.yaml "$work/dumpdir" ", defer_keys: false"
 runbook dir-inserts.yaml "$work/dumpdir" ", load_data: false"
+runbook plain-keys.yaml "$work/dump.sql" ", defer_keys: false"
 
 client="mariadb --no-defaults ${auth[*]}"
 clean="$client -e 'DROP DATABASE IF EXISTS bench_dst' && rm -rf j.jsonl j.jsonl.logs"
@@ -76,7 +78,8 @@ interleave load "$ROUNDS" "$clean" \
     -n "migrate mysql.load, dump directory (zstd, threads 2)" "$MIGRATE run dir.yaml --rehearsal --yes --journal j.jsonl" \
     -n "migrate mysql.load, dump directory, defer_keys: false" "$MIGRATE run dir-keys.yaml --rehearsal --yes --journal j.jsonl" \
     -n "migrate mysql.load, dump directory, load_data: false" "$MIGRATE run dir-inserts.yaml --rehearsal --yes --journal j.jsonl" \
-    -n "migrate mysql.load, plain dump.sql" "$MIGRATE run plain.yaml --rehearsal --yes --journal j.jsonl"
+    -n "migrate mysql.load, plain dump.sql" "$MIGRATE run plain.yaml --rehearsal --yes --journal j.jsonl" \
+    -n "migrate mysql.load, plain dump.sql, defer_keys: false" "$MIGRATE run plain-keys.yaml --rehearsal --yes --journal j.jsonl"
 
 # Both of migrate's loads, checked: the same rows as the source.
 for book in dir.yaml plain.yaml; do

@@ -148,6 +148,10 @@ for file in plain.sql plain.sql.gz plain.sql.zst misnamed.sql.gz; do
   book plain.yaml "{ connection: target, from: $WORK/$file, database: $T }"
   expect_exit 0 "$file loads" "$MIGRATE" run plain.yaml --rehearsal --yes --journal "$file.jsonl"
   check "$file: every_type equal" same_rows "$SRC" "$T" every_type
+  check "$file: every_type has the same definition (keys deferred and added)" test \
+    "$(db "$SOURCE_PORT" "$SRC" -e 'SHOW CREATE TABLE every_type')" = "$(db "$TARGET_PORT" "$T" -e 'SHOW CREATE TABLE every_type')"
+  check "$file: every_type's two plain keys were added after its rows (metric keys_deferred)" test \
+    "$(events "$file.jsonl" step.end | jq .metrics.keys_deferred)" = 2
   check "$file: audit equal" same_rows "$SRC" "$T" audit
   check "$file: the procedure works" test "$(db "$TARGET_PORT" "$T" -e 'CALL count_types(@n); SELECT @n')" = 2003
   check "$file: the trigger is there" test "$(db "$TARGET_PORT" -e "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA='$T'")" = 1
@@ -385,6 +389,19 @@ for table in orders order_lines; do
   check "$table: the same rows without the ALTER grant" same_rows "$KEYS" "$NOALTER" "$table"
 done
 check "no key was deferred (metric keys_deferred 0)" test "$(events noalter.jsonl step.end | jq .metrics.keys_deferred)" = 0
+# The same user and a plain mariadb-dump file of those tables (without the dump's own
+# `ALTER TABLE ... DISABLE KEYS`, which the server refuses such a user whatever loads it).
+mariadb-dump --no-defaults --default-character-set=utf8mb4 -h127.0.0.1 -P"$SOURCE_PORT" -umigrate -p"$MIGRATE_TEST_DB_PW" \
+  --single-transaction --skip-disable-keys "$KEYS" > keys.sql
+sed -i "s|from: $WORK/keysdump, database: $NOALTER|from: $WORK/keys.sql, database: $NOALTER, replace: true|" noalter.yaml
+expect_exit 0 "the user who may not ALTER TABLE loads a plain file with secondary keys" "$MIGRATE" run noalter.yaml --rehearsal --yes --journal noalter-plain.jsonl
+check "plain: saying the keys are built during the load" contains last.out \
+  "load: defer_keys: secondary keys are built during the load, as the user may not add them after it: "
+for table in orders order_lines; do
+  check "plain: $table has the same definition without the ALTER grant" test \
+    "$(db "$SOURCE_PORT" "$KEYS" -e "SHOW CREATE TABLE $table")" = "$(db "$TARGET_PORT" "$NOALTER" -e "SHOW CREATE TABLE $table")"
+  check "plain: $table has the same rows without the ALTER grant" same_rows "$KEYS" "$NOALTER" "$table"
+done
 db "$TARGET_PORT" -e "DROP USER '$NOALTER'@'127.0.0.1'"
 db "$SOURCE_PORT" -e "DROP DATABASE $KEYS"
 

@@ -355,7 +355,9 @@ TEST_CASE("load sql sections: tables side by side, settings on every session, vi
     std::vector<std::size_t> checkpoints;
     SqlSectionHooks hooks;
     hooks.checkpoint = [&](std::size_t done) { checkpoints.push_back(done); };
-    load_sql_sections(pointers, path.string(), "dump.sql", 0, 1 << 20, false, cancel, tally, hooks);
+    SqlSectionOptions options;
+    options.commit_bytes = 1 << 20;
+    load_sql_sections(pointers, path.string(), "dump.sql", 0, options, cancel, tally, hooks);
 
     std::vector<std::string> run = mysql.statements();
     auto position = [&](const std::string& line) {
@@ -393,6 +395,84 @@ TEST_CASE("load sql sections: tables side by side, settings on every session, vi
     fs::remove(path);
 }
 
+TEST_CASE("load sql sections: defer_keys makes each table without its keys, adds them at its end",
+          "[mysql_load]") {
+    fs::path path = fs::temp_directory_path() / "migrate-load-test-defer.sql";
+    const std::string create_a =
+        "CREATE TABLE `a` (\n  `id` int NOT NULL,\n  `v` int,\n  PRIMARY KEY (`id`),\n"
+        "  KEY `by_v` (`v`)\n) ENGINE=InnoDB";
+    const std::string create_b =
+        "CREATE TABLE `b` (\n  `id` int NOT NULL,\n  `w` int,\n  PRIMARY KEY (`id`),\n"
+        "  KEY `by_w` (`w`)\n) ENGINE=InnoDB";
+    write_file(path, "DROP TABLE IF EXISTS `a`;\n" + create_a +
+                         ";\nINSERT INTO `a` VALUES (1,1);\nDROP TABLE IF EXISTS `b`;\n" +
+                         create_b + ";\nINSERT INTO `b` VALUES (2,2);\n");
+    FakeMysqlConnector mysql;
+    CancelToken cancel;
+    auto session = fake_session(mysql, cancel, "s0");
+    SqlLoadTally tally;
+    SqlSectionOptions options;
+    options.defer_keys = true;
+    std::vector<std::string> said;
+    SqlSectionHooks hooks;
+    hooks.say = [&](const std::string& line) { said.push_back(line); };
+
+    SECTION("keys after each table's rows, before the section counts as done") {
+        load_sql_sections({session.get()}, path.string(), "dump.sql", 0, options, cancel, tally,
+                          hooks);
+        CHECK(mysql.statements() ==
+              std::vector<std::string>{
+                  "s0: DROP TABLE IF EXISTS `a`",
+                  "s0: CREATE TABLE `a` (\n  `id` int NOT NULL,\n  `v` int,\n  PRIMARY KEY "
+                  "(`id`)\n) ENGINE=InnoDB",
+                  "s0: ALTER TABLE `a`", "s0: INSERT INTO `a` VALUES (1,1)", "s0: COMMIT",
+                  "s0: ALTER TABLE `a` ADD KEY `by_v` (`v`)", "s0: DROP TABLE IF EXISTS `b`",
+                  "s0: CREATE TABLE `b` (\n  `id` int NOT NULL,\n  `w` int,\n  PRIMARY KEY "
+                  "(`id`)\n) ENGINE=InnoDB",
+                  "s0: ALTER TABLE `b`", "s0: INSERT INTO `b` VALUES (2,2)", "s0: COMMIT",
+                  "s0: ALTER TABLE `b` ADD KEY `by_w` (`w`)", "s0: COMMIT"});
+        CHECK(tally.keys_deferred == 2);
+        CHECK(said.empty());
+    }
+    SECTION("a user who may not ALTER TABLE: the table made again with its keys, the next too") {
+        FakeMysqlAnswer denied;
+        denied.error = 1142;
+        denied.message = "ALTER command denied to user 'u'@'h' for table `d`.`a`";
+        mysql.script("ALTER TABLE `a`", denied);
+        load_sql_sections({session.get()}, path.string(), "dump.sql", 0, options, cancel, tally,
+                          hooks);
+        CHECK(mysql.statements() ==
+              std::vector<std::string>{
+                  "s0: DROP TABLE IF EXISTS `a`",
+                  "s0: CREATE TABLE `a` (\n  `id` int NOT NULL,\n  `v` int,\n  PRIMARY KEY "
+                  "(`id`)\n) ENGINE=InnoDB",
+                  "s0: ALTER TABLE `a`", "s0: DROP TABLE IF EXISTS `a`", "s0: " + create_a,
+                  "s0: INSERT INTO `a` VALUES (1,1)", "s0: COMMIT", "s0: DROP TABLE IF EXISTS `b`",
+                  "s0: " + create_b, "s0: INSERT INTO `b` VALUES (2,2)", "s0: COMMIT",
+                  "s0: COMMIT"});
+        CHECK(tally.keys_deferred == 0);
+        REQUIRE(said.size() == 1);
+        CHECK_THAT(said[0], Catch::StartsWith("defer_keys: secondary keys are built during the "
+                                              "load, as the user may not add them after it: "));
+        CHECK_THAT(said[0], Catch::Contains("ALTER command denied"));
+    }
+    SECTION("a failed ALTER TABLE names it and the table's section is not done") {
+        FakeMysqlAnswer full;
+        full.error = 1114;
+        full.message = "The table `a` is full";
+        mysql.script("ALTER TABLE `a` ADD KEY `by_v` (`v`)", full);
+        std::vector<std::size_t> checkpoints;
+        hooks.checkpoint = [&](std::size_t done) { checkpoints.push_back(done); };
+        CHECK_THROWS_WITH(load_sql_sections({session.get()}, path.string(), "dump.sql", 0, options,
+                                            cancel, tally, hooks),
+                          Catch::StartsWith("adding the secondary keys of `a` after its data "
+                                            "(ALTER TABLE `a` ADD KEY `by_v` (`v`)): ") &&
+                              Catch::Contains("The table `a` is full"));
+        for (std::size_t done : checkpoints) CHECK(done == 0);
+    }
+    fs::remove(path);
+}
+
 TEST_CASE("load sql sections: a resumed load passes the finished tables but for their settings",
           "[mysql_load]") {
     fs::path path = fs::temp_directory_path() / "migrate-load-test-resume.sql";
@@ -403,7 +483,7 @@ TEST_CASE("load sql sections: a resumed load passes the finished tables but for 
     CancelToken cancel;
     auto session = fake_session(mysql, cancel, "s0");
     SqlLoadTally tally;
-    load_sql_sections({session.get()}, path.string(), "dump.sql", 3, 0, false, cancel, tally, {});
+    load_sql_sections({session.get()}, path.string(), "dump.sql", 3, {}, cancel, tally, {});
     CHECK(mysql.statements() ==
           std::vector<std::string>{"s0: SET NAMES utf8mb4", "s0: DROP TABLE IF EXISTS `b`",
                                    "s0: INSERT INTO `b` VALUES (2)", "s0: COMMIT", "s0: COMMIT"});

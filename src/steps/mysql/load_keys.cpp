@@ -2,6 +2,7 @@
 #include "migrate/steps/mysql/load_keys.h"
 
 #include "migrate/io/db/dialect.h"
+#include "migrate/io/db/session.h"
 
 namespace migrate::steps::mysql {
 namespace {
@@ -31,6 +32,12 @@ std::optional<DeferredKeys> defer_secondary_keys(std::string_view create_table) 
     while (close > 0 && !starts_with(lines[close], ")")) --close;
     if (close < 2) return std::nullopt;
     DeferredKeys result;
+    std::string_view head = lines.front();  // CREATE TABLE `name` (
+    head.remove_prefix(std::string_view("CREATE TABLE ").size());
+    head.remove_suffix(1);
+    while (!head.empty() && head.back() == ' ') head.remove_suffix(1);
+    if (head.empty() || head.front() != '`' || head.back() != '`') return std::nullopt;
+    result.table = std::string(head);
     std::vector<std::string_view> kept;
     for (std::size_t i = 1; i < close; ++i) {
         std::string_view line = lines[i];
@@ -59,11 +66,39 @@ std::optional<DeferredKeys> defer_secondary_keys(std::string_view create_table) 
     return result;
 }
 
-std::string add_keys_statement(const std::string& table, const std::vector<std::string>& keys) {
-    std::string statement = "ALTER TABLE " + io::db::mysql_dialect().quote_identifier(table);
-    for (std::size_t i = 0; i < keys.size(); ++i)
-        statement += (i == 0 ? " ADD " : ", ADD ") + keys[i];
+std::string add_keys_statement(const DeferredKeys& deferred) {
+    std::string statement = "ALTER TABLE " + deferred.table;
+    for (std::size_t i = 0; i < deferred.keys.size(); ++i)
+        statement += (i == 0 ? " ADD " : ", ADD ") + deferred.keys[i];
     return statement;
+}
+
+void add_deferred_keys(io::db::Session& session, const DeferredKeys& deferred) {
+    std::string statement = add_keys_statement(deferred);
+    try {
+        session.execute(statement);
+    } catch (const io::db::DbError& e) {
+        throw io::db::DbError("adding the secondary keys of " + deferred.table +
+                                  " after its data (" + statement + "): " + e.what(),
+                              e.code(), e.retryable());
+    }
+}
+
+std::optional<std::string> keys_kept_for_want_of_alter(io::db::Session& session,
+                                                       const DeferredKeys& deferred,
+                                                       std::string_view original) {
+    constexpr unsigned k_table_access_denied = 1142;  // "ALTER command denied to user ..."
+    try {
+        session.execute("ALTER TABLE " + deferred.table);
+        return std::nullopt;
+    } catch (const io::db::DbError& e) {
+        if (e.code() != k_table_access_denied) throw;
+        session.execute("DROP TABLE IF EXISTS " + deferred.table);
+        session.execute(original);
+        return "defer_keys: secondary keys are built during the load, as the user may not add "
+               "them after it: " +
+               std::string(e.what());
+    }
 }
 
 }  // namespace migrate::steps::mysql

@@ -36,7 +36,6 @@ constexpr std::int64_t k_progress_ms = 250;
 constexpr unsigned k_no_such_table = 1146;
 constexpr unsigned k_view_invalid = 1356;
 constexpr unsigned k_routine_exists = 1304;
-constexpr unsigned k_table_access_denied = 1142;  // "ALTER command denied to user ..."
 
 // The first names in alphabetical order (the same message whatever order they were found in).
 std::string names_list(std::vector<std::string> names, std::size_t shown = 5) {
@@ -283,22 +282,27 @@ private:
         for (const DumpTable* table : m_pending) {
             if (table->schema) {
                 SqlLoadOptions options;
+                std::string original;
                 if (defer)
                     options.rewrite =
                         [&](std::string_view statement) -> std::optional<std::string> {
                         std::optional<DeferredKeys> split = defer_secondary_keys(statement);
                         if (!split) return std::nullopt;
-                        m_deferred_keys[table] = std::move(split->keys);
-                        return std::move(split->create);
+                        original = statement;
+                        std::string create = std::move(split->create);
+                        m_deferred_keys[table] = std::move(*split);
+                        return create;
                     };
                 load_file(session, *table->schema, options);
-                if (defer && m_deferred_keys.count(table) && !may_alter(session, *table)) {
-                    // Made again with its keys; the tables after it keep theirs too.
-                    m_deferred_keys.erase(table);
-                    defer = false;
-                    session.execute("DROP TABLE IF EXISTS " +
-                                    io::db::mysql_dialect().quote_identifier(table->name));
-                    load_file(session, *table->schema, {});
+                auto deferred = m_deferred_keys.find(table);
+                if (deferred != m_deferred_keys.end()) {
+                    if (std::optional<std::string> why =
+                            keys_kept_for_want_of_alter(session, deferred->second, original)) {
+                        // Made again with its keys; the tables after it keep theirs too.
+                        m_context.events.say(m_context.step.id + ": " + *why);
+                        m_deferred_keys.erase(deferred);
+                        defer = false;
+                    }
                 }
             } else {
                 // A dump without schemas loads into tables that exist; emptied first, so a
@@ -307,24 +311,6 @@ private:
                                 io::db::mysql_dialect().quote_identifier(table->name));
             }
             report_progress(false);
-        }
-    }
-
-    // Keys deferred are added by ALTER TABLE, which a user may not be granted while CREATE
-    // and INSERT are: found on the empty table (an ALTER TABLE that changes nothing), not
-    // after its data. Without the grant the keys are built during the load, as without
-    // defer_keys.
-    bool may_alter(io::db::Session& session, const DumpTable& table) {
-        try {
-            session.execute("ALTER TABLE " + io::db::mysql_dialect().quote_identifier(table.name));
-            return true;
-        } catch (const io::db::DbError& e) {
-            if (e.code() != k_table_access_denied) throw;
-            m_context.events.say(m_context.step.id +
-                                 ": defer_keys: secondary keys are built during the load, as "
-                                 "the user may not add them after it: " +
-                                 e.what());
-            return false;
         }
     }
 
@@ -379,7 +365,7 @@ private:
             if (job.file != nullptr) load_file(session, *job.file, options);
             session.execute("COMMIT");
             if (last_chunk(*job.table)) {
-                add_deferred_keys(session, *job.table);
+                add_keys_of(session, *job.table);
                 job.ends_table = true;
             }
         } catch (const StepError& e) {
@@ -395,19 +381,11 @@ private:
 
     // The keys its CREATE TABLE was made without, in one ALTER TABLE; before the table's
     // checkpoint, so a table counted as loaded has every index.
-    void add_deferred_keys(io::db::Session& session, const DumpTable& table) {
+    void add_keys_of(io::db::Session& session, const DumpTable& table) {
         auto it = m_deferred_keys.find(&table);
         if (it == m_deferred_keys.end()) return;
-        std::string statement = add_keys_statement(table.name, it->second);
-        try {
-            session.execute(statement);
-        } catch (const io::db::DbError& e) {
-            throw io::db::DbError("adding the secondary keys of " +
-                                      io::db::mysql_dialect().quote_identifier(table.name) +
-                                      " after its data (" + statement + "): " + e.what(),
-                                  e.code(), e.retryable());
-        }
-        m_keys_added.fetch_add(it->second.size());
+        add_deferred_keys(session, it->second);
+        m_tally.keys_deferred.fetch_add(it->second.keys.size());
     }
 
     // A table whose load failed (or was stopped because another one failed) is dropped, so
@@ -530,7 +508,7 @@ private:
         m_context.metrics["tables_kept"] = m_kept.size();
         m_context.metrics["statements"] = m_tally.statements.load();
         m_context.metrics["load_data_statements"] = m_tally.load_data.load();
-        m_context.metrics["keys_deferred"] = m_keys_added.load();
+        m_context.metrics["keys_deferred"] = m_tally.keys_deferred.load();
         m_context.outputs["database"] = m_target.database;
         m_context.outputs["tables"] = std::to_string(m_tables.size());
     }
@@ -550,8 +528,7 @@ private:
     std::map<const DumpTable*, std::size_t> m_chunks_left;  // chunks not loaded yet, under it
     std::atomic<bool> m_stop{false};  // set when one job failed: the others stop early
     // Secondary keys left out of CREATE TABLE (written before the workers start).
-    std::map<const DumpTable*, std::vector<std::string>> m_deferred_keys;
-    std::atomic<std::size_t> m_keys_added{0};  // secondary keys added after
+    std::map<const DumpTable*, DeferredKeys> m_deferred_keys;
 };
 
 // ---------------------------------------------------------------- one plain SQL file
@@ -586,12 +563,19 @@ public:
         SqlSectionHooks hooks;
         hooks.checkpoint = [&](std::size_t done) { m_context.events.checkpoint(state(done)); };
         hooks.progress = [&](const sql::SqlStatement& statement) { report_progress(statement); };
+        hooks.say = [&](const std::string& line) {
+            m_context.events.say(m_context.step.id + ": " + line);
+        };
+        SqlSectionOptions options;
+        options.commit_bytes = k_commit_bytes;
+        options.load_data = m_context.params.boolean("load_data");
+        options.defer_keys = m_context.params.boolean("defer_keys");
         load_sql_sections(pointers, m_path, fs::path(m_path).filename().string(), resume_after,
-                          k_commit_bytes, m_context.params.boolean("load_data"), m_context.cancel,
-                          m_tally, hooks);
+                          options, m_context.cancel, m_tally, hooks);
         m_context.metrics["bytes"] = m_tally.raw_bytes.load();
         m_context.metrics["statements"] = m_tally.statements.load();
         m_context.metrics["load_data_statements"] = m_tally.load_data.load();
+        m_context.metrics["keys_deferred"] = m_tally.keys_deferred.load();
         m_context.metrics["tables"] = existing_tables(*sessions.front(), m_target.database).size();
         m_context.outputs["database"] = m_target.database;
         m_context.outputs["tables"] =

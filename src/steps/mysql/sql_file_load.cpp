@@ -11,6 +11,7 @@
 
 #include "migrate/steps/files/archive_stream.h"
 #include "migrate/steps/mysql/load_data.h"
+#include "migrate/steps/mysql/load_keys.h"
 #include "migrate/util/digest.h"
 #include "migrate/util/error.h"
 
@@ -139,11 +140,12 @@ private:
         if (loaded != form->row_count || warnings > 0) {
             // LOAD DATA LOCAL turns what would fail an INSERT (a duplicate key, a value out
             // of range) into warnings: here they fail the statement as the INSERT would.
-            Warning first = warnings > 0 ? first_warning(m_session) : Warning{};
-            std::string what = first.message.empty()
-                                   ? "LOAD DATA loaded " + std::to_string(loaded) + " of its " +
-                                         std::to_string(form->row_count) + " rows"
-                                   : first.message + " (error " + std::to_string(first.code) + ")";
+            Warning warning = warnings > 0 ? first_warning(m_session) : Warning{};
+            std::string what =
+                warning.message.empty()
+                    ? "LOAD DATA loaded " + std::to_string(loaded) + " of its " +
+                          std::to_string(form->row_count) + " rows"
+                    : warning.message + " (error " + std::to_string(warning.code) + ")";
             throw io::db::DbError(
                 m_name + ": " + position_of(statement) + ": " + m_session.spec().describe() + ": " +
                     what + "; as LOAD DATA, " + std::to_string(loaded) + " of its " +
@@ -151,7 +153,7 @@ private:
                     " loaded, with " + std::to_string(warnings) +
                     " warning(s); the table is loaded again from its start on a retry or "
                     "resume (`load_data: false` runs the INSERTs instead)",
-                first.code, false);
+                warning.code, false);
         }
         m_tally.load_data.fetch_add(1, std::memory_order_relaxed);
         return true;
@@ -262,16 +264,17 @@ bool may_run_beside_other_tables(std::string_view statement) {
 class SectionLoad {
 public:
     SectionLoad(const std::vector<io::db::Session*>& sessions, const std::string& name,
-                std::size_t resume_after, std::uint64_t commit_bytes, bool load_data,
-                CancelToken& cancel, SqlLoadTally& tally, const SqlSectionHooks& hooks)
+                std::size_t resume_after, const SqlSectionOptions& options, CancelToken& cancel,
+                SqlLoadTally& tally, const SqlSectionHooks& hooks)
         : m_name(name),
           m_resume_after(resume_after),
           m_cancel(cancel),
           m_tally(tally),
           m_hooks(hooks),
+          m_defer_keys(options.defer_keys),
           m_checkpointed(resume_after) {
-        m_options.commit_bytes = commit_bytes;
-        m_options.load_data = load_data;
+        m_options.commit_bytes = options.commit_bytes;
+        m_options.load_data = options.load_data;
         m_options.stop = &m_stop;
         for (io::db::Session* session : sessions)
             m_workers.push_back(std::make_unique<Worker>(session));
@@ -285,6 +288,7 @@ public:
     // On the reading thread, for every statement of the file in order.
     void dispatch(const sql::SqlStatement& statement) {
         rethrow_failure();
+        say_note();
         std::string_view text = statement.text;
         if (statement.number <= m_resume_after) {
             if (sets_up_session(text)) to_every_session(statement);
@@ -320,6 +324,7 @@ public:
         m_finished = true;
         close();
         rethrow_failure();
+        say_note();
         advance_checkpoint(0);
     }
 
@@ -446,9 +451,32 @@ private:
         }
     }
 
+    // On the reading thread: a worker's line for the operator, once.
+    void say_note() {
+        std::string note;
+        {
+            std::lock_guard lock(m_mutex);
+            note.swap(m_note);
+        }
+        if (!note.empty() && m_hooks.say) m_hooks.say(note);
+    }
+
     void work(std::size_t index) {
         Worker& w = *m_workers[index];
-        StatementRunner runner(*w.session, m_name, m_options, m_cancel, m_tally);
+        SqlLoadOptions options = m_options;
+        std::vector<DeferredKeys> deferred;  // of this session's tables, added at their end
+        std::string original;                // the CREATE TABLE last made without its keys
+        if (m_defer_keys)
+            options.rewrite = [&](std::string_view text) -> std::optional<std::string> {
+                if (!m_defer_keys.load()) return std::nullopt;
+                std::optional<DeferredKeys> split = defer_secondary_keys(text);
+                if (!split) return std::nullopt;
+                original = text;
+                std::string create = std::move(split->create);
+                deferred.push_back(std::move(*split));
+                return create;
+            };
+        StatementRunner runner(*w.session, m_name, options, m_cancel, m_tally);
         for (;;) {
             QueuedStatement item;
             {
@@ -464,10 +492,19 @@ private:
             bool ok = false;
             try {
                 if (!m_stop.load()) {
-                    if (item.section_end)
+                    if (item.section_end) {
                         runner.commit("at the end of a table");
-                    else
+                        for (const DeferredKeys& keys : deferred) {
+                            add_deferred_keys(*w.session, keys);
+                            m_tally.keys_deferred.fetch_add(keys.keys.size());
+                        }
+                        deferred.clear();
+                    } else {
+                        std::size_t before = deferred.size();
                         runner.run(sql::SqlStatement{item.text, item.number, item.line});
+                        if (deferred.size() > before)
+                            keep_keys_without_alter(w, deferred, original);
+                    }
                     ok = true;
                 }
             } catch (...) {
@@ -483,6 +520,19 @@ private:
             }
             m_changed.notify_all();
         }
+    }
+
+    // The table just made without its keys, when the user may not ALTER it: made again
+    // with them, and no later table defers its keys.
+    void keep_keys_without_alter(Worker& w, std::vector<DeferredKeys>& deferred,
+                                 const std::string& original) {
+        std::optional<std::string> why =
+            keys_kept_for_want_of_alter(*w.session, deferred.back(), original);
+        if (!why) return;
+        deferred.pop_back();
+        if (!m_defer_keys.exchange(false)) return;
+        std::lock_guard lock(m_mutex);
+        m_note = *why;
     }
 
     void rethrow_failure() {
@@ -518,6 +568,7 @@ private:
     const SqlSectionHooks& m_hooks;
     sql::SqlStatement m_last_read;  // number and line of the last statement read (no text)
     SqlLoadOptions m_options;
+    std::atomic<bool> m_defer_keys;  // until a user who may not ALTER TABLE is met
     std::atomic<bool> m_stop{false};
 
     std::mutex m_mutex;  // guards the queues, sections, busy flags and the error
@@ -525,6 +576,7 @@ private:
     std::vector<std::unique_ptr<Worker>> m_workers;
     std::vector<Section> m_sections;
     std::exception_ptr m_error;
+    std::string m_note;  // a worker's line for the operator, said by the reading thread
     bool m_closing = false;
     bool m_finished = false;  // every statement ran: the workers end once their queues are empty
 
@@ -550,9 +602,9 @@ void load_sql_file(io::db::Session& session, const std::string& path, const std:
 
 void load_sql_sections(const std::vector<io::db::Session*>& sessions, const std::string& path,
                        const std::string& name, std::size_t resume_after,
-                       std::uint64_t commit_bytes, bool load_data, CancelToken& cancel,
-                       SqlLoadTally& tally, const SqlSectionHooks& hooks) {
-    SectionLoad load(sessions, name, resume_after, commit_bytes, load_data, cancel, tally, hooks);
+                       const SqlSectionOptions& options, CancelToken& cancel, SqlLoadTally& tally,
+                       const SqlSectionHooks& hooks) {
+    SectionLoad load(sessions, name, resume_after, options, cancel, tally, hooks);
     stream_sql_file(path, name, {}, tally,
                     [&](const sql::SqlStatement& statement) { load.dispatch(statement); });
     load.finish();

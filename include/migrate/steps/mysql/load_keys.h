@@ -9,9 +9,14 @@
 #include <string_view>
 #include <vector>
 
+namespace migrate::io::db {
+class Session;
+}
+
 namespace migrate::steps::mysql {
 
 struct DeferredKeys {
+    std::string table;              // as the CREATE TABLE names it, quoted: "`tickets`"
     std::string create;             // the CREATE TABLE without them
     std::vector<std::string> keys;  // "KEY `by_customer` (`customer`,`created`)", in order
 };
@@ -20,10 +25,24 @@ struct DeferredKeys {
 // off a CREATE TABLE statement as SHOW CREATE TABLE writes it: one definition per line,
 // indented two spaces, between the line that opens with `(` and the one that closes it.
 // Nothing when there is no such key, when the table has a foreign key (its index must be
-// there when the constraint is made), or when the text is not in that form.
+// there when the constraint is made), or when the text is not in that form (a name that is
+// not quoted, `IF NOT EXISTS`).
 std::optional<DeferredKeys> defer_secondary_keys(std::string_view create_table);
 
 // ALTER TABLE `table` ADD KEY ..., ADD KEY ...: every deferred key in one statement.
-std::string add_keys_statement(const std::string& table, const std::vector<std::string>& keys);
+std::string add_keys_statement(const DeferredKeys& deferred);
+
+// Runs that ALTER TABLE; its failure names it: "adding the secondary keys of `t` after its
+// data (ALTER TABLE ...): <the server's message>", with the server's code.
+void add_deferred_keys(io::db::Session& session, const DeferredKeys& deferred);
+
+// Whether the session may ALTER the table it just created (empty) with its keys deferred: a
+// user may be granted CREATE and INSERT but not ALTER, and could then not add the keys
+// after the data. Tried with an ALTER TABLE that changes nothing. When refused (error
+// 1142), the table is made again as its CREATE TABLE was written (`original`), and the
+// returned line says why the keys are built during the load; nothing when allowed.
+std::optional<std::string> keys_kept_for_want_of_alter(io::db::Session& session,
+                                                       const DeferredKeys& deferred,
+                                                       std::string_view original);
 
 }  // namespace migrate::steps::mysql

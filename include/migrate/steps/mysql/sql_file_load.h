@@ -25,10 +25,11 @@ struct SqlFileExpectation {
 
 // Counts shared with the thread that reports progress.
 struct SqlLoadTally {
-    std::atomic<std::uint64_t> raw_bytes{0};   // SQL read and split so far
-    std::atomic<std::uint64_t> statements{0};  // statements run
-    std::atomic<std::uint64_t> load_data{0};   // of those, INSERTs run as LOAD DATA
-    std::atomic<std::uint64_t> file_bytes{0};  // of the file being read, as it is on disk
+    std::atomic<std::uint64_t> raw_bytes{0};      // SQL read and split so far
+    std::atomic<std::uint64_t> statements{0};     // statements run
+    std::atomic<std::uint64_t> load_data{0};      // of those, INSERTs run as LOAD DATA
+    std::atomic<std::uint64_t> keys_deferred{0};  // secondary keys added after the data
+    std::atomic<std::uint64_t> file_bytes{0};     // of the file being read, as it is on disk
 };
 
 struct SqlLoadOptions {
@@ -61,6 +62,15 @@ void load_sql_file(io::db::Session& session, const std::string& path, const std:
                    const SqlFileExpectation& expected, const SqlLoadOptions& options,
                    CancelToken& cancel, SqlLoadTally& tally);
 
+struct SqlSectionOptions {
+    std::uint64_t commit_bytes = 0;  // as SqlLoadOptions'
+    bool load_data = false;          // as SqlLoadOptions'
+    // Each table's CREATE TABLE runs without its plain secondary keys (load_keys.h); they
+    // are added in one ALTER TABLE at the end of its section, before it counts as done. A
+    // user who may not ALTER the table gets its keys, and every later table's, at once.
+    bool defer_keys = false;
+};
+
 // What a load of table sections tells its caller, on the caller's thread.
 struct SqlSectionHooks {
     // Every statement up to `statements_done` is committed: a later attempt may start at
@@ -68,6 +78,8 @@ struct SqlSectionHooks {
     std::function<void(std::size_t statements_done)> checkpoint;
     // Between statements and while waiting, for progress reports (throttle them).
     std::function<void(const sql::SqlStatement&)> progress;
+    // A line for the operator (why keys are not deferred).
+    std::function<void(const std::string&)> say;
 };
 
 // A file as mysqldump writes it, loaded on several sessions at once. Each table's section
@@ -79,8 +91,8 @@ struct SqlSectionHooks {
 // their SET and USE (a resumed attempt). With one session it is the plain sequential load.
 void load_sql_sections(const std::vector<io::db::Session*>& sessions, const std::string& path,
                        const std::string& name, std::size_t resume_after,
-                       std::uint64_t commit_bytes, bool load_data, CancelToken& cancel,
-                       SqlLoadTally& tally, const SqlSectionHooks& hooks);
+                       const SqlSectionOptions& options, CancelToken& cancel, SqlLoadTally& tally,
+                       const SqlSectionHooks& hooks);
 
 // Does this statement begin a table's section of a mysqldump file (a DROP TABLE not inside
 // an executable comment)?
