@@ -72,6 +72,9 @@ std::vector<std::size_t> select_limited(const runbook::Inventory& inventory,
 
 // Reads and verifies journals for analysis (estimate, plan --journal).
 std::vector<report::JournalInput> read_journals(const std::vector<std::string>& paths, bool force);
+// For a command that only reads journals (report, estimate, diff; never a run, which has
+// other work for its heap): the heap grows by their size at once, on huge pages.
+void heap_for_journals(const std::vector<std::string>& paths);
 // Refuses journals of another runbook that share no step with this one.
 void refuse_foreign_journals(const runbook::Runbook& book,
                              const std::vector<report::JournalInput>& journals);

@@ -17,6 +17,7 @@ CommandAction setup_diff(CLI::App& app, GlobalOptions& global) {
     app.add_flag("--force", options->force,
                  "read the records before the first bad line of journals that do not verify");
     return [options, &global] {
+        heap_for_journals({options->a, options->b});
         report::Timeline a = report::load_timeline(options->a, options->force);
         report::Timeline b = report::load_timeline(options->b, options->force);
         report::RunDiff diff = report::diff_runs(a, options->a, b, options->b);

@@ -1,13 +1,25 @@
 // migrate estimate RUNBOOK [--journal J]... [--set k=v]... [--budget D] [--lag D] [--backtest]
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 
 #include "cli.h"
 #include "migrate/report/render.h"
 #include "migrate/util/error.h"
+#include "migrate/util/huge_pages.h"
 #include "migrate/util/units.h"
 
 namespace migrate::cli {
+
+void heap_for_journals(const std::vector<std::string>& paths) {
+    std::uintmax_t total = 0;
+    for (const std::string& path : paths) {
+        std::error_code error;
+        std::uintmax_t size = std::filesystem::file_size(path, error);
+        if (!error) total += size;
+    }
+    heap_on_huge_pages(static_cast<std::size_t>(total));
+}
 
 std::vector<report::JournalInput> read_journals(const std::vector<std::string>& paths, bool force) {
     std::vector<report::JournalInput> inputs;
@@ -88,6 +100,7 @@ CommandAction setup_estimate(CLI::App& app, GlobalOptions& global) {
         if (!options->budget.empty())
             estimate_options.budget = duration(options->budget, "--budget");
         if (!options->lag.empty()) estimate_options.lag = duration(options->lag, "--lag");
+        heap_for_journals(options->journals);
         std::vector<report::JournalInput> journals =
             read_journals(options->journals, options->force);
         refuse_foreign_journals(loaded.book, journals);

@@ -59,6 +59,7 @@ CommandAction setup_report(CLI::App& app, GlobalOptions& global) {
                  "read the records before the first bad line of a journal that does not verify");
     return [options, &global] {
         std::string format = options->format.empty() ? global.format : options->format;
+        heap_for_journals(options->journals);
         std::string text;
         if (options->journals.size() > 1) {
             if (format != "html")

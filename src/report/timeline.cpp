@@ -441,7 +441,6 @@ Timeline build_timeline(const journal::ReadResult& journal) {
 
 Timeline load_timeline(const std::string& path, bool force) {
     journal::JournalText text = journal::JournalText::load(path);
-    heap_on_huge_pages(text.view().size());
     TimelineBuilder builder;
     builder.reserve_for(text.view().size());
     std::size_t records = 0;

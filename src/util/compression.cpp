@@ -43,6 +43,7 @@ public:
 private:
     static void* allocate(void* opaque, std::size_t size) {
         if (size < k_huge_page) return std::malloc(size);
+        if (size > SIZE_MAX - 2 * k_huge_page) return nullptr;
         std::size_t length = (size + k_huge_page - 1) / k_huge_page * k_huge_page;
         // Mapped one huge page longer, so the start can be moved to a huge page's boundary.
         void* mapped = ::mmap(nullptr, length + k_huge_page, PROT_READ | PROT_WRITE,
@@ -56,8 +57,13 @@ private:
         auto* block = reinterpret_cast<void*>(start);
         advise_huge_pages(block, length);
         auto* self = static_cast<HugePageMemory*>(opaque);
-        std::lock_guard lock(self->m_mutex);
-        self->m_mapped.emplace(block, length);
+        try {
+            std::lock_guard lock(self->m_mutex);
+            self->m_mapped.emplace(block, length);
+        } catch (...) {  // nothing may be thrown through zstd: it sees an allocation failing
+            ::munmap(block, length);
+            return nullptr;
+        }
         return block;
     }
 

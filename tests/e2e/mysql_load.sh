@@ -426,9 +426,20 @@ T8=${P}_killkeys
 book killkeys.yaml "{ connection: target, from: $WORK/bigkeydump, database: $T8, threads: 2 }"
 "$MIGRATE" run killkeys.yaml --rehearsal --yes --journal killkeys.jsonl > killkeys.out 2>&1 &
 runner=$!
-adding_key() { db "$TARGET_PORT" -e "SELECT 1 FROM information_schema.PROCESSLIST WHERE DB = '$T8' AND INFO LIKE 'ALTER TABLE \`big\` ADD KEY%'" | grep -q 1; }
+# Once rows go in (the tables were made and tried with an ALTER TABLE that changes nothing),
+# a reader's open transaction holds big's metadata lock: the ALTER TABLE that adds its key
+# waits for it, and the kill lands during that ALTER TABLE for sure.
+big_rows() { [ "$(count "$TARGET_PORT" "$T8" big 2>/dev/null || echo 0)" -gt 0 ]; }
+check "rows of big are going in" wait_for 60 big_rows
+db "$TARGET_PORT" "$T8" -e "BEGIN; SELECT COUNT(*) INTO @n FROM big; DO SLEEP(301); COMMIT" > /dev/null 2>&1 &
+holder=$!
+adding_key() { db "$TARGET_PORT" -e "SELECT 1 FROM information_schema.PROCESSLIST WHERE DB = '$T8' AND INFO LIKE 'ALTER TABLE \`$T8\`.\`big\` ADD KEY%'" | grep -q 1; }
 check "the load reached the ALTER TABLE that adds big's key" wait_for 120 adding_key
 kill -9 $runner; wait $runner 2> /dev/null
+for id in $(db "$TARGET_PORT" -e "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP(301)%'"); do
+  db "$TARGET_PORT" -e "KILL $id"
+done
+wait "$holder"
 check "killed during the ALTER TABLE: big is not in a checkpoint" test \
   "$(events killkeys.jsonl step.checkpoint | jq -c '.state.tables_done | map(select(. == "big")) | length' | sort -u)" = 0
 check "the run did not end" test -z "$(events killkeys.jsonl step.end)"
@@ -454,7 +465,7 @@ if db "$PRIVATE_PORT" -e "SELECT 1" > /dev/null 2>&1; then
   wait "$runner"
   check "the run failed" test $? = 1
   check "naming the ALTER TABLE of the deferred key" contains <(last_error lockkeys.jsonl) \
-    "adding the secondary keys of \`big\` after its data (ALTER TABLE \`big\` ADD KEY \`by_payload\` (\`payload\`)): connection 'private' (127.0.0.1:$PRIVATE_PORT): Lock wait timeout exceeded"
+    "adding the secondary keys of \`$T9\`.\`big\` after its data (ALTER TABLE \`$T9\`.\`big\` ADD KEY \`by_payload\` (\`payload\`)): connection 'private' (127.0.0.1:$PRIVATE_PORT): Lock wait timeout exceeded"
   check "big is not in a checkpoint" test \
     "$(events lockkeys.jsonl step.checkpoint | jq -c '.state.tables_done | map(select(. == "big")) | length' | sort -u)" = 0
   for id in $(db "$PRIVATE_PORT" -e "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP(300)%'"); do
@@ -470,6 +481,26 @@ else
   FAILED=$((FAILED + 1)); echo "FAIL the private MariaDB on $PRIVATE_PORT is not answering for the lock test"
 fi
 db "$SOURCE_PORT" -e "DROP DATABASE $BIGKEY"
+
+# A plain file of two databases (mysqldump --databases) with a table of the same name in
+# each: each table's keys go to its own database, though the next database's USE is read
+# before the first table's section ends.
+for n in 1 2; do
+  db "$SOURCE_PORT" -e "CREATE DATABASE ${P}_multi$n"
+  db "$SOURCE_PORT" "${P}_multi$n" -e "CREATE TABLE t (id INT PRIMARY KEY, v INT, note VARCHAR(20), KEY by_v (v), KEY by_note (note));
+    INSERT INTO t SELECT seq, seq * $n, CONCAT('db$n-', seq) FROM seq_1_to_3000"
+done
+mariadb-dump --no-defaults --default-character-set=utf8mb4 -h127.0.0.1 -P"$SOURCE_PORT" -umigrate -p"$MIGRATE_TEST_DB_PW" \
+  --single-transaction --databases ${P}_multi1 ${P}_multi2 > multi.sql
+book multi.yaml "{ connection: target, from: $WORK/multi.sql, database: ${P}_multi1, threads: 2 }"
+expect_exit 0 "a plain file of two databases with a table of the same name loads" "$MIGRATE" run multi.yaml --rehearsal --yes --journal multi.jsonl
+for n in 1 2; do
+  check "database $n: t has its source's definition (its own keys)" test \
+    "$(db "$SOURCE_PORT" "${P}_multi$n" -e "SHOW CREATE TABLE t")" = "$(db "$TARGET_PORT" "${P}_multi$n" -e "SHOW CREATE TABLE t")"
+  check "database $n: t has its source's rows" same_rows "${P}_multi$n" "${P}_multi$n" t
+done
+check "four keys deferred and added" test "$(events multi.jsonl step.end | jq .metrics.keys_deferred)" = 4
+for n in 1 2; do db "$SOURCE_PORT" -e "DROP DATABASE ${P}_multi$n"; done
 
 for port in "$SOURCE_PORT" "$TARGET_PORT"; do
   [ "$FAILED" -eq 0 ] && for old in $(db "$port" -e "SHOW DATABASES LIKE '${P}%'"); do db "$port" -e "DROP DATABASE \`$old\`"; done

@@ -66,3 +66,15 @@ TEST_CASE("tables whose keys stay as they are") {
     CHECK_FALSE(defer_secondary_keys("CREATE VIEW `v` AS SELECT 1"));
     CHECK_FALSE(defer_secondary_keys(""));
 }
+
+TEST_CASE("a CREATE TABLE whose name is not quoted as SHOW CREATE TABLE writes it is left alone") {
+    for (const char* head : {"CREATE TABLE t (", "CREATE TABLE IF NOT EXISTS `t` (",
+                             "CREATE TABLE ` (", "CREATE TABLE `t`(x) ("})
+        CHECK_FALSE(defer_secondary_keys(std::string(head) +
+                                         "\n  `id` int,\n  KEY `k` (`id`)\n) ENGINE=InnoDB"));
+    auto qualified = defer_secondary_keys(
+        "CREATE TABLE `db`.`t` (\n  `id` int,\n  KEY `k` (`id`)\n) ENGINE=InnoDB");
+    REQUIRE(qualified);
+    CHECK(qualified->table == "`db`.`t`");
+    CHECK(add_keys_statement(*qualified) == "ALTER TABLE `db`.`t` ADD KEY `k` (`id`)");
+}

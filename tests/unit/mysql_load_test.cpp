@@ -425,11 +425,13 @@ TEST_CASE("load sql sections: defer_keys makes each table without its keys, adds
                   "s0: DROP TABLE IF EXISTS `a`",
                   "s0: CREATE TABLE `a` (\n  `id` int NOT NULL,\n  `v` int,\n  PRIMARY KEY "
                   "(`id`)\n) ENGINE=InnoDB",
-                  "s0: ALTER TABLE `a`", "s0: INSERT INTO `a` VALUES (1,1)", "s0: COMMIT",
+                  "s0: SELECT DATABASE()", "s0: ALTER TABLE `a`",
+                  "s0: INSERT INTO `a` VALUES (1,1)", "s0: COMMIT",
                   "s0: ALTER TABLE `a` ADD KEY `by_v` (`v`)", "s0: DROP TABLE IF EXISTS `b`",
                   "s0: CREATE TABLE `b` (\n  `id` int NOT NULL,\n  `w` int,\n  PRIMARY KEY "
                   "(`id`)\n) ENGINE=InnoDB",
-                  "s0: ALTER TABLE `b`", "s0: INSERT INTO `b` VALUES (2,2)", "s0: COMMIT",
+                  "s0: SELECT DATABASE()", "s0: ALTER TABLE `b`",
+                  "s0: INSERT INTO `b` VALUES (2,2)", "s0: COMMIT",
                   "s0: ALTER TABLE `b` ADD KEY `by_w` (`w`)", "s0: COMMIT"});
         CHECK(tally.keys_deferred == 2);
         CHECK(said.empty());
@@ -446,10 +448,10 @@ TEST_CASE("load sql sections: defer_keys makes each table without its keys, adds
                   "s0: DROP TABLE IF EXISTS `a`",
                   "s0: CREATE TABLE `a` (\n  `id` int NOT NULL,\n  `v` int,\n  PRIMARY KEY "
                   "(`id`)\n) ENGINE=InnoDB",
-                  "s0: ALTER TABLE `a`", "s0: DROP TABLE IF EXISTS `a`", "s0: " + create_a,
-                  "s0: INSERT INTO `a` VALUES (1,1)", "s0: COMMIT", "s0: DROP TABLE IF EXISTS `b`",
-                  "s0: " + create_b, "s0: INSERT INTO `b` VALUES (2,2)", "s0: COMMIT",
-                  "s0: COMMIT"});
+                  "s0: SELECT DATABASE()", "s0: ALTER TABLE `a`", "s0: DROP TABLE IF EXISTS `a`",
+                  "s0: " + create_a, "s0: INSERT INTO `a` VALUES (1,1)", "s0: COMMIT",
+                  "s0: DROP TABLE IF EXISTS `b`", "s0: " + create_b,
+                  "s0: INSERT INTO `b` VALUES (2,2)", "s0: COMMIT", "s0: COMMIT"});
         CHECK(tally.keys_deferred == 0);
         REQUIRE(said.size() == 1);
         CHECK_THAT(said[0], Catch::StartsWith("defer_keys: secondary keys are built during the "
@@ -465,11 +467,72 @@ TEST_CASE("load sql sections: defer_keys makes each table without its keys, adds
         hooks.checkpoint = [&](std::size_t done) { checkpoints.push_back(done); };
         CHECK_THROWS_WITH(load_sql_sections({session.get()}, path.string(), "dump.sql", 0, options,
                                             cancel, tally, hooks),
-                          Catch::StartsWith("adding the secondary keys of `a` after its data "
-                                            "(ALTER TABLE `a` ADD KEY `by_v` (`v`)): ") &&
+                          Catch::StartsWith("dump.sql: adding the secondary keys of `a` after "
+                                            "its data (ALTER TABLE `a` ADD KEY `by_v` (`v`)): ") &&
                               Catch::Contains("The table `a` is full"));
         for (std::size_t done : checkpoints) CHECK(done == 0);
     }
+    fs::remove(path);
+}
+
+TEST_CASE("load sql sections: deferred keys go to the database their table was made in",
+          "[mysql_load]") {
+    // mysqldump --databases: the next database's USE is read before the table's section ends.
+    fs::path path = fs::temp_directory_path() / "migrate-load-test-defer-dbs.sql";
+    const std::string create =
+        "CREATE TABLE `t` (\n  `id` int NOT NULL,\n  `v` int,\n  PRIMARY KEY (`id`),\n"
+        "  KEY `by_v` (`v`)\n) ENGINE=InnoDB";
+    write_file(path, "USE `a`;\nDROP TABLE IF EXISTS `t`;\n" + create +
+                         ";\nINSERT INTO `t` VALUES (1,1);\nCREATE DATABASE `b`;\nUSE `b`;\n"
+                         "DROP TABLE IF EXISTS `t`;\n" +
+                         create + ";\nINSERT INTO `t` VALUES (2,2);\nUSE `a`;\n");
+    FakeMysqlConnector mysql;
+    for (const char* database : {"a", "b"}) {
+        FakeMysqlAnswer answer;
+        answer.columns = {"DATABASE()"};
+        answer.rows = {{std::string(database)}};
+        mysql.script("SELECT DATABASE()", answer);
+    }
+    CancelToken cancel;
+    auto session = fake_session(mysql, cancel, "s0");
+    SqlLoadTally tally;
+    SqlSectionOptions options;
+    options.defer_keys = true;
+    load_sql_sections({session.get()}, path.string(), "dump.sql", 0, options, cancel, tally, {});
+    std::vector<std::string> run = mysql.statements();
+    auto position = [&](const std::string& line) {
+        return std::find(run.begin(), run.end(), line) - run.begin();
+    };
+    long a_keys = position("s0: ALTER TABLE `a`.`t` ADD KEY `by_v` (`v`)");
+    long b_keys = position("s0: ALTER TABLE `b`.`t` ADD KEY `by_v` (`v`)");
+    REQUIRE(a_keys < static_cast<long>(run.size()));
+    REQUIRE(b_keys < static_cast<long>(run.size()));
+    CHECK(position("s0: USE `b`") < a_keys);  // the USE came first, and did not move them
+    CHECK(std::count_if(run.begin(), run.end(), [](const std::string& line) {
+              return line.find("ADD KEY") != std::string::npos;
+          }) == 2);
+    CHECK(tally.keys_deferred == 2);
+    fs::remove(path);
+}
+
+TEST_CASE("load sql sections: a CREATE TABLE before the first section keeps its keys",
+          "[mysql_load]") {
+    fs::path path = fs::temp_directory_path() / "migrate-load-test-defer-head.sql";
+    const std::string create =
+        "CREATE TABLE `t` (\n  `id` int NOT NULL,\n  `v` int,\n  PRIMARY KEY (`id`),\n"
+        "  KEY `by_v` (`v`)\n) ENGINE=InnoDB";
+    write_file(path, create + ";\nINSERT INTO `t` VALUES (1,1);\n");
+    FakeMysqlConnector mysql;
+    CancelToken cancel;
+    auto session = fake_session(mysql, cancel, "s0");
+    SqlLoadTally tally;
+    SqlSectionOptions options;
+    options.defer_keys = true;
+    load_sql_sections({session.get()}, path.string(), "dump.sql", 0, options, cancel, tally, {});
+    CHECK(mysql.statements() == std::vector<std::string>{"s0: " + create,
+                                                         "s0: INSERT INTO `t` VALUES (1,1)",
+                                                         "s0: COMMIT"});
+    CHECK(tally.keys_deferred == 0);
     fs::remove(path);
 }
 

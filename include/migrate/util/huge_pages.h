@@ -13,11 +13,13 @@ constexpr std::size_t k_huge_page_bytes = std::size_t{2} << 20;
 // huge pages where the system allows it; a range holding none is left alone.
 void advise_huge_pages(void* data, std::size_t bytes);
 
-// For a process about to make many small allocations (a journal's records read into a
-// timeline): the heap grows by `bytes` at once, advised to huge pages, so malloc's first
-// touches of new memory fault once per 2 MiB. (glibc's own switch for this, the tunable
-// glibc.malloc.hugetlb, is read from the environment at start only.) Memory not touched
-// costs nothing; the heap keeps the room rather than give it back between allocations.
+// For a process that does nothing but make many small allocations (a command that reads
+// journals into timelines): the heap grows by `bytes` at once, advised to huge pages, so
+// malloc's first touches of new memory fault once per 2 MiB. (glibc's own switch for this,
+// the tunable glibc.malloc.hugetlb, is read from the environment at start only.) Memory not
+// touched costs nothing; the heap keeps the room rather than give it back. It sets
+// M_TOP_PAD for the rest of the process, which also ends glibc's moving mmap threshold:
+// not for a process with other work (a run).
 void heap_on_huge_pages(std::size_t bytes);
 
 }  // namespace migrate

@@ -36,7 +36,7 @@ std::optional<DeferredKeys> defer_secondary_keys(std::string_view create_table) 
     head.remove_prefix(std::string_view("CREATE TABLE ").size());
     head.remove_suffix(1);
     while (!head.empty() && head.back() == ' ') head.remove_suffix(1);
-    if (head.empty() || head.front() != '`' || head.back() != '`') return std::nullopt;
+    if (head.size() < 2 || head.front() != '`' || head.back() != '`') return std::nullopt;
     result.table = std::string(head);
     std::vector<std::string_view> kept;
     for (std::size_t i = 1; i < close; ++i) {
@@ -84,20 +84,29 @@ void add_deferred_keys(io::db::Session& session, const DeferredKeys& deferred) {
     }
 }
 
-std::optional<std::string> keys_kept_for_want_of_alter(io::db::Session& session,
-                                                       const DeferredKeys& deferred,
-                                                       std::string_view original) {
+std::optional<std::string> place_deferred_keys(io::db::Session& session, DeferredKeys& deferred,
+                                               std::string_view original) {
     constexpr unsigned k_table_access_denied = 1142;  // "ALTER command denied to user ..."
+    std::string probe;
     try {
-        session.execute("ALTER TABLE " + deferred.table);
+        if (deferred.table.find("`.`") == std::string::npos)
+            if (std::optional<std::string> database = session.first_value("SELECT DATABASE()"))
+                deferred.table =
+                    io::db::mysql_dialect().quote_identifier(*database) + "." + deferred.table;
+        probe = "ALTER TABLE " + deferred.table;
+        session.execute(probe);
         return std::nullopt;
     } catch (const io::db::DbError& e) {
-        if (e.code() != k_table_access_denied) throw;
-        session.execute("DROP TABLE IF EXISTS " + deferred.table);
-        session.execute(original);
-        return "defer_keys: secondary keys are built during the load, as the user may not add "
-               "them after it: " +
-               std::string(e.what());
+        if (e.code() == k_table_access_denied) {
+            session.execute("DROP TABLE IF EXISTS " + deferred.table);
+            session.execute(original);
+            return "defer_keys: secondary keys are built during the load, as the user may not "
+                   "add them after it: " +
+                   std::string(e.what());
+        }
+        throw io::db::DbError("checking that " + deferred.table + " may be altered after its data" +
+                                  (probe.empty() ? "" : " (" + probe + ")") + ": " + e.what(),
+                              e.code(), e.retryable());
     }
 }
 

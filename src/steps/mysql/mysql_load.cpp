@@ -297,7 +297,7 @@ private:
                 auto deferred = m_deferred_keys.find(table);
                 if (deferred != m_deferred_keys.end()) {
                     if (std::optional<std::string> why =
-                            keys_kept_for_want_of_alter(session, deferred->second, original)) {
+                            place_deferred_keys(session, deferred->second, original)) {
                         // Made again with its keys; the tables after it keep theirs too.
                         m_context.events.say(m_context.step.id + ": " + *why);
                         m_deferred_keys.erase(deferred);

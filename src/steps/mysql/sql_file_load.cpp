@@ -287,8 +287,8 @@ public:
 
     // On the reading thread, for every statement of the file in order.
     void dispatch(const sql::SqlStatement& statement) {
-        rethrow_failure();
         say_note();
+        rethrow_failure();
         std::string_view text = statement.text;
         if (statement.number <= m_resume_after) {
             if (sets_up_session(text)) to_every_session(statement);
@@ -296,7 +296,11 @@ public:
             begin_section(statement);
         } else if (m_current == k_no_section || statement_keywords(text, 1) == "USE") {
             // Before the first table: session settings for every session, the rest (CREATE
-            // DATABASE...) on one while the others wait. A USE goes to every session.
+            // DATABASE...) on one while the others wait. A USE goes to every session once
+            // each has run what it was given: the CREATE DATABASE of a file of several
+            // databases is in the section before (a session that runs the USE first would
+            // not find the database).
+            if (statement_keywords(text, 1) == "USE") wait_until_idle(k_no_section);
             if (sets_up_session(text)) {
                 to_every_session(statement);
             } else {
@@ -323,8 +327,8 @@ public:
         wait_until_idle(k_no_section);
         m_finished = true;
         close();
-        rethrow_failure();
         say_note();
+        rethrow_failure();
         advance_checkpoint(0);
     }
 
@@ -466,9 +470,10 @@ private:
         SqlLoadOptions options = m_options;
         std::vector<DeferredKeys> deferred;  // of this session's tables, added at their end
         std::string original;                // the CREATE TABLE last made without its keys
+        bool in_section = false;  // a table's CREATE TABLE before the first section waits not
         if (m_defer_keys)
             options.rewrite = [&](std::string_view text) -> std::optional<std::string> {
-                if (!m_defer_keys.load()) return std::nullopt;
+                if (!in_section || !m_defer_keys.load()) return std::nullopt;
                 std::optional<DeferredKeys> split = defer_secondary_keys(text);
                 if (!split) return std::nullopt;
                 original = text;
@@ -494,12 +499,9 @@ private:
                 if (!m_stop.load()) {
                     if (item.section_end) {
                         runner.commit("at the end of a table");
-                        for (const DeferredKeys& keys : deferred) {
-                            add_deferred_keys(*w.session, keys);
-                            m_tally.keys_deferred.fetch_add(keys.keys.size());
-                        }
-                        deferred.clear();
+                        add_keys(w, deferred);
                     } else {
+                        in_section = item.section != k_no_section;
                         std::size_t before = deferred.size();
                         runner.run(sql::SqlStatement{item.text, item.number, item.line});
                         if (deferred.size() > before)
@@ -522,17 +524,34 @@ private:
         }
     }
 
-    // The table just made without its keys, when the user may not ALTER it: made again
-    // with them, and no later table defers its keys.
+    // The table just made without its keys: placed in its database; when the user may not
+    // ALTER it, made again with them, and no later table defers its keys.
     void keep_keys_without_alter(Worker& w, std::vector<DeferredKeys>& deferred,
                                  const std::string& original) {
-        std::optional<std::string> why =
-            keys_kept_for_want_of_alter(*w.session, deferred.back(), original);
+        std::optional<std::string> why;
+        try {
+            why = place_deferred_keys(*w.session, deferred.back(), original);
+        } catch (const io::db::DbError& e) {
+            throw io::db::DbError(m_name + ": " + e.what(), e.code(), e.retryable());
+        }
         if (!why) return;
         deferred.pop_back();
         if (!m_defer_keys.exchange(false)) return;
         std::lock_guard lock(m_mutex);
         m_note = *why;
+    }
+
+    // At the end of a section, after its rows are committed: the keys of its table.
+    void add_keys(Worker& w, std::vector<DeferredKeys>& deferred) {
+        for (const DeferredKeys& keys : deferred) {
+            try {
+                add_deferred_keys(*w.session, keys);
+            } catch (const io::db::DbError& e) {
+                throw io::db::DbError(m_name + ": " + e.what(), e.code(), e.retryable());
+            }
+            m_tally.keys_deferred.fetch_add(keys.keys.size());
+        }
+        deferred.clear();
     }
 
     void rethrow_failure() {
@@ -543,6 +562,7 @@ private:
         }
         if (!error) return;
         close();
+        say_note();  // why a table's keys were kept, even when a later statement failed
         std::rethrow_exception(error);
     }
 

@@ -36,13 +36,15 @@ std::string add_keys_statement(const DeferredKeys& deferred);
 // data (ALTER TABLE ...): <the server's message>", with the server's code.
 void add_deferred_keys(io::db::Session& session, const DeferredKeys& deferred);
 
-// Whether the session may ALTER the table it just created (empty) with its keys deferred: a
-// user may be granted CREATE and INSERT but not ALTER, and could then not add the keys
-// after the data. Tried with an ALTER TABLE that changes nothing. When refused (error
-// 1142), the table is made again as its CREATE TABLE was written (`original`), and the
-// returned line says why the keys are built during the load; nothing when allowed.
-std::optional<std::string> keys_kept_for_want_of_alter(io::db::Session& session,
-                                                       const DeferredKeys& deferred,
-                                                       std::string_view original);
+// Right after the table was created (empty) without its keys, on the session that made
+// it: the name gets the session's database (a plain file may USE another one before the
+// keys are added: `a`.`t`, not `b`.`t`), then an ALTER TABLE that changes nothing tries
+// the grant. A user may be granted CREATE and INSERT but not ALTER, and could then not add
+// the keys after the data: when the server refuses (error 1142), the table is made again
+// as its CREATE TABLE was written (`original`), and the returned line says why the keys
+// are built during the load. Nothing when the keys may wait. Another failure is thrown,
+// naming the table.
+std::optional<std::string> place_deferred_keys(io::db::Session& session, DeferredKeys& deferred,
+                                               std::string_view original);
 
 }  // namespace migrate::steps::mysql
