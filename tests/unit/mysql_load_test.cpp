@@ -395,45 +395,59 @@ TEST_CASE("load sql sections: tables side by side, settings on every session, vi
     fs::remove(path);
 }
 
-TEST_CASE("load sql sections: defer_keys makes each table without its keys, adds them at its end",
-          "[mysql_load]") {
+// A CREATE TABLE as mysqldump writes it, with one plain secondary key on `column`.
+std::string create_with_key(const std::string& table, const std::string& column) {
+    return "CREATE TABLE `" + table + "` (\n  `id` int NOT NULL,\n  `" + column +
+           "` int,\n  PRIMARY KEY (`id`),\n  KEY `by_" + column + "` (`" + column +
+           "`)\n) ENGINE=InnoDB";
+}
+
+// The same without its key, as defer_keys runs it.
+std::string create_without_key(const std::string& table, const std::string& column) {
+    return "CREATE TABLE `" + table + "` (\n  `id` int NOT NULL,\n  `" + column +
+           "` int,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB";
+}
+
+// Loads `sql` as a plain file with defer_keys on one fake session, "s0": the number of
+// keys added after the data. The file is removed, also when the load throws.
+std::uint64_t load_deferring_keys(FakeMysqlConnector& mysql, const std::string& sql,
+                                  const SqlSectionHooks& hooks = {}) {
     fs::path path = fs::temp_directory_path() / "migrate-load-test-defer.sql";
-    const std::string create_a =
-        "CREATE TABLE `a` (\n  `id` int NOT NULL,\n  `v` int,\n  PRIMARY KEY (`id`),\n"
-        "  KEY `by_v` (`v`)\n) ENGINE=InnoDB";
-    const std::string create_b =
-        "CREATE TABLE `b` (\n  `id` int NOT NULL,\n  `w` int,\n  PRIMARY KEY (`id`),\n"
-        "  KEY `by_w` (`w`)\n) ENGINE=InnoDB";
-    write_file(path, "DROP TABLE IF EXISTS `a`;\n" + create_a +
-                         ";\nINSERT INTO `a` VALUES (1,1);\nDROP TABLE IF EXISTS `b`;\n" +
-                         create_b + ";\nINSERT INTO `b` VALUES (2,2);\n");
-    FakeMysqlConnector mysql;
+    write_file(path, sql);
+    struct Remove {
+        fs::path path;
+        ~Remove() { fs::remove(path); }
+    } remove{path};
     CancelToken cancel;
     auto session = fake_session(mysql, cancel, "s0");
     SqlLoadTally tally;
     SqlSectionOptions options;
     options.defer_keys = true;
+    load_sql_sections({session.get()}, path.string(), "dump.sql", 0, options, cancel, tally, hooks);
+    return tally.keys_deferred;
+}
+
+TEST_CASE("load sql sections: defer_keys makes each table without its keys, adds them at its end",
+          "[mysql_load]") {
+    const std::string sql = "DROP TABLE IF EXISTS `a`;\n" + create_with_key("a", "v") +
+                            ";\nINSERT INTO `a` VALUES (1,1);\nDROP TABLE IF EXISTS `b`;\n" +
+                            create_with_key("b", "w") + ";\nINSERT INTO `b` VALUES (2,2);\n";
+    FakeMysqlConnector mysql;
     std::vector<std::string> said;
     SqlSectionHooks hooks;
     hooks.say = [&](const std::string& line) { said.push_back(line); };
 
     SECTION("keys after each table's rows, before the section counts as done") {
-        load_sql_sections({session.get()}, path.string(), "dump.sql", 0, options, cancel, tally,
-                          hooks);
+        CHECK(load_deferring_keys(mysql, sql, hooks) == 2);
         CHECK(mysql.statements() ==
               std::vector<std::string>{
-                  "s0: DROP TABLE IF EXISTS `a`",
-                  "s0: CREATE TABLE `a` (\n  `id` int NOT NULL,\n  `v` int,\n  PRIMARY KEY "
-                  "(`id`)\n) ENGINE=InnoDB",
+                  "s0: DROP TABLE IF EXISTS `a`", "s0: " + create_without_key("a", "v"),
                   "s0: SELECT DATABASE()", "s0: ALTER TABLE `a`",
                   "s0: INSERT INTO `a` VALUES (1,1)", "s0: COMMIT",
                   "s0: ALTER TABLE `a` ADD KEY `by_v` (`v`)", "s0: DROP TABLE IF EXISTS `b`",
-                  "s0: CREATE TABLE `b` (\n  `id` int NOT NULL,\n  `w` int,\n  PRIMARY KEY "
-                  "(`id`)\n) ENGINE=InnoDB",
-                  "s0: SELECT DATABASE()", "s0: ALTER TABLE `b`",
-                  "s0: INSERT INTO `b` VALUES (2,2)", "s0: COMMIT",
+                  "s0: " + create_without_key("b", "w"), "s0: SELECT DATABASE()",
+                  "s0: ALTER TABLE `b`", "s0: INSERT INTO `b` VALUES (2,2)", "s0: COMMIT",
                   "s0: ALTER TABLE `b` ADD KEY `by_w` (`w`)", "s0: COMMIT"});
-        CHECK(tally.keys_deferred == 2);
         CHECK(said.empty());
     }
     SECTION("a user who may not ALTER TABLE: the table made again with its keys, the next too") {
@@ -441,18 +455,14 @@ TEST_CASE("load sql sections: defer_keys makes each table without its keys, adds
         denied.error = 1142;
         denied.message = "ALTER command denied to user 'u'@'h' for table `d`.`a`";
         mysql.script("ALTER TABLE `a`", denied);
-        load_sql_sections({session.get()}, path.string(), "dump.sql", 0, options, cancel, tally,
-                          hooks);
+        CHECK(load_deferring_keys(mysql, sql, hooks) == 0);
         CHECK(mysql.statements() ==
               std::vector<std::string>{
-                  "s0: DROP TABLE IF EXISTS `a`",
-                  "s0: CREATE TABLE `a` (\n  `id` int NOT NULL,\n  `v` int,\n  PRIMARY KEY "
-                  "(`id`)\n) ENGINE=InnoDB",
+                  "s0: DROP TABLE IF EXISTS `a`", "s0: " + create_without_key("a", "v"),
                   "s0: SELECT DATABASE()", "s0: ALTER TABLE `a`", "s0: DROP TABLE IF EXISTS `a`",
-                  "s0: " + create_a, "s0: INSERT INTO `a` VALUES (1,1)", "s0: COMMIT",
-                  "s0: DROP TABLE IF EXISTS `b`", "s0: " + create_b,
+                  "s0: " + create_with_key("a", "v"), "s0: INSERT INTO `a` VALUES (1,1)",
+                  "s0: COMMIT", "s0: DROP TABLE IF EXISTS `b`", "s0: " + create_with_key("b", "w"),
                   "s0: INSERT INTO `b` VALUES (2,2)", "s0: COMMIT", "s0: COMMIT"});
-        CHECK(tally.keys_deferred == 0);
         REQUIRE(said.size() == 1);
         CHECK_THAT(said[0], Catch::StartsWith("defer_keys: secondary keys are built during the "
                                               "load, as the user may not add them after it: "));
@@ -465,27 +475,18 @@ TEST_CASE("load sql sections: defer_keys makes each table without its keys, adds
         mysql.script("ALTER TABLE `a` ADD KEY `by_v` (`v`)", full);
         std::vector<std::size_t> checkpoints;
         hooks.checkpoint = [&](std::size_t done) { checkpoints.push_back(done); };
-        CHECK_THROWS_WITH(load_sql_sections({session.get()}, path.string(), "dump.sql", 0, options,
-                                            cancel, tally, hooks),
+        CHECK_THROWS_WITH(load_deferring_keys(mysql, sql, hooks),
                           Catch::StartsWith("dump.sql: adding the secondary keys of `a` after "
                                             "its data (ALTER TABLE `a` ADD KEY `by_v` (`v`)): ") &&
                               Catch::Contains("The table `a` is full"));
         for (std::size_t done : checkpoints) CHECK(done == 0);
     }
-    fs::remove(path);
 }
 
 TEST_CASE("load sql sections: deferred keys go to the database their table was made in",
           "[mysql_load]") {
     // mysqldump --databases: the next database's USE is read before the table's section ends.
-    fs::path path = fs::temp_directory_path() / "migrate-load-test-defer-dbs.sql";
-    const std::string create =
-        "CREATE TABLE `t` (\n  `id` int NOT NULL,\n  `v` int,\n  PRIMARY KEY (`id`),\n"
-        "  KEY `by_v` (`v`)\n) ENGINE=InnoDB";
-    write_file(path, "USE `a`;\nDROP TABLE IF EXISTS `t`;\n" + create +
-                         ";\nINSERT INTO `t` VALUES (1,1);\nCREATE DATABASE `b`;\nUSE `b`;\n"
-                         "DROP TABLE IF EXISTS `t`;\n" +
-                         create + ";\nINSERT INTO `t` VALUES (2,2);\nUSE `a`;\n");
+    const std::string create = create_with_key("t", "v");
     FakeMysqlConnector mysql;
     for (const char* database : {"a", "b"}) {
         FakeMysqlAnswer answer;
@@ -493,12 +494,11 @@ TEST_CASE("load sql sections: deferred keys go to the database their table was m
         answer.rows = {{std::string(database)}};
         mysql.script("SELECT DATABASE()", answer);
     }
-    CancelToken cancel;
-    auto session = fake_session(mysql, cancel, "s0");
-    SqlLoadTally tally;
-    SqlSectionOptions options;
-    options.defer_keys = true;
-    load_sql_sections({session.get()}, path.string(), "dump.sql", 0, options, cancel, tally, {});
+    CHECK(load_deferring_keys(mysql, "USE `a`;\nDROP TABLE IF EXISTS `t`;\n" + create +
+                                         ";\nINSERT INTO `t` VALUES (1,1);\nCREATE DATABASE "
+                                         "`b`;\nUSE `b`;\nDROP TABLE IF EXISTS `t`;\n" +
+                                         create + ";\nINSERT INTO `t` VALUES (2,2);\nUSE `a`;\n") ==
+          2);
     std::vector<std::string> run = mysql.statements();
     auto position = [&](const std::string& line) {
         return std::find(run.begin(), run.end(), line) - run.begin();
@@ -511,29 +511,16 @@ TEST_CASE("load sql sections: deferred keys go to the database their table was m
     CHECK(std::count_if(run.begin(), run.end(), [](const std::string& line) {
               return line.find("ADD KEY") != std::string::npos;
           }) == 2);
-    CHECK(tally.keys_deferred == 2);
-    fs::remove(path);
 }
 
 TEST_CASE("load sql sections: a CREATE TABLE before the first section keeps its keys",
           "[mysql_load]") {
-    fs::path path = fs::temp_directory_path() / "migrate-load-test-defer-head.sql";
-    const std::string create =
-        "CREATE TABLE `t` (\n  `id` int NOT NULL,\n  `v` int,\n  PRIMARY KEY (`id`),\n"
-        "  KEY `by_v` (`v`)\n) ENGINE=InnoDB";
-    write_file(path, create + ";\nINSERT INTO `t` VALUES (1,1);\n");
     FakeMysqlConnector mysql;
-    CancelToken cancel;
-    auto session = fake_session(mysql, cancel, "s0");
-    SqlLoadTally tally;
-    SqlSectionOptions options;
-    options.defer_keys = true;
-    load_sql_sections({session.get()}, path.string(), "dump.sql", 0, options, cancel, tally, {});
-    CHECK(mysql.statements() == std::vector<std::string>{"s0: " + create,
+    CHECK(load_deferring_keys(
+              mysql, create_with_key("t", "v") + ";\nINSERT INTO `t` VALUES (1,1);\n") == 0);
+    CHECK(mysql.statements() == std::vector<std::string>{"s0: " + create_with_key("t", "v"),
                                                          "s0: INSERT INTO `t` VALUES (1,1)",
                                                          "s0: COMMIT"});
-    CHECK(tally.keys_deferred == 0);
-    fs::remove(path);
 }
 
 TEST_CASE("load sql sections: a resumed load passes the finished tables but for their settings",
