@@ -778,9 +778,11 @@ kinds::KindSpec mysql_load_kind() {
                       "drop and load again tables that exist in the target (default: refuse to "
                       "touch them)"},
                      {"defer_keys", runbook::ParamType::boolean, false, "true",
-                      "a dump directory's tables are created without their secondary keys, "
-                      "which are added once the data is in (one index build from sorted keys, "
-                      "not one insert per row); tables with foreign keys keep theirs"},
+                      "tables (of a dump directory or a plain file) are created without their "
+                      "plain secondary keys, which are added once each table's data is in (one "
+                      "index build from sorted keys, not one insert per row); tables with "
+                      "foreign keys keep theirs, and so do all of a user who may not ALTER "
+                      "TABLE"},
                      {"load_data", runbook::ParamType::boolean, false, "true",
                       "multi-row INSERTs of literals are sent as LOAD DATA LOCAL rows (the "
                       "server reads them without parsing SQL); every row must load without a "
