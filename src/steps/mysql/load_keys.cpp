@@ -110,4 +110,42 @@ std::optional<std::string> place_deferred_keys(io::db::Session& session, Deferre
     }
 }
 
+std::vector<std::string> stop_earlier_key_builds(io::db::Session& session,
+                                                 const std::string& database) {
+    std::string prefix = "ALTER TABLE " + io::db::mysql_dialect().quote_identifier(database) + ".";
+    struct Found {
+        std::string id, seconds, statement;
+    };
+    std::vector<Found> found;
+    {
+        std::unique_ptr<io::db::Result> result = session.query(
+            "SELECT ID, TIME, INFO FROM information_schema.PROCESSLIST WHERE ID <> "
+            "CONNECTION_ID() AND USER = SUBSTRING_INDEX(USER(), '@', 1) AND INFO "
+            "LIKE 'ALTER TABLE %'");
+        io::db::Row row;
+        while (result->next(row)) {
+            std::string_view info = row.view(2);
+            if (info.substr(0, prefix.size()) == prefix &&
+                info.find(" ADD KEY ") != std::string_view::npos)
+                found.push_back({std::string(row.view(0)), std::string(row.view(1)),
+                                 std::string(info.substr(0, 200))});
+        }
+    }
+    std::vector<std::string> lines;
+    for (const Found& statement : found) {
+        std::string line =
+            "an ALTER TABLE of an earlier attempt still ran on the server "
+            "(connection " +
+            statement.id + ", for " + statement.seconds + " s: " + statement.statement + ")";
+        try {
+            session.execute("KILL QUERY " + statement.id);
+            lines.push_back(line + ": stopped, as its table is loaded again from scratch");
+        } catch (const io::db::DbError& e) {
+            lines.push_back(line + ": could not stop it (" + e.what() +
+                            "); the load waits for it to end");
+        }
+    }
+    return lines;
+}
+
 }  // namespace migrate::steps::mysql

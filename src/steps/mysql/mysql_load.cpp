@@ -185,7 +185,10 @@ public:
 
     void run() {
         std::unique_ptr<io::db::Session> admin = open_admin_session(m_context, m_target);
-        if (!m_resume.owned) check_target(*admin);
+        if (!m_resume.owned)
+            check_target(*admin);
+        else
+            stop_orphaned_alters(*admin);
         for (const DumpTable* table : m_tables)
             if (m_resume.tables_done.count(table->name)) {
                 m_kept.push_back(table);
@@ -211,6 +214,11 @@ public:
     }
 
 private:
+    void stop_orphaned_alters(io::db::Session& session) {
+        for (const std::string& line : stop_earlier_key_builds(session, m_target.database))
+            m_context.events.say(m_context.step.id + ": " + line);
+    }
+
     io::db::ConnectionSpec database_spec() const {
         io::db::ConnectionSpec spec = m_target.spec;
         spec.database = m_target.database;
@@ -549,7 +557,11 @@ public:
         std::unique_ptr<io::db::Session> session = open_admin_session(m_context, m_target);
         m_size = fs::file_size(m_path);
         std::size_t resume_after = resume_point();
-        if (!m_owned) check_target(*session);
+        if (!m_owned)
+            check_target(*session);
+        else
+            for (const std::string& line : stop_earlier_key_builds(*session, m_target.database))
+                m_context.events.say(m_context.step.id + ": " + line);
         m_context.events.checkpoint(state(resume_after));
         // Each table's section of the file on one of `threads` sessions.
         std::vector<std::unique_ptr<io::db::Session>> sessions;

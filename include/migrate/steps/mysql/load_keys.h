@@ -47,4 +47,14 @@ void add_deferred_keys(io::db::Session& session, const DeferredKeys& deferred);
 std::optional<std::string> place_deferred_keys(io::db::Session& session, DeferredKeys& deferred,
                                                std::string_view original);
 
+// An attempt killed while its ALTER TABLE added keys leaves that statement running on the
+// server, and the next attempt's DROP TABLE of the table waits for it, maybe for hours, with
+// nothing to show. Before a load into `database` that an earlier attempt of the step wrote
+// (a resume, a retry), such statements of the same user (`ALTER TABLE `database`.`t` ADD
+// KEY ...`, the form add_keys_statement writes) are stopped with KILL QUERY: their table
+// is loaded again from scratch anyway. Returns a line per statement found, for the
+// operator: stopped, or why not.
+std::vector<std::string> stop_earlier_key_builds(io::db::Session& session,
+                                                 const std::string& database);
+
 }  // namespace migrate::steps::mysql
