@@ -397,7 +397,7 @@ EventView view_of(const journal::ScannedRecord& record) {
             e.failed_hosts = text;
         else if (is(key, "evidence") && is_text)
             e.evidence = text;
-        else if (key == "evidence_sha256" && is_text)
+        else if (is(key, "evidence_sha256") && is_text)
             e.evidence_sha256 = text;
         else if (is(key, "evidence_waived") && is_text)
             e.evidence_waived = text;
@@ -413,7 +413,7 @@ EventView view_of(const journal::ScannedRecord& record) {
             e.env = text;
         else if (is(key, "runbook") && is_text)
             e.runbook = text;
-        else if (key == "runbook_sha256" && is_text)
+        else if (is(key, "runbook_sha256") && is_text)
             e.runbook_sha256 = text;
         else if (is(key, "duration_ms") && is_number)
             e.duration_ms = number;

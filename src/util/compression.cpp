@@ -2,13 +2,11 @@
 // wrapper) compressors, and the testers that decompress their streams on the fly.
 #include "migrate/util/compression.h"
 
-#include <sys/mman.h>
 #include <zlib.h>
 #define ZSTD_STATIC_LINKING_ONLY  // ZSTD_customMem, ZSTD_create{C,D}Ctx_advanced
 #include <zstd.h>
 
 #include <algorithm>
-#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <thread>
@@ -29,8 +27,6 @@ constexpr int k_gzip_window = 15 + 16;  // 32 KiB window, gzip header and traile
 // zstd's big buffers (the workers' input ring and output, a decompressor's window) go on
 // huge pages (huge_pages.h): a compression of 500 MB took some 19,000 page faults, 7,000
 // with them. Smaller allocations are malloc's.
-constexpr std::size_t k_huge_page = k_huge_page_bytes;
-
 class HugePageMemory {
 public:
     static ZSTD_customMem for_zstd() {
@@ -42,26 +38,15 @@ public:
 
 private:
     static void* allocate(void* opaque, std::size_t size) {
-        if (size < k_huge_page) return std::malloc(size);
-        if (size > SIZE_MAX - 2 * k_huge_page) return nullptr;
-        std::size_t length = (size + k_huge_page - 1) / k_huge_page * k_huge_page;
-        // Mapped one huge page longer, so the start can be moved to a huge page's boundary.
-        void* mapped = ::mmap(nullptr, length + k_huge_page, PROT_READ | PROT_WRITE,
-                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (mapped == MAP_FAILED) return nullptr;
-        auto base = reinterpret_cast<std::uintptr_t>(mapped);
-        std::uintptr_t start = (base + k_huge_page - 1) & ~(k_huge_page - 1);
-        if (start > base) ::munmap(mapped, start - base);
-        if (std::size_t tail = base + k_huge_page - start; tail > 0)
-            ::munmap(reinterpret_cast<void*>(start + length), tail);
-        auto* block = reinterpret_cast<void*>(start);
-        advise_huge_pages(block, length);
+        if (size < k_huge_page_bytes) return std::malloc(size);
+        void* block = map_huge_pages(size);
+        if (block == nullptr) return nullptr;
         auto* self = static_cast<HugePageMemory*>(opaque);
         try {
             std::lock_guard lock(self->m_mutex);
-            self->m_mapped.emplace(block, length);
+            self->m_mapped.emplace(block, size);
         } catch (...) {  // nothing may be thrown through zstd: it sees an allocation failing
-            ::munmap(block, length);
+            unmap_huge_pages(block, size);
             return nullptr;
         }
         return block;
@@ -70,23 +55,23 @@ private:
     static void release(void* opaque, void* block) {
         if (block == nullptr) return;
         auto* self = static_cast<HugePageMemory*>(opaque);
-        std::size_t length = 0;
+        std::size_t size = 0;
         {
             std::lock_guard lock(self->m_mutex);
             auto it = self->m_mapped.find(block);
             if (it != self->m_mapped.end()) {
-                length = it->second;
+                size = it->second;
                 self->m_mapped.erase(it);
             }
         }
-        if (length > 0)
-            ::munmap(block, length);
+        if (size > 0)
+            unmap_huge_pages(block, size);
         else
             std::free(block);
     }
 
     std::mutex m_mutex;
-    std::unordered_map<void*, std::size_t> m_mapped;
+    std::unordered_map<void*, std::size_t> m_mapped;  // mapped blocks and their sizes
 };
 
 void check_zstd(std::size_t code, const std::string& what) {

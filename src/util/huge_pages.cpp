@@ -20,6 +20,27 @@ void advise_huge_pages(void* data, std::size_t bytes) {
     if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
 }
 
+void* map_huge_pages(std::size_t bytes) {
+    if (bytes > SIZE_MAX - 2 * k_huge_page_bytes) return nullptr;
+    std::size_t length = huge_pages_length(bytes);
+    // Mapped one huge page longer, so the start can be moved to a huge page's boundary.
+    void* mapped = ::mmap(nullptr, length + k_huge_page_bytes, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mapped == MAP_FAILED) return nullptr;
+    auto base = reinterpret_cast<std::uintptr_t>(mapped);
+    std::uintptr_t start = (base + k_huge_page_bytes - 1) & ~(k_huge_page_bytes - 1);
+    if (start > base) ::munmap(mapped, start - base);
+    if (std::size_t tail = base + k_huge_page_bytes - start; tail > 0)
+        ::munmap(reinterpret_cast<void*>(start + length), tail);
+    auto* block = reinterpret_cast<void*>(start);
+    advise_huge_pages(block, length);
+    return block;
+}
+
+void unmap_huge_pages(void* block, std::size_t bytes) {
+    if (block != nullptr) ::munmap(block, huge_pages_length(bytes));
+}
+
 void heap_on_huge_pages(std::size_t bytes) {
     // Allocations below malloc's mapping threshold come from the heap; once the heap's free
     // room is used up, the next one makes glibc grow it by M_TOP_PAD more than it needs.

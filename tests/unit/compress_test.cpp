@@ -4,6 +4,8 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -14,6 +16,7 @@
 #include "migrate/util/compressed_file.h"
 #include "migrate/util/compression.h"
 #include "migrate/util/digest.h"
+#include "migrate/util/huge_pages.h"
 
 using namespace migrate;
 using Bytes = std::vector<unsigned char>;
@@ -273,5 +276,20 @@ TEST_CASE("compress: a resumed step takes the output its killed attempt complete
     SECTION("an output changed since is not taken") {
         test::write_file(output, "something else");
         CHECK(again.run({}, prior).status == "failed");
+    }
+}
+
+TEST_CASE("zstd's big buffers: a mapping on a huge page's boundary, whole huge pages long") {
+    for (std::size_t bytes : {migrate::k_huge_page_bytes, migrate::k_huge_page_bytes * 3 + 1}) {
+        void* block = migrate::map_huge_pages(bytes);
+        REQUIRE(block != nullptr);
+        CHECK(reinterpret_cast<std::uintptr_t>(block) % migrate::k_huge_page_bytes == 0);
+        std::size_t length = migrate::huge_pages_length(bytes);
+        CHECK(length % migrate::k_huge_page_bytes == 0);
+        CHECK(length >= bytes);
+        CHECK(length < bytes + migrate::k_huge_page_bytes);
+        std::memset(block, 0x5a, length);  // all of it is mapped and writable
+        CHECK(static_cast<unsigned char*>(block)[length - 1] == 0x5a);
+        migrate::unmap_huge_pages(block, bytes);
     }
 }

@@ -167,6 +167,14 @@ DumpResume dump_resume_of(kinds::StepContext& context, const DumpManifest& manif
     return resume;
 }
 
+// A resumed or retried load: the ALTER TABLE ... ADD KEY a killed attempt left running on
+// the server is stopped (load_keys.h), and the operator told.
+void stop_orphaned_alters(kinds::StepContext& context, io::db::Session& session,
+                          const std::string& database) {
+    for (const std::string& line : stop_earlier_key_builds(session, database))
+        context.events.say(context.step.id + ": " + line);
+}
+
 struct DataJob {
     const DumpTable* table = nullptr;
     const DumpFile* file = nullptr;  // nullptr: a table without rows
@@ -188,7 +196,7 @@ public:
         if (!m_resume.owned)
             check_target(*admin);
         else
-            stop_orphaned_alters(*admin);
+            stop_orphaned_alters(m_context, *admin, m_target.database);
         for (const DumpTable* table : m_tables)
             if (m_resume.tables_done.count(table->name)) {
                 m_kept.push_back(table);
@@ -214,11 +222,6 @@ public:
     }
 
 private:
-    void stop_orphaned_alters(io::db::Session& session) {
-        for (const std::string& line : stop_earlier_key_builds(session, m_target.database))
-            m_context.events.say(m_context.step.id + ": " + line);
-    }
-
     io::db::ConnectionSpec database_spec() const {
         io::db::ConnectionSpec spec = m_target.spec;
         spec.database = m_target.database;
@@ -560,8 +563,7 @@ public:
         if (!m_owned)
             check_target(*session);
         else
-            for (const std::string& line : stop_earlier_key_builds(*session, m_target.database))
-                m_context.events.say(m_context.step.id + ": " + line);
+            stop_orphaned_alters(m_context, *session, m_target.database);
         m_context.events.checkpoint(state(resume_after));
         // Each table's section of the file on one of `threads` sessions.
         std::vector<std::unique_ptr<io::db::Session>> sessions;
